@@ -1,0 +1,74 @@
+"""The Pooled application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the app; blueprints are imported here, inside the factory."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("POOLED_INSTANCE_PATH") or None,
+        template_folder="../templates",
+        static_folder="static",
+    )
+    from app.config import Config, database_url_from_env, secret_key_from_env
+
+    app.config.from_object(Config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if test_config is None:
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url_from_env(app.instance_path)
+        app.config["SECRET_KEY"] = secret_key_from_env(app.instance_path)
+    else:
+        app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url_from_env(app.instance_path))
+        app.config.setdefault("SECRET_KEY", "test-secret")
+        app.config.update(test_config)
+
+    from app.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.normpath(os.path.join(app.root_path, "..", "migrations")),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    # Every model, so metadata (and Alembic) sees the whole schema.
+    from app import (
+        admin,
+        audit,
+        auth,
+        cli,
+        errors,
+        main,
+        models,  # noqa: F401
+        security,
+        templating,
+    )
+    from marketplace import models as marketplace_models  # noqa: F401
+    from marketplace import views as marketplace_views
+    from procurement import models as procurement_models  # noqa: F401
+    from procurement import views as procurement_views
+
+    audit.install_guards()
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    for blueprint in (
+        auth.bp,
+        main.bp,
+        admin.bp,
+        marketplace_views.bp,
+        procurement_views.bp,
+    ):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,206 @@
+"""The partnership office: users, schools (GIAS import) and membership terms."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app import accounts
+from app import schools as school_service
+from app.errors import DomainError
+from app.extensions import db
+from app.forms import GiasUploadForm, MembershipForm, MembershipTermForm, UserForm
+from app.models import Membership, MembershipTerm, Provider, Role, School, User
+from app.security import roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/users")
+@roles_required(Role.ADMIN)
+def users():  # type: ignore[no-untyped-def]
+    """Everyone who can sign in."""
+    page = db.paginate(sa.select(User).order_by(User.role, User.email), per_page=50)
+    return render_template("admin/users.html", page=page)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_new():  # type: ignore[no-untyped-def]
+    """Create a user for a school, a provider or the partnership."""
+    form = UserForm()
+    form.school_id.choices = [(0, "Not a school user")] + [
+        (s.id, s.name) for s in db.session.scalars(sa.select(School).order_by(School.name))
+    ]
+    form.provider_id.choices = [(0, "Not a provider user")] + [
+        (p.id, p.name) for p in db.session.scalars(sa.select(Provider).order_by(Provider.name))
+    ]
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                name=form.name.data or "",
+                email=form.email.data or "",
+                role=Role(form.role.data),
+                password=form.password.data or "",
+                school_id=form.school_id.data or None,
+                provider_id=form.provider_id.data or None,
+                actor=current_user,
+            )
+        except DomainError as exc:
+            form.email.errors = [*form.email.errors, exc.message]
+        else:
+            flash(f"Account created for {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+def user_set_active(user_id: int):  # type: ignore[no-untyped-def]
+    """Deactivate or reactivate an account."""
+    active = request.form.get("active") == "1"
+    try:
+        user = accounts.set_active(user_id, active, current_user)
+    except DomainError as exc:
+        if exc.http_status == 404:
+            abort(404)
+        flash(exc.message, "error")
+    else:
+        flash(f"{user.email} {'reactivated' if active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/schools")
+@roles_required(Role.ADMIN, Role.COMMITTEE)
+def schools():  # type: ignore[no-untyped-def]
+    """Schools in the partnership's area, searchable."""
+    query = request.args.get("q", "").strip()
+    members_only = request.args.get("members") == "1"
+    stmt = sa.select(School).order_by(School.name)
+    if query:
+        like = f"%{query.lower()}%"
+        conditions = [
+            sa.func.lower(School.name).like(like),
+            sa.func.lower(School.postcode).like(like),
+        ]
+        if query.isdigit():
+            conditions.append(School.urn == int(query))
+        stmt = stmt.where(sa.or_(*conditions))
+    if members_only:
+        stmt = stmt.where(School.is_member.is_(True))
+    page = db.paginate(stmt, per_page=50)
+    return render_template(
+        "admin/schools.html", page=page, q=query, members_only=members_only, upload=GiasUploadForm()
+    )
+
+
+@bp.route("/schools/import", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def schools_import():  # type: ignore[no-untyped-def]
+    """Upload a GIAS establishment export to add and update schools."""
+    form = GiasUploadForm()
+    report = None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        try:
+            report = school_service.import_gias(
+                data, la_code=form.la_code.data or None, actor=current_user
+            )
+        except DomainError as exc:
+            form.file.errors = [*form.file.errors, exc.message]
+        else:
+            flash("Import finished: " + report.summary() + ".", "success")
+    return render_template("admin/schools_import.html", form=form, report=report)
+
+
+@bp.route("/schools/<int:school_id>/membership/<int:term_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def membership_edit(school_id: int, term_id: int):  # type: ignore[no-untyped-def]
+    """Set a school's pupil count and cap for one year's subscription."""
+    school = db.get_or_404(School, school_id)
+    term = db.get_or_404(MembershipTerm, term_id)
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.school_id == school.id, Membership.term_id == term.id
+        )
+    )
+    form = MembershipForm(
+        obj=None,
+        data={
+            "pupils_counted": membership.pupils_counted if membership else school.pupils,
+            "cap": membership.cap_pence if membership else None,
+            "is_member": school.is_member,
+        },
+    )
+    if form.validate_on_submit():
+        school_service.save_membership(
+            school,
+            term,
+            pupils_counted=form.pupils_counted.data,
+            cap_pence=form.cap.data,
+            is_member=form.is_member.data,
+            actor=current_user,
+        )
+        flash(f"Membership for {school.name} saved.", "success")
+        return redirect(url_for("main.school_detail", school_id=school.id))
+    return render_template("admin/membership_edit.html", form=form, school=school, term=term)
+
+
+@bp.route("/membership")
+@roles_required(Role.ADMIN)
+def membership_terms():  # type: ignore[no-untyped-def]
+    """Subscription terms by academic year."""
+    terms = list(
+        db.session.scalars(sa.select(MembershipTerm).order_by(MembershipTerm.start_year.desc()))
+    )
+    counts = dict(
+        db.session.execute(
+            sa.select(Membership.term_id, sa.func.count()).group_by(Membership.term_id)
+        ).all()
+    )
+    return render_template(
+        "admin/membership_terms.html", terms=terms, counts=counts, form=MembershipTermForm()
+    )
+
+
+@bp.route("/membership/save", methods=["POST"])
+@roles_required(Role.ADMIN)
+def membership_term_save():  # type: ignore[no-untyped-def]
+    """Create or change one academic year's subscription terms."""
+    form = MembershipTermForm()
+    if form.validate_on_submit():
+        try:
+            school_service.save_membership_term(
+                start_year=form.start_year.data,
+                rate_per_pupil_pence=form.rate.data,
+                default_cap_pence=form.cap.data,
+                council_match_bp=form.council_match_percent.data * 100,
+                actor=current_user,
+            )
+        except DomainError as exc:
+            form.rate.errors = [*form.rate.errors, exc.message]
+        else:
+            flash("Membership terms saved.", "success")
+            return redirect(url_for("admin.membership_terms"))
+    terms = list(
+        db.session.scalars(sa.select(MembershipTerm).order_by(MembershipTerm.start_year.desc()))
+    )
+    return render_template("admin/membership_terms.html", terms=terms, counts={}, form=form), 400
+
+
+@bp.route("/membership/<int:term_id>/enrol", methods=["POST"])
+@roles_required(Role.ADMIN)
+def membership_enrol(term_id: int):  # type: ignore[no-untyped-def]
+    """Enrol every member school for the year at its current pupil count."""
+    term = db.get_or_404(MembershipTerm, term_id)
+    enrolled, missing = school_service.enrol_members(term, current_user)
+    flash(f"{enrolled} schools enrolled for {term.label}.", "success")
+    if missing:
+        names = ", ".join(s.name for s in missing[:5])
+        flash(
+            f"{len(missing)} member schools have no pupil count and were left out: {names}"
+            + ("…" if len(missing) > 5 else ""),
+            "error",
+        )
+    return redirect(url_for("admin.membership_terms"))

@@ -1,0 +1,52 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.forms import LoginForm
+from app.security import SignInFailed, SignInLocked, authenticate
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data or "", form.password.data or "")
+        except SignInLocked as exc:
+            error, status = exc.message, 429
+        except SignInFailed as exc:
+            error, status = exc.message, 200
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/sign-out", methods=["POST"])
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    """Sign out (POST only, with CSRF)."""
+    logout_user()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,135 @@
+"""Command-line tools: `flask schools …`, `flask demo …`, `flask users …`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app import accounts, demo
+from app import schools as school_service
+from app.errors import DomainError
+from app.models import Role
+
+schools_cli = AppGroup("schools", help="Schools and the GIAS import.")
+demo_cli = AppGroup("demo", help="The demo partnership.")
+users_cli = AppGroup("users", help="User accounts.")
+
+
+@schools_cli.command("import-gias")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--la", "la_code", help="Import only schools of this local authority code (e.g. 307)."
+)
+def import_gias_command(csv_file: Path, la_code: str | None) -> None:
+    """Add and update schools from a GIAS establishment export (CSV)."""
+    try:
+        data = csv_file.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"Cannot read {csv_file}: {exc.strerror}") from exc
+    bar: list[object] = []
+
+    def progress(done: int, total: int) -> None:
+        if total < 1000:
+            return
+        if not bar:
+            bar.append(click.progressbar(length=total, label="Importing schools", file=sys.stderr))
+            bar[0].__enter__()  # type: ignore[attr-defined]
+        bar[0].update(done - bar[0].pos)  # type: ignore[attr-defined]
+
+    try:
+        report = school_service.import_gias(data, la_code=la_code, progress=progress)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)  # type: ignore[attr-defined]
+    click.echo(f"created: {report.created}")
+    click.echo(f"updated: {report.updated}")
+    click.echo(f"unchanged: {report.unchanged}")
+    click.echo(f"skipped (closed): {report.skipped_closed}")
+    if la_code:
+        click.echo(f"skipped (other local authorities): {report.skipped_other_la}")
+    click.echo(f"flagged (no pupil count): {report.flagged}")
+
+
+def print_logins() -> None:
+    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for account in demo.ACCOUNTS:
+        click.echo(f"  {account.email:32} {account.what}")
+
+
+@demo_cli.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing unless the database has no users.")
+def demo_seed_command(if_empty: bool) -> None:
+    """Build the demo partnership (safe to run again)."""
+    if if_empty and not demo.is_empty():
+        click.echo("The database already has data; demo seed skipped.")
+        return
+    data_dir = Path(current_app.config["DEMO_DATA_DIR"])
+    if not (data_dir / "schools" / "ealing_schools_67.csv").exists():
+        raise click.ClickException(
+            f"Demo data not found in {data_dir}. Set POOLED_DATA_DIR to the shared data folder."
+        )
+    added = demo.seed(data_dir)
+    click.echo("Demo partnership ready: " + ", ".join(f"{n} {k} added" for k, n in added.items()))
+
+
+@demo_cli.command("logins")
+def demo_logins_command() -> None:
+    """Print the demo accounts."""
+    print_logins()
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--school-urn", type=int, help="For business managers and heads.")
+@click.option("--provider", "provider_name", help="Provider name, for provider users.")
+def users_create_command(
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    school_urn: int | None,
+    provider_name: str | None,
+) -> None:
+    """Create a user."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import Provider, School
+
+    school_id = provider_id = None
+    if school_urn is not None:
+        school_id = db.session.scalar(sa.select(School.id).where(School.urn == school_urn))
+        if school_id is None:
+            raise click.ClickException(f"No school with URN {school_urn}.")
+    if provider_name:
+        provider_id = db.session.scalar(
+            sa.select(Provider.id).where(Provider.name == provider_name)
+        )
+        if provider_id is None:
+            raise click.ClickException(f"No provider called {provider_name!r}.")
+    try:
+        user = accounts.create_user(
+            name=name,
+            email=email,
+            role=Role(role),
+            password=password,
+            school_id=school_id,
+            provider_id=provider_id,
+        )
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {user.email} ({user.role.label}).")
+
+
+def init_app(app: Flask) -> None:
+    for group in (schools_cli, demo_cli, users_cli):
+        app.cli.add_command(group)

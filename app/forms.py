@@ -1,0 +1,162 @@
+"""Forms shared across the app, and the pounds field every money input uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import TextInput
+
+from app.models import Role
+from app.money import MoneyError, parse_pounds, pence_to_pounds_text
+
+
+class PoundsField(Field):
+    """Money typed in pounds ("1,250.50"); `data` is integer pence (or None when blank)."""
+
+    widget = TextInput()
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        allow_zero: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.allow_zero = allow_zero
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return pence_to_pounds_text(self.data) if isinstance(self.data, int) else ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_pounds(valuelist[0], allow_zero=self.allow_zero)
+        except MoneyError as exc:
+            self.data = None
+            raise ValueError(str(exc)) from exc
+
+
+class WholeNumberField(IntegerField):
+    """A whole number, with a plain-English error for "2.5", "ten" or "-3"."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        text = valuelist[0].strip().replace(",", "")
+        if not text.lstrip("-").isdigit():
+            self.data = None
+            raise ValueError(f"{self.label.text} must be a whole number, like 5")
+        self.data = int(text)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email address", validators=[InputRequired("Enter your email address")])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password")])
+
+
+class UserForm(FlaskForm):
+    name = StringField(
+        "Full name", validators=[InputRequired("Enter the person’s name"), Length(max=200)]
+    )
+    email = EmailField(
+        "Email address",
+        validators=[
+            InputRequired("Enter an email address"),
+            Email("Enter an email address like name@school.org.uk"),
+            Length(max=254),
+        ],
+    )
+    role = SelectField("Role", choices=[(r.value, r.label) for r in Role])
+    school_id = SelectField(
+        "School (for business managers and heads)", coerce=int, validators=[Optional()]
+    )
+    provider_id = SelectField("Provider (for provider users)", coerce=int, validators=[Optional()])
+    password = PasswordField(
+        "Temporary password",
+        description="At least 10 characters. Tell the person to change it when they sign in.",
+        validators=[
+            InputRequired("Enter a temporary password"),
+            Length(min=10, message="The password must be at least 10 characters"),
+        ],
+    )
+
+    def validate_school_id(self, field: Field) -> None:
+        if self.role.data in (Role.SBM.value, Role.HEAD.value) and not field.data:
+            raise ValidationError("Choose the school this person works for")
+
+    def validate_provider_id(self, field: Field) -> None:
+        if self.role.data == Role.PROVIDER.value and not field.data:
+            raise ValidationError("Choose the provider this person works for")
+
+
+class GiasUploadForm(FlaskForm):
+    file = FileField(
+        "GIAS establishment export (CSV)",
+        validators=[
+            FileRequired("Choose a CSV file to upload"),
+            FileAllowed(["csv"], "The file must be a CSV file (.csv)"),
+        ],
+    )
+    la_code = StringField(
+        "Only this local authority code (optional)",
+        description="For example 307 for Ealing. Leave blank for all.",
+        validators=[Optional(), Length(max=10)],
+    )
+
+
+class MembershipTermForm(FlaskForm):
+    start_year = WholeNumberField(
+        "Academic year starting in September of",
+        validators=[
+            InputRequired("Enter the year the academic year starts"),
+            NumberRange(2000, 2100, "Enter a year between 2000 and 2100"),
+        ],
+    )
+    rate = PoundsField(
+        "Rate per pupil", validators=[InputRequired("Enter the rate per pupil")], allow_zero=False
+    )
+    cap = PoundsField(
+        "Cap per school (optional)",
+        description="Leave blank for no cap.",
+        validators=[Optional()],
+        allow_zero=False,
+    )
+    council_match_percent = WholeNumberField(
+        "Council match (% of each subscription)",
+        description="100 means the council matches every pound a school pays.",
+        validators=[
+            InputRequired("Enter the council match, 0 if none"),
+            NumberRange(0, 200, "The council match must be between 0% and 200%"),
+        ],
+    )
+
+
+class MembershipForm(FlaskForm):
+    pupils_counted = WholeNumberField(
+        "Pupils counted",
+        validators=[
+            InputRequired("Enter the pupil count"),
+            NumberRange(0, 5000, "Enter a pupil count between 0 and 5,000"),
+        ],
+    )
+    cap = PoundsField("Cap for this school (optional)", validators=[Optional()], allow_zero=False)
+    is_member = BooleanField("Member of the partnership")

@@ -1,0 +1,235 @@
+"""People, organisations, membership and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.types import UTCDateTime, utcnow
+
+
+def enum_column(enum: type[StrEnum], length: int = 30, **kwargs: Any) -> Any:
+    """A StrEnum stored by value as a plain string with a CHECK of the allowed values."""
+    return mapped_column(
+        sa.Enum(
+            enum,
+            native_enum=False,
+            length=length,
+            values_callable=lambda e: [m.value for m in e],
+            validate_strings=True,
+            create_constraint=True,
+            name=f"{enum.__name__.lower()}",
+        ),
+        **kwargs,
+    )
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COMMITTEE = "committee"
+    SBM = "sbm"
+    HEAD = "head"
+    PROVIDER = "provider"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Partnership admin",
+    Role.COMMITTEE: "Committee member",
+    Role.SBM: "School business manager",
+    Role.HEAD: "Budget holder (head)",
+    Role.PROVIDER: "Provider",
+}
+SCHOOL_ROLES = frozenset({Role.SBM, Role.HEAD})
+PARTNERSHIP_ROLES = frozenset({Role.ADMIN, Role.COMMITTEE})
+
+
+class School(db.Model):
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    urn: Mapped[int] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    phase: Mapped[str] = mapped_column(sa.String(60), default="")
+    type_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    la_code: Mapped[str] = mapped_column(sa.String(10), default="", index=True)
+    la_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    pupils: Mapped[int | None]
+    fsm_percent: Mapped[float | None]
+    postcode: Mapped[str] = mapped_column(sa.String(12), default="")
+    town: Mapped[str] = mapped_column(sa.String(100), default="")
+    area: Mapped[str] = mapped_column(sa.String(60), default="", index=True)
+    status: Mapped[str] = mapped_column(sa.String(60), default="Open")
+    # Imported with no pupil count: the subscription needs one before it can be billed.
+    needs_pupil_count: Mapped[bool] = mapped_column(default=False)
+    is_member: Mapped[bool] = mapped_column(default=False)
+    approval_threshold_pence: Mapped[int] = mapped_column(default=500_000)
+    finance_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="school")
+
+    def __repr__(self) -> str:
+        return f"<School {self.urn} {self.name}>"
+
+
+class ProviderKind(StrEnum):
+    COMPANY = "company"
+    COUNCIL = "council"
+    SCHOOL = "school"
+    CHARITY = "charity"
+
+
+class Provider(db.Model):
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[ProviderKind] = enum_column(ProviderKind, default=ProviderKind.COMPANY)
+    # A school selling to others (a school-led hub) is also a provider.
+    school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Provider {self.id} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role NOT IN ('sbm', 'head')) OR school_id IS NOT NULL", name="school_role_has_school"
+        ),
+        sa.CheckConstraint(
+            "(role <> 'provider') OR provider_id IS NOT NULL", name="provider_role_has_provider"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[Role] = enum_column(Role)
+    school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    school: Mapped[School | None] = relationship()
+    provider: Mapped[Provider | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def organisation_name(self) -> str:
+        if self.school is not None:
+            return self.school.name
+        if self.provider is not None:
+            return self.provider.name
+        return "Partnership office"
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per email address, shared by every worker through the database."""
+
+    __tablename__ = "login_throttles"
+
+    email: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MembershipTerm(db.Model):
+    """The partnership's subscription terms for one academic year (1 Sept – 31 Aug)."""
+
+    __tablename__ = "membership_terms"
+    __table_args__ = (
+        sa.CheckConstraint("rate_per_pupil_pence >= 0", name="rate_not_negative"),
+        sa.CheckConstraint(
+            "council_match_bp >= 0 AND council_match_bp <= 20000", name="match_in_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    start_year: Mapped[int] = mapped_column(unique=True)
+    rate_per_pupil_pence: Mapped[int]
+    # Default cap on one school's subscription; a membership may set its own.
+    default_cap_pence: Mapped[int | None]
+    # The council's match as basis points of the subscription (10,000 = pound for pound).
+    council_match_bp: Mapped[int] = mapped_column(default=10_000)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="term")
+
+    @property
+    def label(self) -> str:
+        return f"{self.start_year}/{(self.start_year + 1) % 100:02d}"
+
+
+class Membership(db.Model):
+    """A school's membership for one academic year and the pupil count its subscription uses."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        sa.UniqueConstraint("school_id", "term_id", name="uq_memberships_school_term"),
+        sa.CheckConstraint("pupils_counted >= 0", name="pupils_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    term_id: Mapped[int] = mapped_column(sa.ForeignKey("membership_terms.id"), index=True)
+    pupils_counted: Mapped[int]
+    cap_pence: Mapped[int | None]
+    joined_on: Mapped[date] = mapped_column(default=date.today)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship(back_populates="memberships")
+    term: Mapped[MembershipTerm] = relationship(back_populates="memberships")
+
+
+class AuditEvent(db.Model):
+    """Append-only record of a state change: who, when, what, before and after."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    actor_label: Mapped[str] = mapped_column(sa.String(254), default="system")
+    entity_type: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[str] = mapped_column(sa.String(40))
+    action: Mapped[str] = mapped_column(sa.String(60))
+    # A grouping for reading the trail, e.g. "tender:12" or "school:5".
+    scope: Mapped[str] = mapped_column(sa.String(60), default="", index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id"),)

@@ -1,0 +1,258 @@
+"""Use cases for schools: the GIAS import and membership."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app import audit, gias
+from app.errors import DomainError, NotFound
+from app.extensions import db
+from app.membership import SubscriptionBreakdown, subscription
+from app.models import Membership, MembershipTerm, School, User
+
+
+class ImportFailed(DomainError):
+    code = "gias_import_failed"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    updated: int
+    unchanged: int
+    skipped_closed: int
+    skipped_other_la: int
+    flagged: int
+
+    def summary(self) -> str:
+        text = (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.skipped_closed} closed schools skipped, "
+            f"{self.flagged} flagged with no pupil count"
+        )
+        if self.skipped_other_la:
+            text += f", {self.skipped_other_la} in other local authorities skipped"
+        return text
+
+
+_FIELDS = (
+    "name",
+    "status",
+    "phase",
+    "type_name",
+    "la_code",
+    "la_name",
+    "pupils",
+    "fsm_percent",
+    "postcode",
+    "town",
+)
+
+
+def import_gias(
+    data: bytes,
+    *,
+    la_code: str | None = None,
+    actor: User | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Upsert schools by URN from a GIAS export; a bad file raises and writes nothing."""
+    try:
+        parsed = gias.parse(data, la_code=la_code)
+    except gias.GiasFileError as exc:
+        raise ImportFailed(str(exc)) from exc
+
+    existing = {school.urn: school for school in db.session.scalars(sa.select(School))}
+    created = updated = unchanged = 0
+    total = len(parsed.schools)
+    for position, row in enumerate(parsed.schools, start=1):
+        school = existing.get(row.urn)
+        values = {name: getattr(row, name) for name in _FIELDS}
+        if school is None:
+            school = School(urn=row.urn, needs_pupil_count=row.pupils is None, **values)
+            db.session.add(school)
+            created += 1
+        else:
+            changed = {k: v for k, v in values.items() if getattr(school, k) != v}
+            if changed:
+                for key, value in changed.items():
+                    setattr(school, key, value)
+                school.needs_pupil_count = row.pupils is None
+                updated += 1
+            else:
+                unchanged += 1
+        if progress is not None and (position % 500 == 0 or position == total):
+            progress(position, total)
+    report = ImportReport(
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        skipped_closed=parsed.skipped_closed,
+        skipped_other_la=parsed.skipped_other_la,
+        flagged=len(parsed.flagged),
+    )
+    audit.record(actor, "gias_import", "-", "imported", after=report.__dict__, scope="schools")
+    db.session.commit()
+    return report
+
+
+def get_school(school_id: int) -> School:
+    school = db.session.get(School, school_id)
+    if school is None:
+        raise NotFound("No such school.")
+    return school
+
+
+def current_term(start_year: int) -> MembershipTerm | None:
+    return db.session.scalar(
+        sa.select(MembershipTerm).where(MembershipTerm.start_year == start_year)
+    )
+
+
+def subscription_for(membership: Membership) -> SubscriptionBreakdown:
+    """The subscription a membership owes, from its term's rate, cap and match."""
+    term = membership.term
+    cap = membership.cap_pence if membership.cap_pence is not None else term.default_cap_pence
+    return subscription(
+        membership.pupils_counted, term.rate_per_pupil_pence, cap, term.council_match_bp
+    )
+
+
+def membership_of(school_id: int, start_year: int) -> Membership | None:
+    return db.session.scalar(
+        sa.select(Membership)
+        .join(MembershipTerm)
+        .where(Membership.school_id == school_id, MembershipTerm.start_year == start_year)
+    )
+
+
+class MembershipError(DomainError):
+    code = "membership_invalid"
+
+
+def save_membership_term(
+    *,
+    start_year: int,
+    rate_per_pupil_pence: int,
+    default_cap_pence: int | None,
+    council_match_bp: int,
+    actor: User | None,
+) -> MembershipTerm:
+    """Create or change the subscription terms for an academic year."""
+    if rate_per_pupil_pence <= 0:
+        raise MembershipError("The rate per pupil must be more than £0.")
+    if default_cap_pence is not None and default_cap_pence <= 0:
+        raise MembershipError("A cap must be more than £0, or left blank for no cap.")
+    if not 0 <= council_match_bp <= 20_000:
+        raise MembershipError("The council match must be between 0% and 200%.")
+    term = current_term(start_year)
+    before = None
+    if term is None:
+        term = MembershipTerm(start_year=start_year, rate_per_pupil_pence=0)
+        db.session.add(term)
+    else:
+        before = _term_snapshot(term)
+    term.rate_per_pupil_pence = rate_per_pupil_pence
+    term.default_cap_pence = default_cap_pence
+    term.council_match_bp = council_match_bp
+    db.session.flush()
+    audit.record(
+        actor,
+        "membership_term",
+        term.id,
+        "saved",
+        before=before,
+        after=_term_snapshot(term),
+        scope="membership",
+    )
+    db.session.commit()
+    return term
+
+
+def _term_snapshot(term: MembershipTerm) -> dict[str, int | None]:
+    return {
+        "start_year": term.start_year,
+        "rate_per_pupil_pence": term.rate_per_pupil_pence,
+        "default_cap_pence": term.default_cap_pence,
+        "council_match_bp": term.council_match_bp,
+    }
+
+
+def enrol_members(term: MembershipTerm, actor: User | None) -> tuple[int, list[School]]:
+    """Give every member school a membership for the term, counting its pupils now.
+
+    Returns how many were enrolled and the member schools left out for want of a pupil count.
+    """
+    enrolled_ids = set(
+        db.session.scalars(sa.select(Membership.school_id).where(Membership.term_id == term.id))
+    )
+    enrolled = 0
+    missing: list[School] = []
+    for school in db.session.scalars(
+        sa.select(School).where(School.is_member.is_(True)).order_by(School.name)
+    ):
+        if school.id in enrolled_ids:
+            continue
+        if school.pupils is None:
+            missing.append(school)
+            continue
+        db.session.add(
+            Membership(school_id=school.id, term_id=term.id, pupils_counted=school.pupils)
+        )
+        enrolled += 1
+    audit.record(
+        actor,
+        "membership_term",
+        term.id,
+        "enrolled",
+        after={"enrolled": enrolled, "missing_pupils": len(missing)},
+        scope="membership",
+    )
+    db.session.commit()
+    return enrolled, missing
+
+
+def save_membership(
+    school: School,
+    term: MembershipTerm,
+    *,
+    pupils_counted: int,
+    cap_pence: int | None,
+    is_member: bool,
+    actor: User | None,
+) -> Membership | None:
+    """Set a school's membership for a year: its pupil count and any cap of its own."""
+    if pupils_counted < 0:
+        raise MembershipError("The pupil count cannot be negative.")
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.school_id == school.id, Membership.term_id == term.id
+        )
+    )
+    before = (
+        {"pupils_counted": membership.pupils_counted, "cap_pence": membership.cap_pence}
+        if membership
+        else None
+    )
+    school.is_member = is_member
+    if membership is None:
+        membership = Membership(school_id=school.id, term_id=term.id, pupils_counted=pupils_counted)
+        db.session.add(membership)
+    membership.pupils_counted = pupils_counted
+    membership.cap_pence = cap_pence
+    school.needs_pupil_count = False if school.pupils is not None else school.needs_pupil_count
+    db.session.flush()
+    audit.record(
+        actor,
+        "membership",
+        membership.id,
+        "saved",
+        before=before,
+        after={"pupils_counted": pupils_counted, "cap_pence": cap_pence, "is_member": is_member},
+        scope=f"school:{school.id}",
+    )
+    db.session.commit()
+    return membership

@@ -1,0 +1,11 @@
+"""The marketplace blueprint: catalogue, offers, orders, entitlements, billing, reports.
+
+Route modules attach their views to `bp`; they are imported at the bottom so that
+`from marketplace.views import bp` registers them all.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("marketplace", __name__)
