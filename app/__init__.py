@@ -24,9 +24,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url_from_env(app.instance_path)
         app.config["SECRET_KEY"] = secret_key_from_env(app.instance_path)
     else:
-        app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url_from_env(app.instance_path))
-        app.config.setdefault("SECRET_KEY", "test-secret")
         app.config.update(test_config)
+        if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+            app.config["SQLALCHEMY_DATABASE_URI"] = database_url_from_env(app.instance_path)
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = secret_key_from_env(app.instance_path)
 
     from app.extensions import csrf, db, login_manager, migrate
 
@@ -39,6 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         compare_type=True,
     )
     login_manager.init_app(app)
+    with app.app_context():
+        _configure_engine(db.engine)
     csrf.init_app(app)
 
     # Every model, so metadata (and Alembic) sees the whole schema.
@@ -72,3 +76,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     return app
+
+
+def _configure_engine(engine: Any) -> None:
+    """SQLite: enforce foreign keys, wait for locks, and let SQLAlchemy own transactions."""
+    import sqlalchemy as sa
+
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (savepoints work)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")

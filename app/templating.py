@@ -78,4 +78,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject() -> dict[str, Any]:
-        return {"partnership_name": app.config["PARTNERSHIP_NAME"], "nav_items": nav_items()}
+        return {
+            "partnership_name": app.config["PARTNERSHIP_NAME"],
+            "nav_items": nav_items(),
+            # Pages link to a feature only once its view exists.
+            "available_endpoints": app.view_functions,
+        }
