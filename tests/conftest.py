@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -50,6 +51,13 @@ def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flas
             db.engine.dispose()
 
 
+class ConnectionBoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks an engine itself; this one keeps the test's connection."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):  # type: ignore[no-untyped-def]
+        return self.bind
+
+
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[Any]:
     """Run the test inside a transaction that is rolled back; commits become savepoints."""
@@ -57,7 +65,11 @@ def db_session(app: Flask) -> Iterator[Any]:
         connection = db.engine.connect()
         transaction = connection.begin()
         session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {
+                "class_": ConnectionBoundSession,
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+            }
         )
         original = db.session
         db.session = session
