@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask_sqlalchemy.session import Session as FlaskSession
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
 
 from app import create_app
 from app.extensions import db
