@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import Provider, School, User, enum_column
+from app.models import MembershipTerm, Provider, School, User, enum_column
 from app.types import UTCDateTime, utcnow
 
 
@@ -214,6 +214,11 @@ class Order(db.Model):
     __table_args__ = (
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("total_pence >= 0", name="total_not_negative"),
+        sa.CheckConstraint(
+            "entitled_quantity >= 0 AND entitled_quantity <= quantity",
+            name="entitled_within_quantity",
+        ),
+        sa.CheckConstraint("cancellation_charge_pence >= 0", name="charge_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -228,7 +233,11 @@ class Order(db.Model):
     # Units covered by the school's core-offer entitlement, charged at £0.
     entitled_quantity: Mapped[int] = mapped_column(default=0)
     unit_price_pence: Mapped[int]
+    # A one-off set-up charge from the offer, included in total_pence.
+    setup_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     total_pence: Mapped[int]
+    # What the school still owes for a cancelled order (marketplace.pricing.settle_cancellation).
+    cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     po_number: Mapped[str] = mapped_column(sa.String(60), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[OrderStatus] = enum_column(OrderStatus, default=OrderStatus.DRAFT, index=True)
@@ -255,3 +264,22 @@ class Order(db.Model):
             "total_pence": self.total_pence,
             "term_key": self.term_key,
         }
+
+
+class Entitlement(db.Model):
+    """What one year's membership includes of a core service, e.g. two peer-review days."""
+
+    __tablename__ = "entitlements"
+    __table_args__ = (
+        sa.UniqueConstraint("term_id", "service_id", name="uq_entitlements_term_service"),
+        sa.CheckConstraint("included_quantity >= 0", name="included_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term_id: Mapped[int] = mapped_column(sa.ForeignKey("membership_terms.id"), index=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("services.id"), index=True)
+    included_quantity: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    term: Mapped[MembershipTerm] = relationship()
+    service: Mapped[Service] = relationship()
