@@ -222,7 +222,7 @@ def validate_instance(instance: Instance) -> None:
 
 def _fields(raw: object, where: str, required: Sequence[str], optional: Sequence[str]) -> dict:
     if not isinstance(raw, Mapping):
-        raise InstanceError(where, f"must be an object, got {type(raw).__name__}")
+        raise InstanceError(where or "instance", f"must be an object, got {type(raw).__name__}")
     for key in raw:
         if key not in required and key not in optional:
             raise InstanceError(f"{where}.{key}" if where else str(key), "unknown field")
@@ -664,7 +664,11 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
 
 
 def _expr(terms: Iterable[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:
-    return pulp.LpAffineExpression(list(terms))
+    """A linear expression; coefficients of a variable that appears twice are added up."""
+    summed: dict[pulp.LpVariable, float] = {}
+    for variable, coefficient in terms:
+        summed[variable] = summed.get(variable, 0) + coefficient
+    return pulp.LpAffineExpression(list(summed.items()))
 
 
 class _Model:
