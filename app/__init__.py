@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
+
+# No Flask import at module level: the pure modules of this package (money, calendar,
+# membership, gias) must import without pulling in the web framework.
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the app; blueprints are imported here, inside the factory."""
+    from flask import Flask
+
     app = Flask(
         __name__,
         instance_path=os.environ.get("POOLED_INSTANCE_PATH") or None,

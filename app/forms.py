@@ -145,7 +145,7 @@ class MembershipTermForm(FlaskForm):
         description="100 means the council matches every pound a school pays.",
         validators=[
             InputRequired("Enter the council match, 0 if none"),
-            NumberRange(0, 200, "The council match must be between 0% and 200%"),
+            NumberRange(0, 200, "The council match must be between 0%% and 200%%"),
         ],
     )
 

@@ -137,3 +137,22 @@ def module_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> I
     with fresh_database(backend, tmp) as url:
         migrate(make_app(url, tmp))
         yield url
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say up front which suites run here and which are skipped, and why."""
+    import os
+
+    from tests.databases import postgres_base_url
+    from tests.support.browser import CHROMIUM
+
+    lines = []
+    if postgres_base_url():
+        lines.append("PostgreSQL suite: runs (TEST_DATABASE_URL is set)")
+    else:
+        lines.append("PostgreSQL suite: SKIPPED — set TEST_DATABASE_URL to run it")
+    if os.path.exists(CHROMIUM):
+        lines.append(f"browser suite: runs ({CHROMIUM})")
+    else:
+        lines.append(f"browser suite: SKIPPED — {CHROMIUM} is not installed")
+    return lines

@@ -1,0 +1,51 @@
+"""In headless Chromium against gunicorn: every demo account signs in and lands on its home."""
+
+import pytest
+
+from app.demo import ACCOUNTS
+from tests.support.browser import SCREENSHOTS, sign_in
+
+pytestmark = pytest.mark.browser
+
+HOME_CAPTIONS = {
+    "admin@demo.pooled.test": "Partnership office",
+    "committee@demo.pooled.test": "Sustainability committee",
+    "committee2@demo.pooled.test": "Sustainability committee",
+    "sbm@demo.pooled.test": "Greenwood Primary School",
+    "head@demo.pooled.test": "Greenwood Primary School",
+    "provider@demo.pooled.test": "West London Counselling Collective",
+}
+
+
+def test_each_demo_account_signs_in_and_lands_on_its_home_page(live_server, page):
+    for account in ACCOUNTS:
+        sign_in(page, live_server, account.email)
+        assert page.url == live_server.url + "/home", account.email
+        assert page.get_by_role("heading", name="What you can do next").is_visible()
+        assert HOME_CAPTIONS[account.email] in page.content()
+        assert account.email in page.content()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = account.email.split("@")[0]
+        page.screenshot(path=str(SCREENSHOTS / f"home-{name}.png"), full_page=True)
+        page.get_by_role("button", name="Sign out").click()
+        assert page.url.startswith(live_server.url + "/sign-in")
+
+
+def test_a_wrong_password_shows_the_error(live_server, page):
+    sign_in(page, live_server, "sbm@demo.pooled.test", "not-the-password")
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert "Email address or password is not right" in summary.inner_text()
+    assert page.url.startswith(live_server.url + "/sign-in")
+
+
+def test_pages_work_without_javascript(live_server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        sign_in(tab, live_server, "admin@demo.pooled.test")
+        assert tab.url == live_server.url + "/home"
+        tab.goto(live_server.url + "/admin/schools?q=Greenwood")
+        assert "Greenwood Primary School" in tab.content()
+    finally:
+        context.close()

@@ -1,0 +1,40 @@
+"""Error pages: plain words, no stack traces, and the session rolled back after a 500."""
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+from app.models import School
+from tests.conftest import make_app
+
+
+@pytest.fixture
+def failing_app(app, db_session, tmp_path) -> Flask:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    broken = make_app(uri, tmp_path, TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    @broken.route("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        db.session.add(School(urn=1, name="Half-written"))
+        db.session.flush()
+        raise RuntimeError("secret internals")
+
+    return broken
+
+
+def test_an_unexpected_error_shows_a_plain_500_page_and_writes_nothing(failing_app):
+    response = failing_app.test_client().get("/boom")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "secret internals" not in page and "Traceback" not in page
+    assert "Sorry, there is a problem" in page
+    with failing_app.app_context():
+        assert db.session.get(School, 1) is None
+        db.engine.dispose()
+
+
+def test_a_forbidden_page_says_so(client, auth, world):
+    auth.as_user(world.sbm_a)
+    response = client.get("/admin/users")
+    assert response.status_code == 403
+    assert "You cannot see this page" in response.get_data(as_text=True)

@@ -1,0 +1,98 @@
+"""Reading the real GIAS export, and refusing wrong files with a clear message."""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from app import gias
+
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "schools" / "gias_sample_99.csv"
+
+
+@pytest.fixture(scope="module")
+def sample_bytes() -> bytes:
+    return SAMPLE.read_bytes()
+
+
+def rewrite(data: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
+    rows = list(csv.reader(io.StringIO(data.decode("latin-1"))))
+    change(rows)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("latin-1")
+
+
+def test_the_real_sample_imports_open_schools_and_flags_missing_pupil_counts(sample_bytes):
+    result = gias.parse(sample_bytes)
+    assert result.rows_read == 99
+    assert result.skipped_closed == 9
+    assert len(result.schools) == 90
+    assert len(result.flagged) == 48
+    aldgate = next(s for s in result.schools if s.urn == 100000)
+    assert (aldgate.name, aldgate.phase, aldgate.la_code, aldgate.pupils) == (
+        "The Aldgate School",
+        "Primary",
+        "201",
+        276,
+    )
+    assert aldgate.fsm_percent == pytest.approx(10.2)
+
+
+def test_columns_are_found_by_name_not_position(sample_bytes):
+    def reverse_columns(rows):  # type: ignore[no-untyped-def]
+        for i, row in enumerate(rows):
+            rows[i] = list(reversed(row))
+
+    assert (
+        gias.parse(rewrite(sample_bytes, reverse_columns)).schools
+        == gias.parse(sample_bytes).schools
+    )
+
+
+def test_a_local_authority_filter_skips_other_areas(sample_bytes):
+    result = gias.parse(sample_bytes, la_code="202")
+    assert {s.la_code for s in result.schools} == {"202"}
+    assert result.skipped_other_la > 0
+
+
+def test_utf8_files_with_a_byte_order_mark_are_read_too(sample_bytes):
+    text = sample_bytes.decode("latin-1")
+    assert (
+        gias.parse(b"\xef\xbb\xbf" + text.encode("utf-8")).schools
+        == gias.parse(sample_bytes).schools
+    )
+
+
+@pytest.mark.parametrize(
+    ("make_bad", "message"),
+    [
+        (lambda d: b"", "empty"),
+        (lambda d: b"PK\x03\x04" + d[:100], "Excel workbook"),
+        (lambda d: d.decode("latin-1").encode("utf-16"), "UTF-16"),
+        (lambda d: b"just some words\nno commas", "not a CSV"),
+        (
+            lambda d: d.replace(b"NumberOfPupils", b"Pupils", 1),
+            "missing these GIAS columns: NumberOfPupils",
+        ),
+        (lambda d: d + b"\r\n" + d.split(b"\r\n", 2)[1], "URN 100000 appears more than once"),
+        (lambda d: d.split(b"\r\n", 1)[0] + b"\r\n", "no schools"),
+    ],
+    ids=["empty", "xlsx", "utf16", "not-csv", "missing-column", "duplicate-urn", "header-only"],
+)
+def test_wrong_files_are_refused_naming_the_problem(sample_bytes, make_bad, message):
+    with pytest.raises(gias.GiasFileError, match=message):
+        gias.parse(make_bad(sample_bytes))
+
+
+def test_bad_values_are_named_with_their_line(sample_bytes):
+    def break_row(rows):  # type: ignore[no-untyped-def]
+        header = rows[0]
+        rows[3][header.index("NumberOfPupils")] = "lots"
+        rows[5][header.index("URN")] = "ABC"
+
+    with pytest.raises(gias.GiasFileError) as error:
+        gias.parse(rewrite(sample_bytes, break_row))
+    assert "line 4: NumberOfPupils “lots” is not a whole number" in str(error.value)
+    assert "line 6: URN “ABC” is not a number" in str(error.value)

@@ -1,0 +1,106 @@
+"""`flask schools import-gias` and the admin upload: upsert by URN, or write nothing."""
+
+import io
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import AuditEvent, School
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "schools"
+SAMPLE = DATA / "gias_sample_99.csv"
+
+
+def school_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(School))
+
+
+def test_the_command_prints_counts_and_a_second_run_changes_nothing(runner):
+    first = runner.invoke(args=["schools", "import-gias", str(SAMPLE)])
+    assert first.exit_code == 0, first.output
+    assert "created: 90" in first.output
+    assert "skipped (closed): 9" in first.output
+    assert "flagged (no pupil count): 48" in first.output
+    assert school_count() == 90
+    flagged = db.session.scalar(
+        sa.select(sa.func.count()).select_from(School).where(School.needs_pupil_count.is_(True))
+    )
+    assert flagged == 48
+
+    second = runner.invoke(args=["schools", "import-gias", str(SAMPLE)])
+    assert "created: 0" in second.output and "unchanged: 90" in second.output
+    assert school_count() == 90
+
+
+def test_an_existing_school_is_updated_by_urn(runner, tmp_path):
+    runner.invoke(args=["schools", "import-gias", str(SAMPLE)])
+    changed = SAMPLE.read_bytes().replace(b"The Aldgate School", b"The New Aldgate School", 1)
+    path = tmp_path / "changed.csv"
+    path.write_bytes(changed)
+    result = runner.invoke(args=["schools", "import-gias", str(path)])
+    assert "updated: 1" in result.output
+    name = db.session.scalar(sa.select(School.name).where(School.urn == 100000))
+    assert name == "The New Aldgate School"
+
+
+def test_the_la_option_imports_one_local_authority(runner):
+    result = runner.invoke(args=["schools", "import-gias", str(SAMPLE), "--la", "202"])
+    assert result.exit_code == 0
+    assert "skipped (other local authorities): 52" in result.output
+    assert set(db.session.scalars(sa.select(School.la_code))) == {"202"}
+
+
+def test_a_bad_file_gets_a_clear_error_and_writes_nothing(runner, tmp_path):
+    bad = tmp_path / "bad.csv"
+    data = SAMPLE.read_bytes()
+    bad.write_bytes(data + b"\r\n" + data.split(b"\r\n", 2)[1])  # a duplicate URN at the end
+    result = runner.invoke(args=["schools", "import-gias", str(bad)])
+    assert result.exit_code != 0
+    assert "URN 100000 appears more than once" in result.output
+    assert school_count() == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
+
+
+def test_a_missing_file_is_named(runner, tmp_path):
+    result = runner.invoke(args=["schools", "import-gias", str(tmp_path / "nope.csv")])
+    assert result.exit_code != 0
+    assert "Cannot read" in result.output
+
+
+def test_the_admin_can_upload_the_file_in_the_browser(client, auth, world):
+    auth.as_user(world.admin)
+    before = school_count()
+    response = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(SAMPLE.read_bytes()), "gias.csv"), "la_code": ""},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "90 created" in response.get_data(as_text=True)
+    assert school_count() == before + 90
+
+
+def test_a_bad_upload_shows_the_problem_and_writes_nothing(client, auth, world):
+    auth.as_user(world.admin)
+    before = school_count()
+    response = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(b"URN,Name\n1,x\n"), "schools.csv")},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert "missing these GIAS columns" in page
+    assert "There is a problem" in page
+    assert school_count() == before
+
+
+def test_only_csv_files_may_be_uploaded(client, auth, world):
+    auth.as_user(world.admin)
+    response = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(b"whatever"), "schools.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert "The file must be a CSV file" in response.get_data(as_text=True)
