@@ -44,7 +44,7 @@ run: install assets seed
 	@$(FLASK) demo logins
 	@echo
 	@echo "Pooled is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --no-control-socket --access-logfile - wsgi:app
 
 test: install-dev assets
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -95,6 +95,7 @@ def live_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 "gunicorn",
                 "--bind",
                 f"127.0.0.1:{port}",
+                "--no-control-socket",
                 "--workers",
                 "2",
                 "--log-level",
