@@ -104,3 +104,19 @@ def test_only_csv_files_may_be_uploaded(client, auth, world):
         content_type="multipart/form-data",
     )
     assert "The file must be a CSV file" in response.get_data(as_text=True)
+
+
+def test_a_large_file_shows_progress(runner, tmp_path):
+    lines = SAMPLE.read_bytes().split(b"\r\n")
+    header, rows = lines[0], [r for r in lines[1:] if r]
+    big = [header]
+    for copy in range(13):  # 13 × 99 rows, each copy with URNs of its own
+        for row in rows:
+            urn, rest = row.split(b",", 1)
+            big.append(str(int(urn) + 1_000_000 * (copy + 1)).encode() + b"," + rest)
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"\r\n".join(big))
+    result = runner.invoke(args=["schools", "import-gias", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Importing schools" in result.output
+    assert "created: 1170" in result.output
