@@ -20,7 +20,7 @@ import tempfile
 import time
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -676,9 +676,9 @@ class _Model:
 
     Only the choices are integer: which tier band each offer is awarded in (b), which providers
     count towards min_providers (w), how many schools of a type go to each offer under
-    single_source (z), and the band volumes (q) when max_share applies. Once those are fixed
+    single_source (z), and each offer's total (t) when max_share applies. Once those are fixed
     the rest is a network flow with whole-number bounds, so a whole-unit optimum exists with
-    the same cost; repair() finds it when the solver's flows are fractional.
+    the same cost; decided() re-solves for it when the solver's flows are fractional.
     """
 
     def __init__(self, block: _Block, rules: Rules) -> None:
@@ -687,17 +687,17 @@ class _Model:
         lp = self.lp
         binary, integer, continuous = pulp.LpBinary, pulp.LpInteger, pulp.LpContinuous
         share = _share(rules)
-        volume_kind = integer if share < 1 else continuous
         self.decisions: list[pulp.LpVariable] = []
         self.flows: list[pulp.LpVariable] = []
         cost: list[tuple[pulp.LpVariable, float]] = []
         self.opened: list[list[pulp.LpVariable]] = []
         self.volume: list[list[pulp.LpVariable]] = []
+        self.totals: list[pulp.LpVariable] = []
         for j, plan in enumerate(block.offers):
             opened, volume = [], []
             for t, band in enumerate(plan.bands):
                 b = pulp.LpVariable(f"b{j:05d}_{t}", cat=binary)
-                q = pulp.LpVariable(f"q{j:05d}_{t}", lowBound=0, upBound=band.high, cat=volume_kind)
+                q = pulp.LpVariable(f"q{j:05d}_{t}", lowBound=0, upBound=band.high, cat=continuous)
                 lp += pulp.LpConstraint(_expr([(q, 1), (b, -band.low)]), pulp.LpConstraintGE)
                 lp += pulp.LpConstraint(_expr([(q, 1), (b, -band.high)]), pulp.LpConstraintLE)
                 cost.append((q, band.unit_price_pence))
@@ -710,7 +710,17 @@ class _Model:
             self.opened.append(opened)
             self.volume.append(volume)
             self.decisions.extend(opened)
-            (self.decisions if share < 1 else self.flows).extend(volume)
+            self.flows.extend(volume)
+            if share < 1:
+                # max_share compares offers' totals, so those totals must be whole units.
+                total = pulp.LpVariable(
+                    f"t{j:05d}", lowBound=0, upBound=plan.bands[-1].high, cat=integer
+                )
+                lp += pulp.LpConstraint(
+                    _expr([(total, 1)] + [(q, -1) for q in volume]), pulp.LpConstraintEQ
+                )
+                self.totals.append(total)
+                self.decisions.append(total)
         self.cost = _expr(cost)
 
         self.y: list[dict[int, pulp.LpVariable]] = []
@@ -752,9 +762,9 @@ class _Model:
         for service_index, service in enumerate(block.services):
             members = [j for j, plan in enumerate(block.offers) if plan.offer.service == service]
             if share < 1:
-                everything = [(q, -share.numerator) for j in members for q in self.volume[j]]
+                everything = [(self.totals[j], -share.numerator) for j in members]
                 for j in members:
-                    own = [(q, share.denominator) for q in self.volume[j]]
+                    own = [(self.totals[j], share.denominator)]
                     lp += pulp.LpConstraint(_expr(own + everything), pulp.LpConstraintLE)
             if rules.min_providers >= 1:
                 by_provider: dict[str, list[int]] = defaultdict(list)
@@ -810,11 +820,6 @@ class _Model:
                 v.lowBound, v.upBound = low, high
             for v in self.flows:
                 v.cat = pulp.LpContinuous
-
-    def make_flows_integer(self) -> None:
-        """Declare every flow integer for good (the fallback if a repair ever fails)."""
-        for v in self.flows:
-            v.cat = pulp.LpInteger
 
     def values(self) -> tuple[list[dict[int, int]], list[int]]:
         """Whole-unit purchases per group and offer, read from the last solution."""
@@ -945,52 +950,56 @@ def _could_meet_everything(block: _Block) -> bool:
     return True
 
 
+def _make_whole(model: _Model, solve_again: Callable[[], _Run]) -> None:
+    """Turn the last solution into whole units at no extra cost (see _Model)."""
+    if model.whole():
+        return
+    with model.decided():
+        repaired = solve_again()
+    if repaired.status != OPTIMAL or not model.whole():
+        raise RuntimeError("could not turn the solver's allocation into whole units")
+
+
 def _solve_block(block: _Block, rules: Rules, solver: str, clock: _Clock, share_of: int):
     started = time.perf_counter()
     model = _Model(block, rules)
     clock.build += time.perf_counter() - started
-    empty = [dict() for _ in block.groups], [g.quantity for g in block.groups]
+    nothing = [dict() for _ in block.groups], [g.quantity for g in block.groups]
 
-    def run() -> _Run:
-        result = _run(model.lp, solver, clock.left(share_of))
+    def run(limited: bool = True) -> _Run:
+        result = _run(model.lp, solver, clock.left(share_of) if limited else None)
         clock.solve += result.seconds
         clock.runs += 1
         return result
 
-    def settle(result: _Run) -> _Run:
-        """Make the last solution whole units without raising its cost (see _Model)."""
-        if model.whole():
-            return result
-        with model.decided():
-            repaired = run()
-        if repaired.status in (OPTIMAL, TIME_LIMIT) and model.whole():
-            return result
-        model.make_flows_integer()
-        return run()
+    def make_whole() -> None:
+        # With the choices fixed the model is a network flow: quick, so never time-limited.
+        _make_whole(model, lambda: run(limited=False))
 
     if _could_meet_everything(block):
         model.meet_everything()
         first = run()
         if first.status in (OPTIMAL, TIME_LIMIT):
-            first = settle(first)
+            make_whole()
             return _Outcome(first.status, *model.values(), first.bound), model
         if first.status == "none":
-            return _Outcome("none", *empty, None), model
+            return _Outcome("none", *nothing, None), model
     model.meet_most()
     most = run()
-    if most.status == INFEASIBLE:
-        return _Outcome(INFEASIBLE, *empty, None), model
-    if most.status == "none":
-        return _Outcome("none", *empty, None), model
+    if most.status in (INFEASIBLE, "none"):
+        return _Outcome(most.status, *nothing, None), model
+    make_whole()
+    fallback = model.values()
     # The fewest unmet units: a whole number, and no more than the incumbent's (fractional) sum.
     fewest = math.floor((most.objective or 0.0) + 1e-6)
     model.cheapest_meeting_most(fewest)
     cheapest = run()
     if cheapest.status in (OPTIMAL, TIME_LIMIT):
-        cheapest = settle(cheapest)
+        make_whole()
         status = OPTIMAL if most.status == cheapest.status == OPTIMAL else TIME_LIMIT
         return _Outcome(status, *model.values(), cheapest.bound), model
-    return _Outcome("none", *empty, None), model
+    # Out of time before phase 2 found anything: keep phase 1's allocation, cost unbounded.
+    return _Outcome(TIME_LIMIT, *fallback, None), model
 
 
 # ---------------------------------------------------------------------------------------------

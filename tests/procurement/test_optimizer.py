@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from procurement.optimizer import (
     INFEASIBLE,
     OPTIMAL,
+    TIME_LIMIT,
     Demand,
     Instance,
     InstanceError,
@@ -21,6 +23,10 @@ from procurement.optimizer import (
     Rules,
     School,
     Tier,
+    _make_whole,
+    _Model,
+    _plan,
+    _run,
     instance_from_json,
     instance_to_json,
     result_to_json,
@@ -316,6 +322,30 @@ def test_identical_schools_are_merged_into_one_type():
     assert ("S03", "B") not in allocated(merged)
 
 
+def test_fractional_flows_are_made_whole_at_no_extra_cost():
+    # White-box: HiGHS returns whole flows in practice, so set up the fractional optimum it could
+    # return (each school half from each offer: same cost) and check the repair step.
+    instance = a_round({"S1": 1, "S2": 1}, [an_offer("A", 100), an_offer("B", 100)])
+    model = _Model(_plan(instance, merge=False, split_services=True).blocks[0], instance.rules)
+    model.meet_everything()
+    assert _run(model.lp, "highs", None).status == OPTIMAL
+    for opened, volume in zip(model.opened, model.volume, strict=True):
+        opened[0].varValue, volume[0].varValue = 1.0, 1.0
+    for ys in model.y:
+        for y in ys.values():
+            y.varValue = 0.5
+    assert not model.whole()
+    _make_whole(model, lambda: _run(model.lp, "highs", None))
+    assert model.whole()
+    purchases, unmet = model.values()
+    assert sorted(tuple(p.items()) for p in purchases) == [((0, 1),), ((1, 1),)]
+    assert unmet == [0, 0]
+    assert model.cost.value() == 200
+    # The choices are free again and the flows continuous, ready for the next phase.
+    assert all((v.lowBound, v.upBound) == (0, 1) for v in model.decisions)
+    assert all(v.cat == "Continuous" for v in model.flows)
+
+
 def test_cbc_gives_the_same_answer_as_highs():
     instance = a_round(
         {"S1": 25, "S2": 35, "S3": 7},
@@ -331,6 +361,54 @@ def test_a_time_limit_is_passed_to_the_solver_and_a_result_still_comes_back():
     instance = a_round({"S1": 10}, [an_offer("A", 10_000)])
     result = solve(instance, time_limit=5)
     assert result.status == OPTIMAL and result.objective_pence == 100_000
+
+
+def a_hard_round() -> Instance:
+    """300 schools, single source with every rule binding: seconds of work for HiGHS."""
+    rng = random.Random(7)
+    schools = [f"S{n:03d}" for n in range(300)]
+    offers = []
+    for n in range(12):
+        price = rng.randint(18_000, 24_000)
+        tiers = (
+            (0, price),
+            (rng.randint(200, 800), price - 1_500),
+            (rng.randint(900, 1_500), price - 3_000),
+        )
+        offers.append(
+            an_offer(
+                f"O{n:02d}",
+                0,
+                service="supply",
+                capacity=rng.randint(600, 2_500),
+                tiers=tiers,
+                min_award=rng.choice([0, 100, 300]),
+                setup=rng.choice([0, 50_000, 200_000]),
+                excluded=tuple(rng.sample(schools, 20)),
+            )
+        )
+    return Instance(
+        schools=tuple(School(s) for s in schools),
+        demand=tuple(Demand(s, "supply", rng.randint(5, 60)) for s in schools),
+        offers=tuple(offers),
+        rules=Rules(max_share=0.4, min_providers=3, single_source=True),
+    )
+
+
+def test_running_out_of_time_is_reported_and_nothing_is_dropped_silently():
+    instance = a_hard_round()
+    result = solve(instance, time_limit=0.05)
+    assert result.status == TIME_LIMIT
+    assert result.seconds.total < 10
+    if result.awards:  # the solver found something: it is kept, with its gap
+        assert result.gap is not None or result.bound_pence is None
+    else:
+        assert result.message == (
+            "no allocation of supply found within the time limit; its demand is reported unmet"
+        )
+        assert sum(u.quantity for u in result.unmet) == sum(d.quantity for d in instance.demand)
+        assert result.objective_pence == 0 and result.gap is None
+    assert sum(c.charge_pence for c in result.charges) == result.objective_pence
 
 
 def test_standalone_is_the_cheapest_single_offer_that_could_serve_the_school_alone():
