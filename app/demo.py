@@ -628,6 +628,9 @@ def seed(data_dir: Path) -> dict[str, int]:
                 )
                 added["memberships"] += 1
 
+    from marketplace.entitlements import seed_demo_entitlements  # the marketplace's demo data
+
+    added["entitlements"] = seed_demo_entitlements()
     demo_school_id = db.session.scalar(sa.select(School.id).where(School.urn == DEMO_SCHOOL_URN))
     for account in ACCOUNTS:
         if db.session.scalar(sa.select(User.id).where(User.email == account.email)) is not None:

@@ -9,3 +9,4 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("marketplace", __name__)
+from marketplace import catalogue_views, entitlement_views, offer_views, order_views  # noqa: E402,F401

@@ -1,0 +1,79 @@
+"""The seam to procurement: the awarded contract price a school pays instead of an offer's tiers.
+
+A school pays the contract price when it takes part in an active contract (a ContractSchool
+row) for the same service with the same provider, running during the order's term.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.calendar import Term
+from app.extensions import db
+from marketplace.pricing import PricingError, Tier, contract_unit_price
+from procurement.models import Contract, ContractSchool, ContractStatus
+
+
+@dataclass(frozen=True)
+class ContractPrice:
+    contract_id: int
+    reference: str
+    provider_name: str
+    unit_price_pence: int
+
+
+def _contracts(school_id: int, service_id: int, starts_on: date, ends_on: date) -> sa.Select:
+    return (
+        sa.select(Contract, ContractSchool)
+        .join(ContractSchool, ContractSchool.contract_id == Contract.id)
+        .where(
+            ContractSchool.school_id == school_id,
+            Contract.service_id == service_id,
+            Contract.status == ContractStatus.ACTIVE,
+            Contract.starts_on <= ends_on,
+            Contract.ends_on >= starts_on,
+        )
+        .options(selectinload(Contract.tiers), selectinload(Contract.provider))
+        .order_by(Contract.starts_on.desc(), Contract.id.desc())
+    )
+
+
+def _price(school_price: int | None, tiers: list[Tier], quantity: int) -> int | None:
+    try:
+        return contract_unit_price(school_price, tiers, quantity)
+    except PricingError:
+        return None
+
+
+def contract_price_for(
+    school_id: int, service_id: int, provider_id: int, term: Term, quantity: int
+) -> ContractPrice | None:
+    """The price of the school's active contract with this provider for this service and term."""
+    stmt = _contracts(school_id, service_id, term.starts_on, term.ends_on).where(
+        Contract.provider_id == provider_id
+    )
+    for contract, member in db.session.execute(stmt).tuples():
+        tiers = [Tier(t.min_quantity, t.unit_price_pence) for t in contract.tiers]
+        price = _price(member.unit_price_pence, tiers, quantity)
+        if price is not None:
+            return ContractPrice(contract.id, contract.reference, contract.provider.name, price)
+    return None
+
+
+def contracts_for_school(school_id: int, service_id: int, today: date) -> list[ContractPrice]:
+    """The school's active contracts for a service (any provider), for the service page."""
+    result = []
+    for contract, member in db.session.execute(
+        _contracts(school_id, service_id, today, today)
+    ).tuples():
+        tiers = [Tier(t.min_quantity, t.unit_price_pence) for t in contract.tiers]
+        price = _price(member.unit_price_pence, tiers, max(1, member.allocated_quantity))
+        if price is not None:
+            result.append(
+                ContractPrice(contract.id, contract.reference, contract.provider.name, price)
+            )
+    return result

@@ -1,0 +1,214 @@
+"""What an order costs and what cancelling it costs.
+
+Pure: imports the standard library only (no Flask, no SQLAlchemy, no `app`), so every rule
+here is tested with plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class PricingError(ValueError):
+    """A price cannot be worked out from these inputs."""
+
+
+@dataclass(frozen=True, order=True)
+class Tier:
+    """From `min_quantity` units up, every unit of the order costs `unit_price_pence`."""
+
+    min_quantity: int
+    unit_price_pence: int
+
+
+class PriceSource(StrEnum):
+    OFFER = "offer"  # the offer's volume tier for the quantity
+    CONTRACT = "contract"  # the price awarded in a contract the school takes part in
+    ENTITLEMENT = "entitlement"  # wholly covered by the membership's core offer
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, for non-negative integers."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def tier_for(tiers: Sequence[Tier], quantity: int) -> Tier:
+    """All-units pricing: the tier with the highest `min_quantity` not above the quantity."""
+    if quantity <= 0:
+        raise PricingError("The quantity must be at least 1")
+    eligible = [tier for tier in tiers if tier.min_quantity <= quantity]
+    if not eligible:
+        if not tiers:
+            raise PricingError("This offer has no prices")
+        smallest = min(tier.min_quantity for tier in tiers)
+        raise PricingError(f"This offer is priced from {smallest} units; order at least that")
+    return max(eligible, key=lambda tier: tier.min_quantity)
+
+
+def contract_unit_price(
+    school_unit_price_pence: int | None, contract_tiers: Sequence[Tier], quantity: int
+) -> int | None:
+    """The awarded price for one school: its own agreed price, else the contract's tier price."""
+    if school_unit_price_pence is not None:
+        return school_unit_price_pence
+    if not contract_tiers:
+        return None
+    return tier_for(contract_tiers, quantity).unit_price_pence
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price of one order.
+
+    `total_pence` = (quantity − entitled_quantity) × unit_price_pence + setup_pence, excluding
+    VAT. Entitled units cost £0; the set-up charge applies only when some units are charged.
+    """
+
+    quantity: int
+    entitled_quantity: int
+    unit_price_pence: int
+    setup_pence: int
+    source: PriceSource
+    tier_min_quantity: int | None = None
+
+    @property
+    def charged_quantity(self) -> int:
+        return self.quantity - self.entitled_quantity
+
+    @property
+    def units_pence(self) -> int:
+        return self.charged_quantity * self.unit_price_pence
+
+    @property
+    def total_pence(self) -> int:
+        return self.units_pence + self.setup_pence
+
+
+def quote(
+    quantity: int,
+    tiers: Sequence[Tier],
+    *,
+    entitlement_left: int = 0,
+    contract_unit_price_pence: int | None = None,
+    setup_pence: int = 0,
+) -> Quote:
+    """Price `quantity` units: entitlement first at £0, then the contract price or the tier.
+
+    The tier is chosen by the whole quantity ordered (the volume the provider delivers), and
+    a contract price, when the school has one with this provider, replaces the tiers and the
+    set-up charge.
+    """
+    if quantity <= 0:
+        raise PricingError("The quantity must be at least 1")
+    if setup_pence < 0 or (contract_unit_price_pence is not None and contract_unit_price_pence < 0):
+        raise PricingError("Prices cannot be negative")
+    entitled = min(quantity, max(0, entitlement_left))
+    charged = quantity - entitled
+    if contract_unit_price_pence is not None:
+        unit_price, tier_min, source, setup = (
+            contract_unit_price_pence,
+            None,
+            PriceSource.CONTRACT,
+            0,
+        )
+    else:
+        tier = tier_for(tiers, quantity)
+        unit_price, tier_min, source = tier.unit_price_pence, tier.min_quantity, PriceSource.OFFER
+        setup = setup_pence if charged > 0 else 0
+    if charged == 0:
+        source = PriceSource.ENTITLEMENT
+    return Quote(
+        quantity=quantity,
+        entitled_quantity=entitled,
+        unit_price_pence=unit_price,
+        setup_pence=setup,
+        source=source,
+        tier_min_quantity=tier_min,
+    )
+
+
+@dataclass(frozen=True)
+class CancellationRules:
+    """An offer's notice period (calendar days) and admin charge (basis points of the value)."""
+
+    notice_days: int
+    admin_charge_bp: int
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What cancelling an order costs the school.
+
+    `charge_pence` = `used_pence` (the part of the term inside the notice period, pro rata by
+    calendar day) + `admin_pence` (the admin charge, capped at what is left); `refund_pence`
+    is the rest of the order's value, which the school is not charged.
+    """
+
+    allowed: bool
+    reason: str
+    total_pence: int
+    used_pence: int
+    admin_pence: int
+    notice_ends_on: date
+
+    @property
+    def charge_pence(self) -> int:
+        return self.used_pence + self.admin_pence
+
+    @property
+    def refund_pence(self) -> int:
+        return self.total_pence - self.charge_pence
+
+
+def settle_cancellation(
+    total_pence: int,
+    *,
+    confirmed: bool,
+    rules: CancellationRules,
+    term_starts_on: date,
+    term_ends_on: date,
+    cancelled_on: date,
+) -> Settlement:
+    """The rule for cancelling an order for one term.
+
+    - Not yet confirmed by the provider: free, whatever the date.
+    - Confirmed: notice runs for `notice_days` from the day of cancelling. The school pays
+      for the days of the term that fall inside the notice period (pro rata by calendar day)
+      and the admin charge on the order value; the rest is refunded (not charged).
+    - If the notice period would run past the end of the term, cancelling is refused: the
+      whole order stands.
+    """
+    if total_pence < 0 or rules.notice_days < 0 or not 0 <= rules.admin_charge_bp <= 10_000:
+        raise PricingError("Cancellation inputs out of range")
+    if term_ends_on < term_starts_on:
+        raise PricingError("The term ends before it starts")
+    notice_ends_on = cancelled_on + timedelta(days=rules.notice_days)
+    if not confirmed:
+        reason = "Not yet confirmed by the provider: cancelling is free."
+        return Settlement(True, reason, total_pence, 0, 0, notice_ends_on)
+    if notice_ends_on > term_ends_on:
+        return Settlement(
+            False,
+            f"This offer needs {rules.notice_days} days’ notice, which would run past the end of "
+            f"the term on {term_ends_on:%-d %B %Y}: the order can no longer be cancelled.",
+            total_pence,
+            total_pence,
+            0,
+            notice_ends_on,
+        )
+    term_days = (term_ends_on - term_starts_on).days + 1
+    used_days = min(term_days, max(0, (notice_ends_on - term_starts_on).days))
+    used = _half_up(total_pence * used_days, term_days)
+    admin = min(total_pence - used, _half_up(total_pence * rules.admin_charge_bp, 10_000))
+    if used_days:
+        reason = (
+            f"{used_days} of the term’s {term_days} days fall inside the {rules.notice_days}-day "
+            "notice period and are charged pro rata"
+        )
+    else:
+        reason = "Cancelled with enough notice: the order is refunded pro rata in full"
+    reason += f", less the {rules.admin_charge_bp / 100:g}% admin charge." if admin else "."
+    return Settlement(True, reason, total_pence, used, admin, notice_ends_on)

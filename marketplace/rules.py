@@ -1,0 +1,80 @@
+"""Who may order an offer, and for which terms.
+
+Pure: imports the standard library only. Each check returns a sentence for the school when
+the answer is no, and None when the answer is yes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+
+MAX_ORDER_QUANTITY = 100_000  # more than any one school could need: a typing mistake
+
+
+def quantity_problem(quantity: object, *, min_quantity: int = 1, unit: str = "unit") -> str | None:
+    """Whole numbers from the offer's minimum up to MAX_ORDER_QUANTITY."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        return "Enter the quantity as a whole number, like 5"
+    if quantity < 1:
+        return "The quantity must be at least 1"
+    if quantity > MAX_ORDER_QUANTITY:
+        return f"The quantity must be {MAX_ORDER_QUANTITY:,} or fewer"
+    if quantity < min_quantity:
+        return f"This offer has a minimum order of {min_quantity} {plural(unit, min_quantity)}"
+    return None
+
+
+def offer_problem(*, status: str, valid_from: date, valid_to: date, today: date) -> str | None:
+    """A live offer that has not expired can be ordered (perhaps for a later term)."""
+    if status == "withdrawn":
+        return "This offer has been withdrawn by the provider and can no longer be ordered"
+    if status != "live":
+        return "This offer is not published yet"
+    if valid_to < today:
+        return f"This offer expired on {valid_to:%-d %B %Y} and can no longer be ordered"
+    return None
+
+
+def eligibility_problem(
+    *,
+    areas: Collection[str],
+    excluded_school_ids: Collection[int],
+    school_id: int,
+    school_area: str,
+    school_provider_id: int | None = None,
+    offer_provider_id: int | None = None,
+) -> str | None:
+    """An offer may serve only some areas and exclude named schools."""
+    if school_provider_id is not None and school_provider_id == offer_provider_id:
+        return "This is your own school’s offer"
+    if school_id in set(excluded_school_ids):
+        return "The provider does not offer this to your school"
+    if areas and school_area not in set(areas):
+        return f"Only offered in {', '.join(sorted(areas))}"
+    return None
+
+
+def term_problem(
+    *,
+    term_label: str,
+    term_starts_on: date,
+    term_ends_on: date,
+    valid_from: date,
+    valid_to: date,
+    earliest_start: date,
+) -> str | None:
+    """A term can be ordered if the offer runs in it and the lead time still fits inside it."""
+    if term_starts_on > valid_to or term_ends_on < valid_from:
+        return f"This offer does not run in {term_label}"
+    if term_ends_on < earliest_start or earliest_start > valid_to:
+        return (
+            f"Too late to order for {term_label}: with the provider’s lead time the earliest "
+            f"start is {earliest_start:%-d %B %Y}"
+        )
+    return None
+
+
+def plural(unit: str, count: int) -> str:
+    """'day' → 'days', 'staff head' → 'staff heads', 'ECT' → 'ECTs'."""
+    return unit if count == 1 else unit + "s"
