@@ -387,6 +387,7 @@ _OBJECT_BY_PREFIX = {
     "pm_": "payment_method",
     "evt_": "event",
     "ccsbtxn_": "customer_cash_balance_transaction",
+    "cn_": "credit_note",
 }
 
 
@@ -1438,6 +1439,8 @@ class Invoice(ls.StripeObject):
         self.invoice_pdf: str | None = None
         self.sent_at: list[int] = []
         self.payment_intents: list[str] = []
+        self.pre_payment_credit = 0
+        self.post_payment_credit = 0
 
     # ---- money -------------------------------------------------------------------
 
@@ -1460,7 +1463,7 @@ class Invoice(ls.StripeObject):
                 total["amount"] += tax["amount"]
                 total["taxable_amount"] += tax["taxable_amount"]
         total = subtotal + exclusive_tax
-        amount_due = max(0, total - self.balance_applied)
+        amount_due = max(0, total - self.balance_applied - self.pre_payment_credit)
         return {
             "subtotal": subtotal,
             "subtotal_excluding_tax": subtotal - inclusive_tax,
@@ -1642,8 +1645,8 @@ class Invoice(ls.StripeObject):
             },
             "period_end": self.created,
             "period_start": self.created,
-            "post_payment_credit_notes_amount": 0,
-            "pre_payment_credit_notes_amount": 0,
+            "post_payment_credit_notes_amount": self.post_payment_credit,
+            "pre_payment_credit_notes_amount": self.pre_payment_credit,
             "receipt_number": None,
             "rendering": None,
             "shipping_cost": None,
@@ -2552,6 +2555,421 @@ route("GET", "/v1/invoices/search")(lambda p: _unsupported("/v1/invoices/search"
 route("GET", "/v1/customers/search")(lambda p: _unsupported("/v1/customers/search"))
 
 
+# ---- credit notes ---------------------------------------------------------------------
+
+CREDIT_NOTE_REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
+
+
+def _credit_note_lines(invoice: Invoice, p: Params) -> list[dict[str, Any]]:
+    """Credit note lines: part of an invoice line (amount or quantity) or a custom line."""
+    amount = p.integer("amount", minimum=1)
+    raw_lines = p.sequence("lines")
+    if raw_lines is None:
+        if amount is None:
+            _fail(400, "Pass `lines` or `amount` to say what is credited.", param="lines")
+        single = [
+            {
+                "type": "custom_line_item",
+                "description": "Credit",
+                "quantity": 1,
+                "unit_amount": amount,
+                "amount": amount,
+                "invoice_line_item": None,
+                "rates": [],
+                "metadata": {},
+                "taxes": [],
+            }
+        ]
+        return single
+    by_line = {item.line_id: item for item in invoice.line_items()}
+    credited = _credited_by_line(invoice)
+    lines = []
+    for index, raw in enumerate(raw_lines):
+        lp = Params(raw, prefix=f"lines[{index}]")
+        kind = lp.string("type", required=True, choices=("invoice_line_item", "custom_line_item"))
+        description = lp.string("description")
+        rate_ids = _tax_rates(lp.strings("tax_rates"), lp.name("tax_rates"))
+        metadata = _fresh_metadata(lp.metadata())
+        if lp.has("tax_amounts"):
+            _unsupported(lp.name("tax_amounts"))
+        if kind == "invoice_line_item":
+            line_id = lp.string("invoice_line_item", required=True)
+            item = by_line.get(line_id)
+            if item is None:
+                _fail(
+                    400,
+                    f"Invoice {invoice.id} has no line {line_id}.",
+                    param=lp.name("invoice_line_item"),
+                )
+            part = lp.integer("amount", minimum=1)
+            quantity = lp.integer("quantity", minimum=1)
+            if (part is None) == (quantity is None):
+                _fail(
+                    400,
+                    "Give exactly one of amount or quantity for an invoice line credit.",
+                    param=lp.name("amount"),
+                )
+            if part is None:
+                part = quantity * item.unit_amount
+            left = item.amount - credited.get(line_id, 0)
+            if part > left:
+                _fail(
+                    400,
+                    f"Line {line_id} has {left} left to credit; {part} is too much.",
+                    param=lp.name("amount"),
+                )
+            credited[line_id] = credited.get(line_id, 0) + part
+            lines.append(
+                {
+                    "type": kind,
+                    "description": description or item.display_description(),
+                    "quantity": quantity,
+                    "unit_amount": item.unit_amount if quantity else None,
+                    "amount": part,
+                    "invoice_line_item": line_id,
+                    "rates": rate_ids
+                    if rate_ids is not None
+                    else item.tax_rates or invoice.default_tax_rates,
+                    "metadata": metadata,
+                }
+            )
+        else:
+            quantity = lp.integer("quantity", minimum=1) or 1
+            unit = lp.integer("unit_amount", minimum=1)
+            if unit is None:
+                unit = lp.whole_decimal("unit_amount_decimal")
+            if unit is None:
+                lp.missing("unit_amount")
+            lines.append(
+                {
+                    "type": kind,
+                    "description": description or "Credit",
+                    "quantity": quantity,
+                    "unit_amount": unit,
+                    "amount": unit * quantity,
+                    "invoice_line_item": None,
+                    "rates": rate_ids or [],
+                    "metadata": metadata,
+                }
+            )
+        lp.finish()
+    for line in lines:
+        line["taxes"] = line_taxes(
+            line["amount"], [ls.store[f"tax_rate:{r}"] for r in line["rates"]]
+        )
+    if amount is not None:
+        total = sum(
+            line["amount"]
+            + sum(t["amount"] for t in line["taxes"] if t["tax_behavior"] == "exclusive")
+            for line in lines
+        )
+        if amount != total:
+            _fail(400, f"amount ({amount}) does not match the lines' total ({total}).")
+    return lines
+
+
+def _credited_by_line(invoice: Invoice) -> dict[str, int]:
+    credited: dict[str, int] = {}
+    for note in _all("credit_note"):
+        if note.invoice == invoice.id and note.status == "issued":
+            for line in note.lines:
+                if line["invoice_line_item"]:
+                    key = line["invoice_line_item"]
+                    credited[key] = credited.get(key, 0) + line["amount"]
+    return credited
+
+
+def _plan_credit_note(p: Params) -> dict[str, Any]:
+    """Validate a credit note and work out its split; nothing is written."""
+    invoice = _invoice(p.string("invoice", required=True))
+    if invoice.status not in ("open", "paid"):
+        _fail(
+            400,
+            f"Credit notes can only be issued for open or paid invoices; {invoice.id} is "
+            f"{invoice.status}.",
+            param="invoice",
+        )
+    lines = _credit_note_lines(invoice, p)
+    credit_amount = p.integer("credit_amount", minimum=0) or 0
+    out_of_band = p.integer("out_of_band_amount", minimum=0) or 0
+    if p.integer("refund_amount", minimum=0):
+        _unsupported("refund_amount", " (use credit_amount or out_of_band_amount)")
+    for name in ("refunds", "shipping_cost"):
+        if p.has(name):
+            _unsupported(name)
+    reason = p.string("reason", choices=CREDIT_NOTE_REASONS)
+    memo = p.string("memo", max_length=5000)
+    metadata = _fresh_metadata(p.metadata())
+    effective_at = p.integer("effective_at", minimum=0)
+    p.string("email_type", choices=("credit_note", "none"))
+    p.finish()
+    subtotal = sum(line["amount"] for line in lines)
+    inclusive = sum(
+        t["amount"] for line in lines for t in line["taxes"] if t["tax_behavior"] == "inclusive"
+    )
+    exclusive = sum(
+        t["amount"] for line in lines for t in line["taxes"] if t["tax_behavior"] == "exclusive"
+    )
+    total = subtotal + exclusive
+    already = sum(
+        n.total for n in _all("credit_note") if n.invoice == invoice.id and n.status == "issued"
+    )
+    creditable = invoice.amounts()["total"] - already
+    if total > creditable:
+        _fail(
+            400,
+            f"The credit note total ({total}) is more than the invoice has left to credit "
+            f"({creditable}).",
+        )
+    pre = min(total, invoice.amounts()["amount_remaining"]) if invoice.status == "open" else 0
+    post = total - pre
+    if credit_amount + out_of_band != post:
+        _fail(
+            400,
+            f"The post-payment part of this credit note is {post}: credit_amount + "
+            f"out_of_band_amount must add up to it (got {credit_amount + out_of_band}).",
+        )
+    return {
+        "invoice": invoice,
+        "lines": lines,
+        "subtotal": subtotal,
+        "subtotal_excluding_tax": subtotal - inclusive,
+        "total": total,
+        "total_excluding_tax": subtotal - inclusive,
+        "pre_payment_amount": pre,
+        "post_payment_amount": post,
+        "credit_amount": credit_amount,
+        "out_of_band_amount": out_of_band,
+        "reason": reason,
+        "memo": memo,
+        "metadata": metadata,
+        "effective_at": effective_at,
+    }
+
+
+class CreditNote(ls.StripeObject):
+    """A credit note against an open or paid invoice (pre-payment, post-payment or mixed)."""
+
+    object = "credit_note"
+    _id_prefix = "cn_"
+
+    def __init__(self, plan: dict[str, Any], *, preview: bool = False) -> None:
+        invoice: Invoice = plan["invoice"]
+        sequence = 1 + sum(1 for n in _all("credit_note") if n.invoice == invoice.id)
+        if preview:
+            self.id = "cn_preview"
+            self.created = _now()
+        else:
+            super().__init__()
+        self.invoice = invoice.id
+        self.customer = invoice.customer
+        self.currency = invoice.currency
+        self.number = f"{invoice.number}-CN-{sequence:02d}"
+        self.lines = [{**line, "id": "cnli_" + ls.random_id(14)} for line in plan["lines"]]
+        for name in (
+            "subtotal",
+            "subtotal_excluding_tax",
+            "total",
+            "total_excluding_tax",
+            "pre_payment_amount",
+            "post_payment_amount",
+            "credit_amount",
+            "out_of_band_amount",
+            "reason",
+            "memo",
+            "metadata",
+        ):
+            setattr(self, name, plan[name])
+        self.effective_at = plan["effective_at"] or self.created
+        self.status = "issued"
+        self.voided_at: int | None = None
+
+    def line_export(self, line: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": line["id"],
+            "object": "credit_note_line_item",
+            "amount": line["amount"],
+            "description": line["description"],
+            "discount_amount": 0,
+            "discount_amounts": [],
+            "invoice_line_item": line["invoice_line_item"],
+            "livemode": False,
+            "metadata": dict(line["metadata"]),
+            "pretax_credit_amounts": [],
+            "quantity": line["quantity"],
+            "tax_rates": [ls.store[f"tax_rate:{r}"]._export() for r in line["rates"]],
+            "taxes": line["taxes"],
+            "type": line["type"],
+            "unit_amount": line["unit_amount"],
+            "unit_amount_decimal": str(line["unit_amount"])
+            if line["unit_amount"] is not None
+            else None,
+        }
+
+    def _export(self, expand: Any = None) -> dict[str, Any]:
+        lines = [self.line_export(line) for line in self.lines]
+        taxes: dict[tuple[str, str], dict[str, Any]] = {}
+        for line in self.lines:
+            for tax in line["taxes"]:
+                key = (tax["tax_rate_details"]["tax_rate"], tax["tax_behavior"])
+                entry = taxes.setdefault(key, {**tax, "amount": 0, "taxable_amount": 0})
+                entry["amount"] += tax["amount"]
+                entry["taxable_amount"] += tax["taxable_amount"]
+        kind = "mixed"
+        if not self.post_payment_amount:
+            kind = "pre_payment"
+        elif not self.pre_payment_amount:
+            kind = "post_payment"
+        return {
+            "id": self.id,
+            "object": "credit_note",
+            "amount": self.total,
+            "amount_shipping": 0,
+            "created": self.created,
+            "currency": self.currency,
+            "customer": self.customer,
+            "customer_account": None,
+            "customer_balance_transaction": None,
+            "discount_amount": 0,
+            "discount_amounts": [],
+            "effective_at": self.effective_at,
+            "invoice": self.invoice,
+            "lines": {
+                "object": "list",
+                "data": lines[:LINES_ON_INVOICE],
+                "has_more": len(lines) > LINES_ON_INVOICE,
+                "url": f"/v1/credit_notes/{self.id}/lines",
+            },
+            "livemode": False,
+            "memo": self.memo,
+            "metadata": dict(self.metadata),
+            "number": self.number,
+            "out_of_band_amount": self.out_of_band_amount or None,
+            "pdf": f"{_origin()}/_test/credit_notes/{self.id}",
+            "post_payment_amount": self.post_payment_amount,
+            "pre_payment_amount": self.pre_payment_amount,
+            "pretax_credit_amounts": [],
+            "reason": self.reason,
+            "refunds": [],
+            "shipping_cost": None,
+            "status": self.status,
+            "subtotal": self.subtotal,
+            "subtotal_excluding_tax": self.subtotal_excluding_tax,
+            "total": self.total,
+            "total_excluding_tax": self.total_excluding_tax,
+            "total_taxes": list(taxes.values()),
+            "type": kind,
+            "voided_at": self.voided_at,
+        }
+
+
+@route("POST", "/v1/credit_notes")
+def create_credit_note(p: Params) -> CreditNote:
+    """Credit an open or paid invoice; an open one is credited first, the rest goes out."""
+    plan = _plan_credit_note(p)
+    invoice: Invoice = plan["invoice"]
+    note = CreditNote(plan)
+    invoice.pre_payment_credit += note.pre_payment_amount
+    invoice.post_payment_credit += note.post_payment_amount
+    if note.credit_amount:
+        customer = _retrieve("customer", invoice.customer)
+        customer.balance -= note.credit_amount
+        customer.account_balance = -customer.balance
+    _emit("credit_note.created", note)
+    if invoice.status == "open" and invoice.amounts()["amount_remaining"] == 0:
+        invoice.status = "paid"
+        invoice.status_transitions["paid_at"] = _now()
+        _emit("invoice.paid", invoice, {"status": "open"})
+    return note
+
+
+@route("GET", "/v1/credit_notes/preview")
+def preview_credit_note(p: Params) -> CreditNote:
+    """What a credit note would be, without issuing it."""
+    return CreditNote(_plan_credit_note(p), preview=True)
+
+
+@route("GET", "/v1/credit_notes/{id}")
+def retrieve_credit_note(p: Params, id: str) -> CreditNote:
+    """Retrieve a credit note."""
+    p.finish()
+    return _retrieve("credit_note", id)
+
+
+@route("POST", "/v1/credit_notes/{id}")
+def update_credit_note(p: Params, id: str) -> CreditNote:
+    """Change a credit note's memo or metadata."""
+    note = _retrieve("credit_note", id)
+    memo = p.string("memo", blank=True, max_length=5000)
+    metadata = p.metadata()
+    p.finish()
+    if memo is not None:
+        note.memo = memo or None
+    note.metadata = _apply_metadata(note.metadata, metadata)
+    _emit("credit_note.updated", note)
+    return note
+
+
+@route("POST", "/v1/credit_notes/{id}/void")
+def void_credit_note(p: Params, id: str) -> CreditNote:
+    """Void a credit note whose effect can still be undone."""
+    p.finish()
+    note = _retrieve("credit_note", id)
+    if note.status == "void":
+        _fail(400, "This credit note is already void.")
+    invoice = _invoice(note.invoice)
+    customer = _retrieve("customer", note.customer)
+    if note.pre_payment_amount and invoice.status != "open":
+        _fail(
+            400,
+            f"Invoice {invoice.id} is {invoice.status} now; this credit note can no longer be "
+            "voided.",
+        )
+    if note.credit_amount and -customer.balance < note.credit_amount:
+        _fail(400, "The customer has already used this credit; it can no longer be voided.")
+    invoice.pre_payment_credit -= note.pre_payment_amount
+    invoice.post_payment_credit -= note.post_payment_amount
+    customer.balance += note.credit_amount
+    customer.account_balance = -customer.balance
+    note.status = "void"
+    note.voided_at = _now()
+    _emit("credit_note.voided", note)
+    return note
+
+
+@route("GET", "/v1/credit_notes")
+def list_credit_notes(p: Params) -> dict[str, Any]:
+    """List credit notes newest first; invoice, customer, created."""
+    notes = _all("credit_note")
+    invoice = p.string("invoice")
+    if invoice is not None:
+        notes = [n for n in notes if n.invoice == invoice]
+    customer = p.string("customer")
+    if customer is not None:
+        notes = [n for n in notes if n.customer == customer]
+    created = p.raw("created")
+    if created is not None:
+        matches = _created_matcher(created, "created")
+        notes = [n for n in notes if matches(n.created)]
+    return _list_page("/v1/credit_notes", notes, p)
+
+
+@route("GET", "/v1/credit_notes/{id}/lines")
+def list_credit_note_lines(p: Params, id: str) -> dict[str, Any]:
+    """A credit note's lines, in order, paginated."""
+    note = _retrieve("credit_note", id)
+
+    class _Line:
+        def __init__(self, line: dict[str, Any]) -> None:
+            self.id = line["id"]
+            self.line = line
+
+        def _export(self) -> dict[str, Any]:
+            return note.line_export(self.line)
+
+    return _list_page(f"/v1/credit_notes/{id}/lines", [_Line(x) for x in note.lines], p)
+
+
 # ---- test helpers (/_test, no API key needed) -----------------------------------------
 
 
@@ -2612,6 +3030,28 @@ def hosted_invoice(p: Params, id: str) -> web.Response:
     if invoice.status == "draft":
         _fail(404, "Draft invoices have no hosted page.")
     return web.Response(text=render_invoice_html(invoice), content_type="text/html")
+
+
+@route("GET", "/_test/credit_notes/{id}")
+def hosted_credit_note(p: Params, id: str) -> web.Response:
+    """A plain HTML rendering of a credit note (stands in for Stripe's PDF)."""
+    p.finish()
+    note = _retrieve("credit_note", id)
+    invoice = _invoice(note.invoice)
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{esc(line['description'] or '')}</td><td>{line['amount']}</td></tr>"
+        for line in note.lines
+    )
+    body = (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>Credit note {esc(note.number)}</title></head><body>"
+        f"<h1>Credit note {esc(note.number)}</h1><p>Against invoice {esc(invoice.number)}; "
+        f"status {esc(note.status)}; reason {esc(note.reason or '—')}</p>"
+        f"<table>{rows}</table><p>Total credited: {note.total} ({esc(note.currency)}, "
+        f"in minor units)</p><p>{esc(note.memo or '')}</p></body></html>"
+    )
+    return web.Response(text=body, content_type="text/html")
 
 
 @route("GET", "/_test/webhook_deliveries")

@@ -719,3 +719,110 @@ def test_command_line_server_starts_forgets_on_reset_and_stops(tmp_path: Any) ->
         server.stop()
     assert server.process.returncode == 0
     assert "listening on" in (tmp_path / "server.log").read_text()
+
+
+# ---- credit notes -------------------------------------------------------------------------
+
+
+def _vat_invoice(client: stripe.StripeClient, net: int = 10_000) -> stripe.Invoice:
+    customer = make_school(client)
+    vat = client.v1.tax_rates.create({"display_name": "VAT", "percentage": 20, "inclusive": False})
+    invoice = draft_invoice(client, customer)
+    client.v1.invoice_items.create(
+        {"invoice": invoice.id, "amount": net, "currency": "gbp", "tax_rates": [vat.id]}
+    )
+    return client.v1.invoices.finalize_invoice(invoice.id)
+
+
+def test_a_credit_note_on_an_open_invoice_reduces_what_is_due(
+    client: stripe.StripeClient,
+) -> None:
+    invoice = _vat_invoice(client)
+    line = invoice.lines.data[0]
+
+    note = client.v1.credit_notes.create(
+        {
+            "invoice": invoice.id,
+            "lines": [{"type": "invoice_line_item", "invoice_line_item": line.id, "amount": 2_500}],
+            "reason": "order_change",
+            "memo": "One session cancelled",
+        }
+    )
+
+    assert (note.total, note.pre_payment_amount, note.post_payment_amount) == (3_000, 3_000, 0)
+    assert note.total_taxes[0].amount == 500
+    assert note.number == f"{invoice.number}-CN-01"
+    after = client.v1.invoices.retrieve(invoice.id)
+    assert (after.status, after.amount_due, after.amount_remaining) == ("open", 9_000, 9_000)
+    assert after.pre_payment_credit_notes_amount == 3_000
+    assert events_about(client, note.id) == ["credit_note.created"]
+
+
+def test_crediting_all_that_is_left_marks_the_invoice_paid(client: stripe.StripeClient) -> None:
+    invoice = _vat_invoice(client)
+    line = invoice.lines.data[0]
+
+    client.v1.credit_notes.create(
+        {
+            "invoice": invoice.id,
+            "lines": [{"type": "invoice_line_item", "invoice_line_item": line.id, "quantity": 1}],
+        }
+    )
+
+    after = client.v1.invoices.retrieve(invoice.id)
+    assert (after.status, after.amount_remaining, after.amount_paid) == ("paid", 0, 0)
+    assert events_about(client, invoice.id)[-1] == "invoice.paid"
+
+
+def test_over_crediting_is_refused_and_nothing_is_written(client: stripe.StripeClient) -> None:
+    invoice = _vat_invoice(client)
+    line = invoice.lines.data[0]
+
+    with pytest.raises(stripe.InvalidRequestError, match="left to credit"):
+        client.v1.credit_notes.create(
+            {
+                "invoice": invoice.id,
+                "lines": [
+                    {"type": "invoice_line_item", "invoice_line_item": line.id, "amount": 10_001}
+                ],
+            }
+        )
+    assert client.v1.credit_notes.list({"invoice": invoice.id}).data == []
+    assert client.v1.invoices.retrieve(invoice.id).amount_remaining == 12_000
+
+
+def test_a_credit_on_a_paid_invoice_goes_to_the_balance_and_the_next_invoice(
+    client: stripe.StripeClient,
+) -> None:
+    invoice = _vat_invoice(client)
+    client.v1.invoices.pay(invoice.id, {"paid_out_of_band": True})
+    credit = {"invoice": invoice.id, "amount": 1_200}
+
+    with pytest.raises(stripe.InvalidRequestError, match="post-payment part"):
+        client.v1.credit_notes.create(credit)
+    preview = client.v1.credit_notes.preview(credit | {"credit_amount": 1_200})
+    note = client.v1.credit_notes.create(credit | {"credit_amount": 1_200})
+
+    assert preview.total == note.total == note.post_payment_amount == 1_200
+    assert client.v1.customers.retrieve(invoice.customer).balance == -1_200
+    customer = client.v1.customers.retrieve(invoice.customer)
+    nxt = draft_invoice(client, customer)
+    client.v1.invoice_items.create({"invoice": nxt.id, "amount": 5_000, "currency": "gbp"})
+    nxt = client.v1.invoices.finalize_invoice(nxt.id)
+    assert (nxt.total, nxt.amount_due, nxt.starting_balance, nxt.ending_balance) == (
+        5_000,
+        3_800,
+        -1_200,
+        0,
+    )
+    assert client.v1.customers.retrieve(invoice.customer).balance == 0
+
+
+def test_voiding_a_credit_note_restores_what_is_due(client: stripe.StripeClient) -> None:
+    invoice = _vat_invoice(client)
+    note = client.v1.credit_notes.create({"invoice": invoice.id, "amount": 6_000})
+
+    voided = client.v1.credit_notes.void_credit_note(note.id)
+
+    assert voided.status == "void"
+    assert client.v1.invoices.retrieve(invoice.id).amount_remaining == 12_000
