@@ -734,6 +734,10 @@ def _customer_init(
     if not isinstance(balance, int):
         _fail(400, f"Invalid integer: {balance}", param="balance")
     kwargs["balance"] = balance
+    settings = kwargs.get("invoice_settings")
+    if isinstance(settings, dict) and "custom_fields" in settings:
+        parsed = _parse_custom_fields(Params({"custom_fields": settings["custom_fields"]}))
+        kwargs["invoice_settings"] = {**settings, "custom_fields": parsed or None}
     # Set before localstripe's __init__ so that customer.created carries them.
     self.invoice_prefix = invoice_prefix or _new_invoice_prefix()
     self.next_invoice_sequence = 1
@@ -2240,6 +2244,11 @@ def create_invoice(p: Params) -> Invoice:
     if fields.get("due_date") is not None and fields["due_date"] < _now():
         _fail(400, "due_date must be in the future.", param="due_date")
     currency = currency or customer.currency or SETTINGS.currency
+    defaults = customer.invoice_settings or {}
+    if "custom_fields" not in fields and defaults.get("custom_fields"):
+        fields["custom_fields"] = [dict(f) for f in defaults["custom_fields"]]
+    if "footer" not in fields and isinstance(defaults.get("footer"), str):
+        fields["footer"] = defaults["footer"] or None
     pending_items = []
     if pending == "include":
         pending_items = [

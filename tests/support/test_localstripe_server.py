@@ -826,3 +826,26 @@ def test_voiding_a_credit_note_restores_what_is_due(client: stripe.StripeClient)
 
     assert voided.status == "void"
     assert client.v1.invoices.retrieve(invoice.id).amount_remaining == 12_000
+
+
+def test_an_invoice_takes_the_schools_standing_po_and_footer_unless_given(
+    client: stripe.StripeClient,
+) -> None:
+    customer = make_school(
+        client,
+        invoice_settings={
+            "custom_fields": [{"name": "PO number", "value": "PO-ANNUAL-26"}],
+            "footer": "Remit to Lloyds 30-00-00 12345678",
+        },
+    )
+
+    inherited = client.v1.invoices.create(
+        {"customer": customer.id, "collection_method": "send_invoice", "days_until_due": 30}
+    )
+    own = draft_invoice(client, customer, po="PO-777")
+
+    assert inherited.custom_fields[0].value == "PO-ANNUAL-26"
+    assert inherited.footer == "Remit to Lloyds 30-00-00 12345678"
+    assert [f.value for f in own.custom_fields] == ["PO-777"]
+    with pytest.raises(stripe.InvalidRequestError, match="at most 40"):
+        make_school(client, invoice_settings={"custom_fields": [{"name": "P" * 41, "value": "x"}]})
