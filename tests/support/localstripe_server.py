@@ -3423,15 +3423,15 @@ async def serve(
         app, access_log=logging.getLogger("aiohttp.access") if access_log else None
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_port = runner.addresses[0][1]
-    print(f"localstripe (Pooled extension) listening on http://{host}:{bound_port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        print(f"localstripe (Pooled extension) listening on http://{host}:{bound_port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         await runner.cleanup()
@@ -3580,7 +3580,7 @@ def start(
             time.sleep(0.05)
         server.stop()
         last_error = server.log_tail()
-    raise RuntimeError(f"local Stripe server did not start on {host}:\n{last_error}")
+    raise RuntimeError(f"local Stripe server did not start on {host}:{chosen}:\n{last_error}")
 
 
 if __name__ == "__main__":
