@@ -131,7 +131,7 @@ def search(filters: CatalogueFilters, today: date) -> list[CatalogueEntry]:
     order = {category: index for index, category in enumerate(Category)}
     entries = [
         CatalogueEntry(service=service, offer_count=count or 0, lowest_price_pence=lowest)
-        for service, count, lowest in db.session.execute(stmt).tuples()
+        for service, count, lowest in db.session.execute(stmt)
     ]
     return sorted(entries, key=lambda e: (order[e.service.category], e.service.kind.value))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 from wtforms import Form, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from app.calendar import Term
 from app.forms import PoundsField
@@ -45,7 +45,7 @@ class CatalogueSearchForm(Form):
     def validate_max_price(self, field: PoundsField) -> None:
         low, high = self.min_price.data, field.data
         if low is not None and high is not None and high < low:
-            raise ValueError("The highest price must be more than the lowest price")
+            raise ValidationError("The highest price must be more than the lowest price")
 
     def filters(self) -> catalogue.CatalogueFilters:
         """The filters that passed validation (a field with an error is left out)."""
@@ -54,6 +54,7 @@ class CatalogueSearchForm(Form):
             return not getattr(field, "errors", None)
 
         provider = self.provider.data if ok(self.provider) else ""
+        prices_ok = ok(self.min_price) and ok(self.max_price)
         return catalogue.CatalogueFilters(
             q=(self.q.data or "") if ok(self.q) else "",
             category=Category(self.category.data)
@@ -61,8 +62,9 @@ class CatalogueSearchForm(Form):
             else None,
             kind=ServiceKind(self.kind.data) if self.kind.data and ok(self.kind) else None,
             unit=Unit(self.unit.data) if self.unit.data and ok(self.unit) else None,
-            min_price_pence=self.min_price.data if ok(self.min_price) else None,
-            max_price_pence=self.max_price.data if ok(self.max_price) else None,
+            # A bad price bound leaves out the price filter as a whole.
+            min_price_pence=self.min_price.data if prices_ok else None,
+            max_price_pence=self.max_price.data if prices_ok else None,
             provider_id=int(provider) if provider and provider.isdigit() else None,
         )
 

@@ -56,7 +56,7 @@ def contract_price_for(
     stmt = _contracts(school_id, service_id, term.starts_on, term.ends_on).where(
         Contract.provider_id == provider_id
     )
-    for contract, member in db.session.execute(stmt).tuples():
+    for contract, member in db.session.execute(stmt):
         tiers = [Tier(t.min_quantity, t.unit_price_pence) for t in contract.tiers]
         price = _price(member.unit_price_pence, tiers, quantity)
         if price is not None:
@@ -67,9 +67,7 @@ def contract_price_for(
 def contracts_for_school(school_id: int, service_id: int, today: date) -> list[ContractPrice]:
     """The school's active contracts for a service (any provider), for the service page."""
     result = []
-    for contract, member in db.session.execute(
-        _contracts(school_id, service_id, today, today)
-    ).tuples():
+    for contract, member in db.session.execute(_contracts(school_id, service_id, today, today)):
         tiers = [Tier(t.min_quantity, t.unit_price_pence) for t in contract.tiers]
         price = _price(member.unit_price_pence, tiers, max(1, member.allocated_quantity))
         if price is not None:

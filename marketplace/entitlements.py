@@ -95,9 +95,9 @@ def entitlement_left(
     if not included:
         return 0
     used = dict(
-        db.session.execute(_used_query(school_id, start_year).where(Order.service_id == service_id))
-        .tuples()
-        .all()
+        db.session.execute(
+            _used_query(school_id, start_year).where(Order.service_id == service_id)
+        ).all()
     ).get(service_id, 0)
     return max(0, included - used)
 
@@ -107,13 +107,13 @@ def entitlements_for_school(school_id: int, start_year: int) -> list[Entitlement
     membership = membership_for_year(school_id, start_year)
     if membership is None:
         return None
-    used = dict(db.session.execute(_used_query(school_id, start_year)).tuples().all())
+    used = dict(db.session.execute(_used_query(school_id, start_year)).all())
     rows = db.session.execute(
         sa.select(Entitlement, Service)
         .join(Service, Entitlement.service_id == Service.id)
         .where(Entitlement.term_id == membership.term_id)
         .order_by(Service.name)
-    ).tuples()
+    )
     return [
         EntitlementLine(service=service, included=e.included_quantity, used=used.get(service.id, 0))
         for e, service in rows
@@ -128,13 +128,14 @@ def seed_demo_entitlements() -> int:
     services = dict(
         db.session.execute(
             sa.select(Service.slug, Service.id).where(Service.slug.in_(DEMO_ENTITLEMENTS))
+        ).all()
+    )
+    existing = {
+        (term_id, service_id)
+        for term_id, service_id in db.session.execute(
+            sa.select(Entitlement.term_id, Entitlement.service_id)
         )
-        .tuples()
-        .all()
-    )
-    existing = set(
-        db.session.execute(sa.select(Entitlement.term_id, Entitlement.service_id)).tuples().all()
-    )
+    }
     added = 0
     for term_id in db.session.scalars(sa.select(MembershipTerm.id).order_by(MembershipTerm.id)):
         for slug, included in DEMO_ENTITLEMENTS.items():

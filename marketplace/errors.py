@@ -44,6 +44,10 @@ class OfferUnavailable(Conflict):
 class CapacityExhausted(Conflict):
     code = "capacity_exhausted"
 
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
 
 class OrderStateConflict(Conflict):
     """The order is not in a state that allows this (e.g. already submitted)."""

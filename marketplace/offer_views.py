@@ -14,7 +14,6 @@ from app.extensions import db
 from app.models import Role, School
 from app.security import roles_required
 from marketplace import offers
-from marketplace.errors import MarketplaceError
 from marketplace.forms import ActionForm, OfferForm, field_errors
 from marketplace.models import Offer, OfferStatus, Service
 from marketplace.scoping import london_today, provider_for_user
@@ -64,13 +63,10 @@ def _save(form: OfferForm, save: Any) -> tuple[Offer | None, int]:
         return None, 400
     try:
         return save(data), 200
-    except MarketplaceError as exc:
-        field_errors(form, exc.field, exc.message)
-        return None, exc.http_status
     except DomainError as exc:
         if exc.http_status == 404:
             raise
-        form.form_errors.append(exc.message)
+        field_errors(form, getattr(exc, "field", None), exc.message)
         return None, exc.http_status
 
 

@@ -236,9 +236,7 @@ def _excluded_ids(urns: list[int]) -> list[int]:
     if not urns:
         return []
     found = dict(
-        db.session.execute(sa.select(School.urn, School.id).where(School.urn.in_(urns)))
-        .tuples()
-        .all()
+        db.session.execute(sa.select(School.urn, School.id).where(School.urn.in_(urns))).all()
     )
     missing = [str(urn) for urn in urns if urn not in found]
     if missing:

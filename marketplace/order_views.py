@@ -14,7 +14,6 @@ from app.models import Role
 from app.money import format_pence
 from app.security import roles_required
 from marketplace import catalogue, orders
-from marketplace.errors import MarketplaceError
 from marketplace.forms import ActionForm, OrderForm, ReasonForm, field_errors
 from marketplace.models import Offer, OfferStatus, Order, OrderStatus
 from marketplace.scoping import london_today, provider_for_user
@@ -88,11 +87,8 @@ def order_new(offer_id: int):  # type: ignore[no-untyped-def]
                 actor=current_user,
                 today=today,
             )
-        except MarketplaceError as exc:
-            field_errors(form, exc.field, exc.message)
-            status = exc.http_status
         except DomainError as exc:
-            form.form_errors.append(exc.message)
+            field_errors(form, getattr(exc, "field", None), exc.message)
             status = _status_code(exc)
         else:
             flash(
@@ -143,13 +139,10 @@ def order_edit(order_id: int):  # type: ignore[no-untyped-def]
                 actor=current_user,
                 today=today,
             )
-        except MarketplaceError as exc:
-            field_errors(form, exc.field, exc.message)
-            status = exc.http_status
         except DomainError as exc:
             if exc.http_status == 404:
                 raise
-            form.form_errors.append(exc.message)
+            field_errors(form, getattr(exc, "field", None), exc.message)
             status = exc.http_status
         else:
             flash(f"Order {order.id} saved.", "success")

@@ -160,23 +160,26 @@ def reserve_capacity(offer_id: int, term_key: str, quantity: int) -> None:
         .where(OfferCapacity.offer_id == offer_id, OfferCapacity.term_key == term_key)
         .execution_options(populate_existing=True)
     ).first()
-    label = _term_label(term_key)
     if row is None:
-        raise OfferUnavailable(f"This offer has no capacity for {label}.")
+        raise OfferUnavailable(f"This offer has no capacity for {_term_label(term_key)}.")
     capacity, offer = row
+    raise _capacity_exhausted(offer, term_key, capacity.capacity - capacity.reserved, quantity)
+
+
+def _capacity_exhausted(offer: Offer, term_key: str, left: int, quantity: int) -> CapacityExhausted:
     unit = offer.service.unit.value
-    left = max(0, capacity.capacity - capacity.reserved)
-    if left == 0:
-        message = (
+    label = _term_label(term_key)
+    if left <= 0:
+        return CapacityExhausted(
             f"Capacity ran out: {offer.provider.name} has no {rules.plural(unit, 2)} left "
-            f"for {label}."
+            f"for {label}.",
+            field="quantity",
         )
-    else:
-        message = (
-            f"Capacity ran out: {offer.provider.name} has only {left} {rules.plural(unit, left)} "
-            f"left for {label}, and this order needs {quantity}."
-        )
-    raise CapacityExhausted(message)
+    return CapacityExhausted(
+        f"Capacity ran out: {offer.provider.name} has only {left} {rules.plural(unit, left)} "
+        f"left for {label}, and this order needs {quantity}.",
+        field="quantity",
+    )
 
 
 def release_capacity(offer_id: int, term_key: str, quantity: int) -> None:
@@ -260,7 +263,8 @@ def prepare(
         raise InvalidOrder(problem, field="quantity")
     assert isinstance(quantity, int)
     term = _parse_term(term_key)
-    if not any(c.term_key == term.key for c in offer.capacities):
+    capacity = next((c for c in offer.capacities if c.term_key == term.key), None)
+    if capacity is None:
         raise InvalidOrder(f"This offer has no capacity for {term.label}", field="term_key")
     if term < Term.containing(today):
         raise InvalidOrder(f"{term.label} is over: choose a later term", field="term_key")
@@ -274,6 +278,8 @@ def prepare(
     )
     if problem is not None:
         raise InvalidOrder(problem, field="term_key")
+    if quantity > capacity.left:  # a first look; submitting reserves atomically
+        raise _capacity_exhausted(offer, term.key, capacity.left, quantity)
     left = 0
     if offer.service.kind is ServiceKind.CORE:
         left = entitlements.entitlement_left(
