@@ -85,3 +85,6 @@ class ContractSchool(db.Model):
 
     contract: Mapped[Contract] = relationship(back_populates="schools")
     school: Mapped[School] = relationship()
+
+
+from procurement import round_models  # noqa: E402,F401
