@@ -25,10 +25,13 @@ class CatalogueSearchForm(Form):
 
     q = StringField("Search", validators=[Optional(), Length(max=100)])
     category = SelectField(
-        "Category", choices=[("", "All categories")] + [(c.value, c.label) for c in Category]
+        "Category",
+        default="",
+        choices=[("", "All categories")] + [(c.value, c.label) for c in Category],
     )
     kind = SelectField(
         "Core or traded",
+        default="",
         choices=[
             ("", "Core and traded"),
             (ServiceKind.CORE.value, "Core offer (in your subscription)"),
@@ -36,9 +39,9 @@ class CatalogueSearchForm(Form):
         ],
     )
     unit = SelectField(
-        "Priced per", choices=[("", "Any unit")] + [(u.value, u.value) for u in Unit]
+        "Priced per", default="", choices=[("", "Any unit")] + [(u.value, u.value) for u in Unit]
     )
-    provider = SelectField("Provider", choices=[("", "Any provider")])
+    provider = SelectField("Provider", default="", choices=[("", "Any provider")])
     min_price = PoundsField("Price per unit from", validators=[Optional()])
     max_price = PoundsField("Price per unit up to", validators=[Optional()])
 

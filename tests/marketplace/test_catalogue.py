@@ -108,6 +108,7 @@ def test_an_excluded_school_sees_why_it_cannot_order(market):
 def test_the_catalogue_page_lists_services_by_category_with_prices(shelf, client, login, market):
     login(market.sbm_a)
     page = client.get("/services").get_data(as_text=True)
+    assert error_summary(page) == []
     assert "3</strong> services" in page
     assert "Counselling" in page and "CPD and peer review" in page
     assert "2 offers, from £210.00 per day" in text(page)
