@@ -9,3 +9,4 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("procurement", __name__)
+from procurement import round_views  # noqa: E402,F401
