@@ -20,7 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
 from app.forms import PoundsField, WholeNumberField
@@ -172,6 +172,10 @@ class OfferForm(FlaskForm):
     )
     tiers = FieldList(FormField(TierForm), min_entries=4, max_entries=MAX_TIERS)
     capacities = FieldList(FormField(CapacityForm))
+
+    def validate_service_id(self, field: SelectField) -> None:
+        if not field.data:
+            raise ValidationError("Choose a service from the catalogue")
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Validate, then list price-band and capacity errors as plain messages."""
