@@ -2,7 +2,7 @@
 
     python -m bench.aggregator --size elp|1k|10k|all [--seed N] [--solver highs|cbc]
         [--rules default|committee|single-source|strict] [--plain-time-limit SECONDS]
-        [--no-plain] [--output bench/results/aggregator.json]
+        [--no-plain] [--merged-time-limit SECONDS] [--output bench/results/aggregator.json]
 
 Each size runs in a fresh subprocess (so peak memory is per size): first the merged model
 (procurement.optimizer.solve), then, in another fresh subprocess on the same seeded instance,
@@ -315,16 +315,23 @@ def plain_columns(instance: Instance) -> int:
 
 
 def run_size(
-    size: Size, seed: int, rules: str, solver: str, plain_limit: float | None, plain: bool
+    size: Size,
+    seed: int,
+    rules: str,
+    solver: str,
+    plain_limit: float | None,
+    plain: bool,
+    merged_limit: float | None = None,
 ) -> dict:
     """Merged model, then the plain model, each in a fresh process; print and return the row."""
-    merged = in_subprocess(size, seed, rules, "merged", solver, None)
+    merged = in_subprocess(size, seed, rules, "merged", solver, merged_limit)
     row: dict = {
         "size": size.name,
         "rules": rules,
         "rules_detail": instance_to_json(Instance((), (), (), RULES[rules]))["rules"],
         "shape": f"{size.schools} × {size.services} × {size.providers} × {size.tiers}",
         "seed": seed,
+        "merged_time_limit_seconds": merged_limit,
         "merged": merged,
         "targets": {"total_seconds": size.target_seconds, "peak_mib": size.target_memory_mib},
     }
@@ -410,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         "--plain-time-limit", type=float, default=None, help="default: 600 s, 120 s at 10k"
     )
     parser.add_argument("--no-plain", action="store_true", help="skip the plain model")
+    parser.add_argument("--merged-time-limit", type=float, default=None)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--child", choices=("merged", "plain"), help=argparse.SUPPRESS)
     parser.add_argument("--time-limit", type=float, default=None, help=argparse.SUPPRESS)
@@ -429,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             args.solver,
             args.plain_time_limit,
             not args.no_plain,
+            args.merged_time_limit,
         )
         for name in names
     ]
