@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -18,7 +18,6 @@ from marketplace.errors import ServiceNotFound
 from marketplace.models import (
     Category,
     Offer,
-    OfferCapacity,
     OfferStatus,
     OfferTier,
     Service,
@@ -212,13 +211,21 @@ def term_capacities(offer: Offer, today: date) -> list[TermCapacity]:
     return sorted(rows, key=lambda row: row.term)
 
 
-def offer_view(offer: Offer, today: date, school: School | None) -> OfferView:
-    """An offer with its tiers, capacity per term and whether this school may order it."""
+_LOOK_UP: Any = object()
+
+
+def offer_view(
+    offer: Offer, today: date, school: School | None, *, own_provider_id: Any = _LOOK_UP
+) -> OfferView:
+    """An offer with its tiers, capacity per term and whether this school may order it.
+
+    `own_provider_id`: the school's own provider id when it sells too (looked up if omitted).
+    """
     problem = rules.offer_problem(
         status=offer.status.value, valid_from=offer.valid_from, valid_to=offer.valid_to, today=today
     )
     if problem is None and school is not None:
-        own = provider_for_school(school.id)
+        own = provider_for_school(school.id) if own_provider_id is _LOOK_UP else own_provider_id
         problem = rules.eligibility_problem(
             areas=offer.areas or [],
             excluded_school_ids=offer.excluded_school_ids or [],
@@ -253,7 +260,8 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
             .order_by(Offer.id)
         )
     )
-    views = [offer_view(offer, today, school) for offer in offers]
+    own = provider_for_school(school.id) if school is not None else None
+    views = [offer_view(offer, today, school, own_provider_id=own) for offer in offers]
     views.sort(key=lambda v: (v.tiers[0].unit_price_pence if v.tiers else 0, v.offer.id))
     left = None
     if school is not None and service.kind is ServiceKind.CORE:
@@ -261,15 +269,3 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
         if entitlement_service.membership_for_year(school.id, year) is not None:
             left = entitlement_service.entitlement_left(school.id, service.id, year)
     return ServicePage(service=service, offers=views, entitlement_left=left)
-
-
-def capacity_rows(offer_ids: Sequence[int]) -> dict[int, list[OfferCapacity]]:
-    """Capacity rows for several offers in one query."""
-    rows: dict[int, list[OfferCapacity]] = {offer_id: [] for offer_id in offer_ids}
-    for capacity in db.session.scalars(
-        sa.select(OfferCapacity)
-        .where(OfferCapacity.offer_id.in_(offer_ids))
-        .order_by(OfferCapacity.term_key)
-    ):
-        rows[capacity.offer_id].append(capacity)
-    return rows
