@@ -133,3 +133,6 @@ def users_create_command(
 def init_app(app: Flask) -> None:
     for group in (schools_cli, demo_cli, users_cli):
         app.cli.add_command(group)
+    from marketplace.billing_cli import billing_cli  # flask billing … (issue 6)
+
+    app.cli.add_command(billing_cli)

@@ -145,20 +145,14 @@ class InvoiceLine(db.Model):
     __table_args__ = (
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("amount_pence >= 0 AND vat_pence >= 0", name="amounts_not_negative"),
-        sa.CheckConstraint(
-            "vat_rate_bp >= 0 AND vat_rate_bp <= 10000", name="vat_rate_in_range"
-        ),
-        sa.CheckConstraint(
-            "membership_id IS NULL OR order_id IS NULL", name="bills_one_thing"
-        ),
+        sa.CheckConstraint("vat_rate_bp >= 0 AND vat_rate_bp <= 10000", name="vat_rate_in_range"),
+        sa.CheckConstraint("membership_id IS NULL OR order_id IS NULL", name="bills_one_thing"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
     # The unique constraints that make double billing impossible.
-    membership_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("memberships.id"), unique=True
-    )
+    membership_id: Mapped[int | None] = mapped_column(sa.ForeignKey("memberships.id"), unique=True)
     order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
     description: Mapped[str] = mapped_column(sa.String(500))
     quantity: Mapped[int] = mapped_column(default=1)
@@ -168,6 +162,8 @@ class InvoiceLine(db.Model):
     vat_rate_bp: Mapped[int] = mapped_column(default=0)
     vat_pence: Mapped[int] = mapped_column(default=0)
     stripe_invoice_item_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    # Changed here (a credit on a draft) since it was sent: the next push updates Stripe's line.
+    stripe_outdated: Mapped[bool] = mapped_column(default=False)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     membership: Mapped[Membership | None] = relationship()
@@ -270,6 +266,8 @@ class BillingRun(db.Model):
     as_of: Mapped[date]
     stripe_configured: Mapped[bool] = mapped_column(default=False)
     started_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # "host:pid" of the process doing the work, so a run whose process died is seen as stopped.
+    runner: Mapped[str] = mapped_column(sa.String(200), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

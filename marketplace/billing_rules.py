@@ -29,7 +29,7 @@ def vat_pence(net_pence: int, rate_bp: int) -> int:
 
 @dataclass(frozen=True)
 class LineAmounts:
-    """One line: `amount_pence` = quantity × unit (or a fixed amount), VAT on it rounded per line."""
+    """One line: `amount_pence` = quantity × unit price; VAT on it rounded half up per line."""
 
     quantity: int
     unit_pence: int

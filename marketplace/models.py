@@ -283,3 +283,6 @@ class Entitlement(db.Model):
 
     term: Mapped[MembershipTerm] = relationship()
     service: Mapped[Service] = relationship()
+
+
+from marketplace import billing_models  # noqa: E402,F401

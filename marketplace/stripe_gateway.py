@@ -109,6 +109,14 @@ def _plain(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
+def _metadata(obj: Any) -> dict[str, str]:
+    """A Stripe object's metadata as a plain dict (StripeObjects are not mappings)."""
+    value = getattr(obj, "metadata", None)
+    if value is None:
+        return {}
+    return {str(k): str(v) for k, v in _plain(value).items()}
+
+
 def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
     """The event in a webhook, after checking its signature against the raw body."""
     if not secret:
@@ -154,7 +162,9 @@ class StripeGateway:
         except stripe.IdempotencyError as exc:
             raise IdempotencyConflict(f"{what}: {exc.user_message or exc}") from None
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
-            raise GatewayError(f"{what}: Stripe could not be reached ({exc})", retryable=True) from None
+            raise GatewayError(
+                f"{what}: Stripe could not be reached ({exc})", retryable=True
+            ) from None
         except stripe.APIError as exc:
             raise GatewayError(f"{what}: Stripe had a problem ({exc})", retryable=True) from None
         except stripe.StripeError as exc:
@@ -170,7 +180,11 @@ class StripeGateway:
         self, *, name: str, email: str, metadata: dict[str, str], idempotency_key: str
     ) -> str:
         """Create a customer; the same key returns the same customer."""
-        params: dict[str, Any] = {"name": name, "metadata": metadata, "preferred_locales": ["en-GB"]}
+        params: dict[str, Any] = {
+            "name": name,
+            "metadata": metadata,
+            "preferred_locales": ["en-GB"],
+        }
         if email:
             params["email"] = email
         customer = self._call(
@@ -188,7 +202,7 @@ class StripeGateway:
             params["email"] = email
         page = self._call("Looking for the customer", self.client.v1.customers.list, params)
         for customer in page.auto_paging_iter():
-            found = dict(customer.metadata or {})
+            found = _metadata(customer)
             if all(found.get(k) == v for k, v in metadata.items()):
                 return customer.id
         return None
@@ -199,7 +213,7 @@ class StripeGateway:
         """An exclusive UK VAT tax rate of `rate_bp` basis points (found by its metadata)."""
         page = self._call("Listing tax rates", self.client.v1.tax_rates.list, {"limit": 100})
         for rate in page.auto_paging_iter():
-            meta = dict(rate.metadata or {})
+            meta = _metadata(rate)
             if meta.get("pooled_vat_bp") == str(rate_bp) and rate.active and not rate.inclusive:
                 return rate.id
         rate = self._call(
@@ -261,15 +275,13 @@ class StripeGateway:
             {"customer": customer_id, "limit": 100},
         )
         for invoice in page.auto_paging_iter():
-            found = dict(invoice.metadata or {})
+            found = _metadata(invoice)
             if all(found.get(k) == v for k, v in metadata.items()):
                 return invoice_from_object(_plain(invoice))
         return None
 
     def retrieve_invoice(self, invoice_id: str) -> StripeInvoice:
-        invoice = self._call(
-            "Reading the invoice", self.client.v1.invoices.retrieve, invoice_id
-        )
+        invoice = self._call("Reading the invoice", self.client.v1.invoices.retrieve, invoice_id)
         return invoice_from_object(_plain(invoice))
 
     def add_invoice_item(
@@ -313,7 +325,7 @@ class StripeGateway:
         )
         found: dict[str, str] = {}
         for item in page.auto_paging_iter():
-            value = dict(item.metadata or {}).get(metadata_key)
+            value = _metadata(item).get(metadata_key)
             if value:
                 found[value] = item.id
         return found
@@ -363,7 +375,9 @@ class StripeGateway:
         return invoice_from_object(_plain(invoice))
 
     def void_invoice(self, invoice_id: str) -> StripeInvoice:
-        invoice = self._call("Voiding the invoice", self.client.v1.invoices.void_invoice, invoice_id)
+        invoice = self._call(
+            "Voiding the invoice", self.client.v1.invoices.void_invoice, invoice_id
+        )
         return invoice_from_object(_plain(invoice))
 
     def delete_draft_invoice(self, invoice_id: str) -> None:
@@ -400,7 +414,9 @@ class StripeGateway:
         its next invoice.
         """
         invoice = self.retrieve_invoice(invoice_id)
-        before_payment = min(total_pence, invoice.amount_remaining) if invoice.status == "open" else 0
+        before_payment = (
+            min(total_pence, invoice.amount_remaining) if invoice.status == "open" else 0
+        )
         line: dict[str, Any] = {
             "type": "custom_line_item",
             "description": description[:500],
@@ -426,14 +442,16 @@ class StripeGateway:
         )
         return credit_note_from_object(_plain(note))
 
-    def find_credit_note(self, *, invoice_id: str, metadata: dict[str, str]) -> StripeCreditNote | None:
+    def find_credit_note(
+        self, *, invoice_id: str, metadata: dict[str, str]
+    ) -> StripeCreditNote | None:
         page = self._call(
             "Looking for the credit note",
             self.client.v1.credit_notes.list,
             {"invoice": invoice_id, "limit": 100},
         )
         for note in page.auto_paging_iter():
-            found = dict(note.metadata or {})
+            found = _metadata(note)
             if all(found.get(k) == v for k, v in metadata.items()):
                 return credit_note_from_object(_plain(note))
         return None

@@ -10,3 +10,5 @@ from flask import Blueprint
 
 bp = Blueprint("marketplace", __name__)
 from marketplace import catalogue_views, entitlement_views, offer_views, order_views  # noqa: E402,F401
+
+from . import billing_views  # noqa: E402,F401  (issue 6: billing pages)
