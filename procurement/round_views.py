@@ -395,12 +395,14 @@ def _start(run: RoundRun) -> None:
     if current_app.config.get("ROUND_RUNS") == "inline":
         rounds.execute_run(run.id)
         return
-    root = Path(current_app.root_path).parent
     rounds.launch_run(
         run,
         database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
-        project_root=root,
-        log_dir=Path(current_app.instance_path) / "logs",
+        instance_path=current_app.instance_path,
+        project_root=Path(current_app.root_path).parent,
+        log_dir=Path(
+            current_app.config.get("ROUND_RUN_LOG_DIR") or Path(current_app.instance_path) / "logs"
+        ),
     )
 
 

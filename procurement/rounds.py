@@ -1330,13 +1330,16 @@ def execute_run(run_id: int, *, pid: int | None = None) -> RoundRun:
     return run
 
 
-def launch_run(run: RoundRun, *, database_url: str, project_root: Path, log_dir: Path) -> int:
+def launch_run(
+    run: RoundRun, *, database_url: str, instance_path: str, project_root: Path, log_dir: Path
+) -> int:
     """Start `flask rounds run ROUND --run RUN` as a detached process; returns its pid.
 
     The web worker returns at once; the round page refreshes itself until the run is done.
+    The process gets this app's database and instance folder, and logs to log_dir.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, "DATABASE_URL": database_url, "POOLED_INSTANCE_PATH": instance_path}
     command = [
         sys.executable,
         "-m",

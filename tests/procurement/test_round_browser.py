@@ -1,0 +1,78 @@
+"""A buying round in Chromium against the demo partnership served by gunicorn."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+ROUND = "Counselling days for next term"
+
+
+def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/sign-in"))
+
+
+def pledge_from_home(page, days: str) -> None:  # type: ignore[no-untyped-def]
+    """From the school home page's announcement, pledge `days` for the round's one term."""
+    page.get_by_role("link", name=ROUND).click()
+    page.get_by_label(re.compile(r"^School counselling, Spring")).fill(days)
+    page.get_by_role("button", name="Save pledges").click()
+
+
+def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_server):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    # The demo round already has pledges from twelve schools; two more pledge here.
+    created = live_server.flask(
+        "users", "create", "--email", "sbm.perivale@demo.pooled.test", "--name", "Ola Bankole",
+        "--role", "sbm", "--school-urn", "101906", "--password", "pooled-demo",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+
+    sign_in(page, live_server, "sbm.perivale@demo.pooled.test")
+    expect(page.get_by_text("Buying rounds open for pledges")).to_be_visible()
+    pledge_from_home(page, "8")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Your pledges are saved")
+    sign_out(page)
+
+    sign_in(page, live_server, "sbm@demo.pooled.test")
+    pledge_from_home(page, "10")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Your pledges are saved")
+    share = page.locator("#indicative-price")
+    expect(share).to_contain_text("14 schools pledged")
+    expect(share).to_contain_text("against £2,900.00 buying alone")  # 10 days at £290
+    sign_out(page)
+
+    # The committee closes pledging, runs the aggregator and awards the run.
+    sign_in(page, live_server, "committee@demo.pooled.test")
+    page.get_by_role("link", name="Buying rounds", exact=True).click()
+    page.get_by_role("link", name=ROUND).click()
+    page.get_by_role("button", name="Close pledging now").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Pledging is closed")
+    page.get_by_role("button", name="Run the aggregator").click()
+    # The page refreshes itself (no JavaScript needed) until the detached process answers.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Optimal", timeout=60_000)
+    expect(page.locator("#allocation-lines")).to_contain_text("Greenwood Primary School")
+    expect(page.locator("#allocation-lines")).to_contain_text("Perivale Primary School")
+    page.get_by_role("button", name="Award this run").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Each school has been told")
+    expect(page.locator("#contracts")).to_contain_text("West London Counselling Collective")
+    sign_out(page)
+
+    # Greenwood's SBM is told, and sees the call-off order and the saving.
+    sign_in(page, live_server, "sbm@demo.pooled.test")
+    expect(page.get_by_text(f"Buying round “{ROUND}” has been awarded")).to_be_visible()
+    page.get_by_role("link", name="See what your school got and why").click()
+    expect(page.locator(".app-key-figures")).to_contain_text("Your saving")
+    saving = page.locator(".app-key-figure", has_text="Your saving").inner_text()
+    assert re.search(r"£[1-9][\d,]*\.\d\d", saving), saving
+    calls = page.locator("#call-offs")
+    expect(calls).to_contain_text("Confirmed")
+    calls.get_by_role("link").first.click()
+    expect(page.locator(".govuk-summary-list")).to_contain_text("contract price")
+    expect(page.locator(".govuk-summary-list")).to_contain_text("ROUND-")
