@@ -324,8 +324,10 @@ def run_size(
     merged_limit: float | None = None,
 ) -> dict:
     """Merged model, then the plain model, each in a fresh process; print and return the row."""
+    load_before = [round(x, 2) for x in os.getloadavg()]
     merged = in_subprocess(size, seed, rules, "merged", solver, merged_limit)
     row: dict = {
+        "load_average_before": load_before,
         "size": size.name,
         "rules": rules,
         "rules_detail": instance_to_json(Instance((), (), (), RULES[rules]))["rules"],
@@ -390,7 +392,7 @@ def print_row(row: dict) -> None:
         if row["speed_ratio_is_lower_bound"]:
             print(
                 f"   plain model stopped at its {row['plain_time_limit_seconds']:.0f} s limit:"
-                f" {plain['message'] or 'no proven optimum'}; speed ratio at least"
+                f" {(plain['message'] or 'no proven optimum')[:90]}; speed ratio at least"
                 f" {row['speed_ratio']}×, same instance {row['same_instance']}"
             )
         else:

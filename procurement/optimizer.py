@@ -41,8 +41,10 @@ CBC = "cbc"
 SOLVERS = (HIGHS, CBC)
 
 # Every objective the solver sees is a whole number (pence or units), so a proven bound less than
-# one unit below the best solution proves that solution optimal.
+# one unit below the best solution proves that solution optimal: the solver is asked for that.
 _ABSOLUTE_GAP = 0.999
+# A solve stopped by the time limit still counts as optimal within this relative gap.
+OPTIMALITY_GAP = 1e-4
 
 
 class InstanceError(ValueError):
@@ -599,9 +601,14 @@ def _precheck(service: str, offers: list[_OfferPlan], rules: Rules) -> str | Non
     if rules.min_providers >= 1 and share < 1:
         needed = math.ceil(1 / share)
         if needed > len(offers):
+            if len(offers) == len(providers):
+                return (
+                    f"max_share {rules.max_share} needs {needed} providers for {service};"
+                    f" {len(offers)} offers it"
+                )
             return (
-                f"max_share {rules.max_share} needs {needed} providers for {service};"
-                f" {len(offers)} offers it"
+                f"max_share {rules.max_share} needs {needed} offers for {service};"
+                f" {len(offers)} can serve it"
             )
     return None
 
@@ -919,7 +926,6 @@ class _Outcome:
     purchases: list[dict[int, int]]
     unmet: list[int]
     bound: float | None
-    message: str | None = None
 
 
 @dataclass
@@ -948,6 +954,14 @@ def _could_meet_everything(block: _Block) -> bool:
         if offered < wanted:
             return False
     return True
+
+
+def _settled(run: _Run) -> str:
+    """OPTIMAL if proven optimal, or stopped by the time limit within the 1e-4 optimality gap."""
+    if run.status == TIME_LIMIT and run.objective is not None and run.bound is not None:
+        if run.objective - run.bound <= OPTIMALITY_GAP * max(abs(run.objective), 1.0):
+            return OPTIMAL
+    return run.status
 
 
 def _make_whole(model: _Model, solve_again: Callable[[], _Run]) -> None:
@@ -981,7 +995,7 @@ def _solve_block(block: _Block, rules: Rules, solver: str, clock: _Clock, share_
         first = run()
         if first.status in (OPTIMAL, TIME_LIMIT):
             make_whole()
-            return _Outcome(first.status, *model.values(), first.bound), model
+            return _Outcome(_settled(first), *model.values(), first.bound), model
         if first.status == "none":
             return _Outcome("none", *nothing, None), model
     model.meet_most()
@@ -996,7 +1010,7 @@ def _solve_block(block: _Block, rules: Rules, solver: str, clock: _Clock, share_
     cheapest = run()
     if cheapest.status in (OPTIMAL, TIME_LIMIT):
         make_whole()
-        status = OPTIMAL if most.status == cheapest.status == OPTIMAL else TIME_LIMIT
+        status = OPTIMAL if most.status == _settled(cheapest) == OPTIMAL else TIME_LIMIT
         return _Outcome(status, *model.values(), cheapest.bound), model
     # Out of time before phase 2 found anything: keep phase 1's allocation, cost unbounded.
     return _Outcome(TIME_LIMIT, *fallback, None), model

@@ -26,7 +26,9 @@ from procurement.optimizer import (
     _make_whole,
     _Model,
     _plan,
+    _Run,
     _run,
+    _settled,
     instance_from_json,
     instance_to_json,
     result_to_json,
@@ -409,6 +411,20 @@ def test_running_out_of_time_is_reported_and_nothing_is_dropped_silently():
         assert sum(u.quantity for u in result.unmet) == sum(d.quantity for d in instance.demand)
         assert result.objective_pence == 0 and result.gap is None
     assert sum(c.charge_pence for c in result.charges) == result.objective_pence
+
+
+@pytest.mark.parametrize(
+    ("run", "status"),
+    [
+        (_Run(OPTIMAL, 1_000_000.0, 1_000_000.0, 1.0), OPTIMAL),
+        (_Run(TIME_LIMIT, 1_000_000.0, 999_950.0, 1.0), OPTIMAL),  # gap 5e-5
+        (_Run(TIME_LIMIT, 1_000_000.0, 999_000.0, 1.0), TIME_LIMIT),  # gap 1e-3
+        (_Run(TIME_LIMIT, 1_000_000.0, None, 1.0), TIME_LIMIT),
+        (_Run(INFEASIBLE, None, None, 1.0), INFEASIBLE),
+    ],
+)
+def test_a_run_stopped_within_the_optimality_gap_counts_as_optimal(run, status):
+    assert _settled(run) == status
 
 
 def test_standalone_is_the_cheapest_single_offer_that_could_serve_the_school_alone():
