@@ -1154,6 +1154,8 @@ def _parse_item_pricing(p: Params, *, item: InvoiceItem | None = None) -> dict[s
         return result
     quantity = 1 if quantity is None else quantity
     if unit_amount_decimal is not None:
+        if currency is None and item is not None:
+            currency = item.currency  # an update: Stripe takes no currency, the item keeps its own
         if currency is None:
             p.missing("currency")
         unit, item_currency = unit_amount_decimal, currency
