@@ -987,7 +987,7 @@ class BillingService:
                     scope=f"school:{invoice.school_id}",
                 )
                 outcome = f"{before['status']} → {target}"
-        elif rules.STATUS_RANK[remote.status] < rules.STATUS_RANK[invoice.status.value]:
+        elif remote.status != invoice.status.value:
             outcome = f"no change: already {invoice.status.value}, Stripe said {remote.status}"
         return outcome
 

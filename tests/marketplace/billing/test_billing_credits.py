@@ -1,0 +1,215 @@
+"""Credits for orders cancelled after they were billed: the right amount, once, in Stripe too."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+import stripe
+
+from app.extensions import db
+from marketplace import billing
+from marketplace.billing_models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus
+from marketplace.models import OrderStatus
+from marketplace.stripe_gateway import StripeGateway
+from tests import factories
+from tests.marketplace.billing.conftest import make_order, standard_rated_service
+
+
+def bill(gateway: StripeGateway | None) -> billing.RunReport:
+    run = billing.start_run(None)
+    return billing.BillingService(gateway).run(run)
+
+
+def cancel_billed(order, refund_pence: int, actor) -> CreditNote | None:  # type: ignore[no-untyped-def]
+    """What the marketplace's cancel use case does once billing is wired in."""
+    order.status = OrderStatus.CANCELLED
+    note = billing.credit_cancelled_order(order, refund_pence, actor)
+    db.session.commit()
+    return note
+
+
+@pytest.fixture
+def hr_order(world):  # type: ignore[no-untyped-def]
+    """School A's order for 10 hours of standard-rated HR advice at £80 (£800 + £160 VAT)."""
+    world.school_b.is_member = False
+    world.school_a.finance_email = "finance@alpha.example"
+    offer = factories.make_offer(world.provider_a, standard_rated_service(), tiers=[(0, 8_000)])
+    return make_order(world.school_a, offer, quantity=10)
+
+
+@pytest.mark.usefixtures("no_stripe")
+def test_without_stripe_a_credit_note_is_issued_here_and_reduces_what_is_due(
+    world, hr_order
+) -> None:
+    bill(None)
+    invoice = billing.invoice_for_order(hr_order.id)
+    assert invoice.amount_due_pence == 96_000
+
+    note = cancel_billed(hr_order, 30_000, world.sbm_a)
+
+    assert note is not None
+    assert (note.net_pence, note.vat_pence, note.total_pence) == (30_000, 6_000, 36_000)
+    assert note.status is CreditNoteStatus.ISSUED
+    assert note.number == f"PLD-CN-{note.id:06d}"
+    assert note.settlement == "off-amount-due"
+    db.session.refresh(invoice)
+    assert invoice.credited_pence == 36_000
+    assert invoice.amount_due_pence == 60_000
+
+
+@pytest.mark.usefixtures("no_stripe")
+def test_cancelling_twice_credits_once_and_never_more_than_the_line(world, hr_order) -> None:
+    bill(None)
+
+    first = cancel_billed(hr_order, 999_999, world.sbm_a)  # more than the order: capped
+    second = cancel_billed(hr_order, 1_000, world.sbm_a)
+
+    assert first is not None and second is not None and first.id == second.id
+    assert first.net_pence == 80_000
+    assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 1
+    invoice = billing.invoice_for_order(hr_order.id)
+    assert invoice.amount_due_pence == 0
+
+
+@pytest.mark.usefixtures("no_stripe")
+def test_nothing_is_credited_for_an_order_never_billed_or_a_void_invoice(world, hr_order):
+    assert cancel_billed(hr_order, 10_000, world.sbm_a) is None  # not billed yet
+
+    other = make_order(world.school_a, world.offer_a, quantity=2)
+    bill(None)
+    invoice = billing.invoice_for_order(other.id)
+    invoice.status = InvoiceStatus.VOID
+    db.session.commit()
+    assert cancel_billed(other, 10_000, world.sbm_a) is None
+    assert cancel_billed(other, 0, world.sbm_a) is None
+
+
+@pytest.mark.usefixtures("stripe_config")
+def test_a_credit_on_an_open_invoice_is_issued_in_stripe_and_comes_off_what_is_due(
+    world, hr_order, gateway: StripeGateway, client_stripe: stripe.StripeClient
+) -> None:
+    bill(gateway)
+    invoice = billing.invoice_for_order(hr_order.id)
+
+    note = cancel_billed(hr_order, 25_000, world.sbm_a)
+    assert note.status is CreditNoteStatus.PENDING
+
+    report = bill(gateway)
+
+    assert report.credit_notes_issued == 1 and report.failures == []
+    db.session.refresh(note)
+    assert note.status is CreditNoteStatus.ISSUED and note.stripe_credit_note_id
+    theirs = client_stripe.v1.credit_notes.retrieve(note.stripe_credit_note_id)
+    assert (theirs.subtotal, theirs.total) == (25_000, 30_000)
+    remote_invoice = client_stripe.v1.invoices.retrieve(invoice.stripe_invoice_id)
+    assert remote_invoice.amount_remaining == 96_000 - 30_000
+    db.session.refresh(invoice)
+    assert invoice.amount_due_pence == remote_invoice.amount_remaining
+
+    assert bill(gateway).credit_notes_issued == 0  # issued once
+
+
+@pytest.mark.usefixtures("stripe_config")
+def test_a_credit_on_a_paid_invoice_goes_to_the_schools_account_in_stripe(
+    world, hr_order, gateway: StripeGateway, client_stripe: stripe.StripeClient
+) -> None:
+    bill(gateway)
+    invoice = billing.invoice_for_order(hr_order.id)
+    paid = client_stripe.v1.invoices.pay(invoice.stripe_invoice_id, {"paid_out_of_band": True})
+    service = billing.BillingService(gateway)
+    service.apply_remote(invoice.id, gateway.retrieve_invoice(paid.id), source="test")
+    db.session.commit()
+
+    note = cancel_billed(hr_order, 40_000, world.sbm_a)
+    assert note.settlement == "account-credit"
+    bill(gateway)
+
+    db.session.refresh(note)
+    theirs = client_stripe.v1.credit_notes.retrieve(note.stripe_credit_note_id)
+    assert (theirs.total, theirs.type, theirs.post_payment_amount) == (
+        48_000,
+        "post_payment",
+        48_000,
+    )
+    customer = client_stripe.v1.customers.retrieve(invoice.stripe_customer_id)
+    assert customer.balance == -48_000  # owed to the school, used on its next invoice
+
+
+@pytest.mark.usefixtures("stripe_config")
+def test_a_credit_on_a_draft_reduces_the_invoice_before_it_is_issued(
+    world, hr_order, gateway: StripeGateway, client_stripe: stripe.StripeClient
+) -> None:
+    run = billing.start_run(None)
+    service = billing.BillingService(gateway)
+    service.plan(run.as_of, run.id)  # written here, not yet in Stripe
+    invoice = billing.invoice_for_order(hr_order.id)
+    assert invoice.status is InvoiceStatus.DRAFT
+
+    note = cancel_billed(hr_order, 30_000, world.sbm_a)
+    service.run(run)
+
+    assert note.status is CreditNoteStatus.APPLIED_TO_DRAFT
+    db.session.refresh(invoice)
+    assert (invoice.net_pence, invoice.vat_pence, invoice.total_pence) == (50_000, 10_000, 60_000)
+    assert invoice.credited_pence == 0
+    theirs = client_stripe.v1.invoices.retrieve(invoice.stripe_invoice_id)
+    assert theirs.total == 60_000
+
+
+@pytest.mark.usefixtures("stripe_config")
+def test_a_credit_on_a_draft_already_in_stripe_updates_stripes_line(
+    world, hr_order, gateway: StripeGateway, client_stripe: stripe.StripeClient
+) -> None:
+    run = billing.start_run(None)
+    service = billing.BillingService(gateway)
+    service.plan(run.as_of, run.id)
+    invoice = billing.invoice_for_order(hr_order.id)
+    # Half-way through issuing: the Stripe draft and its line exist, not yet finalised.
+    customer_id, _ = service.ensure_customer(invoice.school_id)
+    remote = gateway.create_invoice(
+        customer_id=customer_id,
+        description="x",
+        footer="",
+        po_number="",
+        days_until_due=30,
+        metadata={"pooled_invoice": f"{billing.namespace()}:{invoice.id}"},
+        idempotency_key=f"{billing.namespace()}-invoice-{invoice.id}-create",
+    )
+    invoice.stripe_invoice_id = remote.id
+    db.session.commit()
+    service._push_lines(invoice, customer_id, resumed=False)
+    assert client_stripe.v1.invoices.retrieve(remote.id).total == 96_000
+
+    cancel_billed(hr_order, 30_000, world.sbm_a)
+    report = service.run(run)
+
+    assert report.failures == []
+    db.session.refresh(invoice)
+    assert invoice.status is InvoiceStatus.OPEN
+    assert client_stripe.v1.invoices.retrieve(remote.id).total == invoice.total_pence == 60_000
+    assert invoice.lines[0].stripe_outdated is False
+
+
+@pytest.mark.usefixtures("no_stripe")
+def test_a_credit_shows_on_the_schools_invoice(client, auth, world, hr_order) -> None:
+    bill(None)
+    cancel_billed(hr_order, 30_000, world.sbm_a)
+    invoice = billing.invoice_for_order(hr_order.id)
+    auth.as_user(world.sbm_a)
+
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+
+    assert "Credit notes" in page
+    assert "£360.00" in page  # £300 + VAT
+    assert "£600.00" in page  # still to pay
+
+
+def test_credit_notes_are_written_in_the_callers_transaction(world, hr_order, no_stripe):
+    bill(None)
+    hr_order.status = OrderStatus.CANCELLED
+    billing.credit_cancelled_order(hr_order, 10_000, world.sbm_a)
+    db.session.rollback()  # the cancel use case refused after all
+
+    assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 0
+    invoice = db.session.scalar(sa.select(Invoice).where(Invoice.credited_pence > 0))
+    assert invoice is None
