@@ -87,4 +87,4 @@ class ContractSchool(db.Model):
     school: Mapped[School] = relationship()
 
 
-from procurement import round_models  # noqa: E402,F401
+from procurement import round_models, tender_models  # noqa: E402,F401

@@ -10,3 +10,5 @@ from flask import Blueprint
 
 bp = Blueprint("procurement", __name__)
 from procurement import round_views  # noqa: E402,F401
+
+from . import contract_views, tender_views  # noqa: E402,F401
