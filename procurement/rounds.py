@@ -145,9 +145,21 @@ def _round_query(round_id: int) -> sa.Select:
     return sa.select(BuyingRound).where(BuyingRound.id == round_id)
 
 
+def _with_offers(stmt: sa.Select) -> sa.Select:
+    """Load the round's services and offers (tiers, capacity, provider) in a few queries."""
+    offer = selectinload(BuyingRound.offers).selectinload(RoundOffer.offer)
+    return stmt.options(
+        selectinload(BuyingRound.services).selectinload(RoundService.service),
+        offer.selectinload(Offer.tiers),
+        offer.selectinload(Offer.capacities),
+        offer.selectinload(Offer.provider),
+        offer.selectinload(Offer.service),
+    )
+
+
 def get_round(round_id: int) -> BuyingRound:
     """Any round (the committee's view)."""
-    found = db.session.scalar(_round_query(round_id))
+    found = db.session.scalar(_with_offers(_round_query(round_id)))
     if found is None:
         raise RoundNotFound("There is no such buying round.")
     return found
@@ -155,7 +167,7 @@ def get_round(round_id: int) -> BuyingRound:
 
 def get_round_for_user(round_id: int, user: User) -> BuyingRound:
     """A round this user may see: the partnership all; school staff announced rounds; else 404."""
-    found = db.session.scalar(_round_query(round_id))
+    found = db.session.scalar(_with_offers(_round_query(round_id)))
     if found is None or not can_see_round(found, user):
         raise RoundNotFound("There is no such buying round.")
     return found
