@@ -242,7 +242,7 @@ def provider_payables():  # type: ignore[no-untyped-def]
         provider=provider,
         rows=rows,
         totals=payables.totals(rows),
-        items=payables.items(fee, provider_id=provider.id),
+        payable_items=payables.items(fee, provider_id=provider.id),
         fee_bp=fee,
     )
 
