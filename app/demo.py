@@ -647,4 +647,7 @@ def seed(data_dir: Path) -> dict[str, int]:
 
     added["buying rounds"] = seed_demo_round()
     db.session.commit()
+    from procurement.tenders_demo import seed_demo_tenders  # demo tenders (issue 5)
+
+    added["tenders"] = seed_demo_tenders()
     return added

@@ -23,7 +23,7 @@ from app.types import to_london, utcnow
 from marketplace.models import Service
 from procurement import bids as bid_service
 from procurement import documents as document_service
-from procurement import ocds, tenders
+from procurement import ocds, tenders, tenders_cli
 from procurement import tenders_evaluation as evaluation_service
 from procurement.forms import (
     ActionForm,
@@ -1083,3 +1083,7 @@ def tender_ocds(tender_id: int):  # type: ignore[no-untyped-def]
     package = ocds.release_package(tender.id, uri=request.url)
     stamp = to_london(utcnow()).strftime("%Y%m%d")
     return _json_download(package, f"{tender.ocid}-{stamp}.json")
+
+
+# `flask ocds export` (and, only with POOLED_TESTING_COMMANDS=1, the test-only tenders group).
+bp.record_once(lambda state: tenders_cli.init_app(state.app))
