@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -95,6 +96,30 @@ def gateway_from_config() -> StripeGateway | None:
     if not key:
         return None
     return StripeGateway.from_settings(key, current_app.config.get("STRIPE_API_BASE") or "")
+
+
+@contextmanager
+def sqlite_writer() -> Iterator[None]:
+    """On SQLite, every transaction begun inside the block takes the write lock first.
+
+    In SQLite's WAL mode a transaction that has read cannot then write if another process
+    wrote in between ("database is locked", at once, whatever the busy timeout). Billing runs
+    and webhooks write the same rows from different processes, so on SQLite their transactions
+    start as writers (what BEGIN IMMEDIATE does). PostgreSQL needs nothing: it locks rows.
+    """
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+
+    def take_write_lock(_session: Any, _transaction: Any, connection: Any) -> None:
+        connection.exec_driver_sql("UPDATE billing_state SET key = key WHERE 0 = 1")
+
+    sa.event.listen(session, "after_begin", take_write_lock)
+    try:
+        yield
+    finally:
+        sa.event.remove(session, "after_begin", take_write_lock)
 
 
 def london_today() -> date:
@@ -342,6 +367,11 @@ def _is_alive(run: BillingRun) -> bool:
 
 def start_run(actor: User | None, as_of: date | None = None) -> BillingRun:
     """Record a new billing run, unless one is already running; runs that died are closed."""
+    with sqlite_writer():
+        return _start_run(actor, as_of)
+
+
+def _start_run(actor: User | None, as_of: date | None) -> BillingRun:
     for run in db.session.scalars(
         sa.select(BillingRun).where(BillingRun.status == BillingRunStatus.RUNNING)
     ):
@@ -429,26 +459,29 @@ class BillingService:
         report = RunReport(run_id=run.id)
         run_id = run.id
         as_of = run.as_of
-        try:
-            self.namespace  # noqa: B018  (made and committed before any Stripe call)
-            report.invoices_created = self.plan(as_of, run_id)
-            report.failures.extend(self.problems)
-            self._update_run(run_id, invoices_created=report.invoices_created)
-            self.progress(f"{report.invoices_created} new invoices written.")
-            if self.gateway is not None:
-                self._push_all(run_id, report)
-            self._finish(run_id, BillingRunStatus.FINISHED, report)
-        except Exception as exc:
-            db.session.rollback()
-            report.failures.append(str(exc))
-            self._finish(run_id, BillingRunStatus.FAILED, report)
-            raise
+        db.session.commit()  # start the work in a transaction of its own
+        with sqlite_writer():
+            try:
+                self.namespace  # noqa: B018  (made and committed before any Stripe call)
+                report.invoices_created = self.plan(as_of, run_id)
+                report.failures.extend(self.problems)
+                self._update_run(run_id, invoices_created=report.invoices_created)
+                self.progress(f"{report.invoices_created} new invoices written.")
+                if self.gateway is not None:
+                    self._push_all(run_id, report)
+                self._finish(run_id, BillingRunStatus.FINISHED, report)
+            except Exception as exc:
+                db.session.rollback()
+                report.failures.append(str(exc))
+                self._finish(run_id, BillingRunStatus.FAILED, report)
+                raise
         return report
 
-    def _update_run(self, run_id: int, **values: Any) -> None:
+    def _update_run(self, run_id: int, *, commit: bool = True, **values: Any) -> None:
         values.setdefault("heartbeat_at", utcnow())
         db.session.execute(sa.update(BillingRun).where(BillingRun.id == run_id).values(**values))
-        db.session.commit()
+        if commit:
+            db.session.commit()
 
     def _finish(self, run_id: int, status: BillingRunStatus, report: RunReport) -> None:
         message = report.summary()
@@ -739,21 +772,23 @@ class BillingService:
         self._update_run(run_id, to_push=report.to_push)
         self.progress(f"Issuing {report.to_push} through Stripe.")
         for position, invoice_id in enumerate(invoice_ids, start=1):
-            try:
-                customers_before = report.customers_created
-                report.customers_created += self.push_invoice(invoice_id)
-                report.pushed += 1
-            except GatewayError as exc:
-                db.session.rollback()
-                report.failures.append(f"Invoice {invoice_id}: {exc.message}")
-                _record_error(Invoice, invoice_id, exc.message)
+            # Progress goes out with the next commit (no extra round trip per invoice).
             self._update_run(
                 run_id,
+                commit=False,
                 pushed=report.pushed,
                 customers_created=report.customers_created,
                 failures=len(report.failures),
             )
-            if position % 10 == 0 or report.customers_created != customers_before:
+            try:
+                report.customers_created += self.push_invoice(invoice_id, run_id=run_id)
+                report.pushed += 1
+            except (GatewayError, IntegrityError) as exc:
+                db.session.rollback()
+                message = exc.message if isinstance(exc, GatewayError) else "changed meanwhile"
+                report.failures.append(f"Invoice {invoice_id}: {message}")
+                _record_error(Invoice, invoice_id, message)
+            if position % 10 == 0 or position == len(invoice_ids):
                 self.progress(f"{report.pushed} of {report.to_push} issued.")
         for note_id in note_ids:
             try:
@@ -774,8 +809,13 @@ class BillingService:
             )
         return self._vat_rates[rate_bp]
 
-    def ensure_customer(self, school_id: int) -> tuple[str, bool]:
-        """The school's Stripe customer id, made once (returns whether it was made now)."""
+    def ensure_customer(self, school_id: int, *, resumed: bool = True) -> tuple[str, bool]:
+        """The school's Stripe customer id, made once; the caller commits.
+
+        Returns the id and whether it had to be made (or found) now. `resumed` says an earlier
+        attempt may have made it in Stripe without our storing its id: it is looked up by our
+        metadata first (as well as the idempotency key, which Stripe keeps for 24 hours only).
+        """
         assert self.gateway is not None
         customer = db.session.scalar(
             sa.select(BillingCustomer).where(BillingCustomer.school_id == school_id)
@@ -784,73 +824,56 @@ class BillingService:
             return customer.stripe_customer_id, False
         school = db.session.get(School, school_id)
         assert school is not None
-        if customer is None:
-            customer = BillingCustomer(school_id=school_id, email=school.finance_email)
-            db.session.add(customer)
-            try:
-                db.session.commit()
-            except IntegrityError:
-                db.session.rollback()
-                customer = db.session.scalar(
-                    sa.select(BillingCustomer).where(BillingCustomer.school_id == school_id)
-                )
-                assert customer is not None
-                if customer.stripe_customer_id:
-                    return customer.stripe_customer_id, False
-        metadata = {
-            "pooled_school": f"{self.namespace}:{school_id}",
-            "urn": str(school.urn),
-        }
+        metadata = {"pooled_school": f"{self.namespace}:{school_id}", "urn": str(school.urn)}
         found = None
-        if customer.stripe_push_started_at is not None:
-            found = self.gateway.find_customer(email=customer.email, metadata=metadata)
+        if resumed:
+            found = self.gateway.find_customer(email=school.finance_email, metadata=metadata)
         if found is None:
-            customer.stripe_push_started_at = utcnow()
-            db.session.commit()
             try:
                 found = self.gateway.create_customer(
                     name=school.name,
-                    email=customer.email,
+                    email=school.finance_email,
                     metadata=metadata,
                     idempotency_key=rules.customer_key(self.namespace, school_id),
                 )
             except IdempotencyConflict:
-                # The school's details changed since a first attempt: find what it made.
+                # The school's details changed since a first attempt: find what that made.
                 found = self.gateway.find_customer(email="", metadata=metadata)
                 if found is None:
                     raise
+        if customer is None:
+            customer = BillingCustomer(school_id=school_id, email=school.finance_email)
+            db.session.add(customer)
         customer.stripe_customer_id = found
-        db.session.commit()
         return found, True
 
-    def push_invoice(self, invoice_id: int) -> int:
+    def push_invoice(self, invoice_id: int, *, run_id: int | None = None) -> int:
         """Take one invoice as far as Stripe allows: created, lines, finalised, sent.
 
-        Every step stores what Stripe returned before the next begins, so it resumes.
-        Returns 1 if a Stripe customer had to be created for it.
+        What Stripe returns is stored as soon as each step is done (three commits: the
+        invoice's id, its lines' ids, then finalised and sent), so a rerun resumes from the
+        first missing id; every create carries an idempotency key from our ids, and an invoice
+        an earlier run started is first looked up in Stripe by our metadata. Returns 1 if the
+        school's Stripe customer was made for it.
         """
         assert self.gateway is not None
         invoice = db.session.get(Invoice, invoice_id)
         if invoice is None or invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN):
             return 0
         ns = self.namespace
-        customer_id, made = self.ensure_customer(invoice.school_id)
-        invoice = db.session.get(Invoice, invoice_id)
-        assert invoice is not None
-        metadata = {
-            "pooled_invoice": f"{ns}:{invoice.id}",
-            "billing_key": invoice.billing_key,
-            "urn": str(invoice.school.urn),
-        }
-        resumed = invoice.stripe_invoice_id is not None
+        # Written by this very run: nobody has tried to issue it before.
+        resumed = run_id is None or invoice.billing_run_id != run_id
+        customer_id, made = self.ensure_customer(invoice.school_id, resumed=resumed)
         if invoice.stripe_invoice_id is None:
+            metadata = {
+                "pooled_invoice": f"{ns}:{invoice.id}",
+                "billing_key": invoice.billing_key,
+                "urn": str(invoice.school.urn),
+            }
             found = None
-            if invoice.stripe_push_started_at is not None:
+            if resumed:
                 found = self.gateway.find_invoice(customer_id=customer_id, metadata=metadata)
-                resumed = found is not None
             if found is None:
-                invoice.stripe_push_started_at = utcnow()
-                db.session.commit()
                 found = self.gateway.create_invoice(
                     customer_id=customer_id,
                     description=_stripe_description(invoice),
@@ -865,16 +888,16 @@ class BillingService:
             db.session.commit()
             remote = found
         else:
+            if made:
+                db.session.commit()
             remote = self.gateway.retrieve_invoice(invoice.stripe_invoice_id)
+            resumed = True
         if remote.status == "draft":
             self._push_lines(invoice, customer_id, resumed)
             remote = self.gateway.finalize_invoice(
                 remote.id, idempotency_key=rules.invoice_finalize_key(ns, invoice.id)
             )
         self.apply_remote(invoice.id, remote, source="billing run")
-        db.session.commit()
-        invoice = db.session.get(Invoice, invoice_id)
-        assert invoice is not None
         if remote.total != invoice.total_pence:
             message = (
                 f"Stripe's total {format_pence(remote.total)} differs from ours "
@@ -893,11 +916,12 @@ class BillingService:
                 invoice.not_sent_reason = (
                     "The school has no finance email address: send the invoice by hand."
                 )
-            invoice.last_error = ""
-            db.session.commit()
+        invoice.last_error = ""
+        db.session.commit()
         return 1 if made else 0
 
     def _push_lines(self, invoice: Invoice, customer_id: str, resumed: bool) -> None:
+        """Add the invoice's lines to its Stripe draft; their ids are committed together."""
         assert self.gateway is not None and invoice.stripe_invoice_id is not None
         ns = self.namespace
         pending = [ln for ln in invoice.lines if ln.stripe_invoice_item_id is None]
@@ -918,7 +942,6 @@ class BillingService:
                     idempotency_key=rules.invoice_item_key(ns, invoice.id, line.id),
                 )
             line.stripe_invoice_item_id = item_id
-            db.session.commit()
         for line in invoice.lines:
             if line.stripe_invoice_item_id and line.stripe_outdated:
                 # A credit reduced this line while the invoice was a draft.
@@ -929,7 +952,7 @@ class BillingService:
                     description=line.description,
                 )
                 line.stripe_outdated = False
-                db.session.commit()
+        db.session.commit()
 
     def apply_remote(
         self, invoice_id: int, remote: StripeInvoice, *, source: str, actor: User | None = None

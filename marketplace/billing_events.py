@@ -137,6 +137,11 @@ def _created(event: dict[str, Any]) -> datetime | None:
 
 def handle_event(event: dict[str, Any], *, source: str = "webhook") -> EventResult:
     """Process one verified Stripe event once; a second delivery changes nothing."""
+    with billing.sqlite_writer():
+        return _handle_event(event, source)
+
+
+def _handle_event(event: dict[str, Any], source: str) -> EventResult:
     event_id = str(event["id"])
     if db.session.scalar(sa.select(StripeEvent.id).where(StripeEvent.event_id == event_id)):
         return EventResult(event_id, True, "already processed")

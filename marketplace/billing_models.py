@@ -96,7 +96,6 @@ class Invoice(db.Model):
     # Stripe: ids stored once Stripe has answered; a row without them is resumed by the next run.
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255))
     stripe_invoice_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
-    stripe_push_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hosted_invoice_url: Mapped[str | None] = mapped_column(sa.String(500))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     not_sent_reason: Mapped[str] = mapped_column(sa.String(300), default="")
@@ -227,7 +226,6 @@ class BillingCustomer(db.Model):
     school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), unique=True)
     email: Mapped[str] = mapped_column(sa.String(254), default="")
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
-    stripe_push_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     school: Mapped[School] = relationship()

@@ -136,7 +136,7 @@ class DiesAfter:
         return call
 
 
-@pytest.mark.parametrize("calls", [1, 2, 3, 4, 5, 6, 8, 11, 14])
+@pytest.mark.parametrize("calls", [1, 2, 3, 4, 5, 12, 13])
 def test_a_run_killed_after_any_stripe_call_is_finished_by_the_next_without_duplicates(
     world, gateway: StripeGateway, client_stripe: stripe.StripeClient, calls: int
 ) -> None:
@@ -190,7 +190,8 @@ def test_an_invoice_created_in_stripe_long_ago_is_found_not_made_again(
         billing.BillingService(DiesAfter(gateway, 2)).run(run)  # customer, then invoice: dies
     db.session.rollback()
     [invoice] = invoices()
-    assert invoice.stripe_invoice_id is None and invoice.stripe_push_started_at is not None
+    assert invoice.stripe_invoice_id is None  # made in Stripe, never stored here
+    assert len(stripe_invoices(client_stripe, billing.namespace())) == 1
     run = db.session.get(BillingRun, run.id)
     run.heartbeat_at -= billing.RUN_STALE_AFTER + timedelta(minutes=1)
     db.session.commit()
