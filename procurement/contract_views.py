@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.models import SCHOOL_ROLES, Role
 from app.types import to_london, utcnow
+from marketplace.models import Service
 from procurement import contracts as register_service
 from procurement.models import ContractSource
 from procurement.tender_models import TENDER_PUBLISHED_STATUSES, Tender
@@ -40,10 +41,12 @@ def contract_detail(contract_id: int):  # type: ignore[no-untyped-def]
         tender = db.session.get(Tender, contract.source_id)
         if tender is not None and tender.status not in TENDER_PUBLISHED_STATUSES:
             tender = None
+    service = db.session.get(Service, contract.service_id)
     status, status_text = register_service.shown_status(contract, today)
     return render_template(
         "procurement/contract_detail.html",
         contract=contract,
+        service=service,
         status=status,
         status_text=status_text,
         participants=register_service.participants_for(contract, current_user),

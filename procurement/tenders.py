@@ -1265,12 +1265,16 @@ _ENTITY_LABELS = {
 def _details(event: audit.AuditEvent) -> str:
     before, after = event.before or {}, event.after or {}
     parts = []
+    if event.entity_type != "tender" and after.get("title"):
+        parts.append(f"“{after['title']}”")
     if before.get("status") and before.get("status") != after.get("status"):
         parts.append(f"status {before['status']} → {after.get('status')}")
     elif after.get("status") and event.entity_type == "tender":
         parts.append(f"status {after['status']}")
     if "deadline_at" in before and before["deadline_at"] != after.get("deadline_at"):
         parts.append("deadline moved")
+    if "bid" in after:
+        parts.append(f"bid {after['bid']}")
     for key in ("reason", "note", "question", "answer", "filename", "sha256", "reference"):
         if after.get(key):
             parts.append(f"{key.replace('_', ' ')}: {after[key]}")

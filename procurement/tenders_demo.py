@@ -85,8 +85,10 @@ def seed_demo_tenders(now: datetime | None = None) -> int:
     return added
 
 
-def _open_tender(committee: User, provider: User | None, now: datetime) -> Tender:
-    deadline = at_london(add_working_days(london_date(now), 15), time(12, 0))
+def _open_tender(committee: User, provider: User | None, today: datetime) -> Tender:
+    """Published two days ago; the deadline is the fifteenth working day from today."""
+    deadline = at_london(add_working_days(london_date(today), 15), time(12, 0))
+    now = today - timedelta(days=2)
     starts_on = _first_of_month_after(london_date(deadline) + timedelta(weeks=8))
     tender = tenders.create_tender(
         committee,
@@ -160,14 +162,14 @@ def _open_tender(committee: User, provider: User | None, now: datetime) -> Tende
             tender.id,
             provider,
             "Can a provider bid for one lot only?",
-            now=now + timedelta(minutes=30),
+            now=now + timedelta(hours=20),
         )
         tenders.answer_clarification(
             tender.id,
             question.id,
             committee,
             "Yes. Each lot is evaluated and awarded separately; bid for any or all of them.",
-            now=now + timedelta(hours=1),
+            now=now + timedelta(hours=26),
         )
     return tender
 
