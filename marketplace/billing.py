@@ -785,7 +785,11 @@ class BillingService:
                 report.pushed += 1
             except (GatewayError, IntegrityError) as exc:
                 db.session.rollback()
-                message = exc.message if isinstance(exc, GatewayError) else "changed meanwhile"
+                message = (
+                    exc.message
+                    if isinstance(exc, GatewayError)
+                    else "another run was issuing it at the same moment; the next run finishes it"
+                )
                 report.failures.append(f"Invoice {invoice_id}: {message}")
                 _record_error(Invoice, invoice_id, message)
             if position % 10 == 0 or position == len(invoice_ids):

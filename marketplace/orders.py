@@ -632,6 +632,12 @@ def cancel(
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = utcnow()
     order.cancellation_charge_pence = settlement.charge_pence
+    # Billing (issue 6): if the order was already invoiced, credit the school what the rules
+    # give back (a credit note, in this transaction; Stripe gets it on the next billing run).
+    # An order never invoiced needs nothing here: the billing run bills only the charge.
+    from marketplace.billing import credit_cancelled_order
+
+    credit_cancelled_order(order, settlement.refund_pence, actor)
     _record(
         actor,
         order,

@@ -213,3 +213,31 @@ def test_credit_notes_are_written_in_the_callers_transaction(world, hr_order, no
     assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 0
     invoice = db.session.scalar(sa.select(Invoice).where(Invoice.credited_pence > 0))
     assert invoice is None
+
+
+@pytest.mark.usefixtures("no_stripe")
+def test_the_marketplaces_cancel_leaves_the_charge_to_be_billed_and_credits_nothing(market):
+    """Through the real cancel use case: a confirmed order, never billed, cancelled with a 10%
+    admin charge: no credit note; the next billing run bills the charge alone."""
+    from marketplace import orders
+    from tests.marketplace.conftest import draft
+
+    market.offer_a.cancellation_charge_bp = 1_000
+    db.session.commit()
+    order = draft(market, quantity=5)
+    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    from datetime import timedelta
+
+    from app.calendar import Term
+
+    starts = Term.parse(order.term_key).starts_on
+    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
+    assert order.cancellation_charge_pence == 12_500
+    assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 0
+
+    bill(None)
+
+    invoice = billing.invoice_for_order(order.id)
+    assert invoice is not None and invoice.total_pence == 12_500
+    assert invoice.po_number == order.po_number

@@ -1,0 +1,90 @@
+"""Runs at the same moment, on PostgreSQL: still one invoice per thing, here and in Stripe."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from app.extensions import db
+from marketplace import billing
+from marketplace.billing_models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
+from tests import factories
+from tests.conftest import make_app
+from tests.marketplace.billing.conftest import make_order, stripe_invoices
+from tests.support.stripe_fixtures import stripe_client, stripe_env
+
+RUNS = 4
+pytestmark = pytest.mark.postgres_only
+
+
+@pytest.fixture(scope="module")
+def live_app(
+    backend: str, module_database: str, tmp_path_factory: Any, localstripe_url: str
+) -> Iterator[Flask]:
+    if backend != "postgresql":
+        pytest.skip(
+            "PostgreSQL only: SQLite serialises writers, so there is no concurrent race to test"
+        )
+    app = make_app(
+        module_database,
+        tmp_path_factory.mktemp("billing-concurrency"),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": RUNS + 4, "max_overflow": 0},
+        **stripe_env(localstripe_url),
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_four_runs_at_once_bill_each_thing_once(live_app: Flask, localstripe_url: str) -> None:
+    with live_app.app_context():
+        world = factories.make_world()
+        for school in (world.school_a, world.school_b):
+            school.finance_email = f"finance{school.id}@example.test"
+        for n in range(6):
+            make_order(world.school_a if n % 2 else world.school_b, world.offer_a, n + 1)
+        runs = [
+            BillingRun(as_of=billing.london_today(), stripe_configured=True) for _ in range(RUNS)
+        ]
+        db.session.add_all(runs)
+        db.session.commit()
+        run_ids = [r.id for r in runs]
+    barrier = threading.Barrier(RUNS)
+    outcomes: list[Any] = [None] * RUNS
+
+    def work(index: int) -> None:
+        with live_app.app_context():
+            try:
+                run = db.session.get(BillingRun, run_ids[index])
+                barrier.wait()
+                outcomes[index] = billing.BillingService(billing.gateway_from_config()).run(run)
+            except Exception as exc:  # noqa: BLE001 - asserted below
+                outcomes[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(RUNS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
+    assert sum(o.invoices_created for o in outcomes) == 8  # 2 memberships + 6 orders
+    with live_app.app_context():
+        # A run that met another on the same invoice records it and leaves it to the next.
+        billing.BillingService(billing.gateway_from_config()).run(billing.start_run(None))
+        rows = db.session.scalars(sa.select(Invoice)).all()
+        assert len(rows) == 8
+        order_lines = db.session.scalars(
+            sa.select(InvoiceLine.order_id).where(InvoiceLine.order_id.is_not(None))
+        ).all()
+        assert len(order_lines) == len(set(order_lines)) == 6
+        assert all(i.status is InvoiceStatus.OPEN and i.stripe_invoice_id for i in rows)
+        remote = stripe_invoices(stripe_client(localstripe_url), billing.namespace())
+        assert sorted(r.id for r in remote) == sorted(i.stripe_invoice_id for i in rows)
