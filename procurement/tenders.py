@@ -1225,8 +1225,6 @@ def notifications_for_provider(
 
 def opened_bids(tender: Tender) -> list[TenderBid]:
     """Every bid of an opened tender (bidder, status, receipt time); nothing before opening."""
-    if not tender.is_opened and tender.status is not TenderStatus.UNSUCCESSFUL:
-        return []
     if tender.opened_at is None:
         return []
     return list(
