@@ -246,6 +246,19 @@ def bid_documents(bid_id: int) -> list[TenderDocument]:
     )
 
 
+def documents_by_bid(bid_ids: list[int]) -> dict[int, list[TenderDocument]]:
+    """Each bid's documents, in one query."""
+    found: dict[int, list[TenderDocument]] = {bid_id: [] for bid_id in bid_ids}
+    if bid_ids:
+        for document in db.session.scalars(
+            sa.select(TenderDocument)
+            .where(TenderDocument.bid_id.in_(bid_ids))
+            .order_by(TenderDocument.uploaded_at, TenderDocument.id)
+        ):
+            found[document.bid_id].append(document)  # type: ignore[index]
+    return found
+
+
 def document_for_download(tender: Tender, document_id: int, user: User) -> TenderDocument:
     """A document this user may download; a sealed one does not exist for anyone else."""
     document = db.session.get(TenderDocument, document_id)

@@ -651,7 +651,7 @@ def tender_lot_evaluation(tender_id: int, lot_id: int):  # type: ignore[no-untyp
         prices=evaluation_service.evaluated_prices(tender, lot),
         ranking=evaluation_service.ranking(tender, lot),
         my_scores=my_scores,
-        documents={b.id: document_service.bid_documents(b.id) for b in lot_bids},
+        documents=document_service.documents_by_bid([b.id for b in lot_bids]),
         questions={q.id: q for q in tender.questions},
     )
 

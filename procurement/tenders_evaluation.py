@@ -408,11 +408,18 @@ def assessment_summary(tender: Tender, bid: TenderBid) -> AssessmentSummary:
 
 def evaluation_progress(tender: Tender, user: User) -> dict[int, dict[str, object]]:
     """Per lot: this evaluator's declaration and how far scoring and moderation have got."""
-    progress: dict[int, dict[str, object]] = {}
-    for lot in tender.lots:
-        declaration = declaration_for(lot.id, user.id) if user.role is Role.COMMITTEE else None
-        progress[lot.id] = {
-            "declaration": declaration,
-            "moderated": lot.moderated_at is not None,
+    declarations = {}
+    if user.role is Role.COMMITTEE and tender.lots:
+        declarations = {
+            d.lot_id: d
+            for d in db.session.scalars(
+                sa.select(TenderConflictDeclaration).where(
+                    TenderConflictDeclaration.lot_id.in_([lot.id for lot in tender.lots]),
+                    TenderConflictDeclaration.evaluator_id == user.id,
+                )
+            )
         }
-    return progress
+    return {
+        lot.id: {"declaration": declarations.get(lot.id), "moderated": lot.moderated_at is not None}
+        for lot in tender.lots
+    }
