@@ -229,6 +229,21 @@ def reconfirm_bid(
         raise InvalidBid(
             "The tender has a new question: change your bid to answer it, then send it again."
         )
+    try:  # the lot may have changed too (e.g. a larger volume than the bid's capacity)
+        check_bid(
+            bid.lot,
+            tender,
+            BidInput(
+                capacity=bid.capacity,
+                tiers=tuple((t.min_quantity, t.unit_price_pence) for t in bid.tiers),
+                answers={a.question_id: a.text for a in bid.answers},
+            ),
+        )
+    except InvalidBid as exc:
+        raise InvalidBid(
+            f"Your bid no longer fits the changed tender: {exc.message}. Change the bid and "
+            "send it again."
+        ) from None
     bid.needs_reconfirmation = False
     bid.reconfirmed_at = now
     record(actor, tender, "tender_bid", bid.id, "bid re-confirmed", now, after=_bid_fields(bid))

@@ -206,3 +206,27 @@ def test_a_change_to_a_draft_notifies_nobody_and_needs_no_reason(world):
     _change_title(tw, now=datetime(2026, 3, 2, 11, 0, tzinfo=UTC))
     assert tw.tender.status is TenderStatus.DRAFT
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TenderAmendment)) == 0
+
+
+def test_a_bid_that_no_longer_fits_a_changed_lot_cannot_just_be_re_confirmed(world):
+    tw = make_tender(world)
+    bid_a, _ = submit_both_bids(tw)  # capacity 4,321
+    tenders.update_lot(
+        tw.tender.id,
+        tw.lot.id,
+        world.committee,
+        tenders.LotInput(
+            title=tw.lot.title,
+            description="",
+            service_id=world.service.id,
+            expected_volume=5_000,
+            max_suppliers=1,
+        ),
+        now=datetime(2026, 3, 9, 10, 0, tzinfo=UTC),
+        reason="The schools expect more days",
+    )
+    with pytest.raises(bid_service.InvalidBid, match="no longer fits the changed tender"):
+        bid_service.reconfirm_bid(
+            tw.tender.id, bid_a.id, world.provider_user_a, now=BEFORE_DEADLINE
+        )
+    assert bid_a.needs_reconfirmation
