@@ -51,6 +51,7 @@ from marketplace.billing_models import (
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
+    StripeEvent,
 )
 from marketplace.models import Order, OrderKind, OrderStatus, VatTreatment
 from marketplace.stripe_gateway import (
@@ -63,6 +64,7 @@ from marketplace.stripe_gateway import (
 # The partnership's subscription is an education service between eligible bodies: exempt.
 MEMBERSHIP_VAT = VatTreatment.EXEMPT
 LOCAL_NUMBER_PREFIX = "PLD"
+NOT_SENT_WITHOUT_STRIPE = "Stripe is not configured: the partnership office sends it."
 RUN_STALE_AFTER = timedelta(minutes=10)
 FOOTER = (
     "Please pay by BACS within {days} days, quoting the invoice number and your purchase-order "
@@ -169,6 +171,14 @@ def school_invoices(school_id: int, status: InvoiceStatus | None = None) -> sa.S
     return stmt.order_by(Invoice.created_at.desc(), Invoice.id.desc())
 
 
+def all_invoices(status: InvoiceStatus | None = None) -> sa.Select:
+    """Every school's invoices, newest first (a statement for pagination)."""
+    stmt = sa.select(Invoice)
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status)
+    return stmt.order_by(Invoice.created_at.desc(), Invoice.id.desc())
+
+
 def get_invoice_for_school(invoice_id: int, school_id: int) -> Invoice:
     """One of the school's own invoices (404 for anyone else's)."""
     invoice = db.session.scalar(
@@ -192,6 +202,58 @@ def invoice_for_order(order_id: int) -> Invoice | None:
     return db.session.scalar(
         sa.select(Invoice).join(InvoiceLine).where(InvoiceLine.order_id == order_id)
     )
+
+
+def outstanding_pence(school_id: int) -> int:
+    """What the school still has to pay on its open invoices."""
+    value = db.session.scalar(
+        sa.select(
+            sa.func.coalesce(
+                sa.func.sum(
+                    Invoice.total_pence - Invoice.credited_pence - Invoice.amount_paid_pence
+                ),
+                0,
+            )
+        ).where(Invoice.school_id == school_id, Invoice.status == InvoiceStatus.OPEN)
+    )
+    return int(value or 0)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The admin page's view of billing: counts by status and what needs attention."""
+
+    counts: dict[InvoiceStatus, int]
+    attention: list[Invoice]
+    pending_credits: list[CreditNote]
+    events: list[StripeEvent]
+
+
+def overview(limit: int = 50) -> Overview:
+    """Invoices by status, invoices Stripe refused or that could not be emailed, credit notes
+    waiting for the next run, and the latest Stripe events."""
+    counts = {
+        InvoiceStatus(status): count
+        for status, count in db.session.execute(
+            sa.select(Invoice.status, sa.func.count(Invoice.id)).group_by(Invoice.status)
+        )
+    }
+    attention = db.session.scalars(
+        sa.select(Invoice)
+        .where(
+            sa.or_(
+                Invoice.last_error != "",
+                sa.and_(Invoice.not_sent_reason != "", Invoice.stripe_invoice_id.is_not(None)),
+            )
+        )
+        .order_by(Invoice.id)
+        .limit(limit)
+    ).all()
+    pending = db.session.scalars(_pending_credit_notes().order_by(CreditNote.id).limit(limit)).all()
+    events = db.session.scalars(
+        sa.select(StripeEvent).order_by(StripeEvent.id.desc()).limit(10)
+    ).all()
+    return Overview(counts, list(attention), list(pending), list(events))
 
 
 @dataclass(frozen=True)
@@ -575,7 +637,7 @@ class BillingService:
             invoice.number = f"{LOCAL_NUMBER_PREFIX}-{invoice.id:06d}"
             invoice.issued_at = utcnow()
             invoice.due_on = as_of + timedelta(days=self.days_to_pay)
-            invoice.not_sent_reason = "Stripe is not configured: the partnership office sends it."
+            invoice.not_sent_reason = NOT_SENT_WITHOUT_STRIPE
         audit.record(
             actor,
             "invoice",
@@ -865,6 +927,8 @@ class BillingService:
         if invoice is None or invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN):
             return 0
         ns = self.namespace
+        if invoice.not_sent_reason == NOT_SENT_WITHOUT_STRIPE:
+            invoice.not_sent_reason = ""  # issued here before Stripe was configured: send it now
         # Written by this very run: nobody has tried to issue it before.
         resumed = run_id is None or invoice.billing_run_id != run_id
         customer_id, made = self.ensure_customer(invoice.school_id, resumed=resumed)

@@ -61,7 +61,8 @@ def _own_id(metadata: dict[str, str], key: str) -> int | None:
     """Our row id from Stripe metadata like {"pooled_invoice": "<namespace>:<id>"}."""
     value = metadata.get(key, "")
     prefix, _, row_id = value.rpartition(":")
-    if prefix != billing.namespace() or not row_id.isdigit():
+    ours = billing.get_state("namespace")
+    if not ours or prefix != ours or not row_id.isdigit():
         return None
     return int(row_id)
 

@@ -6,7 +6,6 @@ import logging
 import threading
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Flask,
     Response,
@@ -29,11 +28,7 @@ from marketplace import billing, billing_events, payables
 from marketplace.billing_models import (
     BillingRun,
     BillingRunStatus,
-    CreditNote,
-    CreditNoteStatus,
-    Invoice,
     InvoiceStatus,
-    StripeEvent,
 )
 from marketplace.forms import ActionForm
 from marketplace.scoping import provider_for_user
@@ -62,22 +57,13 @@ def invoices_list():  # type: ignore[no-untyped-def]
     """The school's invoices, newest first: what to pay, what is paid, what failed."""
     status = _status_filter()
     page = db.paginate(billing.school_invoices(current_user.school_id, status), per_page=25)
-    outstanding = db.session.scalar(
-        sa.select(
-            sa.func.coalesce(
-                sa.func.sum(
-                    Invoice.total_pence - Invoice.credited_pence - Invoice.amount_paid_pence
-                ),
-                0,
-            )
-        ).where(Invoice.school_id == current_user.school_id, Invoice.status == InvoiceStatus.OPEN)
-    )
+
     return render_template(
         "marketplace/invoices.html",
         page=page,
         status=status,
         statuses=list(InvoiceStatus),
-        outstanding_pence=int(outstanding or 0),
+        outstanding_pence=billing.outstanding_pence(current_user.school_id),
         stripe_configured=billing.stripe_configured(),
     )
 
@@ -118,16 +104,15 @@ def _run_in_background(app: Flask, run_id: int) -> None:
 def billing_page():  # type: ignore[no-untyped-def]
     """Bill everything due, watch the run's progress, and see what needs attention."""
     form = ActionForm()
-    status = 200
     if request.method == "POST":
         if not form.validate_on_submit():
             flash("The form expired. Try again.", "error")
-            return redirect(url_for("marketplace.billing")), 303
+            return redirect(url_for("marketplace.billing"), code=303)
         try:
             run = billing.start_run(current_user)
         except DomainError as exc:
             flash(exc.message, "error")
-            return redirect(url_for("marketplace.billing")), 303
+            return redirect(url_for("marketplace.billing"), code=303)
         if current_app.config.get("BILLING_RUN_IN_BACKGROUND", True):
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             threading.Thread(
@@ -142,59 +127,24 @@ def billing_page():  # type: ignore[no-untyped-def]
                 flash(f"Billing run {run.id} failed: {exc}", "error")
             else:
                 flash(f"Billing run {run.id} finished: {report.summary()}", "success")
-        return redirect(url_for("marketplace.billing")), 303
+        return redirect(url_for("marketplace.billing"), code=303)
     runs = billing.recent_runs(10)
     latest = runs[0] if runs else None
     running = latest is not None and latest.status is BillingRunStatus.RUNNING
     stripe_on = billing.stripe_configured()
-    attention = list(
-        db.session.scalars(
-            sa.select(Invoice)
-            .where(
-                sa.or_(
-                    Invoice.last_error != "",
-                    sa.and_(
-                        Invoice.not_sent_reason != "",
-                        Invoice.stripe_invoice_id.is_not(None),
-                    ),
-                )
-            )
-            .order_by(Invoice.id)
-            .limit(50)
-        )
-    )
-    pending_credits = list(
-        db.session.scalars(
-            sa.select(CreditNote).where(CreditNote.status == CreditNoteStatus.PENDING).limit(50)
-        )
-    )
-    counts = dict(
-        db.session.execute(
-            sa.select(Invoice.status, sa.func.count(Invoice.id)).group_by(Invoice.status)
-        ).all()
-    )
-    events = list(
-        db.session.scalars(sa.select(StripeEvent).order_by(StripeEvent.id.desc()).limit(10))
-    )
-    return (
-        render_template(
-            "marketplace/billing.html",
-            form=form,
-            runs=runs,
-            latest=latest,
-            running=running,
-            alive=running and billing.running_run() is not None,
-            refresh_seconds=REFRESH_SECONDS,
-            stripe_configured=stripe_on,
-            api_base=current_app.config.get("STRIPE_API_BASE") or "",
-            webhook_secret_set=bool(current_app.config.get("STRIPE_WEBHOOK_SECRET")),
-            due=billing.due_summary(billing.london_today(), with_stripe=stripe_on),
-            attention=attention,
-            pending_credits=pending_credits,
-            counts={InvoiceStatus(k): v for k, v in counts.items()},
-            events=events,
-        ),
-        status,
+    return render_template(
+        "marketplace/billing.html",
+        form=form,
+        runs=runs,
+        latest=latest,
+        running=running,
+        alive=running and billing.running_run() is not None,
+        refresh_seconds=REFRESH_SECONDS,
+        stripe_configured=stripe_on,
+        api_base=current_app.config.get("STRIPE_API_BASE") or "",
+        webhook_secret_set=bool(current_app.config.get("STRIPE_WEBHOOK_SECRET")),
+        due=billing.due_summary(billing.london_today(), with_stripe=stripe_on),
+        overview=billing.overview(),
     )
 
 
@@ -203,10 +153,7 @@ def billing_page():  # type: ignore[no-untyped-def]
 def billing_invoices():  # type: ignore[no-untyped-def]
     """Every school's invoices, newest first, filtered by status."""
     status = _status_filter()
-    stmt = sa.select(Invoice).order_by(Invoice.created_at.desc(), Invoice.id.desc())
-    if status is not None:
-        stmt = stmt.where(Invoice.status == status)
-    page = db.paginate(stmt, per_page=50)
+    page = db.paginate(billing.all_invoices(status), per_page=50)
     return render_template(
         "marketplace/billing_invoices.html", page=page, status=status, statuses=list(InvoiceStatus)
     )
