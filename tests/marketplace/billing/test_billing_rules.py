@@ -159,3 +159,17 @@ def test_billing_rules_are_pure() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_only_the_billing_adapter_imports_stripe() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    importers = sorted(
+        str(path.relative_to(root))
+        for package in ("app", "marketplace", "procurement")
+        for path in (root / package).rglob("*.py")
+        if re.search(r"^\s*(import stripe\b|from stripe\b)", path.read_text(), re.M)
+    )
+    assert importers == ["marketplace/stripe_gateway.py"]
