@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.calendar import AcademicYear, Term
@@ -173,7 +174,7 @@ def school_invoices(school_id: int, status: InvoiceStatus | None = None) -> sa.S
 
 def all_invoices(status: InvoiceStatus | None = None) -> sa.Select:
     """Every school's invoices, newest first (a statement for pagination)."""
-    stmt = sa.select(Invoice)
+    stmt = sa.select(Invoice).options(selectinload(Invoice.school))
     if status is not None:
         stmt = stmt.where(Invoice.status == status)
     return stmt.order_by(Invoice.created_at.desc(), Invoice.id.desc())
@@ -240,6 +241,7 @@ def overview(limit: int = 50) -> Overview:
     }
     attention = db.session.scalars(
         sa.select(Invoice)
+        .options(selectinload(Invoice.school))
         .where(
             sa.or_(
                 Invoice.last_error != "",
@@ -249,7 +251,12 @@ def overview(limit: int = 50) -> Overview:
         .order_by(Invoice.id)
         .limit(limit)
     ).all()
-    pending = db.session.scalars(_pending_credit_notes().order_by(CreditNote.id).limit(limit)).all()
+    pending = db.session.scalars(
+        _pending_credit_notes()
+        .options(selectinload(CreditNote.invoice))
+        .order_by(CreditNote.id)
+        .limit(limit)
+    ).all()
     events = db.session.scalars(
         sa.select(StripeEvent).order_by(StripeEvent.id.desc()).limit(10)
     ).all()
