@@ -38,10 +38,6 @@ class RoundStatus(StrEnum):
 # A round in these statuses can still be run again (with changed rules) and awarded.
 ROUND_RUNNABLE_STATUSES = frozenset({RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.RUN})
 ROUND_FINISHED_STATUSES = frozenset({RoundStatus.AWARDED, RoundStatus.CANCELLED})
-# Schools see these rounds (never drafts).
-ROUND_PUBLIC_STATUSES = frozenset(
-    {RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.RUN, RoundStatus.AWARDED}
-)
 
 
 class BuyingRound(db.Model):
@@ -86,6 +82,11 @@ class BuyingRound(db.Model):
     def max_share(self) -> float:
         """The largest fraction of a lot one offer may win (optimizer rules.max_share)."""
         return self.max_share_percent / 100
+
+    @property
+    def announced(self) -> bool:
+        """Schools see a round once it has been opened (drafts never; cancelled ones still)."""
+        return self.opened_at is not None
 
     def accepts_pledges(self, now: datetime) -> bool:
         """Open and before its deadline."""

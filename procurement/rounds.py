@@ -76,7 +76,6 @@ from procurement.round_errors import (
 )
 from procurement.round_models import (
     ROUND_FINISHED_STATUSES,
-    ROUND_PUBLIC_STATUSES,
     ROUND_RUNNABLE_STATUSES,
     BuyingRound,
     Pledge,
@@ -176,7 +175,7 @@ def get_round_for_user(round_id: int, user: User) -> BuyingRound:
 def can_see_round(buying_round: BuyingRound, user: User) -> bool:
     if user.role in PARTNERSHIP_ROLES:
         return True
-    return user.role in SCHOOL_ROLES and buying_round.status in ROUND_PUBLIC_STATUSES
+    return user.role in SCHOOL_ROLES and buying_round.announced
 
 
 def _lock_round(round_id: int) -> BuyingRound:
@@ -217,7 +216,7 @@ def rounds_for_user(user: User) -> list[BuyingRound]:
         selectinload(BuyingRound.services).selectinload(RoundService.service)
     )
     if user.role not in PARTNERSHIP_ROLES:
-        stmt = stmt.where(BuyingRound.status.in_(ROUND_PUBLIC_STATUSES))
+        stmt = stmt.where(BuyingRound.opened_at.is_not(None))
     return list(
         db.session.scalars(stmt.order_by(BuyingRound.created_at.desc(), BuyingRound.id.desc()))
     )
@@ -546,6 +545,22 @@ def cancel_round(round_id: int, actor: User, now: datetime | None = None) -> Buy
     before = buying_round.snapshot()
     buying_round.status = RoundStatus.CANCELLED
     buying_round.cancelled_at = now
+    pledging = db.session.scalars(
+        sa.select(Pledge.school_id)
+        .where(Pledge.round_id == round_id, Pledge.withdrawn_at.is_(None))
+        .distinct()
+        .order_by(Pledge.school_id)
+    )
+    for school_id in pledging:
+        db.session.add(
+            RoundNotice(
+                round_id=round_id,
+                school_id=school_id,
+                message=f"Buying round “{buying_round.title}” has been cancelled: your pledges "
+                "commit you to nothing. Order what you need from the catalogue.",
+                created_at=now,
+            )
+        )
     audit.record(
         actor,
         "round",
@@ -1477,6 +1492,7 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
     if not answer.awards:
         raise RunStateConflict(f"Run {run.number} awards nothing, so there is nothing to award.")
     _check_integers(run, answer)
+    before_status = buying_round.snapshot()
     moved = db.session.execute(
         sa.update(BuyingRound)
         .where(BuyingRound.id == round_id, BuyingRound.status.in_(ROUND_RUNNABLE_STATUSES))
@@ -1486,7 +1502,6 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
     if moved.rowcount != 1:
         raise RoundStateConflict("This round has already been awarded; nothing was changed.")
     db.session.refresh(buying_round)
-    before_status = buying_round.snapshot() | {"status": RoundStatus.RUN.value}
 
     # Capacity first: if any offer can no longer take its award, nothing is written.
     for award in answer.awards:

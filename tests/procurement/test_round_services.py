@@ -409,9 +409,14 @@ def test_a_run_whose_figures_do_not_add_up_is_not_billed(rw):
     assert count(Contract) == 0
 
 
-def test_cancelling_stops_pledges_runs_and_awards(rw):
+def test_cancelling_stops_pledges_runs_and_awards_and_tells_the_pledging_schools(rw):
     pledge(rw, rw.world.sbm_a, 10)
+    pledge(rw, rw.world.sbm_b, 4)
+    pledge(rw, rw.world.sbm_b, 0)
     rounds.cancel_round(rw.buying_round.id, rw.world.committee)
+    (notice,) = db.session.scalars(sa.select(RoundNotice))
+    assert notice.school_id == rw.world.school_a.id and "cancelled" in notice.message
+    assert rounds.can_see_round(rw.buying_round, rw.world.sbm_a)  # it was announced
     with pytest.raises(RoundStateConflict, match="cancelled"):
         rounds.queue_run(rw.buying_round.id, rw.world.committee, now=utcnow() + timedelta(days=30))
     with pytest.raises(RoundStateConflict):
