@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from app import audit
 from app.calendar import AcademicYear
 from app.extensions import db
-from app.models import Membership, MembershipTerm
+from app.models import Membership, MembershipTerm, User
+from marketplace.errors import MarketplaceError
 from marketplace.models import (
     ORDER_RESERVING_STATUSES,
     Entitlement,
@@ -22,6 +24,7 @@ from marketplace.models import (
     Service,
     ServiceKind,
 )
+from marketplace.scoping import use_case
 
 # What the demo partnership's membership includes each year (service slug → units).
 DEMO_ENTITLEMENTS = {
@@ -118,6 +121,80 @@ def entitlements_for_school(school_id: int, start_year: int) -> list[Entitlement
         EntitlementLine(service=service, included=e.included_quantity, used=used.get(service.id, 0))
         for e, service in rows
     ]
+
+
+MAX_INCLUDED = 1_000
+
+
+def core_services() -> list[Service]:
+    """Active core services: what a membership can include."""
+    return list(
+        db.session.scalars(
+            sa.select(Service)
+            .where(Service.kind == ServiceKind.CORE, Service.active.is_(True))
+            .order_by(Service.name)
+        )
+    )
+
+
+def included_for_term(term_id: int) -> dict[int, int]:
+    """Service id → units included in one membership term."""
+    return dict(
+        db.session.execute(
+            sa.select(Entitlement.service_id, Entitlement.included_quantity).where(
+                Entitlement.term_id == term_id
+            )
+        ).all()
+    )
+
+
+@use_case
+def set_included(term_id: int, included: dict[int, int], actor: User) -> int:
+    """Set what one year's membership includes of each core service; returns rows changed.
+
+    A school's used units stay as they are; lowering the included quantity below what a
+    school has used simply leaves it nothing left.
+    """
+    term = db.session.get(MembershipTerm, term_id)
+    if term is None:
+        raise MarketplaceError("There is no such membership year.")
+    allowed = {service.id for service in core_services()}
+    for service_id, quantity in included.items():
+        if service_id not in allowed:
+            raise MarketplaceError("Only core services can be included in the membership.")
+        if not 0 <= quantity <= MAX_INCLUDED:
+            raise MarketplaceError(
+                f"Included quantities must be between 0 and {MAX_INCLUDED:,}",
+                field=f"service_{service_id}",
+            )
+    rows = {
+        row.service_id: row
+        for row in db.session.scalars(sa.select(Entitlement).where(Entitlement.term_id == term_id))
+    }
+    changed = 0
+    for service_id, quantity in sorted(included.items()):
+        row = rows.get(service_id)
+        before = row.included_quantity if row is not None else 0
+        if before == quantity:
+            continue
+        if row is None:
+            row = Entitlement(term_id=term_id, service_id=service_id, included_quantity=quantity)
+            db.session.add(row)
+        else:
+            row.included_quantity = quantity
+        db.session.flush()
+        audit.record(
+            actor,
+            "entitlement",
+            row.id,
+            "updated" if before else "created",
+            before={"service_id": service_id, "included_quantity": before},
+            after={"service_id": service_id, "included_quantity": quantity},
+            scope=f"membership-term:{term_id}",
+        )
+        changed += 1
+    db.session.commit()
+    return changed
 
 
 def seed_demo_entitlements() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from app import audit
 from app.extensions import db
 from app.models import MembershipTerm
 from marketplace import entitlements, orders
@@ -12,7 +13,7 @@ from marketplace.errors import PriceChanged
 from marketplace.models import Entitlement
 from tests import factories
 from tests.marketplace.conftest import draft
-from tests.marketplace.html import row_cells
+from tests.marketplace.html import banners, error_summary, row_cells
 
 
 @pytest.fixture
@@ -103,3 +104,34 @@ def test_the_demo_entitlements_are_added_once(market):
         factories.make_service(slug, kind=factories.ServiceKind.CORE)
     assert entitlements.seed_demo_entitlements() == len(entitlements.DEMO_ENTITLEMENTS)
     assert entitlements.seed_demo_entitlements() == 0
+
+
+def test_the_partnership_office_sets_what_membership_includes(market, client, login):
+    login(market.admin)
+    page = client.get("/entitlements/settings").get_data(as_text=True)
+    field = f"service_{market.core_service.id}"
+    assert f'name="{field}"' in page
+    response = client.post("/entitlements/settings", data={field: "3"}, follow_redirects=True)
+    assert "1 entitlement changed" in " ".join(banners(response.get_data(as_text=True)))
+    assert entitlements.entitlement_left(market.school_a.id, market.core_service.id, year()) == 3
+    (event,) = audit.history("entitlement", db.session.scalar(sa.select(Entitlement.id)))
+    assert (event.before["included_quantity"], event.after["included_quantity"]) == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("-1", "between 0 and 1,000"), ("1.5", "whole number"), ("", "Enter")]
+)
+def test_a_bad_included_quantity_is_refused(market, client, login, value, message):
+    login(market.admin)
+    response = client.post(
+        "/entitlements/settings", data={f"service_{market.core_service.id}": value}
+    )
+    assert response.status_code == 400
+    assert any(message in m for m in error_summary(response.get_data(as_text=True)))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Entitlement)) == 0
+
+
+def test_only_the_partnership_office_sets_entitlements(market, client, login):
+    for user in (market.sbm_a, market.head_a, market.committee, market.provider_user_a):
+        login(user)
+        assert client.get("/entitlements/settings").status_code == 403
