@@ -64,6 +64,8 @@ class Config:
     STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    # The partnership's fee on what providers are paid, in basis points (500 = 5%).
+    PARTNERSHIP_FEE_BP = int(os.environ.get("PARTNERSHIP_FEE_BP", "500"))
     DEMO_DATA_DIR = os.environ.get(
         "POOLED_DATA_DIR", str(Path(__file__).resolve().parent.parent.parent / "shared" / "data")
     )

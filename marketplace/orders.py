@@ -65,7 +65,19 @@ STATUS_TEXT = {
     OrderStatus.DECLINED: "Declined",
 }
 CANCELLABLE_STATUSES = frozenset(
-    {OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.APPROVED, OrderStatus.CONFIRMED}
+    {
+        OrderStatus.DRAFT,
+        OrderStatus.SUBMITTED,
+        OrderStatus.APPROVED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.DELIVERED,
+        OrderStatus.INVOICED,
+    }
+)
+# Once the provider has confirmed, cancelling follows the offer's notice rules; after delivery
+# or invoicing the same rules apply and what they give back is credited (marketplace.billing).
+PROVIDER_COMMITTED_STATUSES = frozenset(
+    {OrderStatus.CONFIRMED, OrderStatus.DELIVERED, OrderStatus.INVOICED}
 )
 
 
@@ -596,7 +608,7 @@ def cancellation_terms(order: Order, today: date | None = None) -> pricing.Settl
     term = Term.parse(order.term_key)
     return pricing.settle_cancellation(
         order.total_pence,
-        confirmed=order.status is OrderStatus.CONFIRMED,
+        confirmed=order.status in PROVIDER_COMMITTED_STATUSES,
         rules=rules_,
         term_starts_on=term.starts_on,
         term_ends_on=term.ends_on,
@@ -618,6 +630,8 @@ def cancel(
     Free until the provider confirms. Once confirmed, see marketplace.pricing.settle_cancellation:
     the days of the term inside the notice period are charged pro rata plus the admin charge,
     and cancelling is refused when the notice period would run past the end of the term.
+    A delivered or invoiced order is cancelled by the same rules: the charge is what the
+    school still pays (billed, or kept from the invoice) and the rest is credited.
     """
     order = get_order_for_school(order_id, school_id, lock=True)
     if order.status in ORDER_CLOSED_STATUSES:

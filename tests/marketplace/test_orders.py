@@ -332,10 +332,20 @@ def test_cancelling_inside_the_notice_period_at_the_end_of_term_is_refused(marke
     assert reserved(market.offer_a.id) == 5
 
 
-def test_a_delivered_order_cannot_be_cancelled(market):
-    order = _confirmed(market, notice_days=0, charge_bp=0)
+def test_a_delivered_order_is_cancelled_by_the_offers_rules(market):
+    order = _confirmed(market, notice_days=10, charge_bp=1_000)
     orders.deliver(order.id, market.provider_a.id, market.provider_user_a)
-    with pytest.raises(OrderStateConflict, match="cannot be cancelled"):
+    term = Term.parse(order.term_key)
+    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=term.starts_on - timedelta(30))
+    assert order.status is OrderStatus.CANCELLED
+    assert order.cancellation_charge_pence == 12_500  # the admin charge: notice was given
+    assert reserved(market.offer_a.id) == 0
+
+
+def test_a_cancelled_order_cannot_be_cancelled_again(market):
+    order = _confirmed(market, notice_days=0, charge_bp=0)
+    orders.cancel(order.id, market.school_a.id, market.sbm_a)
+    with pytest.raises(OrderStateConflict, match="already cancelled"):
         orders.cancel(order.id, market.school_a.id, market.sbm_a)
 
 

@@ -241,3 +241,41 @@ def test_the_marketplaces_cancel_leaves_the_charge_to_be_billed_and_credits_noth
     invoice = billing.invoice_for_order(order.id)
     assert invoice is not None and invoice.total_pence == 12_500
     assert invoice.po_number == order.po_number
+
+
+@pytest.mark.usefixtures("no_stripe")
+def test_the_marketplaces_cancel_of_an_invoiced_order_credits_what_the_rules_give_back(market):
+    """Through the real use cases: delivered, billed (so invoiced), then cancelled with notice
+    under a 10% admin charge: a credit note for the other 90%, and the provider is owed only
+    the charge less the fee."""
+    from datetime import timedelta
+
+    from app.calendar import Term
+    from marketplace import orders, payables
+    from tests.marketplace.conftest import draft
+
+    market.offer_a.cancellation_charge_bp = 1_000
+    db.session.commit()
+    order = draft(market, quantity=5)  # £1,250
+    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    orders.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    bill(None)
+    invoice = billing.invoice_for_order(order.id)
+    assert invoice is not None
+    assert order.status is OrderStatus.INVOICED
+    due_before = invoice.amount_due_pence
+
+    starts = Term.parse(order.term_key).starts_on
+    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
+
+    assert order.status is OrderStatus.CANCELLED
+    assert order.cancellation_charge_pence == 12_500
+    note = db.session.scalar(sa.select(CreditNote).where(CreditNote.order_id == order.id))
+    assert note is not None and note.net_pence == 112_500
+    db.session.refresh(invoice)
+    assert invoice.credited_pence == note.total_pence
+    assert invoice.amount_due_pence == due_before - note.total_pence
+    mine = payables.items(payables.fee_bp(), provider_id=market.provider_a.id)
+    owed = [i for i in mine if i.order_id == order.id]
+    assert [i.gross_pence for i in owed] == [12_500]
