@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 8000
 WORKERS ?= 3
+# One pytest worker per core; each worker has its own databases and live servers.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: run test install install-dev assets migrate seed lint format bench clean
 
