@@ -1,9 +1,13 @@
-"""Forms shared across the app, and the pounds field every money input uses."""
+"""Forms shared across the app, the pounds field every money input uses, and how a view runs
+a use case from a posted form."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -18,8 +22,53 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
+from app.errors import DomainError
 from app.models import Role
 from app.money import MoneyError, parse_pounds, pence_to_pounds_text
+
+T = TypeVar("T")
+
+
+def field_errors(form: FlaskForm, name: str | None, message: str) -> None:
+    """Put a service's message on the form field it belongs to (or on the form as a whole)."""
+    target: Any = getattr(form, name, None) if name else None
+    if target is None or isinstance(getattr(target, "errors", None), dict):
+        # No such field, or a FieldList/FormField (whose errors are not a list).
+        form.form_errors.append(message)
+        return
+    target.errors = [*target.errors, message]
+
+
+@dataclass(frozen=True)
+class Submission(Generic[T]):
+    """What became of a form: `done` with the use case's `result`, or the status to show it with."""
+
+    done: bool
+    status: int
+    result: T | None = None
+
+
+def submit(
+    form: FlaskForm, action: Callable[[], T], *, raise_statuses: frozenset[int] = frozenset({404})
+) -> Submission[T]:
+    """Validate a posted form, then run the use case `action`.
+
+    Done when the use case succeeded (the view then redirects). Otherwise the form is shown
+    again: with 200 on a GET, 400 when the form itself is invalid, or the status of the
+    DomainError the use case refused with, its message put on the field it names. A 404 (or
+    any of `raise_statuses`) is raised as it is: the thing asked for is not there, or not the
+    user's to see, so there is no form to show again.
+    """
+    if not form.validate_on_submit():
+        return Submission(False, 400 if request.method == "POST" else 200)
+    try:
+        result = action()
+    except DomainError as exc:
+        if exc.http_status in raise_statuses:
+            raise
+        field_errors(form, getattr(exc, "field", None), exc.message)
+        return Submission(False, exc.http_status)
+    return Submission(True, 200, result)
 
 
 class PoundsField(Field):

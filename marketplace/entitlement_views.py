@@ -13,11 +13,10 @@ from wtforms.validators import InputRequired
 from app.calendar import AcademicYear
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import WholeNumberField
+from app.forms import WholeNumberField, field_errors
 from app.models import MembershipTerm, Role
 from app.security import roles_required
 from marketplace import entitlements
-from marketplace.forms import field_errors
 from marketplace.scoping import london_today
 from marketplace.views import bp
 

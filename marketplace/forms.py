@@ -233,15 +233,3 @@ class OfferForm(FlaskForm):
             capacities=capacities,
         )
 
-
-def field_errors(form: FlaskForm, name: str | None, message: str) -> None:
-    """Put a service's message on the form field it belongs to (or on the form as a whole)."""
-    target: Any = getattr(form, name, None) if name else None
-    if target is None:
-        form.form_errors.append(message)
-        return
-    errors = target.errors
-    if isinstance(errors, dict):  # FieldList/FormField errors are not lists
-        form.form_errors.append(message)
-        return
-    target.errors = [*errors, message]

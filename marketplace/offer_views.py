@@ -11,10 +11,11 @@ from flask_login import current_user
 from app.calendar import Term
 from app.errors import DomainError
 from app.extensions import db
+from app.forms import field_errors
 from app.models import Role, School
 from app.security import roles_required
 from marketplace import offers
-from marketplace.forms import ActionForm, OfferForm, field_errors
+from marketplace.forms import ActionForm, OfferForm
 from marketplace.models import Offer, OfferStatus, Service
 from marketplace.scoping import london_today, provider_for_user
 from marketplace.views import bp

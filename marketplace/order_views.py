@@ -10,11 +10,12 @@ from flask_login import current_user
 
 from app.errors import DomainError
 from app.extensions import db
+from app.forms import field_errors
 from app.models import Role
 from app.money import format_pence
 from app.security import roles_required
 from marketplace import catalogue, orders
-from marketplace.forms import ActionForm, OrderForm, ReasonForm, field_errors
+from marketplace.forms import ActionForm, OrderForm, ReasonForm
 from marketplace.models import Offer, OfferStatus, Order, OrderStatus
 from marketplace.scoping import london_today, provider_for_user
 from marketplace.views import bp

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -72,14 +71,6 @@ class ClockField(StringField):
 class ActionForm(FlaskForm):
     """A button that changes something: CSRF only."""
 
-
-def field_errors(form: FlaskForm, name: str | None, message: str) -> None:
-    """Put a service's message on the form field it belongs to (or on the form as a whole)."""
-    target: Any = getattr(form, name, None) if name else None
-    if target is None or isinstance(getattr(target, "errors", None), dict):
-        form.form_errors.append(message)
-        return
-    target.errors = [*target.errors, message]
 
 
 def _reason_field() -> TextAreaField:

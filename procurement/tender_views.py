@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 
 from app.errors import DomainError
 from app.extensions import db
+from app.forms import field_errors, submit
 from app.models import Role, School
 from app.security import roles_required
 from app.types import to_london, utcnow
@@ -39,7 +40,6 @@ from procurement.forms import (
     ReasonForm,
     ScoreForm,
     TenderForm,
-    field_errors,
     london_date_and_time,
 )
 from procurement.tender_models import (
@@ -200,19 +200,11 @@ def tender_new():  # type: ignore[no-untyped-def]
     _school_choices(form)
     if request.method == "GET":
         form.school_ids.data = [value for value, _ in form.school_ids.choices]
-    status = 200
-    if form.validate_on_submit():
-        try:
-            tender = tenders.create_tender(current_user, form.to_input(), now=now)
-        except DomainError as exc:
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash("Draft tender saved. Add its lots and questions, then publish it.", "success")
-            return redirect(_detail_url(tender.id))
-    elif request.method == "POST":
-        status = 400
-    return render_template("procurement/tender_form.html", form=form, tender=None), status
+    outcome = submit(form, lambda: tenders.create_tender(current_user, form.to_input(), now=now))
+    if outcome.done:
+        flash("Draft tender saved. Add its lots and questions, then publish it.", "success")
+        return redirect(_detail_url(outcome.result.id))
+    return render_template("procurement/tender_form.html", form=form, tender=None), outcome.status
 
 
 @bp.route("/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
@@ -234,25 +226,18 @@ def tender_edit(tender_id: int):  # type: ignore[no-untyped-def]
         form.quality_weight.data = tender.quality_weight
         form.social_value_weight.data = tender.social_value_weight
         form.school_ids.data = [s.school_id for s in tender.schools]
-    status = 200
-    if form.validate_on_submit():
-        try:
-            tenders.update_tender(
-                tender.id, current_user, form.to_input(), now=now, reason=form.reason.data
-            )
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash(_changed_message(tender), "success")
-            return redirect(_detail_url(tender.id))
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: tenders.update_tender(
+            tender.id, current_user, form.to_input(), now=now, reason=form.reason.data
+        ),
+    )
+    if outcome.done:
+        flash(_changed_message(tender), "success")
+        return redirect(_detail_url(tender.id))
     return render_template(
         "procurement/tender_form.html", form=form, tender=tender, stage=tender.stage(now)
-    ), status
+    ), outcome.status
 
 
 def _changed_message(tender: Tender) -> str:
@@ -299,39 +284,27 @@ def _lot_form(tender_id: int, lot_id: int | None) -> Any:
         form.service_id.data = lot.service_id
         form.expected_volume.data = lot.expected_volume
         form.max_suppliers.data = lot.max_suppliers
-    status = 200
-    if form.validate_on_submit():
-        try:
-            if lot is None:
-                tenders.add_lot(
-                    tender.id, current_user, form.to_input(), now=now, reason=form.reason.data
-                )
-            else:
-                tenders.update_lot(
-                    tender.id,
-                    lot.id,
-                    current_user,
-                    form.to_input(),
-                    now=now,
-                    reason=form.reason.data,
-                )
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash(_changed_message(tender) if lot else "Lot added.", "success")
-            return redirect(_detail_url(tender.id))
-    elif request.method == "POST":
-        status = 400
+
+    def save() -> object:
+        if lot is None:
+            return tenders.add_lot(
+                tender.id, current_user, form.to_input(), now=now, reason=form.reason.data
+            )
+        return tenders.update_lot(
+            tender.id, lot.id, current_user, form.to_input(), now=now, reason=form.reason.data
+        )
+
+    outcome = submit(form, save)
+    if outcome.done:
+        flash(_changed_message(tender) if lot else "Lot added.", "success")
+        return redirect(_detail_url(tender.id))
     return render_template(
         "procurement/tender_lot_form.html",
         form=form,
         tender=tender,
         lot=lot,
         stage=tender.stage(now),
-    ), status
+    ), outcome.status
 
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/remove", methods=["POST"])
@@ -352,25 +325,18 @@ def tender_question_new(tender_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     tender = _tender(tender_id)
     form = QuestionForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            tenders.add_question(
-                tender.id, current_user, form.to_input(), now=now, reason=form.reason.data
-            )
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash("Question added.", "success")
-            return redirect(_detail_url(tender.id))
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: tenders.add_question(
+            tender.id, current_user, form.to_input(), now=now, reason=form.reason.data
+        ),
+    )
+    if outcome.done:
+        flash("Question added.", "success")
+        return redirect(_detail_url(tender.id))
     return render_template(
         "procurement/tender_question_form.html", form=form, tender=tender, stage=tender.stage(now)
-    ), status
+    ), outcome.status
 
 
 @bp.route("/tenders/<int:tender_id>/questions/<int:question_id>/remove", methods=["POST"])
@@ -391,23 +357,17 @@ def tender_documents(tender_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     tender = _tender(tender_id)
     form = DocumentForm()
-    status = 200
-    if form.validate_on_submit():
+
+    def attach() -> object:
         filename, content = _read_upload(form.file)
-        try:
-            document_service.attach_to_tender(
-                tender.id, current_user, filename, content, now=now, reason=form.reason.data
-            )
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash("Document added to the tender.", "success")
-            return redirect(_detail_url(tender.id))
-    elif request.method == "POST":
-        status = 400
+        return document_service.attach_to_tender(
+            tender.id, current_user, filename, content, now=now, reason=form.reason.data
+        )
+
+    outcome = submit(form, attach)
+    if outcome.done:
+        flash("Document added to the tender.", "success")
+        return redirect(_detail_url(tender.id))
     return render_template(
         "procurement/tender_documents.html",
         form=form,
@@ -415,7 +375,7 @@ def tender_documents(tender_id: int):  # type: ignore[no-untyped-def]
         stage=tender.stage(now),
         documents=tenders.tender_documents(tender),
         limits=document_service,
-    ), status
+    ), outcome.status
 
 
 @bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
@@ -436,23 +396,15 @@ def tender_cancel(tender_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     tender = _tender(tender_id)
     form = ReasonForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            tenders.cancel_tender(tender.id, current_user, form.reason.data, now=now)
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash("Tender cancelled.", "success")
-            return redirect(_detail_url(tender.id))
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form, lambda: tenders.cancel_tender(tender.id, current_user, form.reason.data, now=now)
+    )
+    if outcome.done:
+        flash("Tender cancelled.", "success")
+        return redirect(_detail_url(tender.id))
     return render_template(
         "procurement/tender_cancel.html", form=form, tender=tender, stage=tender.stage(now)
-    ), status
+    ), outcome.status
 
 
 # --- Clarifications ---------------------------------------------------------------------------
@@ -465,22 +417,16 @@ def tender_ask(tender_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     tender = _tender(tender_id)
     form = ClarificationForm()
-    if form.validate_on_submit():
-        try:
-            tenders.ask_clarification(tender.id, current_user, form.question.data, now=now)
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash("Question sent. The answer will be published to every bidder.", "success")
-            return redirect(_detail_url(tender.id) + "#clarifications")
-    else:
-        status = 400
+    outcome = submit(
+        form,
+        lambda: tenders.ask_clarification(tender.id, current_user, form.question.data, now=now),
+    )
+    if outcome.done:
+        flash("Question sent. The answer will be published to every bidder.", "success")
+        return redirect(_detail_url(tender.id) + "#clarifications")
     context = _detail_context(tender, now)
     context["clarification_form"] = form
-    return render_template("procurement/tender_detail.html", **context), status
+    return render_template("procurement/tender_detail.html", **context), outcome.status
 
 
 @bp.route(
@@ -499,29 +445,22 @@ def tender_answer(tender_id: int, clarification_id: int):  # type: ignore[no-unt
     if clarification is None:
         abort(404)
     form = AnswerForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            tenders.answer_clarification(
-                tender.id, clarification.id, current_user, form.answer.data, now=now
-            )
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash("Answer published to every bidder.", "success")
-            return redirect(_detail_url(tender.id) + "#clarifications")
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: tenders.answer_clarification(
+            tender.id, clarification.id, current_user, form.answer.data, now=now
+        ),
+    )
+    if outcome.done:
+        flash("Answer published to every bidder.", "success")
+        return redirect(_detail_url(tender.id) + "#clarifications")
     return render_template(
         "procurement/tender_answer.html",
         form=form,
         tender=tender,
         clarification=clarification,
         stage=tender.stage(now),
-    ), status
+    ), outcome.status
 
 
 # --- Opening, compliance, evaluation, award ----------------------------------------------------
@@ -554,23 +493,16 @@ def tender_bid_disqualify(tender_id: int, bid_id: int):  # type: ignore[no-untyp
     if bid is None:
         abort(404)
     form = ReasonForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            tenders.disqualify_bid(tender.id, bid.id, current_user, form.reason.data, now=now)
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash(f"{bid.provider.name}'s bid is disqualified; the bidder is told.", "success")
-            return redirect(_detail_url(tender.id))
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: tenders.disqualify_bid(tender.id, bid.id, current_user, form.reason.data, now=now),
+    )
+    if outcome.done:
+        flash(f"{bid.provider.name}'s bid is disqualified; the bidder is told.", "success")
+        return redirect(_detail_url(tender.id))
     return render_template(
         "procurement/tender_disqualify.html", form=form, tender=tender, bid=bid
-    ), status
+    ), outcome.status
 
 
 @bp.route("/tenders/<int:tender_id>/evaluation", methods=["POST"])
@@ -598,27 +530,20 @@ def tender_declaration(tender_id: int, lot_id: int):  # type: ignore[no-untyped-
     if not tender.is_opened:
         abort(404)
     form = DeclarationForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            evaluation_service.declare_interests(
-                tender.id,
-                lot.id,
-                current_user,
-                form.has_conflict.data == "yes",
-                form.details.data or "",
-                now=now,
-            )
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash(f"Declaration for lot {lot.number} recorded.", "success")
-            return redirect(_detail_url(tender.id))
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: evaluation_service.declare_interests(
+            tender.id,
+            lot.id,
+            current_user,
+            form.has_conflict.data == "yes",
+            form.details.data or "",
+            now=now,
+        ),
+    )
+    if outcome.done:
+        flash(f"Declaration for lot {lot.number} recorded.", "success")
+        return redirect(_detail_url(tender.id))
     bidders = sorted({b.provider.name for b in tenders.opened_bids(tender) if b.lot_id == lot.id})
     return render_template(
         "procurement/tender_declaration.html",
@@ -627,7 +552,7 @@ def tender_declaration(tender_id: int, lot_id: int):  # type: ignore[no-untyped-
         lot=lot,
         bidders=bidders,
         declaration=bid_service.declaration_for(lot.id, current_user.id),
-    ), status
+    ), outcome.status
 
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/evaluation")
@@ -669,42 +594,33 @@ def tender_bid_score(tender_id: int, bid_id: int):  # type: ignore[no-untyped-de
             if score.bid_id == bid.id and score.evaluator_id == current_user.id:
                 getattr(form, score.criterion.value).data = score.score
                 getattr(form, f"{score.criterion.value}_comment").data = score.comment
-    status = 200
-    if form.validate_on_submit():
-        try:
-            evaluation_service.score_bid(
-                tender.id,
-                bid.id,
-                current_user,
-                {
-                    Criterion.QUALITY: form.quality.data,
-                    Criterion.SOCIAL_VALUE: form.social_value.data,
-                },
-                {
-                    Criterion.QUALITY: form.quality_comment.data or "",
-                    Criterion.SOCIAL_VALUE: form.social_value_comment.data or "",
-                },
-                now=now,
-            )
-        except DomainError as exc:
-            if exc.http_status in (403, 404):
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash(f"Scores for {bid.provider.name} saved.", "success")
-            return redirect(
-                url_for("procurement.tender_lot_evaluation", tender_id=tender.id, lot_id=bid.lot_id)
-            )
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: evaluation_service.score_bid(
+            tender.id,
+            bid.id,
+            current_user,
+            {Criterion.QUALITY: form.quality.data, Criterion.SOCIAL_VALUE: form.social_value.data},
+            {
+                Criterion.QUALITY: form.quality_comment.data or "",
+                Criterion.SOCIAL_VALUE: form.social_value_comment.data or "",
+            },
+            now=now,
+        ),
+        raise_statuses=frozenset({403, 404}),
+    )
+    if outcome.done:
+        flash(f"Scores for {bid.provider.name} saved.", "success")
+        return redirect(
+            url_for("procurement.tender_lot_evaluation", tender_id=tender.id, lot_id=bid.lot_id)
+        )
     return render_template(
         "procurement/tender_score.html",
         form=form,
         tender=tender,
         bid=bid,
         questions={q.id: q for q in tender.questions},
-    ), status
+    ), outcome.status
 
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/moderation", methods=["GET", "POST"])
@@ -987,21 +903,17 @@ def tender_bid_document_upload(tender_id: int, bid_id: int):  # type: ignore[no-
     tender = _tender(tender_id)
     bid = bid_service.own_bid(tender, bid_id, current_user.provider_id)
     form = BidDocumentForm()
-    status = 400
-    if form.validate_on_submit():
+
+    def attach() -> object:
         filename, content = _read_upload(form.file)
-        try:
-            document_service.attach_to_bid(
-                tender.id, bid.id, current_user, filename, content, now=now
-            )
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
-        else:
-            flash("Document added to your bid.", "success")
-            return redirect(url_for("procurement.tender_bid", tender_id=tender.id, bid_id=bid.id))
+        return document_service.attach_to_bid(
+            tender.id, bid.id, current_user, filename, content, now=now
+        )
+
+    outcome = submit(form, attach)
+    if outcome.done:
+        flash("Document added to your bid.", "success")
+        return redirect(url_for("procurement.tender_bid", tender_id=tender.id, bid_id=bid.id))
     bid = bid_service.own_bid(tender, bid_id, current_user.provider_id)
     return render_template(
         "procurement/tender_bid.html",
@@ -1015,7 +927,7 @@ def tender_bid_document_upload(tender_id: int, bid_id: int):  # type: ignore[no-
         is_bidder=True,
         limits=document_service,
         now=now,
-    ), status
+    ), outcome.status
 
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/assessment")
