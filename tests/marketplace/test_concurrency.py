@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,8 +16,8 @@ from marketplace import orders
 from marketplace.errors import CapacityExhausted, OrderStateConflict
 from marketplace.models import OfferCapacity, Order, OrderStatus
 from tests import factories
-from tests.conftest import make_app
 from tests.marketplace.conftest import term_key
+from tests.support.concurrency import race, racing_app
 
 SUBMITTERS = 50
 LAST_UNITS = 10
@@ -29,43 +28,10 @@ pytestmark = pytest.mark.postgres_only
 @pytest.fixture(scope="module")
 def live_app(backend: str, module_database: str, tmp_path_factory: Any) -> Iterator[Flask]:
     """The app on a database of its own, with a connection for every thread."""
-    if backend != "postgresql":
-        pytest.skip(
-            "PostgreSQL only: SQLite serialises writers and refuses a second writer outright "
-            "(SQLITE_BUSY) instead of queueing it, so there is no concurrent race to test there"
-        )
-    app = make_app(
-        module_database,
-        tmp_path_factory.mktemp("concurrency"),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": SUBMITTERS + 5, "max_overflow": 0},
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
-def race(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run every job at the same moment in its own thread and app context (own session)."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = jobs[index]()
-            except Exception as exc:  # noqa: BLE001 - every outcome is asserted below
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a submitter hung"
-    return results
+    with racing_app(
+        backend, module_database, tmp_path_factory.mktemp("concurrency"), SUBMITTERS + 5
+    ) as app:
+        yield app
 
 
 def submit_job(order_id: int, school_id: int, user_id: int) -> Callable[[], Any]:

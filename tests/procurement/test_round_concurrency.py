@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from typing import Any
@@ -20,8 +19,8 @@ from procurement.models import Contract
 from procurement.round_errors import PledgingClosed, RoundStateConflict
 from procurement.round_models import Pledge, RoundNotice
 from tests import factories
-from tests.conftest import make_app
 from tests.procurement.round_factories import close, lot_of, make_round_world, pledge
+from tests.support.concurrency import race, racing_app
 
 pytestmark = pytest.mark.postgres_only
 
@@ -29,43 +28,10 @@ pytestmark = pytest.mark.postgres_only
 @pytest.fixture(scope="module")
 def live_app(backend: str, module_database: str, tmp_path_factory: Any) -> Iterator[Flask]:
     """The app on a database of its own, with a connection for every thread."""
-    if backend != "postgresql":
-        pytest.skip(
-            "PostgreSQL only: SQLite serialises writers and refuses a second writer outright "
-            "(SQLITE_BUSY) instead of queueing it, so there is no concurrent race to test there"
-        )
-    app = make_app(
-        module_database,
-        tmp_path_factory.mktemp("round-concurrency"),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 25, "max_overflow": 0},
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
-def race(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run every job at the same moment in its own thread and app context (own session)."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = jobs[index]()
-            except Exception as exc:  # noqa: BLE001 - every outcome is asserted below
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a job hung"
-    return results
+    with racing_app(
+        backend, module_database, tmp_path_factory.mktemp("round-concurrency"), 25
+    ) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +68,7 @@ def test_five_committee_members_awarding_at_once_award_the_round_once(live_app, 
     def award() -> Any:
         return rounds.award_run(round_id, run_id, db.session.get(User, committee_id))
 
-    results = race(live_app, [award] * 5)
+    results = race(live_app, [award] * 5, timeout=120)
     won = [r for r in results if isinstance(r, rounds.AwardSummary)]
     refused = [r for r in results if isinstance(r, RoundStateConflict)]
     assert len(won) == 1 and len(refused) == 4, results
@@ -158,7 +124,7 @@ def test_pledges_racing_the_close_are_either_in_the_run_or_refused(live_app, wor
 
     jobs = [pledge_job(*p) for p in pledgers]
     jobs.insert(6, close_job)
-    results = race(live_app, jobs)
+    results = race(live_app, jobs, timeout=120)
     accepted = [r for r in results if isinstance(r, rounds.PledgeChanges)]
     refused = [r for r in results if isinstance(r, PledgingClosed)]
     assert len(accepted) + len(refused) == 12, results

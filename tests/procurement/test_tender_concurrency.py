@@ -7,8 +7,7 @@ double-clicked bid is one bid.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +21,8 @@ from procurement import bids as bid_service
 from procurement import tenders
 from procurement.tender_models import Tender, TenderBid, TenderOpeningConfirmation, TenderStatus
 from tests import factories
-from tests.conftest import make_app
 from tests.procurement.tender_factories import bid_input, make_tender, submit_both_bids
+from tests.support.concurrency import race, racing_app
 
 pytestmark = pytest.mark.postgres_only
 ROUNDS = 5
@@ -31,43 +30,9 @@ ROUNDS = 5
 
 @pytest.fixture(scope="module")
 def live_app(backend: str, module_database: str, tmp_path_factory: Any) -> Iterator[Flask]:
-    if backend != "postgresql":
-        pytest.skip(
-            "PostgreSQL only: SQLite serialises writers and refuses a second writer outright "
-            "(SQLITE_BUSY) instead of queueing it, so there is no concurrent race to test there"
-        )
-    app = make_app(
-        module_database,
-        tmp_path_factory.mktemp("tender-races"),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 0},
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
-def race(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run every job at the same moment, each in its own thread, app context and session."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = jobs[index]()
-            except Exception as exc:  # noqa: BLE001 - every outcome is asserted below
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a job hung"
-    return results
+    """The app on a database of its own, with a connection for every thread."""
+    with racing_app(backend, module_database, tmp_path_factory.mktemp("tender-races"), 10) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ from app.extensions import db
 from marketplace import billing
 from marketplace.billing_models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from tests import factories
-from tests.conftest import make_app
 from tests.marketplace.billing.conftest import make_order, stripe_invoices
+from tests.support.concurrency import race, racing_app
 from tests.support.stripe_fixtures import stripe_client, stripe_env
 
 RUNS = 4
@@ -26,19 +25,10 @@ pytestmark = pytest.mark.postgres_only
 def live_app(
     backend: str, module_database: str, tmp_path_factory: Any, localstripe_url: str
 ) -> Iterator[Flask]:
-    if backend != "postgresql":
-        pytest.skip(
-            "PostgreSQL only: SQLite serialises writers, so there is no concurrent race to test"
-        )
-    app = make_app(
-        module_database,
-        tmp_path_factory.mktemp("billing-concurrency"),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": RUNS + 4, "max_overflow": 0},
-        **stripe_env(localstripe_url),
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    """The app on a database of its own, billing through the local Stripe server."""
+    tmp = tmp_path_factory.mktemp("billing-concurrency")
+    with racing_app(backend, module_database, tmp, RUNS + 4, **stripe_env(localstripe_url)) as app:
+        yield app
 
 
 def test_four_runs_at_once_bill_each_thing_once(live_app: Flask, localstripe_url: str) -> None:
@@ -54,25 +44,15 @@ def test_four_runs_at_once_bill_each_thing_once(live_app: Flask, localstripe_url
         db.session.add_all(runs)
         db.session.commit()
         run_ids = [r.id for r in runs]
-    barrier = threading.Barrier(RUNS)
-    outcomes: list[Any] = [None] * RUNS
 
-    def work(index: int) -> None:
-        with live_app.app_context():
-            try:
-                run = db.session.get(BillingRun, run_ids[index])
-                barrier.wait()
-                outcomes[index] = billing.BillingService(billing.gateway_from_config()).run(run)
-            except Exception as exc:  # noqa: BLE001 - asserted below
-                outcomes[index] = exc
-            finally:
-                db.session.remove()
+    def job(run_id: int) -> Callable[[], Any]:
+        def bill() -> Any:
+            run = db.session.get(BillingRun, run_id)
+            return billing.BillingService(billing.gateway_from_config()).run(run)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(RUNS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+        return bill
+
+    outcomes = race(live_app, [job(run_id) for run_id in run_ids], timeout=120)
 
     assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
     assert sum(o.invoices_created for o in outcomes) == 8  # 2 memberships + 6 orders
