@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,19 +72,21 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError("the app server did not start in time")
 
 
-@pytest.fixture(scope="module")
-def live_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The demo partnership served by gunicorn (2 workers) on a free 127.0.0.1 port."""
-    tmp = tmp_path_factory.mktemp(f"live-{backend}")
+@contextmanager
+def demo_server(backend: str, tmp: Path, **env: str) -> Iterator[LiveServer]:
+    """The demo partnership on gunicorn (2 workers) on a free 127.0.0.1 port, in a fresh
+    database (`flask db upgrade` then `flask demo seed`); stopped and dropped afterwards.
+    `env` adds to or overrides the server's environment (e.g. Stripe settings)."""
     with fresh_database(backend, tmp) as database_url:
-        env = {
+        server_env = {
             **os.environ,
             "DATABASE_URL": database_url,
             "POOLED_INSTANCE_PATH": str(tmp / "instance"),
             "SECRET_KEY": "live-server-test-key",
-            "STRIPE_API_KEY": os.environ.get("LIVE_STRIPE_API_KEY", ""),
+            "STRIPE_API_KEY": "",
+            **env,
         }
-        server = LiveServer(url="", database_url=database_url, env=env)
+        server = LiveServer(url="", database_url=database_url, env=server_env)
         for command in (("db", "upgrade"), ("demo", "seed")):
             result = server.flask(*command)
             assert result.returncode == 0, result.stderr
@@ -103,7 +106,7 @@ def live_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 "wsgi:app",
             ],
             cwd=ROOT,
-            env=env,
+            env=server_env,
         )
         server.url = f"http://127.0.0.1:{port}"
         try:
@@ -116,6 +119,16 @@ def live_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="module")
+def live_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo partnership served by gunicorn (2 workers) on a free 127.0.0.1 port."""
+    tmp = tmp_path_factory.mktemp(f"live-{backend}")
+    with demo_server(
+        backend, tmp, STRIPE_API_KEY=os.environ.get("LIVE_STRIPE_API_KEY", "")
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -41,9 +41,8 @@ from marketplace.billing_models import (
 )
 from marketplace.models import Offer, Order, OrderStatus
 from tests.conftest import make_app
-from tests.databases import fresh_database
 from tests.marketplace.billing.conftest import make_order, stripe_customers, stripe_invoices
-from tests.support.browser import ROOT, LiveServer, _wait_until_up, free_port, sign_in
+from tests.support.browser import ROOT, LiveServer, demo_server, sign_in
 from tests.support.stripe_fixtures import (
     TEST_WEBHOOK_SECRET,
     mark_overdue,
@@ -68,53 +67,14 @@ def billing_server(
 ) -> Iterator[LiveServer]:
     """The demo partnership on gunicorn (2 workers), billing through the local Stripe."""
     tmp = tmp_path_factory.mktemp(f"billing-live-{backend}")
-    with fresh_database(backend, tmp) as database_url:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "POOLED_INSTANCE_PATH": str(tmp / "instance"),
-            "SECRET_KEY": "billing-live-test-key",
-            **stripe_env(localstripe_url),
-        }
-        server = LiveServer(url="", database_url=database_url, env=env)
-        for command in (("db", "upgrade"), ("demo", "seed")):
-            result = server.flask(*command)
-            assert result.returncode == 0, result.stderr
-        port = free_port()
-        process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--no-control-socket",
-                "--workers",
-                "2",
-                "--log-level",
-                "warning",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
+    with demo_server(backend, tmp, **stripe_env(localstripe_url)) as server:
+        webhook_id = register_webhook(
+            localstripe_url, server.url + "/stripe/webhook", events=DELIVERED_EVENTS
         )
-        server.url = f"http://127.0.0.1:{port}"
-        webhook_id = None
         try:
-            _wait_until_up(server.url, process)
-            webhook_id = register_webhook(
-                localstripe_url, server.url + "/stripe/webhook", events=DELIVERED_EVENTS
-            )
             yield server
         finally:
-            if webhook_id is not None:
-                unregister_webhook(localstripe_url, webhook_id)
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            unregister_webhook(localstripe_url, webhook_id)
 
 
 @pytest.fixture(scope="module")
