@@ -293,3 +293,18 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, market, path):
     response = client.get(path.format(service=market.service.id, offer=market.offer_a.id))
     assert response.status_code == 302
     assert "/sign-in" in response.location
+
+
+def test_a_shared_pooled_charge_shows_its_unit_price_as_an_average(client, login, market):
+    order = draft(market, quantity=10)  # 10 × £250 at the offer's tier
+    login(market.sbm_a)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert summary_value(page, "Price per day") == "£250.00"
+
+    order.total_pence += 2  # a pooled charge shared to the penny is rarely units × a round price
+    db.session.commit()
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert summary_value(page, "Price per day") == (
+        "£250.00 on average: your share of the pooled cost"
+    )
+    assert summary_value(page, "Total") == "£2,500.02 (no VAT)"
