@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from app.calendar import AcademicYear
 from app.extensions import db
 from app.models import Membership, MembershipTerm, Provider, ProviderKind, Role, School, User
-from app.types import utcnow
+from app.types import to_london, utcnow
 from marketplace.models import (
     Category,
     Offer,
@@ -650,4 +650,7 @@ def seed(data_dir: Path) -> dict[str, int]:
     from procurement.tenders_demo import seed_demo_tenders  # demo tenders (issue 5)
 
     added["tenders"] = seed_demo_tenders()
+    from marketplace.demo_activity import seed_demo_activity  # orders, a round, billing, grants
+
+    added.update(seed_demo_activity(to_london(utcnow()).date()))
     return added

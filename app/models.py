@@ -215,6 +215,21 @@ class Membership(db.Model):
     term: Mapped[MembershipTerm] = relationship(back_populates="memberships")
 
 
+class Grant(db.Model):
+    """Money the partnership received from outside: a grant or a council commission."""
+
+    __tablename__ = "grants"
+    __table_args__ = (sa.CheckConstraint("amount_pence > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    amount_pence: Mapped[int] = mapped_column(sa.BigInteger)
+    received_on: Mapped[date] = mapped_column(index=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AuditEvent(db.Model):
     """Append-only record of a state change: who, when, what, before and after."""
 

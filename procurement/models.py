@@ -82,6 +82,9 @@ class ContractSchool(db.Model):
     allocated_quantity: Mapped[int] = mapped_column(default=0)
     unit_price_pence: Mapped[int | None]
     charge_pence: Mapped[int | None]
+    # What the same units would have cost the school buying alone (None when not known):
+    # charge_pence below it is the school's saving from buying together.
+    standalone_pence: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     contract: Mapped[Contract] = relationship(back_populates="schools")
     school: Mapped[School] = relationship()

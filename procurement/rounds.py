@@ -1555,7 +1555,9 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
         if sum(weights) == 0:
             weights = [s.units for s in line.supplies]
         shares = largest_remainder(line.charge_pence, weights)
-        for supply, share in zip(line.supplies, shares, strict=True):
+        # What those units would have cost the school alone, split the same way.
+        alone = largest_remainder(line.basis_pence, weights)
+        for supply, share, alone_pence in zip(line.supplies, shares, alone, strict=True):
             award = supply.award
             contract = contracts[award.offer_key]
             term_key = run.labels["offers"][award.offer_key]["term_key"]
@@ -1565,6 +1567,7 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
                     school_id=line.school_id,
                     allocated_quantity=supply.units,
                     charge_pence=share,
+                    standalone_pence=alone_pence,
                 )
             )
             order = Order(

@@ -4,8 +4,18 @@ import sqlalchemy as sa
 
 from app.demo import ACCOUNTS, DEMO_PASSWORD
 from app.extensions import db
-from app.models import Membership, Provider, School, User
-from marketplace.models import Offer, OfferStatus, Service, ServiceKind
+from app.models import Grant, Membership, Provider, School, User
+from marketplace.billing_models import Invoice, InvoiceStatus
+from marketplace.models import (
+    Offer,
+    OfferStatus,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Service,
+    ServiceKind,
+)
+from procurement.models import Contract, ContractSchool
 
 
 def count(model) -> int:  # type: ignore[no-untyped-def]
@@ -15,7 +25,8 @@ def count(model) -> int:  # type: ignore[no-untyped-def]
 def test_seeding_twice_builds_the_partnership_once(runner):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
-    totals = {m: count(m) for m in (School, Service, Provider, Offer, User, Membership)}
+    models = (School, Service, Provider, Offer, User, Membership, Order, Invoice, Grant, Contract)
+    totals = {m: count(m) for m in models}
     assert totals[School] == 67
     assert 10 <= totals[Provider] <= 12
     assert 12 <= totals[Service] <= 16
@@ -57,3 +68,26 @@ def test_if_empty_leaves_an_existing_partnership_alone(runner, world):
 def test_the_logins_are_printed(runner):
     result = runner.invoke(args=["demo", "logins"])
     assert "sbm@demo.pooled.test" in result.output and DEMO_PASSWORD in result.output
+
+
+def test_the_demo_has_a_term_of_real_activity(runner):
+    """Orders at every stage, an awarded round with savings, billing and grants."""
+    runner.invoke(args=["demo", "seed"])
+    statuses = set(db.session.scalars(sa.select(Order.status).where(Order.kind == OrderKind.ORDER)))
+    assert {OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.CONFIRMED} <= statuses
+    assert OrderStatus.INVOICED in statuses  # delivered, then billed by the demo's billing run
+    invoice_statuses = set(db.session.scalars(sa.select(Invoice.status)))
+    assert {InvoiceStatus.OPEN, InvoiceStatus.PAID} <= invoice_statuses
+    shares = db.session.execute(
+        sa.select(ContractSchool.charge_pence, ContractSchool.standalone_pence).where(
+            ContractSchool.standalone_pence.is_not(None)
+        )
+    ).all()
+    assert len(shares) >= 10
+    assert all(charge <= alone for charge, alone in shares)  # no school pays more than alone
+    assert sum(alone - charge for charge, alone in shares) > 0
+    assert count(Grant) >= 2
+    own = db.session.scalar(sa.select(School).where(School.urn == 101899))
+    assert (
+        db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.school_id == own.id)) >= 1
+    )
