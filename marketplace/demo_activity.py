@@ -132,7 +132,7 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
                 if stage < 0.45:
                     continue  # waiting for the provider
                 orders.confirm(order.id, offer.provider_id, actor)
-                if term_key == term.key and stage > 0.6:
+                if term_key == term.key and rng.random() < 0.6:
                     orders.deliver(order.id, offer.provider_id, actor)
             except DomainError:
                 continue  # capacity ran out or the offer is not for this school: as in life
@@ -295,4 +295,3 @@ def _grants(actor: User, today: date) -> int:
         )
     db.session.commit()
     return len(grants)
-

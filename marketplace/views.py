@@ -9,6 +9,12 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("marketplace", __name__)
-from marketplace import catalogue_views, entitlement_views, offer_views, order_views  # noqa: E402,F401
-
-from . import billing_views  # noqa: E402,F401  (issue 6: billing pages)
+# Issue 3 (catalogue, offers, orders, entitlements), 6 (billing) and 7 (dashboards).
+from marketplace import (  # noqa: E402,F401
+    billing_views,
+    catalogue_views,
+    entitlement_views,
+    offer_views,
+    order_views,
+    report_views,
+)
