@@ -61,6 +61,7 @@ format: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.aggregator --size all
+	$(BIN)/python -m bench.dashboards
 
 clean:
 	rm -rf $(VENV) node_modules app/static/dist .pytest_cache tests/screenshots

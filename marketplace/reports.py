@@ -139,8 +139,13 @@ def _booked() -> sa.ColumnElement[bool]:
 
 def _subscription() -> sa.ColumnElement[int]:
     """pupils × rate, capped by the membership's cap or the year's default (app.membership)."""
-    uncapped = Membership.pupils_counted * MembershipTerm.rate_per_pupil_pence
-    cap = sa.func.coalesce(Membership.cap_pence, MembershipTerm.default_cap_pence)
+    # 64-bit throughout: a subscription times the match in basis points passes 2³¹.
+    uncapped = sa.cast(Membership.pupils_counted, sa.BigInteger) * sa.cast(
+        MembershipTerm.rate_per_pupil_pence, sa.BigInteger
+    )
+    cap = sa.cast(
+        sa.func.coalesce(Membership.cap_pence, MembershipTerm.default_cap_pence), sa.BigInteger
+    )
     return sa.case((sa.and_(cap.is_not(None), uncapped > cap), cap), else_=uncapped)
 
 
@@ -180,16 +185,26 @@ def income_by_stream(years: Sequence[AcademicYear]) -> Table:
         .where(MembershipTerm.start_year.in_(wanted))
         .group_by(MembershipTerm.start_year)
     ).all()
-    traded = db.session.execute(
-        sa.select(_year_of_term_key(), sa.func.sum(_booked_value()))
+    # Grouped in an outer query: PostgreSQL does not match a GROUP BY expression whose bound
+    # parameters differ from the SELECT's.
+    booked = (
+        sa.select(_year_of_term_key().label("year"), _booked_value().label("value"))
         .where(_booked(), _year_of_term_key().in_(wanted))
-        .group_by(_year_of_term_key())
+        .subquery()
+    )
+    traded = db.session.execute(
+        sa.select(booked.c.year, sa.func.sum(booked.c.value)).group_by(booked.c.year)
     ).all()
-    grant_year = _academic_start_year(Grant.received_on)
+    received = (
+        sa.select(
+            _academic_start_year(Grant.received_on).label("year"),
+            Grant.amount_pence.label("amount"),
+        )
+    ).subquery()
     grants = db.session.execute(
-        sa.select(grant_year, sa.func.sum(Grant.amount_pence))
-        .where(grant_year.in_(wanted))
-        .group_by(grant_year)
+        sa.select(received.c.year, sa.func.sum(received.c.amount))
+        .where(received.c.year.in_(wanted))
+        .group_by(received.c.year)
     ).all()
     by_year: dict[int, list[int]] = {y: [0, 0, 0, 0] for y in wanted}
     for year, subscription, match in subs:
