@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     Field,
     IntegerField,
@@ -115,6 +116,30 @@ class WholeNumberField(IntegerField):
             self.data = None
             raise ValueError(f"{self.label.text} must be a whole number, like 5")
         self.data = int(text)
+
+
+class DayField(DateField):
+    """A date from the browser's date picker, with a clear message when it is not one."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"{self.label.text}: enter a real date, like 2026-09-01") from None
+
+
+class GrantForm(FlaskForm):
+    source = StringField(
+        "Who it came from",
+        validators=[InputRequired("Enter who the money came from"), Length(max=200)],
+    )
+    description = StringField("What it is for", validators=[Optional(), Length(max=500)])
+    amount = PoundsField(
+        "Amount received", validators=[InputRequired("Enter the amount received")], allow_zero=False
+    )
+    received_on = DayField(
+        "Received on", validators=[InputRequired("Enter the date the money was received")]
+    )
 
 
 class LoginForm(FlaskForm):

@@ -38,6 +38,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Schools", "admin.schools", frozenset({Role.ADMIN, Role.COMMITTEE})),
     ("Users", "admin.users", frozenset({Role.ADMIN})),
     ("Membership", "admin.membership_terms", frozenset({Role.ADMIN})),
+    ("Grants", "admin.grants", frozenset({Role.ADMIN})),
     ("My school", "main.my_school", frozenset({Role.SBM, Role.HEAD})),
 ]
 

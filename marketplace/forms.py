@@ -8,7 +8,6 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     Field,
     FieldList,
     Form,
@@ -23,7 +22,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from app.forms import PoundsField, WholeNumberField
+from app.forms import DayField, PoundsField, WholeNumberField
 from marketplace.offers import MAX_TIERS, OfferInput
 from marketplace.orders import NOTES_MAX, PO_NUMBER_MAX, REASON_MAX
 from marketplace.pricing import Tier
@@ -57,16 +56,6 @@ class PercentField(Field):
             self.data = None
             raise ValueError(f"{self.label.text} can have at most two decimal places")
         self.data = int(basis_points)
-
-
-class DayField(DateField):
-    """A date from the browser's date picker, with a clear message when it is not one."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(f"{self.label.text}: enter a real date, like 2026-09-01") from None
 
 
 class OrderForm(FlaskForm):
@@ -232,4 +221,3 @@ class OfferForm(FlaskForm):
             tiers=tiers,
             capacities=capacities,
         )
-

@@ -8,7 +8,6 @@ from datetime import date, datetime, time
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -21,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.forms import PoundsField, WholeNumberField
+from app.forms import DayField, PoundsField, WholeNumberField
 from app.types import to_london
 from procurement.bids import ANSWER_MAX, MAX_TIERS, BidInput
 from procurement.tender_models import Criterion
@@ -37,16 +36,6 @@ from procurement.tenders import (
 from procurement.tenders_rules import at_london
 
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
-
-
-class DayField(DateField):
-    """A date from the browser's date picker, with a clear message when it is not one."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(f"{self.label.text}: enter a real date, like 2026-09-01") from None
 
 
 class ClockField(StringField):

@@ -1,5 +1,6 @@
-"""The partnership office: users and membership terms."""
+"""The partnership office: users, membership terms and grants."""
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -149,3 +150,55 @@ def test_a_schools_own_cap_overrides_the_default(client, auth, world):
     )
     page = client.get(f"/schools/{world.school_b.id}").get_data(as_text=True)
     assert "Capped at £7,500.00 a school" in page
+
+
+def test_the_admin_records_a_grant_in_pounds_and_it_is_audited(client, auth, world):
+    from app.models import Grant
+
+    auth.as_user(world.admin)
+    response = client.post(
+        "/admin/grants",
+        data={
+            "source": "Department for Education",
+            "description": "School-led improvement",
+            "amount": "45,000.50",
+            "received_on": "2026-09-01",
+        },
+    )
+    assert response.status_code == 302
+    grant = db.session.scalar(sa.select(Grant))
+    assert (grant.amount_pence, grant.recorded_by_id) == (4_500_050, world.admin.id)
+    page = client.get("/admin/grants").get_data(as_text=True)
+    assert "£45,000.50" in page and "Department for Education" in page
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.entity_type == "grant"))
+    assert event.after["amount_pence"] == 4_500_050
+
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"source": ""}, "Enter who the money came from"),
+        ({"amount": "0"}, "more than"),
+        ({"amount": "-5"}, ""),
+        ({"amount": "ten pounds"}, ""),
+        ({"received_on": "2026-02-30"}, "enter a real date"),
+        ({"received_on": "2999-01-01"}, "today or in the past"),
+    ],
+)
+def test_a_bad_grant_is_refused_and_nothing_is_saved(client, auth, world, changes, message):
+    from app.models import Grant
+
+    auth.as_user(world.admin)
+    data = {"source": "DfE", "amount": "100", "received_on": "2026-09-01", **changes}
+    response = client.post("/admin/grants", data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Grant.id))) == 0
+
+
+def test_only_the_admin_records_grants(client, auth, world):
+    for user in (world.committee, world.sbm_a, world.provider_user_a):
+        auth.logout()
+        auth.as_user(user)
+        assert client.get("/admin/grants").status_code == 403
