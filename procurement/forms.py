@@ -61,7 +61,6 @@ class ActionForm(FlaskForm):
     """A button that changes something: CSRF only."""
 
 
-
 def _reason_field() -> TextAreaField:
     return TextAreaField(
         "Reason for the change",

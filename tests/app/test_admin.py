@@ -174,7 +174,6 @@ def test_the_admin_records_a_grant_in_pounds_and_it_is_audited(client, auth, wor
     assert event.after["amount_pence"] == 4_500_050
 
 
-
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
