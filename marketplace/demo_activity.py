@@ -141,21 +141,26 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
 
 def _head_like(school: School) -> User:
     """The school's head, or a stand-in head account for the demo's other schools."""
-    head = db.session.scalar(
-        sa.select(User).where(User.school_id == school.id, User.role == Role.HEAD).limit(1)
+    return _stand_in(school, Role.HEAD, "head", f"Head of {school.name}")
+
+
+def _stand_in(school: School, role: Role, prefix: str, name: str) -> User:
+    """The school's user in this role, or a stand-in that cannot sign in, for the demo's past."""
+    user = db.session.scalar(
+        sa.select(User).where(User.school_id == school.id, User.role == role).limit(1)
     )
-    if head is None:
-        head = User(
-            email=f"head.{school.urn}@demo.pooled.test",
-            name=f"Head of {school.name}"[:120],
-            role=Role.HEAD,
+    if user is None:
+        user = User(
+            email=f"{prefix}.{school.urn}@demo.pooled.test",
+            name=name[:120],
+            role=role,
             school_id=school.id,
-            active=False,  # cannot sign in: it only approves the demo's past orders
+            active=False,  # cannot sign in: it only stands in for the demo's past activity
         )
-        head.set_password(f"not-a-login-{school.urn}-{random.random()}")
-        db.session.add(head)
+        user.set_password(f"not-a-login-{school.urn}-{random.random()}")  # noqa: S311
+        db.session.add(user)
         db.session.commit()
-    return head
+    return user
 
 
 def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
@@ -213,21 +218,7 @@ def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
 
 def _sbm_like(school: School) -> User:
     """The school's business manager, or a stand-in account for the demo's other schools."""
-    sbm = db.session.scalar(
-        sa.select(User).where(User.school_id == school.id, User.role == Role.SBM).limit(1)
-    )
-    if sbm is None:
-        sbm = User(
-            email=f"sbm.{school.urn}@demo.pooled.test",
-            name=f"Business manager, {school.name}"[:120],
-            role=Role.SBM,
-            school_id=school.id,
-            active=False,  # cannot sign in: it only made the demo's past pledges
-        )
-        sbm.set_password(f"not-a-login-{school.urn}-{random.random()}")
-        db.session.add(sbm)
-        db.session.commit()
-    return sbm
+    return _stand_in(school, Role.SBM, "sbm", f"Business manager, {school.name}")
 
 
 def _billing(as_of: date) -> int:

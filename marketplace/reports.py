@@ -533,15 +533,20 @@ def capacity_use(year: AcademicYear, provider_id: int | None = None) -> Table:
     )
 
 
-def expiring_contracts(today: date, provider_id: int | None = None) -> Table:
-    """Contracts in force that end in the next twelve months: the next joint tender's list."""
-    until = today + timedelta(days=365)
-    schools = (
+def _schools_in_contract() -> sa.ScalarSelect[int]:
+    """How many schools take part in the contract of the outer query's row."""
+    return (
         sa.select(sa.func.count(ContractSchool.id))
         .where(ContractSchool.contract_id == Contract.id)
         .correlate(Contract)
         .scalar_subquery()
     )
+
+
+def expiring_contracts(today: date, provider_id: int | None = None) -> Table:
+    """Contracts in force that end in the next twelve months: the next joint tender's list."""
+    until = today + timedelta(days=365)
+    schools = _schools_in_contract()
     stmt = (
         sa.select(Contract.reference, Contract.title, Provider.name, Contract.ends_on, schools)
         .join(Provider, Provider.id == Contract.provider_id)
@@ -710,12 +715,7 @@ def orders_by_status(provider_id: int, year: AcademicYear) -> Table:
 
 
 def provider_contracts(provider_id: int) -> Table:
-    schools = (
-        sa.select(sa.func.count(ContractSchool.id))
-        .where(ContractSchool.contract_id == Contract.id)
-        .correlate(Contract)
-        .scalar_subquery()
-    )
+    schools = _schools_in_contract()
     stmt = (
         sa.select(Contract.reference, Contract.title, Contract.status, Contract.ends_on, schools)
         .where(Contract.provider_id == provider_id)

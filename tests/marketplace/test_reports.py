@@ -370,3 +370,19 @@ def test_the_number_of_queries_does_not_grow_with_schools_or_orders(
         booked(market, quantity=1, school_id=school.id, actor=sbm)
     many = _statements(app, "/dashboard", client)
     assert many == few
+
+
+def test_the_partnership_dashboard_opens_a_chosen_school_or_provider(client, login, market, year):
+    login(market.committee)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'name="school_id"' in page and market.school_b.name in page
+    response = client.get(
+        f"/dashboard/schools?school_id={market.school_b.id}&year={year.start_year}"
+    )
+    assert response.status_code == 302
+    assert response.location.endswith(
+        f"/dashboard/schools/{market.school_b.id}?year={year.start_year}"
+    )
+    response = client.get(f"/dashboard/providers?provider_id={market.provider_b.id}")
+    assert response.location.endswith(f"/dashboard/providers/{market.provider_b.id}")
+    assert client.get("/dashboard/schools?school_id=").status_code == 404
