@@ -67,7 +67,8 @@ def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_
     # Greenwood's SBM is told, and sees the call-off order and the saving.
     sign_in(page, live_server, "sbm@demo.pooled.test")
     expect(page.get_by_text(f"Buying round “{ROUND}” has been awarded")).to_be_visible()
-    page.get_by_role("link", name="See what your school got and why").click()
+    banner = page.locator(".govuk-notification-banner", has_text=ROUND)
+    banner.get_by_role("link", name="See what your school got and why").click()
     expect(page.locator(".app-key-figures")).to_contain_text("Your saving")
     saving = page.locator(".app-key-figure", has_text="Your saving").inner_text()
     assert re.search(r"£[1-9][\d,]*\.\d\d", saving), saving
