@@ -157,7 +157,7 @@ def _stand_in(school: School, role: Role, prefix: str, name: str) -> User:
             school_id=school.id,
             active=False,  # cannot sign in: it only stands in for the demo's past activity
         )
-        user.set_password(f"not-a-login-{school.urn}-{random.random()}")  # noqa: S311
+        user.password_hash = "!no-password"  # matches no password: it can never sign in
         db.session.add(user)
         db.session.commit()
     return user

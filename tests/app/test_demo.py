@@ -91,3 +91,14 @@ def test_the_demo_has_a_term_of_real_activity(runner):
     assert (
         db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.school_id == own.id)) >= 1
     )
+
+
+def test_the_demos_stand_in_users_can_never_sign_in(runner):
+    runner.invoke(args=["demo", "seed"])
+    stand_ins = db.session.scalars(
+        sa.select(User).where(User.email.not_in([a.email for a in ACCOUNTS]))
+    ).all()
+    assert stand_ins  # heads and business managers of the other schools, for past activity
+    for user in stand_ins:
+        assert not user.active
+        assert not user.check_password(DEMO_PASSWORD) and not user.check_password("!no-password")

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from tests.databases import fresh_database, required
 
@@ -72,24 +76,85 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError("the app server did not start in time")
 
 
+class DemoTemplates:
+    """Demo partnerships built once per test process (and per Stripe setting, which changes
+    what the seed bills), copied for each live server: seeding takes seconds, copying not."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.stack = ExitStack()
+        self.urls: dict[tuple[str, bool], str] = {}
+
+    def seeded(self, backend: str, env: dict[str, str]) -> str:
+        key = (backend, bool(env.get("STRIPE_API_KEY")))
+        if key not in self.urls:
+            url = self.stack.enter_context(fresh_database(backend, self.tmp))
+            builder = LiveServer(url="", database_url=url, env={**env, "DATABASE_URL": url})
+            for command in (("db", "upgrade"), ("demo", "seed")):
+                result = builder.flask(*command)
+                assert result.returncode == 0, result.stderr
+            self.urls[key] = url
+        return self.urls[key]
+
+    def close(self) -> None:
+        self.stack.close()
+
+
 @contextmanager
-def demo_server(backend: str, tmp: Path, **env: str) -> Iterator[LiveServer]:
-    """The demo partnership on gunicorn (2 workers) on a free 127.0.0.1 port, in a fresh
-    database (`flask db upgrade` then `flask demo seed`); stopped and dropped afterwards.
-    `env` adds to or overrides the server's environment (e.g. Stripe settings)."""
-    with fresh_database(backend, tmp) as database_url:
-        server_env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "POOLED_INSTANCE_PATH": str(tmp / "instance"),
-            "SECRET_KEY": "live-server-test-key",
-            "STRIPE_API_KEY": "",
-            **env,
-        }
+def cloned_database(backend: str, template_url: str, tmp: Path) -> Iterator[str]:
+    """A copy of a database nobody is connected to; deleted (or dropped) afterwards."""
+    if backend == "sqlite":
+        source = Path(make_url(template_url).database or "")
+        path = tmp / f"clone-{uuid.uuid4().hex[:8]}.sqlite3"
+        for suffix in ("", "-wal"):  # a write-ahead log left behind holds data too
+            if Path(str(source) + suffix).exists():
+                shutil.copyfile(str(source) + suffix, str(path) + suffix)
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        return
+    template = make_url(template_url)
+    name = f"pooled_clone_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
+    try:
+        yield template.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTemplates]:
+    templates = DemoTemplates(tmp_path_factory.mktemp("demo-templates"))
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
+@contextmanager
+def demo_server(
+    backend: str, tmp: Path, templates: DemoTemplates, **env: str
+) -> Iterator[LiveServer]:
+    """The demo partnership on gunicorn (2 workers) on a free 127.0.0.1 port, in a database of
+    its own (a copy of one built by `flask db upgrade` and `flask demo seed`); stopped and
+    dropped afterwards. `env` adds to or overrides the server's environment (e.g. Stripe)."""
+    server_env = {
+        **os.environ,
+        "POOLED_INSTANCE_PATH": str(tmp / "instance"),
+        "SECRET_KEY": "live-server-test-key",
+        "STRIPE_API_KEY": "",
+        **env,
+    }
+    template = templates.seeded(backend, server_env)
+    with cloned_database(backend, template, tmp) as database_url:
+        server_env["DATABASE_URL"] = database_url
         server = LiveServer(url="", database_url=database_url, env=server_env)
-        for command in (("db", "upgrade"), ("demo", "seed")):
-            result = server.flask(*command)
-            assert result.returncode == 0, result.stderr
         port = free_port()
         process = subprocess.Popen(  # noqa: S603
             [
@@ -122,11 +187,13 @@ def demo_server(backend: str, tmp: Path, **env: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def live_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, demo_templates: DemoTemplates
+) -> Iterator[LiveServer]:
     """The demo partnership served by gunicorn (2 workers) on a free 127.0.0.1 port."""
     tmp = tmp_path_factory.mktemp(f"live-{backend}")
     with demo_server(
-        backend, tmp, STRIPE_API_KEY=os.environ.get("LIVE_STRIPE_API_KEY", "")
+        backend, tmp, demo_templates, STRIPE_API_KEY=os.environ.get("LIVE_STRIPE_API_KEY", "")
     ) as server:
         yield server
 
@@ -173,4 +240,7 @@ def sign_in(page: object, server: LiveServer, email: str, password: str = "poole
     page.goto(server.url + "/sign-in")  # type: ignore[attr-defined]
     page.get_by_label("Email address").fill(email)  # type: ignore[attr-defined]
     page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    # Wait for the answer to the form (home page, or the form again with an error), so that
+    # whatever the test does next does not cut the sign-in short.
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]

@@ -43,7 +43,7 @@ from marketplace.billing_models import (
 from marketplace.models import Offer, Order, OrderStatus
 from tests.conftest import make_app
 from tests.marketplace.billing.conftest import make_order, stripe_customers, stripe_invoices
-from tests.support.browser import ROOT, LiveServer, demo_server, sign_in
+from tests.support.browser import ROOT, DemoTemplates, LiveServer, demo_server, sign_in
 from tests.support.stripe_fixtures import (
     TEST_WEBHOOK_SECRET,
     mark_overdue,
@@ -64,11 +64,14 @@ DELIVERED_EVENTS = [t for t in billing_events.EVENT_TYPES if t != "invoice.overd
 
 @pytest.fixture(scope="module")
 def billing_server(
-    backend: str, tmp_path_factory: pytest.TempPathFactory, localstripe_url: str
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    localstripe_url: str,
+    demo_templates: DemoTemplates,
 ) -> Iterator[LiveServer]:
     """The demo partnership on gunicorn (2 workers), billing through the local Stripe."""
     tmp = tmp_path_factory.mktemp(f"billing-live-{backend}")
-    with demo_server(backend, tmp, **stripe_env(localstripe_url)) as server:
+    with demo_server(backend, tmp, demo_templates, **stripe_env(localstripe_url)) as server:
         webhook_id = register_webhook(
             localstripe_url, server.url + "/stripe/webhook", events=DELIVERED_EVENTS
         )
