@@ -38,6 +38,8 @@ ORDERED = {
 }
 ORDERING_SCHOOLS = 30
 PLEDGING_SCHOOLS = 18
+# Not a password: a stored hash that no password matches (werkzeug reads it as malformed).
+NO_PASSWORD = "!no-password"  # noqa: S105
 
 
 def seed_demo_activity(today: date) -> dict[str, int]:
@@ -157,7 +159,7 @@ def _stand_in(school: School, role: Role, prefix: str, name: str) -> User:
             school_id=school.id,
             active=False,  # cannot sign in: it only stands in for the demo's past activity
         )
-        user.password_hash = "!no-password"  # matches no password: it can never sign in
+        user.password_hash = NO_PASSWORD  # matches no password: it can never sign in
         db.session.add(user)
         db.session.commit()
     return user

@@ -229,8 +229,18 @@ def _render_provider(provider: Provider):  # type: ignore[no-untyped-def]
     ordered = sum(
         capacity.total(i) for i, c in enumerate(capacity.columns) if "ordered" in c.heading
     )
+    term_use = []
+    for term in year.terms():
+        name = term.name.value.capitalize()
+        heads = [c.heading for c in capacity.columns]
+        if f"{name} offered" in heads:
+            term_offered = capacity.total(heads.index(f"{name} offered"))
+            term_ordered = capacity.total(heads.index(f"{name} ordered"))
+            share = round(100 * term_ordered / term_offered, 1) if term_offered else 0.0
+            term_use.append({"label": term.label, "value": share})
     return render_template(
         "reports/provider.html",
+        term_use=term_use,
         provider=provider,
         year=year,
         years=years,

@@ -386,3 +386,12 @@ def test_the_partnership_dashboard_opens_a_chosen_school_or_provider(client, log
     response = client.get(f"/dashboard/providers?provider_id={market.provider_b.id}")
     assert response.location.endswith(f"/dashboard/providers/{market.provider_b.id}")
     assert client.get("/dashboard/schools?school_id=").status_code == 404
+
+
+def test_the_provider_dashboard_charts_capacity_used_per_term(client, login, market, year):
+    order = booked(market, quantity=20)
+    login(market.provider_user_a)
+    page = client.get(f"/dashboard?year={year.start_year}").get_data(as_text=True)
+    assert "Capacity used per term" in page
+    label = Term.parse(order.term_key).label
+    assert f"Highest: {label}, 20.0%" in page  # 20 of the offer’s 100 units that term
