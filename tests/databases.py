@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,19 +42,26 @@ def skip_or_fail_without_postgres() -> str:
 
 
 @contextmanager
-def fresh_database(backend: str, tmp_dir: Path) -> Iterator[str]:
-    """A new, empty database for one backend; dropped (or deleted) afterwards."""
+def fresh_database(backend: str, tmp_dir: Path, template: str | None = None) -> Iterator[str]:
+    """A new database for one backend, empty or a copy of `template` (a database URL nobody is
+    connected to); dropped (or deleted) afterwards."""
     if backend == "sqlite":
         path = tmp_dir / f"pooled-{uuid.uuid4().hex[:8]}.sqlite3"
+        if template is not None:
+            source = make_url(template).database or ""
+            for suffix in ("", "-wal"):  # a write-ahead log left behind holds data too
+                if Path(source + suffix).exists():
+                    shutil.copyfile(source + suffix, str(path) + suffix)
         yield f"sqlite:///{path}"
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         return
     base = make_url(skip_or_fail_without_postgres())
     name = f"pooled_test_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{make_url(template).database}"' if template is not None else ""
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy_of}')
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:

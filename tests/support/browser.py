@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from tests.databases import fresh_database, required
 
@@ -100,34 +96,6 @@ class DemoTemplates:
         self.stack.close()
 
 
-@contextmanager
-def cloned_database(backend: str, template_url: str, tmp: Path) -> Iterator[str]:
-    """A copy of a database nobody is connected to; deleted (or dropped) afterwards."""
-    if backend == "sqlite":
-        source = Path(make_url(template_url).database or "")
-        path = tmp / f"clone-{uuid.uuid4().hex[:8]}.sqlite3"
-        for suffix in ("", "-wal"):  # a write-ahead log left behind holds data too
-            if Path(str(source) + suffix).exists():
-                shutil.copyfile(str(source) + suffix, str(path) + suffix)
-        try:
-            yield f"sqlite:///{path}"
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-        return
-    template = make_url(template_url)
-    name = f"pooled_clone_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
-    try:
-        yield template.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTemplates]:
     templates = DemoTemplates(tmp_path_factory.mktemp("demo-templates"))
@@ -152,7 +120,7 @@ def demo_server(
         **env,
     }
     template = templates.seeded(backend, server_env)
-    with cloned_database(backend, template, tmp) as database_url:
+    with fresh_database(backend, tmp, template=template) as database_url:
         server_env["DATABASE_URL"] = database_url
         server = LiveServer(url="", database_url=database_url, env=server_env)
         port = free_port()
