@@ -84,9 +84,16 @@ def _provider_tables(
     }
 
 
-def _csv(tables: dict[str, Callable[[], reports.Table]], name: str, year: AcademicYear) -> Response:
+def _csv(
+    tables: dict[str, Callable[[], reports.Table]],
+    name: str,
+    year: AcademicYear,
+    problem: str | None = None,
+) -> Response:
     if name not in tables:
         abort(404)
+    if problem:
+        return Response(problem + "\n", status=400, mimetype="text/plain")
     table = tables[name]()
     return Response(
         table.csv_text(),
@@ -126,12 +133,12 @@ def dashboard():  # type: ignore[no-untyped-def]
 @bp.route("/dashboard/<name>.csv", endpoint="dashboard_csv")
 @roles_required(*Role)
 def dashboard_csv(name: str):  # type: ignore[no-untyped-def]
-    year, _, _ = _year()
+    year, _, problem = _year()
     if current_user.role in OFFICE:
-        return _csv(_partnership_tables(year), name, year)
+        return _csv(_partnership_tables(year), name, year, problem)
     if current_user.role is Role.PROVIDER:
-        return _csv(_provider_tables(current_user.provider_id, year), name, year)
-    return _csv(_school_tables(current_user.school_id, year), name, year)
+        return _csv(_provider_tables(current_user.provider_id, year), name, year, problem)
+    return _csv(_school_tables(current_user.school_id, year), name, year, problem)
 
 
 @bp.route("/dashboard/schools/<int:school_id>", endpoint="school_dashboard")
@@ -143,8 +150,8 @@ def school_dashboard(school_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/dashboard/schools/<int:school_id>/<name>.csv", endpoint="school_dashboard_csv")
 @roles_required(*OFFICE)
 def school_dashboard_csv(school_id: int, name: str):  # type: ignore[no-untyped-def]
-    year, _, _ = _year()
-    return _csv(_school_tables(_school(school_id).id, year), name, year)
+    year, _, problem = _year()
+    return _csv(_school_tables(_school(school_id).id, year), name, year, problem)
 
 
 @bp.route("/dashboard/providers/<int:provider_id>", endpoint="provider_dashboard")
@@ -156,8 +163,8 @@ def provider_dashboard(provider_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/dashboard/providers/<int:provider_id>/<name>.csv", endpoint="provider_dashboard_csv")
 @roles_required(*OFFICE)
 def provider_dashboard_csv(provider_id: int, name: str):  # type: ignore[no-untyped-def]
-    year, _, _ = _year()
-    return _csv(_provider_tables(_provider(provider_id).id, year), name, year)
+    year, _, problem = _year()
+    return _csv(_provider_tables(_provider(provider_id).id, year), name, year, problem)
 
 
 def _csv_urls(endpoint: str, names: list[str], year: AcademicYear, **ids: int) -> dict[str, str]:

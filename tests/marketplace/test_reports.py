@@ -395,3 +395,10 @@ def test_the_provider_dashboard_charts_capacity_used_per_term(client, login, mar
     assert "Capacity used per term" in page
     label = Term.parse(order.term_key).label
     assert f"Highest: {label}, 20.0%" in page  # 20 of the offer’s 100 units that term
+
+
+def test_a_csv_for_a_bad_year_is_refused_with_the_reason(client, login, market, year):
+    login(market.sbm_a)
+    response = client.get("/dashboard/spend-by-service.csv?year=20x6")
+    assert response.status_code == 400
+    assert "is not an academic year like 2026/27" in response.get_data(as_text=True)
