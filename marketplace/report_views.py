@@ -56,6 +56,7 @@ def _partnership_tables(year: AcademicYear) -> dict[str, Callable[[], reports.Ta
         "round-savings": lambda: reports.round_savings(year),
         "tender-savings": lambda: reports.tender_savings(year),
         "school-savings": lambda: reports.school_savings(year),
+        "billing": lambda: reports.billing_summary(year, today),
         "engagement": lambda: reports.engagement(year),
         "capacity-use": lambda: reports.capacity_use(year),
         "expiring-contracts": lambda: reports.expiring_contracts(today),

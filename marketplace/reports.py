@@ -436,6 +436,54 @@ def tender_savings(year: AcademicYear) -> Table:
     )
 
 
+def billing_summary(year: AcademicYear, today: date) -> Table:
+    """The year's invoices, by kind: billed, paid, still to pay and overdue."""
+    from marketplace.billing_models import INVOICE_KIND_LABELS, InvoiceKind
+
+    billed = Invoice.total_pence - Invoice.credited_pence
+    left = sa.case(
+        (Invoice.status == InvoiceStatus.OPEN, billed - Invoice.amount_paid_pence), else_=0
+    )
+    overdue = sa.case((Invoice.due_on < today, left), else_=0)
+    stmt = (
+        sa.select(
+            Invoice.kind,
+            sa.func.count(Invoice.id),
+            sa.func.sum(billed),
+            sa.func.sum(Invoice.amount_paid_pence),
+            sa.func.sum(left),
+            sa.func.sum(overdue),
+        )
+        .where(
+            Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PAID]),
+            # The year's membership ("2026/27") and its terms' orders ("2026-autumn").
+            Invoice.period.like(f"{year.start_year}%"),
+        )
+        .group_by(Invoice.kind)
+    )
+    found = {InvoiceKind(kind): values for kind, *values in db.session.execute(stmt)}
+    rows = tuple(
+        (INVOICE_KIND_LABELS[kind], *(_int(v) for v in found[kind]))
+        for kind in InvoiceKind
+        if kind in found
+    )
+    return Table(
+        "billing",
+        f"Invoices for {year.label}",
+        (
+            Column("Invoices for"),
+            Column("Invoices", COUNT),
+            Column("Billed", MONEY),
+            Column("Paid", MONEY),
+            Column("Still to pay", MONEY),
+            Column("Overdue", MONEY),
+        ),
+        rows,
+        "Issued invoices for the year's membership and for orders and call-offs in its terms "
+        "(not drafts or voided ones), including VAT, less credit notes.",
+    )
+
+
 def engagement(year: AcademicYear) -> Table:
     """How many member schools ordered or pledged in the year, of how many members."""
     from procurement.round_models import Pledge

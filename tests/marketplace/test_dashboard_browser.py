@@ -14,7 +14,11 @@ pytestmark = pytest.mark.browser
 
 DASHBOARDS = [
     ("committee@demo.pooled.test", "Partnership dashboard", ["income-by-stream", "round-savings"]),
-    ("admin@demo.pooled.test", "Partnership dashboard", ["spend-by-category", "capacity-use"]),
+    (
+        "admin@demo.pooled.test",
+        "Partnership dashboard",
+        ["spend-by-category", "capacity-use", "billing"],
+    ),
     ("sbm@demo.pooled.test", "School dashboard", ["spend-by-service", "invoices-due"]),
     ("head@demo.pooled.test", "School dashboard", ["entitlements", "deadlines"]),
     ("provider@demo.pooled.test", "Provider dashboard", ["orders-by-status", "owed"]),

@@ -402,3 +402,34 @@ def test_a_csv_for_a_bad_year_is_refused_with_the_reason(client, login, market, 
     response = client.get("/dashboard/spend-by-service.csv?year=20x6")
     assert response.status_code == 400
     assert "is not an academic year like 2026/27" in response.get_data(as_text=True)
+
+
+def test_the_years_invoices_billed_paid_still_to_pay_and_overdue(market, year):
+    today = london_today()
+    y = year.start_year
+    common = {"school_id": market.school_a.id, "title": "Fees"}
+    db.session.add_all(
+        [
+            Invoice(**common, kind=InvoiceKind.MEMBERSHIP, period=year.label, billing_key="m1",
+                    status=InvoiceStatus.OPEN, net_pence=10_000, total_pence=10_000,
+                    credited_pence=2_000, amount_paid_pence=1_000,
+                    due_on=today - timedelta(1)),
+            Invoice(**common, kind=InvoiceKind.ORDER, period=f"{y}-autumn", billing_key="o1",
+                    status=InvoiceStatus.PAID, net_pence=5_000, vat_pence=1_000, total_pence=6_000,
+                    amount_paid_pence=6_000, due_on=today),
+            Invoice(**common, kind=InvoiceKind.ORDER, period=f"{y}-spring", billing_key="o2",
+                    status=InvoiceStatus.OPEN, net_pence=3_000, total_pence=3_000,
+                    due_on=today + timedelta(30)),
+            Invoice(**common, kind=InvoiceKind.ORDER, period=f"{y}-summer", billing_key="o3",
+                    status=InvoiceStatus.DRAFT, net_pence=9_000, total_pence=9_000),
+            Invoice(**common, kind=InvoiceKind.ORDER, period=f"{y}-summer", billing_key="o4",
+                    status=InvoiceStatus.VOID, net_pence=9_000, total_pence=9_000),
+            Invoice(**common, kind=InvoiceKind.ORDER, period=f"{y + 1}-autumn", billing_key="o5",
+                    status=InvoiceStatus.OPEN, net_pence=7_000, total_pence=7_000),
+        ]
+    )  # fmt: skip
+    db.session.commit()
+    assert reports.billing_summary(year, today).rows == (
+        ("Membership", 1, 8_000, 1_000, 7_000, 7_000),
+        ("Traded service", 2, 9_000, 6_000, 3_000, 0),
+    )
