@@ -29,6 +29,7 @@ from marketplace.models import (
     Category,
     Offer,
     OfferCapacity,
+    OfferStatus,
     OfferTier,
     Order,
     OrderKind,
@@ -40,7 +41,6 @@ from procurement.models import (
     ContractSchool,
     ContractSource,
     ContractStatus,
-    ContractTier,
 )
 
 BOOKED = (OrderStatus.CONFIRMED, OrderStatus.DELIVERED, OrderStatus.INVOICED)
@@ -366,73 +366,97 @@ def school_savings(year: AcademicYear) -> Table:
 
 
 def tender_savings(year: AcademicYear) -> Table:
-    """Per tender contract: the awarded price against the catalogue's single-school price."""
-    from procurement.tender_models import Tender, TenderLot
+    """Per awarded tender lot: its volume at catalogue prices against the awarded price.
+
+    One row per lot, not per contract: a lot shared by several suppliers becomes a contract
+    per winner, each for the lot's whole expected volume, and counting each would count the
+    volume again for every winner. The awarded figure is the evaluated price the tender stored
+    for each winning bid (its tier price at the lot's expected volume × that volume); with
+    several winners, the dearest, so the saving is never overstated.
+    """
+    from procurement.tender_models import Tender, TenderBid, TenderLot
 
     # The catalogue price one school pays alone: the lowest first-tier price among the live
     # offers for the service (what a school buying a few units would pay).
     alone_price = (
         sa.select(sa.func.min(OfferTier.unit_price_pence))
         .join(Offer, Offer.id == OfferTier.offer_id)
-        .where(Offer.service_id == Contract.service_id, OfferTier.min_quantity <= 1)
-        .correlate(Contract)
+        .where(
+            Offer.service_id == TenderLot.service_id,
+            Offer.status == OfferStatus.LIVE,
+            OfferTier.min_quantity <= 1,
+        )
+        .correlate(TenderLot)
         .scalar_subquery()
     )
-    # The contract's price at the lot's expected volume (all-units tiers).
-    contract_price = (
-        sa.select(ContractTier.unit_price_pence)
-        .where(
-            ContractTier.contract_id == Contract.id,
-            ContractTier.min_quantity <= TenderLot.expected_volume,
+    awarded = (
+        sa.select(
+            TenderBid.lot_id.label("lot_id"),
+            sa.func.count(TenderBid.id).label("suppliers"),
+            sa.func.max(TenderBid.evaluated_price_pence).label("price"),
         )
-        .order_by(ContractTier.min_quantity.desc())
-        .limit(1)
-        .correlate(Contract, TenderLot)
-        .scalar_subquery()
+        .where(TenderBid.awarded.is_(True))
+        .group_by(TenderBid.lot_id)
+        .subquery()
+    )
+    in_force = (
+        sa.select(Contract.id)
+        .where(
+            Contract.source == ContractSource.TENDER,
+            Contract.source_id == TenderLot.tender_id,
+            Contract.service_id == TenderLot.service_id,
+            _contract_year(year),
+        )
+        .correlate(TenderLot)
+        .exists()
     )
     stmt = (
         sa.select(
             Tender.title,
-            Contract.reference,
+            TenderLot.number,
+            TenderLot.title,
             TenderLot.expected_volume,
+            awarded.c.suppliers,
             alone_price,
-            contract_price,
+            awarded.c.price,
         )
-        .select_from(Contract)
-        .join(Tender, Tender.id == Contract.source_id)
-        .join(
-            TenderLot,
-            sa.and_(TenderLot.tender_id == Tender.id, TenderLot.service_id == Contract.service_id),
-        )
-        .where(Contract.source == ContractSource.TENDER, _contract_year(year))
-        .order_by(Tender.title, Contract.reference)
+        .select_from(TenderLot)
+        .join(Tender, Tender.id == TenderLot.tender_id)
+        .join(awarded, awarded.c.lot_id == TenderLot.id)
+        .where(in_force)
+        .order_by(Tender.title, TenderLot.number)
     )
     rows = []
-    for title, reference, volume, alone, price in db.session.execute(stmt):
+    for tender, number, lot, volume, suppliers, alone, price in db.session.execute(stmt):
         if alone is None or price is None:
             continue
+        at_catalogue = _int(alone) * _int(volume)
         rows.append(
             (
-                f"{title} ({reference})",
+                f"{tender}, lot {number}: {lot}",
                 _int(volume),
-                _int(alone) * volume,
-                _int(price) * volume,
-                (_int(alone) - _int(price)) * volume,
+                _int(suppliers),
+                at_catalogue,
+                _int(price),
+                at_catalogue - _int(price),
             )
         )
     return Table(
         "tender-savings",
         f"Savings from tenders, {year.label}",
         (
-            Column("Contract"),
+            Column("Tender lot"),
             Column("Expected units", COUNT),
+            Column("Suppliers", COUNT),
             Column("At catalogue prices", MONEY),
             Column("At the awarded price", MONEY),
             Column("Saved", MONEY),
         ),
         tuple(rows),
-        "The lot's expected volume at the lowest single-school catalogue price for the "
-        "service, against the same volume at the contract's awarded price.",
+        "For each lot of a tender whose contracts are in force in the year: the lot's expected "
+        "volume at the lowest single-school price of the live catalogue offers for the "
+        "service, against the same volume at the awarded price. Where several suppliers share "
+        "a lot, the volume counts once, at the dearest winner's price.",
     )
 
 

@@ -16,8 +16,10 @@ from app.models import Grant, Membership, MembershipTerm, Role
 from app.types import utcnow
 from marketplace import orders, reports
 from marketplace.billing_models import Invoice, InvoiceKind, InvoiceStatus
-from marketplace.models import OrderStatus
+from marketplace.models import OfferStatus, OrderStatus
 from marketplace.scoping import london_today
+from procurement import tenders
+from procurement import tenders_evaluation as evaluation_service
 from procurement.models import (
     Contract,
     ContractSchool,
@@ -28,6 +30,13 @@ from procurement.models import (
 from procurement.round_models import BuyingRound, RoundStatus
 from tests import factories
 from tests.marketplace.conftest import draft
+from tests.procurement.tender_factories import (
+    AFTER_DEADLINE,
+    evaluate,
+    make_tender,
+    open_bids,
+    submit_both_bids,
+)
 
 
 def year_of(order) -> AcademicYear:  # type: ignore[no-untyped-def]
@@ -208,6 +217,40 @@ def test_round_savings_per_round_and_per_school(market, year):
         (market.school_b.name, 720_000, 690_000, 30_000),
         (market.school_a.name, 250_000, 230_000, 20_000),
     )
+
+
+def test_a_lot_shared_by_two_suppliers_counts_its_volume_once_at_the_dearer_awarded_price(world):
+    # A cheaper offer that is not on sale is no catalogue price a school could pay alone.
+    factories.make_offer(
+        factories.make_provider("Draft Offers Ltd"),
+        world.service,
+        tiers=[(0, 10_000)],
+        status=OfferStatus.DRAFT,
+    )
+    tw = make_tender(world, max_suppliers=2)
+    bid_a, bid_b = submit_both_bids(tw)  # A: £219.83 a day from 300 days; B: £246.89
+    open_bids(tw)
+    evaluate(tw, {bid_a.id: (50, 50), bid_b.id: (50, 50)})
+    awarded_at = AFTER_DEADLINE + timedelta(days=2)
+    evaluation_service.decide_award(tw.tender.id, world.committee, now=awarded_at)
+    contracts = tenders.enter_into_contracts(
+        tw.tender.id, world.committee, now=awarded_at + timedelta(days=20)
+    )
+    assert len(contracts) == 2  # one per winner, both for the lot's 400 days
+
+    # 400 days at offer A's £250 (the cheapest live single-school price) against 400 days at
+    # provider B's £246.89: the lot's volume counted once, at the dearer winner's price.
+    assert reports.tender_savings(AcademicYear(2026)).rows == (
+        (
+            f"{tw.tender.title}, lot 1: {tw.lot.title}",
+            400,
+            2,
+            400 * 25_000,
+            400 * 24_689,
+            400 * (25_000 - 24_689),
+        ),
+    )
+    assert reports.tender_savings(AcademicYear(2029)).rows == ()  # the contracts have ended
 
 
 def test_invoices_due_overdue_first_and_paid_ones_left_out(market):
