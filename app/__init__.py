@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,22 @@ if TYPE_CHECKING:
 
 # No Flask import at module level: the pure modules of this package (money, calendar,
 # membership, gias) must import without pulling in the web framework.
+
+
+# The modules that define tables, core first; the factory imports them all so that the metadata
+# (and Alembic) sees the whole schema.
+MODEL_MODULES = (
+    "app.models",
+    "app.audit",
+    "marketplace.catalogue.models",
+    "marketplace.offers.models",
+    "marketplace.orders.models",
+    "marketplace.entitlements.models",
+    "marketplace.billing.models",
+    "procurement.contracts.models",
+    "procurement.rounds.models",
+    "procurement.tenders.models",
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -52,22 +69,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     # Every model, so metadata (and Alembic) sees the whole schema.
-    from app import (
-        admin,
-        audit,
-        auth,
-        cli,
-        errors,
-        main,
-        models,  # noqa: F401
-        security,
-        templating,
-    )
-    from marketplace import models as marketplace_models  # noqa: F401
-    from marketplace import views as marketplace_views
-    from procurement import models as procurement_models  # noqa: F401
-    from procurement import views as procurement_views
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
 
+    from app import admin, audit, auth, cli, errors, home, security, templating
+    from app.dashboards import views as dashboards
+    from marketplace.blueprint import blueprint as marketplace_blueprint
+    from marketplace.orders import contract_prices
+    from procurement.blueprint import blueprint as procurement_blueprint
+    from procurement.contracts.prices import ContractRegisterPrices
+
+    contract_prices.install(ContractRegisterPrices())
     audit.install_guards()
     security.init_app(app)
     templating.init_app(app)
@@ -75,10 +87,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     for blueprint in (
         auth.bp,
-        main.bp,
+        home.bp,
         admin.bp,
-        marketplace_views.bp,
-        procurement_views.bp,
+        marketplace_blueprint(),
+        procurement_blueprint(),
+        dashboards.bp,
     ):
         app.register_blueprint(blueprint)
     return app

@@ -1,4 +1,4 @@
-"""Use cases for user accounts."""
+"""Use cases for user accounts, and which provider a user acts for."""
 
 from __future__ import annotations
 
@@ -74,3 +74,21 @@ def set_active(user_id: int, active: bool, actor: User) -> User:
     )
     db.session.commit()
     return user
+
+
+def provider_for_user(user: User) -> Provider | None:
+    """The provider a user acts for: a provider user's own, or a school-led hub's SBM's school."""
+    if user.role is Role.PROVIDER:
+        return user.provider
+    if user.role is Role.SBM and user.school_id is not None:
+        return db.session.scalar(
+            sa.select(Provider).where(Provider.school_id == user.school_id).order_by(Provider.id)
+        )
+    return None
+
+
+def provider_for_school(school_id: int) -> int | None:
+    """The provider id of a school that also sells (a school-led hub), if it does."""
+    return db.session.scalar(
+        sa.select(Provider.id).where(Provider.school_id == school_id).order_by(Provider.id)
+    )

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.forms import GiasUploadForm, GrantForm, MembershipForm, MembershipTermForm, UserForm
 from app.models import Grant, Membership, MembershipTerm, Provider, Role, School, User
 from app.security import roles_required
-from app.types import to_london, utcnow
+from app.time import to_london, utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,7 +23,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def users():  # type: ignore[no-untyped-def]
     """Everyone who can sign in."""
     page = db.paginate(sa.select(User).order_by(User.role, User.email), per_page=50)
-    return render_template("admin/users.html", page=page)
+    return render_template("app/admin/users.html", page=page)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -53,7 +53,7 @@ def user_new():  # type: ignore[no-untyped-def]
         else:
             flash(f"Account created for {user.email}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_new.html", form=form)
+    return render_template("app/admin/user_new.html", form=form)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -92,7 +92,11 @@ def schools():  # type: ignore[no-untyped-def]
         stmt = stmt.where(School.is_member.is_(True))
     page = db.paginate(stmt, per_page=50)
     return render_template(
-        "admin/schools.html", page=page, q=query, members_only=members_only, upload=GiasUploadForm()
+        "app/admin/schools.html",
+        page=page,
+        q=query,
+        members_only=members_only,
+        upload=GiasUploadForm(),
     )
 
 
@@ -112,7 +116,7 @@ def schools_import():  # type: ignore[no-untyped-def]
             form.file.errors = [*form.file.errors, exc.message]
         else:
             flash("Import finished: " + report.summary() + ".", "success")
-    return render_template("admin/schools_import.html", form=form, report=report)
+    return render_template("app/admin/schools_import.html", form=form, report=report)
 
 
 @bp.route("/schools/<int:school_id>/membership/<int:term_id>", methods=["GET", "POST"])
@@ -144,8 +148,8 @@ def membership_edit(school_id: int, term_id: int):  # type: ignore[no-untyped-de
             actor=current_user,
         )
         flash(f"Membership for {school.name} saved.", "success")
-        return redirect(url_for("main.school_detail", school_id=school.id))
-    return render_template("admin/membership_edit.html", form=form, school=school, term=term)
+        return redirect(url_for("home.school_detail", school_id=school.id))
+    return render_template("app/admin/membership_edit.html", form=form, school=school, term=term)
 
 
 @bp.route("/membership")
@@ -161,7 +165,7 @@ def membership_terms():  # type: ignore[no-untyped-def]
         ).all()
     )
     return render_template(
-        "admin/membership_terms.html", terms=terms, counts=counts, form=MembershipTermForm()
+        "app/admin/membership_terms.html", terms=terms, counts=counts, form=MembershipTermForm()
     )
 
 
@@ -187,7 +191,9 @@ def membership_term_save():  # type: ignore[no-untyped-def]
     terms = list(
         db.session.scalars(sa.select(MembershipTerm).order_by(MembershipTerm.start_year.desc()))
     )
-    return render_template("admin/membership_terms.html", terms=terms, counts={}, form=form), 400
+    return render_template(
+        "app/admin/membership_terms.html", terms=terms, counts={}, form=form
+    ), 400
 
 
 @bp.route("/membership/<int:term_id>/enrol", methods=["POST"])
@@ -250,4 +256,4 @@ def grants():  # type: ignore[no-untyped-def]
     rows = db.session.scalars(
         sa.select(Grant).order_by(Grant.received_on.desc(), Grant.id.desc())
     ).all()
-    return render_template("admin/grants.html", form=form, grants=rows), status
+    return render_template("app/admin/grants.html", form=form, grants=rows), status

@@ -26,7 +26,7 @@ def _safe_next(target: str | None) -> str | None:
 def login():  # type: ignore[no-untyped-def]
     """Sign in with email and password."""
     if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+        return redirect(url_for("home.home"))
     form = LoginForm()
     error = None
     status = 200
@@ -39,8 +39,8 @@ def login():  # type: ignore[no-untyped-def]
             error, status = exc.message, 200
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
-    return render_template("auth/login.html", form=form, error=error), status
+            return redirect(_safe_next(request.args.get("next")) or url_for("home.home"))
+    return render_template("app/auth/login.html", form=form, error=error), status
 
 
 @bp.route("/sign-out", methods=["POST"])

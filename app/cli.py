@@ -9,8 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app import accounts, demo
+from app import accounts
 from app import schools as school_service
+from app.demo import seed as demo
 from app.errors import DomainError
 from app.models import Role
 
@@ -131,8 +132,10 @@ def users_create_command(
 
 
 def init_app(app: Flask) -> None:
-    for group in (schools_cli, demo_cli, users_cli):
-        app.cli.add_command(group)
-    from marketplace.billing_cli import billing_cli  # flask billing … (issue 6)
+    """Every command group of the app, core and domains."""
+    from marketplace.billing.cli import billing_cli
+    from procurement.rounds.cli import rounds_cli
+    from procurement.tenders.cli import ocds_cli
 
-    app.cli.add_command(billing_cli)
+    for group in (schools_cli, demo_cli, users_cli, billing_cli, rounds_cli, ocds_cli):
+        app.cli.add_command(group)

@@ -9,14 +9,16 @@ from app.extensions import db
 
 
 class DomainError(Exception):
-    """A rule of the trade was broken; `code` is stable, `message` is for people."""
+    """A rule of the trade was broken; `code` is stable, `message` is for people, and `field`
+    names the form field the message belongs to, if any."""
 
     code = "domain_error"
     http_status = 400
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
         if code is not None:
             self.code = code
 

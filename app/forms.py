@@ -234,3 +234,7 @@ class MembershipForm(FlaskForm):
     )
     cap = PoundsField("Cap for this school (optional)", validators=[Optional()], allow_zero=False)
     is_member = BooleanField("Member of the partnership")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: CSRF only."""

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.types import UTCDateTime, utcnow
+from app.time import utcnow
+from app.types import UTCDateTime
 
 
 def enum_column(enum: type[StrEnum], length: int = 30, **kwargs: Any) -> Any:

@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.errors import DomainError
 from app.extensions import db, login_manager
 from app.models import LoginThrottle, Role, User
-from app.types import to_london, utcnow
+from app.time import to_london, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 

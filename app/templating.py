@@ -10,11 +10,11 @@ from flask_login import current_user
 
 from app.models import Role
 from app.money import format_pence
-from app.types import to_london
+from app.time import to_london
 
 # (label, endpoint, roles). An item shows only once its endpoint exists.
 NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
-    ("Home", "main.home", frozenset(Role)),
+    ("Home", "home.home", frozenset(Role)),
     (
         "Services",
         "marketplace.catalogue",
@@ -34,12 +34,12 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Invoices", "marketplace.invoices", frozenset({Role.SBM, Role.HEAD})),
     ("Payments", "marketplace.provider_payables", frozenset({Role.PROVIDER})),
     ("Billing", "marketplace.billing", frozenset({Role.ADMIN})),
-    ("Dashboard", "marketplace.dashboard", frozenset(Role)),
+    ("Dashboard", "dashboards.dashboard", frozenset(Role)),
     ("Schools", "admin.schools", frozenset({Role.ADMIN, Role.COMMITTEE})),
     ("Users", "admin.users", frozenset({Role.ADMIN})),
     ("Membership", "admin.membership_terms", frozenset({Role.ADMIN})),
     ("Grants", "admin.grants", frozenset({Role.ADMIN})),
-    ("My school", "main.my_school", frozenset({Role.SBM, Role.HEAD})),
+    ("My school", "home.my_school", frozenset({Role.SBM, Role.HEAD})),
 ]
 
 

@@ -1,19 +1,11 @@
-"""Shared column types and time helpers."""
+"""Shared column types: a UTC instant on every database."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def utcnow() -> datetime:
-    """The current instant, timezone-aware in UTC."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -38,8 +30,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def to_london(value: datetime) -> datetime:
-    """Show an instant in Europe/London time."""
-    return value.astimezone(LONDON)

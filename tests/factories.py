@@ -11,18 +11,9 @@ from werkzeug.security import generate_password_hash
 from app.calendar import AcademicYear, Term
 from app.extensions import db
 from app.models import Membership, MembershipTerm, Provider, ProviderKind, Role, School, User
-from app.types import utcnow
-from marketplace.models import (
-    Category,
-    Offer,
-    OfferCapacity,
-    OfferStatus,
-    OfferTier,
-    Service,
-    ServiceKind,
-    Unit,
-    VatTreatment,
-)
+from app.time import utcnow
+from marketplace.catalogue.models import Category, Service, ServiceKind, Unit, VatTreatment
+from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
 
 PASSWORD = "correct horse battery"
 # A cheap hash keeps the suite fast; real accounts get Werkzeug's default (scrypt).

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import LoginThrottle, Role
-from app.types import utcnow
+from app.time import utcnow
 from tests import factories
 
 

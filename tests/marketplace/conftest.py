@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from app.calendar import AcademicYear, Term, add_working_days
 from app.extensions import db
 from app.models import AuditEvent
-from marketplace import orders
-from marketplace.models import OfferCapacity, Order
-from marketplace.scoping import london_today
+from app.time import london_today
+from marketplace.offers.models import OfferCapacity
+from marketplace.orders import services as orders
+from marketplace.orders.models import Order
 from tests import factories
 
 

@@ -14,12 +14,14 @@ from flask import Flask
 from app.calendar import Term
 from app.extensions import db
 from app.models import School
-from app.types import utcnow
-from marketplace import billing
-from marketplace.billing_models import Invoice
-from marketplace.models import Offer, Order, OrderKind, OrderStatus, Service
-from marketplace.stripe_gateway import StripeGateway
-from procurement.models import Contract, ContractSource, ContractStatus
+from app.time import utcnow
+from marketplace.billing import services as billing
+from marketplace.billing.models import Invoice
+from marketplace.billing.stripe_gateway import StripeGateway
+from marketplace.catalogue.models import Service
+from marketplace.offers.models import Offer
+from marketplace.orders.models import Order, OrderKind, OrderStatus
+from procurement.contracts.models import Contract, ContractSource, ContractStatus
 from tests import factories
 from tests.support.stripe_fixtures import (
     TEST_API_KEY,
@@ -149,7 +151,7 @@ def count(model: Any, *conditions: Any) -> int:
 
 def standard_rated_service() -> Service:
     """A traded service charged VAT at 20% (e.g. HR advice to a non-eligible body)."""
-    from marketplace.models import Category, Unit, VatTreatment
+    from marketplace.catalogue.models import Category, Unit, VatTreatment
 
     return factories.make_service(
         name="HR advice", category=Category.HR, unit=Unit.HOUR, vat=VatTreatment.STANDARD

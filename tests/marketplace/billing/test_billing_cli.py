@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from marketplace import billing_events
-from marketplace.billing_models import BillingRun, Invoice, InvoiceStatus
+from marketplace.billing import webhooks as billing_events
+from marketplace.billing.models import BillingRun, Invoice, InvoiceStatus
 
 
 @pytest.mark.usefixtures("no_stripe")

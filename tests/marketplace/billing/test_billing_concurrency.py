@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.extensions import db
-from marketplace import billing
-from marketplace.billing_models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
+from marketplace.billing import services as billing
+from marketplace.billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from tests import factories
 from tests.marketplace.billing.conftest import make_order, stripe_invoices
 from tests.support.concurrency import race, racing_app

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 import stripe
 
 from app.extensions import db
-from marketplace import billing
-from marketplace.billing_models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus
-from marketplace.models import OrderStatus
-from marketplace.stripe_gateway import StripeGateway
+from marketplace.billing import services as billing
+from marketplace.billing.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus
+from marketplace.billing.stripe_gateway import StripeGateway
+from marketplace.orders.models import OrderStatus
 from tests import factories
 from tests.marketplace.billing.conftest import make_order, standard_rated_service
 
@@ -219,7 +219,7 @@ def test_credit_notes_are_written_in_the_callers_transaction(world, hr_order, no
 def test_the_marketplaces_cancel_leaves_the_charge_to_be_billed_and_credits_nothing(market):
     """Through the real cancel use case: a confirmed order, never billed, cancelled with a 10%
     admin charge: no credit note; the next billing run bills the charge alone."""
-    from marketplace import orders
+    from marketplace.orders import services as orders
     from tests.marketplace.conftest import draft
 
     market.offer_a.cancellation_charge_bp = 1_000
@@ -251,7 +251,8 @@ def test_the_marketplaces_cancel_of_an_invoiced_order_credits_what_the_rules_giv
     from datetime import timedelta
 
     from app.calendar import Term
-    from marketplace import orders, payables
+    from marketplace.billing import payables
+    from marketplace.orders import services as orders
     from tests.marketplace.conftest import draft
 
     market.offer_a.cancellation_charge_bp = 1_000

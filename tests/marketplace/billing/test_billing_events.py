@@ -18,9 +18,10 @@ import stripe
 
 from app.extensions import db
 from app.models import AuditEvent
-from marketplace import billing, billing_events
-from marketplace.billing_models import Invoice, InvoiceStatus, StripeEvent
-from marketplace.stripe_gateway import StripeGateway
+from marketplace.billing import services as billing
+from marketplace.billing import webhooks as billing_events
+from marketplace.billing.models import Invoice, InvoiceStatus, StripeEvent
+from marketplace.billing.stripe_gateway import StripeGateway
 from tests.marketplace.billing.conftest import count
 from tests.support.stripe_fixtures import TEST_WEBHOOK_SECRET, fail_invoice_payment
 

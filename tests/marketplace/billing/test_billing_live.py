@@ -30,8 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, School
-from marketplace import billing_events, billing_rules
-from marketplace.billing_models import (
+from marketplace.billing import rules as billing_rules
+from marketplace.billing import webhooks as billing_events
+from marketplace.billing.models import (
     BillingCustomer,
     BillingState,
     Invoice,
@@ -40,7 +41,8 @@ from marketplace.billing_models import (
     InvoiceStatus,
     StripeEvent,
 )
-from marketplace.models import Offer, Order, OrderStatus
+from marketplace.offers.models import Offer
+from marketplace.orders.models import Order, OrderStatus
 from tests.conftest import make_app
 from tests.marketplace.billing.conftest import make_order, stripe_customers, stripe_invoices
 from tests.support.browser import ROOT, DemoTemplates, LiveServer, demo_server, sign_in

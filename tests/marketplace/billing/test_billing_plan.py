@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import AuditEvent
-from marketplace import billing
-from marketplace.billing_models import (
+from marketplace.billing import services as billing
+from marketplace.billing.models import (
     BillingRun,
     BillingRunStatus,
     Invoice,
@@ -22,7 +22,7 @@ from marketplace.billing_models import (
     InvoiceLine,
     InvoiceStatus,
 )
-from marketplace.models import OrderStatus
+from marketplace.orders.models import OrderStatus
 from tests import factories
 from tests.marketplace.billing.conftest import (
     count,

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import stripe
 
 from app.extensions import db
-from marketplace import billing
-from marketplace.billing_models import (
+from marketplace.billing import services as billing
+from marketplace.billing.models import (
     BillingCustomer,
     BillingRun,
     BillingRunStatus,
@@ -19,7 +19,7 @@ from marketplace.billing_models import (
     InvoiceLine,
     InvoiceStatus,
 )
-from marketplace.stripe_gateway import StripeGateway
+from marketplace.billing.stripe_gateway import StripeGateway
 from tests import factories
 from tests.marketplace.billing.conftest import (
     invoices,

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from marketplace import billing
-from marketplace.billing_models import BillingRun, Invoice
+from marketplace.billing import services as billing
+from marketplace.billing.models import BillingRun, Invoice
 from tests.marketplace import html
 from tests.marketplace.billing.conftest import count, make_order
 

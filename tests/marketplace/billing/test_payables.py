@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from app.extensions import db
-from marketplace import billing_rules, payables
-from marketplace.models import OrderStatus
+from marketplace.billing import payables
+from marketplace.billing import rules as billing_rules
+from marketplace.orders.models import OrderStatus
 from tests import factories
 from tests.marketplace.billing.conftest import make_contract, make_order, previous_term
 

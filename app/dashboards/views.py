@@ -1,0 +1,284 @@
+"""Dashboards: the partnership's, a school's and a provider's, with a CSV of every table.
+
+`/dashboard` shows the signed-in person's own: the partnership's to the office and the
+committee, their school's to a business manager or head, their provider's to a provider. The
+office and the committee can open any school's or provider's too; everyone else gets a 404 for
+anything but their own. `?year=2025` picks the academic year (1 September 2025 – 31 August
+2026).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.calendar import AcademicYear
+from app.dashboards import tables as reports
+from app.extensions import db
+from app.models import Provider, Role, School
+from app.security import roles_required
+from app.time import london_today, utcnow
+
+bp = Blueprint("dashboards", __name__)
+OFFICE = (Role.ADMIN, Role.COMMITTEE)
+
+
+def _year() -> tuple[AcademicYear, list[AcademicYear], str | None]:
+    """The year asked for (?year=2025 or ?year=2025/26), this year by default."""
+    this_year = AcademicYear.containing(london_today())
+    years = reports.years_with_membership() or [this_year]
+    if this_year not in years:
+        years.insert(0, this_year)
+    wanted = request.args.get("year", "").strip()
+    if not wanted:
+        return this_year, years, None
+    try:
+        year = AcademicYear.parse(wanted[:20])
+    except ValueError as exc:
+        return this_year, years, f"{exc}: choose one from the list."
+    if year not in years:
+        return (
+            this_year,
+            years,
+            f"There are no figures for {year.label}: choose a year from the list.",
+        )
+    return year, years, None
+
+
+def _partnership_tables(year: AcademicYear) -> dict[str, Callable[[], reports.Table]]:
+    today = london_today()
+    return {
+        "income-by-stream": lambda: reports.income_by_stream(reports.years_with_membership()),
+        "spend-by-category": lambda: reports.spend_by_category(year),
+        "round-savings": lambda: reports.round_savings(year),
+        "tender-savings": lambda: reports.tender_savings(year),
+        "school-savings": lambda: reports.school_savings(year),
+        "billing": lambda: reports.billing_summary(year, today),
+        "engagement": lambda: reports.engagement(year),
+        "capacity-use": lambda: reports.capacity_use(year),
+        "expiring-contracts": lambda: reports.expiring_contracts(today),
+    }
+
+
+def _school_tables(school_id: int, year: AcademicYear) -> dict[str, Callable[[], reports.Table]]:
+    today = london_today()
+    return {
+        "spend-by-service": lambda: reports.spend_by_service(year, school_id),
+        "round-savings": lambda: reports.round_savings(year, school_id),
+        "invoices-due": lambda: reports.invoices_due(school_id, today),
+        "entitlements": lambda: reports.entitlements(school_id, year),
+        "deadlines": lambda: reports.deadlines(school_id, utcnow(), today),
+    }
+
+
+def _provider_tables(
+    provider_id: int, year: AcademicYear
+) -> dict[str, Callable[[], reports.Table]]:
+    return {
+        "orders-by-status": lambda: reports.orders_by_status(provider_id, year),
+        "capacity-use": lambda: reports.capacity_use(year, provider_id),
+        "contracts": lambda: reports.provider_contracts(provider_id),
+        "owed": lambda: reports.owed(provider_id),
+    }
+
+
+def _csv(
+    tables: dict[str, Callable[[], reports.Table]],
+    name: str,
+    year: AcademicYear,
+    problem: str | None = None,
+) -> Response:
+    if name not in tables:
+        abort(404)
+    if problem:
+        return Response(problem + "\n", status=400, mimetype="text/plain")
+    table = tables[name]()
+    return Response(
+        table.csv_text(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}-{year.start_year}.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _school(school_id: int) -> School:
+    school = db.session.get(School, school_id)
+    if school is None:
+        abort(404)
+    return school
+
+
+def _provider(provider_id: int) -> Provider:
+    provider = db.session.get(Provider, provider_id)
+    if provider is None:
+        abort(404)
+    return provider
+
+
+@bp.route("/dashboard", endpoint="dashboard")
+@roles_required(*Role)
+def dashboard():  # type: ignore[no-untyped-def]
+    """The signed-in person's own dashboard."""
+    if current_user.role in OFFICE:
+        return _render_partnership()
+    if current_user.role is Role.PROVIDER:
+        return _render_provider(_provider(current_user.provider_id))
+    return _render_school(_school(current_user.school_id))
+
+
+@bp.route("/dashboard/<name>.csv", endpoint="dashboard_csv")
+@roles_required(*Role)
+def dashboard_csv(name: str):  # type: ignore[no-untyped-def]
+    year, _, problem = _year()
+    if current_user.role in OFFICE:
+        return _csv(_partnership_tables(year), name, year, problem)
+    if current_user.role is Role.PROVIDER:
+        return _csv(_provider_tables(current_user.provider_id, year), name, year, problem)
+    return _csv(_school_tables(current_user.school_id, year), name, year, problem)
+
+
+@bp.route("/dashboard/schools/<int:school_id>", endpoint="school_dashboard")
+@roles_required(*OFFICE)
+def school_dashboard(school_id: int):  # type: ignore[no-untyped-def]
+    return _render_school(_school(school_id))
+
+
+@bp.route("/dashboard/schools/<int:school_id>/<name>.csv", endpoint="school_dashboard_csv")
+@roles_required(*OFFICE)
+def school_dashboard_csv(school_id: int, name: str):  # type: ignore[no-untyped-def]
+    year, _, problem = _year()
+    return _csv(_school_tables(_school(school_id).id, year), name, year, problem)
+
+
+@bp.route("/dashboard/providers/<int:provider_id>", endpoint="provider_dashboard")
+@roles_required(*OFFICE)
+def provider_dashboard(provider_id: int):  # type: ignore[no-untyped-def]
+    return _render_provider(_provider(provider_id))
+
+
+@bp.route("/dashboard/providers/<int:provider_id>/<name>.csv", endpoint="provider_dashboard_csv")
+@roles_required(*OFFICE)
+def provider_dashboard_csv(provider_id: int, name: str):  # type: ignore[no-untyped-def]
+    year, _, problem = _year()
+    return _csv(_provider_tables(_provider(provider_id).id, year), name, year, problem)
+
+
+def _csv_urls(endpoint: str, names: list[str], year: AcademicYear, **ids: int) -> dict[str, str]:
+    return {name: url_for(endpoint, name=name, year=year.start_year, **ids) for name in names}
+
+
+def _render_partnership():  # type: ignore[no-untyped-def]
+    year, years, problem = _year()
+    tables = {name: build() for name, build in _partnership_tables(year).items()}
+    income = next((r for r in tables["income-by-stream"].rows if r[0] == year.label), None)
+    saved = tables["round-savings"].total(4) + tables["tender-savings"].total(4)
+    engaged = tables["engagement"].rows[2]
+    return render_template(
+        "app/dashboards/partnership.html",
+        year=year,
+        years=years,
+        problem=problem,
+        tables=tables,
+        income=income,
+        saved=saved,
+        engaged=engaged,
+        members=tables["engagement"].extra["members"],
+        csv=_csv_urls("dashboards.dashboard_csv", list(tables), year),
+        schools=db.session.execute(
+            db.select(School.id, School.name)
+            .where(School.is_member.is_(True))
+            .order_by(School.name)
+        ).all(),
+        providers=db.session.execute(
+            db.select(Provider.id, Provider.name).order_by(Provider.name)
+        ).all(),
+    ), (400 if problem else 200)
+
+
+def _render_school(school: School):  # type: ignore[no-untyped-def]
+    year, years, problem = _year()
+    tables = {name: build() for name, build in _school_tables(school.id, year).items()}
+    own = current_user.role not in OFFICE
+    endpoint = "dashboards.dashboard_csv" if own else "dashboards.school_dashboard_csv"
+    ids = {} if own else {"school_id": school.id}
+    invoices = tables["invoices-due"]
+    overdue = sum(row[3] for row in invoices.rows if row[4] == "Overdue")
+    return render_template(
+        "app/dashboards/school.html",
+        school=school,
+        year=year,
+        years=years,
+        problem=problem,
+        tables=tables,
+        spend=tables["spend-by-service"].total(1),
+        saved=tables["round-savings"].total(4),
+        due=invoices.total(3),
+        overdue=overdue,
+        csv=_csv_urls(endpoint, list(tables), year, **ids),
+        own=own,
+    ), (400 if problem else 200)
+
+
+def _render_provider(provider: Provider):  # type: ignore[no-untyped-def]
+    year, years, problem = _year()
+    tables = {name: build() for name, build in _provider_tables(provider.id, year).items()}
+    own = current_user.role not in OFFICE
+    endpoint = "dashboards.dashboard_csv" if own else "dashboards.provider_dashboard_csv"
+    ids = {} if own else {"provider_id": provider.id}
+    capacity = tables["capacity-use"]
+    offered = sum(
+        capacity.total(i) for i, c in enumerate(capacity.columns) if "offered" in c.heading
+    )
+    ordered = sum(
+        capacity.total(i) for i, c in enumerate(capacity.columns) if "ordered" in c.heading
+    )
+    term_use = []
+    for term in year.terms():
+        name = term.name.value.capitalize()
+        heads = [c.heading for c in capacity.columns]
+        if f"{name} offered" in heads:
+            term_offered = capacity.total(heads.index(f"{name} offered"))
+            term_ordered = capacity.total(heads.index(f"{name} ordered"))
+            share = round(100 * term_ordered / term_offered, 1) if term_offered else 0.0
+            term_use.append({"label": term.label, "value": share})
+    return render_template(
+        "app/dashboards/provider.html",
+        term_use=term_use,
+        provider=provider,
+        year=year,
+        years=years,
+        problem=problem,
+        tables=tables,
+        orders=tables["orders-by-status"].total(1),
+        owed=tables["owed"].total(4),
+        used=round(100 * ordered / offered, 1) if offered else 0.0,
+        csv=_csv_urls(endpoint, list(tables), year, **ids),
+        own=own,
+    ), (400 if problem else 200)
+
+
+@bp.route("/dashboard/schools", endpoint="school_dashboard_pick")
+@roles_required(*OFFICE)
+def school_dashboard_pick():  # type: ignore[no-untyped-def]
+    """The partnership dashboard's "a school's dashboard" form (a GET, without JavaScript)."""
+    school_id = request.args.get("school_id", type=int)
+    if school_id is None:
+        abort(404)
+    year = request.args.get("year", "")
+    return redirect(url_for("dashboards.school_dashboard", school_id=school_id, year=year or None))
+
+
+@bp.route("/dashboard/providers", endpoint="provider_dashboard_pick")
+@roles_required(*OFFICE)
+def provider_dashboard_pick():  # type: ignore[no-untyped-def]
+    provider_id = request.args.get("provider_id", type=int)
+    if provider_id is None:
+        abort(404)
+    year = request.args.get("year", "")
+    return redirect(
+        url_for("dashboards.provider_dashboard", provider_id=provider_id, year=year or None)
+    )

@@ -1,0 +1,292 @@
+"""A term of real activity for the demo partnership, made by driving the real use cases.
+
+Schools order traded services (some waiting for their head, some confirmed, some delivered), a
+buying round for speech and language therapy was pledged, run and awarded before the term
+began, the partnership office ran billing (without Stripe: invoices are issued locally) and
+recorded two grants. Everything the dashboards show of the demo comes from here, through the
+same code the pages use; nothing is written as a figure.
+
+Safe to run twice: it does nothing when the demo's orders are already there.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from app.calendar import AcademicYear, Term
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Grant, Role, School, User
+from marketplace.catalogue.models import Service, ServiceKind
+from marketplace.offers.models import Offer, OfferStatus
+from marketplace.orders import services as orders
+from marketplace.orders.models import Order
+
+PO_PREFIX = "DEMO-"
+ROUND_TITLE = "Speech and language therapy, autumn term"
+# Traded services schools order in the demo, and how many units one school typically buys.
+ORDERED = {
+    "counselling": (4, 12),
+    "speech-language-therapy": (6, 20),
+    "educational-psychology": (2, 6),
+    "hr-advisory": (20, 60),
+    "governance-clerking": (1, 1),
+    "extra-clerked-meeting": (1, 3),
+    "ect-appropriate-body": (1, 4),
+    "payroll": (40, 120),
+}
+ORDERING_SCHOOLS = 30
+PLEDGING_SCHOOLS = 18
+# Not a password: a stored hash that no password matches (werkzeug reads it as malformed).
+NO_PASSWORD = "!no-password"  # noqa: S105
+
+
+def seed_demo_activity(today: date) -> dict[str, int]:
+    """Orders, an awarded round, a billing run and grants; {} when already seeded."""
+    if db.session.scalar(sa.select(Order.id).where(Order.po_number.like(f"{PO_PREFIX}%")).limit(1)):
+        return {}
+    rng = random.Random(2026)  # the same demo every time
+    admin = _user(Role.ADMIN)
+    committee = _user(Role.COMMITTEE)
+    if admin is None or committee is None:
+        return {}
+    added = {"orders": 0, "round call-offs": 0, "grants": 0, "invoices": 0}
+    added["round call-offs"] = _awarded_round(committee, today, rng)
+    last_year = AcademicYear.containing(today).starts_on - timedelta(days=300)
+    added["invoices"] = _billing(last_year)
+    _paid_last_year(last_year, rng)
+    added["orders"] = _orders(admin, today, rng)
+    added["invoices"] += _billing(today)
+    added["grants"] = _grants(admin, today)
+    return added
+
+
+def _user(role: Role) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.role == role).order_by(User.id).limit(1))
+
+
+def _schools(rng: random.Random, count: int) -> list[School]:
+    schools = list(
+        db.session.scalars(
+            sa.select(School)
+            .where(School.is_member.is_(True), School.pupils.is_not(None))
+            .order_by(School.urn)
+        )
+    )
+    chosen = rng.sample(schools, min(count, len(schools)))
+    # The demo accounts' own school always takes part, so its people see what it did.
+    from app.demo.seed import DEMO_SCHOOL_URN
+
+    own = next((school for school in schools if school.urn == DEMO_SCHOOL_URN), None)
+    if own is not None and own not in chosen:
+        chosen[-1] = own
+    return chosen
+
+
+def _live_offers(slug: str) -> list[Offer]:
+    return list(
+        db.session.scalars(
+            sa.select(Offer)
+            .join(Service, Service.id == Offer.service_id)
+            .where(
+                Service.slug == slug,
+                Service.kind == ServiceKind.TRADED,
+                Offer.status == OfferStatus.LIVE,
+            )
+            .order_by(Offer.id)
+        )
+    )
+
+
+def _orders(actor: User, today: date, rng: random.Random) -> int:
+    """Orders for this term and next, taken as far along their lifecycle as the demo needs."""
+    term = Term.containing(today)
+    placed = 0
+    for school in _schools(rng, ORDERING_SCHOOLS):
+        for slug in rng.sample(sorted(ORDERED), rng.randint(1, 3)):
+            offers = _live_offers(slug)
+            if not offers:
+                continue
+            offer = rng.choice(offers)
+            low, high = ORDERED[slug]
+            later = Term.containing(term.ends_on + timedelta(days=1))
+            term_key = term.key if rng.random() < 0.7 else later.key
+            try:
+                order = orders.create_draft(
+                    school_id=school.id,
+                    offer_id=offer.id,
+                    term_key=term_key,
+                    quantity=rng.randint(low, high),
+                    po_number=f"{PO_PREFIX}{school.urn}-{placed + 1:03d}",
+                    actor=actor,
+                    today=today,
+                )
+                placed += 1
+                stage = rng.random()
+                if stage < 0.1:
+                    continue  # a draft the SBM has not sent yet
+                order = orders.submit(order.id, school.id, actor, today=today)
+                if order.status.value == "submitted":
+                    if stage < 0.3:
+                        continue  # waiting for the head
+                    orders.approve(order.id, school.id, _head_like(school))
+                if stage < 0.45:
+                    continue  # waiting for the provider
+                orders.confirm(order.id, offer.provider_id, actor)
+                if term_key == term.key and rng.random() < 0.6:
+                    orders.deliver(order.id, offer.provider_id, actor)
+            except DomainError:
+                continue  # capacity ran out or the offer is not for this school: as in life
+    return placed
+
+
+def _head_like(school: School) -> User:
+    """The school's head, or a stand-in head account for the demo's other schools."""
+    return _stand_in(school, Role.HEAD, "head", f"Head of {school.name}")
+
+
+def _stand_in(school: School, role: Role, prefix: str, name: str) -> User:
+    """The school's user in this role, or a stand-in that cannot sign in, for the demo's past."""
+    user = db.session.scalar(
+        sa.select(User).where(User.school_id == school.id, User.role == role).limit(1)
+    )
+    if user is None:
+        user = User(
+            email=f"{prefix}.{school.urn}@demo.pooled.test",
+            name=name[:120],
+            role=role,
+            school_id=school.id,
+            active=False,  # cannot sign in: it only stands in for the demo's past activity
+        )
+        user.password_hash = NO_PASSWORD  # matches no password: it can never sign in
+        db.session.add(user)
+        db.session.commit()
+    return user
+
+
+def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
+    """A round pledged and awarded before this term began, with its call-off orders."""
+    from procurement.rounds import services as rounds
+    from procurement.rounds.models import RoundStatus
+
+    term = Term.containing(today)
+    offers = _live_offers("speech-language-therapy")
+    if not offers:
+        return 0
+    opened = datetime.combine(term.starts_on - timedelta(days=40), time(9), tzinfo=UTC)
+    deadline = opened + timedelta(days=21)
+    try:
+        buying_round = rounds.create_round(
+            rounds.RoundInput(
+                title=ROUND_TITLE,
+                description=(
+                    "Therapy hours for the autumn term, pooled to reach the providers' volume "
+                    "prices. Every school pays no more than it would have alone."
+                ),
+                service_ids=[offers[0].service_id],
+                term_keys=[term.key],
+                offer_ids=[o.id for o in offers],
+                pledge_deadline_at=deadline,
+                max_share_percent=100,
+                min_providers=1,
+                single_source=False,
+                open_now=True,
+            ),
+            committee,
+            now=opened,
+        )
+        for n, school in enumerate(_schools(rng, PLEDGING_SCHOOLS)):
+            sbm = _sbm_like(school)
+            rounds.save_pledges(
+                buying_round.id,
+                school.id,
+                {(offers[0].service_id, term.key): rng.randint(8, 40)},
+                sbm,
+                now=opened + timedelta(days=1 + n % 10),
+            )
+        rounds.close_pledging(buying_round.id, committee, now=deadline + timedelta(hours=1))
+        run = rounds.queue_run(buying_round.id, committee, now=deadline + timedelta(hours=2))
+        run = rounds.execute_run(run.id)
+        summary = rounds.award_run(
+            buying_round.id, run.id, committee, now=deadline + timedelta(days=1)
+        )
+    except DomainError:
+        db.session.rollback()
+        return 0
+    assert rounds.get_round(buying_round.id).status is RoundStatus.AWARDED
+    return summary.orders
+
+
+def _sbm_like(school: School) -> User:
+    """The school's business manager, or a stand-in account for the demo's other schools."""
+    return _stand_in(school, Role.SBM, "sbm", f"Business manager, {school.name}")
+
+
+def _billing(as_of: date) -> int:
+    """Bill what is due on a day, as the partnership office does (issued here, without Stripe)."""
+    from marketplace.billing import services as billing
+
+    if billing.stripe_configured():
+        return 0  # with Stripe configured the office runs billing itself
+    run = billing.start_run(None, as_of=as_of)
+    return billing.BillingService(None).run(run).invoices_created
+
+
+def _paid_last_year(as_of: date, rng: random.Random) -> None:
+    """Last year's subscriptions were paid by bank transfer, but for a few schools' still due.
+
+    Without Stripe there is no webhook to say so; the demo records the transfers itself.
+    """
+    from marketplace.billing.models import Invoice, InvoiceStatus
+
+    year = AcademicYear.containing(as_of)
+    invoices = list(
+        db.session.scalars(
+            sa.select(Invoice)
+            .where(Invoice.status == InvoiceStatus.OPEN, Invoice.issued_at.is_not(None))
+            .order_by(Invoice.id)
+        )
+    )
+    unpaid = {invoice.id for invoice in rng.sample(invoices, min(3, len(invoices)))}
+    for invoice in invoices:
+        if invoice.id in unpaid or invoice.due_on is None or invoice.due_on > year.ends_on:
+            continue
+        invoice.status = InvoiceStatus.PAID
+        invoice.amount_paid_pence = invoice.total_pence - invoice.credited_pence
+        paid_on = invoice.due_on - timedelta(days=rng.randint(0, 20))
+        invoice.paid_at = datetime.combine(paid_on, time(10), tzinfo=UTC)
+    db.session.commit()
+
+
+def _grants(actor: User, today: date) -> int:
+    year = AcademicYear.containing(today)
+    grants = [
+        ("Department for Education", "School-led improvement grant", 4_500_000, year.starts_on),
+        (
+            "London Borough of Ealing",
+            "Commission: attendance support programme",
+            2_750_000,
+            year.starts_on + timedelta(days=45),
+        ),
+        (
+            "Department for Education",
+            "School-led improvement grant",
+            4_200_000,
+            year.starts_on - timedelta(days=300),
+        ),
+    ]
+    for source, description, amount, received_on in grants:
+        db.session.add(
+            Grant(
+                source=source,
+                description=description,
+                amount_pence=amount,
+                received_on=received_on,
+                recorded_by_id=actor.id,
+            )
+        )
+    db.session.commit()
+    return len(grants)

@@ -1,0 +1,169 @@
+"""Home pages per role and the school page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from app import schools as school_service
+from app.calendar import AcademicYear
+from app.extensions import db
+from app.models import Membership, MembershipTerm, Provider, Role, School, User
+from app.time import utcnow
+from marketplace.catalogue.models import Service
+from marketplace.offers.models import Offer, OfferStatus
+from marketplace.orders.models import Order, OrderStatus
+
+bp = Blueprint("home", __name__)
+
+
+def this_academic_year() -> AcademicYear:
+    return AcademicYear.containing(utcnow().date())
+
+
+def get_school_for_user(school_id: int, user: User) -> School:
+    """Load a school the user may see: the partnership sees all; school staff only their own."""
+    if user.role in (Role.SBM, Role.HEAD) and user.school_id != school_id:
+        abort(404)
+    if user.role is Role.PROVIDER:
+        abort(404)
+    school = db.session.get(School, school_id)
+    if school is None:
+        abort(404)
+    return school
+
+
+@bp.route("/")
+def index():  # type: ignore[no-untyped-def]
+    """Send visitors to sign in, and users to their home page."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.home"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/home")
+@login_required
+def home():  # type: ignore[no-untyped-def]
+    """What this role does next."""
+    year = this_academic_year()
+    context: dict[str, Any] = {"year": year}
+    role = current_user.role
+    if role in (Role.SBM, Role.HEAD):
+        context.update(_school_home(current_user.school, year))
+    elif role is Role.PROVIDER:
+        context.update(_provider_home(current_user.provider))
+    else:
+        context.update(_partnership_home(year))
+    return render_template(f"app/home/home_{role.value}.html", **context)
+
+
+def _order_counts(*conditions: Any) -> dict[str, int]:
+    rows = db.session.execute(
+        sa.select(Order.status, sa.func.count()).where(*conditions).group_by(Order.status)
+    )
+    return {status.value: count for status, count in rows}
+
+
+def _school_home(school: School, year: AcademicYear) -> dict[str, Any]:
+    membership = school_service.membership_of(school.id, year.start_year)
+    breakdown = school_service.subscription_for(membership) if membership else None
+    awaiting_approval = list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(
+                Order.school_id == school.id,
+                Order.status == OrderStatus.SUBMITTED,
+                Order.total_pence > school.approval_threshold_pence,
+            )
+            .order_by(Order.submitted_at)
+        )
+    )
+    return {
+        "school": school,
+        "membership": membership,
+        "breakdown": breakdown,
+        "order_counts": _order_counts(Order.school_id == school.id),
+        "awaiting_approval": awaiting_approval,
+    }
+
+
+def _provider_home(provider: Provider) -> dict[str, Any]:
+    offers_live = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Offer)
+        .where(Offer.provider_id == provider.id, Offer.status == OfferStatus.LIVE)
+    )
+    to_confirm = list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(Order.provider_id == provider.id, Order.status == OrderStatus.APPROVED)
+            .order_by(Order.submitted_at)
+            .limit(10)
+        )
+    )
+    return {
+        "provider": provider,
+        "offers_live": offers_live,
+        "to_confirm": to_confirm,
+        "order_counts": _order_counts(Order.provider_id == provider.id),
+    }
+
+
+def _partnership_home(year: AcademicYear) -> dict[str, Any]:
+    count = sa.func.count()
+    term = school_service.current_term(year.start_year)
+    members = db.session.scalar(
+        sa.select(count).select_from(School).where(School.is_member.is_(True))
+    )
+    enrolled = 0
+    if term is not None:
+        enrolled = db.session.scalar(
+            sa.select(count).select_from(Membership).where(Membership.term_id == term.id)
+        )
+    return {
+        "term": term,
+        "members": members,
+        "enrolled": enrolled,
+        "schools_total": db.session.scalar(sa.select(count).select_from(School)),
+        "needs_pupils": db.session.scalar(
+            sa.select(count)
+            .select_from(School)
+            .where(School.is_member.is_(True), School.needs_pupil_count.is_(True))
+        ),
+        "providers": db.session.scalar(sa.select(count).select_from(Provider)),
+        "services": db.session.scalar(sa.select(count).select_from(Service)),
+        "offers_live": db.session.scalar(
+            sa.select(count).select_from(Offer).where(Offer.status == OfferStatus.LIVE)
+        ),
+        "users": db.session.scalar(sa.select(count).select_from(User)),
+        "order_counts": _order_counts(),
+    }
+
+
+@bp.route("/my-school")
+@login_required
+def my_school():  # type: ignore[no-untyped-def]
+    """The signed-in SBM's or head's own school."""
+    if current_user.school_id is None:
+        abort(404)
+    return redirect(url_for("home.school_detail", school_id=current_user.school_id))
+
+
+@bp.route("/schools/<int:school_id>")
+@login_required
+def school_detail(school_id: int):  # type: ignore[no-untyped-def]
+    """A school's details and its subscription, with the working shown."""
+    school = get_school_for_user(school_id, current_user)
+    memberships = list(
+        db.session.scalars(
+            sa.select(Membership)
+            .join(MembershipTerm)
+            .where(Membership.school_id == school.id)
+            .order_by(MembershipTerm.start_year.desc())
+        )
+    )
+    rows = [(m, school_service.subscription_for(m)) for m in memberships]
+    return render_template("app/home/school_detail.html", school=school, memberships=rows)

@@ -1,0 +1,61 @@
+"""`flask billing run` and `flask billing reconcile`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+
+from app.errors import DomainError
+from marketplace.billing import services as billing
+from marketplace.billing import webhooks as billing_events
+from marketplace.billing.stripe_gateway import GatewayError
+
+billing_cli = AppGroup("billing", help="Billing: invoices through Stripe, reconciliation.")
+
+
+@billing_cli.command("run")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Bill as if today were this date (YYYY-MM-DD); call-offs are billed once their term "
+    "has ended.",
+)
+def run_command(as_of: object | None) -> None:
+    """Bill everything due; safe to run again (it resumes and never bills twice)."""
+    day: date | None = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
+    gateway = billing.gateway_from_config()
+    if gateway is None:
+        click.echo("Stripe is not configured (STRIPE_API_KEY is empty): invoices are kept here.")
+    try:
+        run = billing.start_run(None, day)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Billing run {run.id} for {run.as_of:%-d %B %Y}.")
+    service = billing.BillingService(gateway, progress=click.echo)
+    try:
+        report = service.run(run)
+    except (DomainError, GatewayError) as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(report.summary())
+    for failure in report.failures:
+        click.echo(f"  failed: {failure}", err=True)
+    if report.failures:
+        raise SystemExit(1)
+
+
+@billing_cli.command("reconcile")
+def reconcile_command() -> None:
+    """Apply what webhooks missed: Stripe's invoices and events since the last reconciliation."""
+    gateway = billing.gateway_from_config()
+    if gateway is None:
+        raise click.ClickException("Stripe is not configured (STRIPE_API_KEY is empty).")
+    try:
+        report = billing_events.reconcile(gateway)
+    except GatewayError as exc:
+        raise click.ClickException(exc.message) from exc
+    for line in report.lines:
+        click.echo(line)
+    click.echo(report.summary())

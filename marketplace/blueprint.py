@@ -1,0 +1,22 @@
+"""The marketplace blueprint: the pages of the catalogue, offers, orders, entitlements and billing.
+
+One blueprint for the domain (endpoints `marketplace.*`); each subpackage's `views.py` adds its
+routes to `bp`, and `blueprint()` imports them all for the app factory.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("marketplace", __name__)
+
+
+def blueprint() -> Blueprint:
+    """The blueprint with every marketplace route on it."""
+    from marketplace.billing import views as billing_views  # noqa: F401
+    from marketplace.catalogue import views as catalogue_views  # noqa: F401
+    from marketplace.entitlements import views as entitlement_views  # noqa: F401
+    from marketplace.offers import views as offer_views  # noqa: F401
+    from marketplace.orders import views as order_views  # noqa: F401
+
+    return bp

@@ -1,0 +1,264 @@
+"""The catalogue: finding a service, and the live offers for it with prices and capacity left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.accounts import provider_for_school
+from app.calendar import Term, add_working_days
+from app.extensions import db
+from app.models import Provider, School
+from marketplace.catalogue.errors import ServiceNotFound
+from marketplace.catalogue.models import Category, Service, ServiceKind, Unit
+from marketplace.entitlements import services as entitlement_service
+from marketplace.offers.models import Offer, OfferStatus, OfferTier
+from marketplace.offers.pricing import Tier
+from marketplace.orders import rules
+
+
+@dataclass(frozen=True)
+class CatalogueFilters:
+    """What a school is looking for. Prices filter on any tier's unit price, in pence."""
+
+    q: str = ""
+    category: Category | None = None
+    kind: ServiceKind | None = None
+    unit: Unit | None = None
+    min_price_pence: int | None = None
+    max_price_pence: int | None = None
+    provider_id: int | None = None
+
+    @property
+    def narrows_offers(self) -> bool:
+        return (
+            self.provider_id is not None
+            or self.min_price_pence is not None
+            or self.max_price_pence is not None
+        )
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    service: Service
+    offer_count: int
+    lowest_price_pence: int | None
+
+
+def live_offer_conditions(today: date) -> list[sa.ColumnElement[bool]]:
+    """Published and not expired (an offer starting later can be ordered for a later term)."""
+    return [Offer.status == OfferStatus.LIVE, Offer.valid_to >= today]
+
+
+def _words(text: str) -> list[str]:
+    return [word.lower() for word in text.split() if word.strip()][:8]
+
+
+def search(filters: CatalogueFilters, today: date) -> list[CatalogueEntry]:
+    """Services matching every word and filter, by category, with live offers and lowest price."""
+    offer_ids = sa.select(Offer.id).where(*live_offer_conditions(today))
+    if filters.provider_id is not None:
+        offer_ids = offer_ids.where(Offer.provider_id == filters.provider_id)
+    if filters.min_price_pence is not None or filters.max_price_pence is not None:
+        tier_in_range = sa.select(OfferTier.id).where(OfferTier.offer_id == Offer.id)
+        if filters.min_price_pence is not None:
+            tier_in_range = tier_in_range.where(
+                OfferTier.unit_price_pence >= filters.min_price_pence
+            )
+        if filters.max_price_pence is not None:
+            tier_in_range = tier_in_range.where(
+                OfferTier.unit_price_pence <= filters.max_price_pence
+            )
+        offer_ids = offer_ids.where(tier_in_range.exists())
+    stats = (
+        sa.select(
+            Offer.service_id.label("service_id"),
+            sa.func.count(sa.distinct(Offer.id)).label("offer_count"),
+            sa.func.min(OfferTier.unit_price_pence).label("lowest"),
+        )
+        .join(OfferTier, OfferTier.offer_id == Offer.id)
+        .where(Offer.id.in_(offer_ids))
+        .group_by(Offer.service_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(Service, stats.c.offer_count, stats.c.lowest)
+        .outerjoin(stats, stats.c.service_id == Service.id)
+        .where(Service.active.is_(True))
+        .order_by(Service.name)
+    )
+    if filters.narrows_offers:
+        stmt = stmt.where(stats.c.offer_count > 0)
+    if filters.category is not None:
+        stmt = stmt.where(Service.category == filters.category)
+    if filters.kind is not None:
+        stmt = stmt.where(Service.kind == filters.kind)
+    if filters.unit is not None:
+        stmt = stmt.where(Service.unit == filters.unit)
+    for word in _words(filters.q):
+        offered_by = (
+            sa.select(Offer.service_id)
+            .join(Provider, Provider.id == Offer.provider_id)
+            .where(
+                *live_offer_conditions(today),
+                sa.or_(
+                    sa.func.lower(Offer.title).contains(word, autoescape=True),
+                    sa.func.lower(Provider.name).contains(word, autoescape=True),
+                ),
+            )
+        )
+        matches = [
+            sa.func.lower(Service.name).contains(word, autoescape=True),
+            sa.func.lower(Service.description).contains(word, autoescape=True),
+            Service.id.in_(offered_by),
+        ]
+        categories = [c for c in Category if word in c.label.lower()]
+        if categories:
+            matches.append(Service.category.in_(categories))
+        stmt = stmt.where(sa.or_(*matches))
+    order = {category: index for index, category in enumerate(Category)}
+    entries = [
+        CatalogueEntry(service=service, offer_count=count or 0, lowest_price_pence=lowest)
+        for service, count, lowest in db.session.execute(stmt)
+    ]
+    return sorted(entries, key=lambda e: (order[e.service.category], e.service.kind.value))
+
+
+def providers_with_live_offers(today: date) -> list[Provider]:
+    """For the provider filter."""
+    return list(
+        db.session.scalars(
+            sa.select(Provider)
+            .where(
+                Provider.id.in_(sa.select(Offer.provider_id).where(*live_offer_conditions(today)))
+            )
+            .order_by(Provider.name)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class TermCapacity:
+    term: Term
+    capacity: int
+    reserved: int
+    problem: str | None = None  # why this term cannot be ordered now, if it cannot
+
+    @property
+    def left(self) -> int:
+        return max(0, self.capacity - self.reserved)
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """One live offer as a school sees it."""
+
+    offer: Offer
+    tiers: list[Tier]
+    terms: list[TermCapacity]
+    earliest_start: date
+    problem: str | None = None  # why this school cannot order it, if it cannot
+
+    @property
+    def orderable_terms(self) -> list[TermCapacity]:
+        return [t for t in self.terms if t.problem is None and t.left > 0]
+
+    @property
+    def can_order(self) -> bool:
+        return self.problem is None and bool(self.orderable_terms)
+
+
+@dataclass(frozen=True)
+class ServicePage:
+    service: Service
+    offers: list[OfferView]
+    entitlement_left: int | None = None  # for a member school and a core service
+    notes: list[str] = field(default_factory=list)
+
+
+def term_capacities(offer: Offer, today: date) -> list[TermCapacity]:
+    """Capacity per term from the current term on, and why a term cannot be ordered."""
+    earliest = add_working_days(today, offer.lead_time_days)
+    current = Term.containing(today)
+    rows = []
+    for capacity in offer.capacities:
+        try:
+            term = Term.parse(capacity.term_key)
+        except ValueError:
+            continue
+        if term < current:
+            continue
+        problem = rules.term_problem(
+            term_label=term.label,
+            term_starts_on=term.starts_on,
+            term_ends_on=term.ends_on,
+            valid_from=offer.valid_from,
+            valid_to=offer.valid_to,
+            earliest_start=earliest,
+        )
+        rows.append(TermCapacity(term, capacity.capacity, capacity.reserved, problem))
+    return sorted(rows, key=lambda row: row.term)
+
+
+_LOOK_UP: Any = object()
+
+
+def offer_view(
+    offer: Offer, today: date, school: School | None, *, own_provider_id: Any = _LOOK_UP
+) -> OfferView:
+    """An offer with its tiers, capacity per term and whether this school may order it.
+
+    `own_provider_id`: the school's own provider id when it sells too (looked up if omitted).
+    """
+    problem = rules.offer_problem(
+        status=offer.status.value, valid_from=offer.valid_from, valid_to=offer.valid_to, today=today
+    )
+    if problem is None and school is not None:
+        own = provider_for_school(school.id) if own_provider_id is _LOOK_UP else own_provider_id
+        problem = rules.eligibility_problem(
+            areas=offer.areas or [],
+            excluded_school_ids=offer.excluded_school_ids or [],
+            school_id=school.id,
+            school_area=school.area,
+            school_provider_id=own,
+            offer_provider_id=offer.provider_id,
+        )
+    return OfferView(
+        offer=offer,
+        tiers=[Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers],
+        terms=term_capacities(offer, today),
+        earliest_start=add_working_days(today, offer.lead_time_days),
+        problem=problem,
+    )
+
+
+def service_page(service_id: int, today: date, school: School | None = None) -> ServicePage:
+    """A service and every live offer for it, cheapest first."""
+    service = db.session.get(Service, service_id)
+    if service is None or not service.active:
+        raise ServiceNotFound("There is no such service in the catalogue.")
+    offers = list(
+        db.session.scalars(
+            sa.select(Offer)
+            .where(Offer.service_id == service.id, *live_offer_conditions(today))
+            .options(
+                selectinload(Offer.tiers),
+                selectinload(Offer.capacities),
+                selectinload(Offer.provider),
+            )
+            .order_by(Offer.id)
+        )
+    )
+    own = provider_for_school(school.id) if school is not None else None
+    views = [offer_view(offer, today, school, own_provider_id=own) for offer in offers]
+    views.sort(key=lambda v: (v.tiers[0].unit_price_pence if v.tiers else 0, v.offer.id))
+    left = None
+    if school is not None and service.kind is ServiceKind.CORE:
+        year = Term.containing(today).academic_year.start_year
+        if entitlement_service.membership_for_year(school.id, year) is not None:
+            left = entitlement_service.entitlement_left(school.id, service.id, year)
+    return ServicePage(service=service, offers=views, entitlement_left=left)

@@ -1,0 +1,124 @@
+"""Catalogue pages: search and filter services; a page per service with its live offers."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user
+from wtforms import Form, SelectField, StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+from app.calendar import Term
+from app.forms import PoundsField
+from app.models import SCHOOL_ROLES, Role
+from app.security import roles_required
+from app.time import london_today
+from marketplace.blueprint import bp
+from marketplace.catalogue import services as catalogue
+from marketplace.catalogue.models import Category, ServiceKind, Unit
+from marketplace.orders.contract_prices import contract_prices
+
+CATALOGUE_ROLES = (Role.SBM, Role.HEAD, Role.ADMIN, Role.COMMITTEE)
+
+
+class CatalogueSearchForm(Form):
+    """The catalogue's filters, read from the query string (a GET form: no CSRF)."""
+
+    q = StringField("Search", validators=[Optional(), Length(max=100)])
+    category = SelectField(
+        "Category",
+        default="",
+        choices=[("", "All categories")] + [(c.value, c.label) for c in Category],
+    )
+    kind = SelectField(
+        "Core or traded",
+        default="",
+        choices=[
+            ("", "Core and traded"),
+            (ServiceKind.CORE.value, "Core offer (in your subscription)"),
+            (ServiceKind.TRADED.value, "Traded (bought on top)"),
+        ],
+    )
+    unit = SelectField(
+        "Priced per", default="", choices=[("", "Any unit")] + [(u.value, u.value) for u in Unit]
+    )
+    provider = SelectField("Provider", default="", choices=[("", "Any provider")])
+    min_price = PoundsField("Price per unit from", validators=[Optional()])
+    max_price = PoundsField("Price per unit up to", validators=[Optional()])
+
+    def validate_max_price(self, field: PoundsField) -> None:
+        low, high = self.min_price.data, field.data
+        if low is not None and high is not None and high < low:
+            raise ValidationError("The highest price must be more than the lowest price")
+
+    def filters(self) -> catalogue.CatalogueFilters:
+        """The filters that passed validation (a field with an error is left out)."""
+
+        def ok(field: object) -> bool:
+            return not getattr(field, "errors", None)
+
+        provider = self.provider.data if ok(self.provider) else ""
+        prices_ok = ok(self.min_price) and ok(self.max_price)
+        return catalogue.CatalogueFilters(
+            q=(self.q.data or "") if ok(self.q) else "",
+            category=Category(self.category.data)
+            if self.category.data and ok(self.category)
+            else None,
+            kind=ServiceKind(self.kind.data) if self.kind.data and ok(self.kind) else None,
+            unit=Unit(self.unit.data) if self.unit.data and ok(self.unit) else None,
+            # A bad price bound leaves out the price filter as a whole.
+            min_price_pence=self.min_price.data if prices_ok else None,
+            max_price_pence=self.max_price.data if prices_ok else None,
+            provider_id=int(provider) if provider and provider.isdigit() else None,
+        )
+
+
+@bp.route("/services", endpoint="catalogue")
+@roles_required(*CATALOGUE_ROLES)
+def catalogue_page():  # type: ignore[no-untyped-def]
+    """Find a service: search by words and filter by category, kind, unit, price, provider."""
+    today = london_today()
+    form = CatalogueSearchForm(request.args)
+    form.provider.choices = [("", "Any provider")] + [
+        (str(p.id), p.name) for p in catalogue.providers_with_live_offers(today)
+    ]
+    form.validate()
+    entries = catalogue.search(form.filters(), today)
+    groups: dict[Category, list[catalogue.CatalogueEntry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.service.category, []).append(entry)
+    filtered = any(request.args.get(name) for name in form._fields)
+    return render_template(
+        "marketplace/catalogue/catalogue.html",
+        form=form,
+        groups=groups,
+        count=len(entries),
+        filtered=filtered,
+    )
+
+
+@bp.route("/services/<int:service_id>")
+@roles_required(*CATALOGUE_ROLES)
+def service_detail(service_id: int):  # type: ignore[no-untyped-def]
+    """A service and every live offer: tiers, capacity left per term, lead time, notice rules."""
+    today = london_today()
+    school = current_user.school if current_user.role in SCHOOL_ROLES else None
+    page = catalogue.service_page(service_id, today, school)
+    contracts = contract_prices().for_school(school.id, service_id, today) if school else []
+    return render_template(
+        "marketplace/catalogue/service_detail.html",
+        page=page,
+        service=page.service,
+        school=school,
+        contracts=contracts,
+        can_order=current_user.role is Role.SBM,
+        today=today,
+    )
+
+
+@bp.app_template_filter("term_label")
+def term_label(term_key: str) -> str:
+    """A term key as people say it: 2026-autumn is Autumn 2026/27."""
+    try:
+        return Term.parse(term_key).label
+    except ValueError:
+        return term_key

@@ -1,0 +1,51 @@
+"""Forms for ordering and running orders."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    RadioField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+from app.forms import WholeNumberField
+from marketplace.orders.services import NOTES_MAX, PO_NUMBER_MAX, REASON_MAX
+
+
+class OrderForm(FlaskForm):
+    # Choices are the offer's orderable terms; the service says why any other term is refused.
+    term_key = RadioField(
+        "Which term?",
+        choices=[],
+        validate_choice=False,
+        validators=[InputRequired("Choose the term you want the service in")],
+    )
+    quantity = WholeNumberField(
+        "How many?", validators=[InputRequired("Enter how many you need, like 5")]
+    )
+    po_number = StringField(
+        "Purchase-order number",
+        validators=[
+            InputRequired("Enter your purchase-order number"),
+            Length(max=PO_NUMBER_MAX, message=f"Keep it to {PO_NUMBER_MAX} characters or fewer"),
+        ],
+    )
+    notes = TextAreaField(
+        "Notes for the provider (optional)",
+        validators=[
+            Optional(),
+            Length(max=NOTES_MAX, message=f"Keep notes to {NOTES_MAX:,} characters or fewer"),
+        ],
+    )
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[
+            Optional(),
+            Length(max=REASON_MAX, message=f"Keep it to {REASON_MAX} characters or fewer"),
+        ],
+    )

@@ -1,0 +1,106 @@
+"""Schools' orders: one offer (or a contract call-off) for one term, and its statuses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models import Provider, School, User, enum_column
+from app.time import utcnow
+from app.types import UTCDateTime
+from marketplace.catalogue.models import Service
+from marketplace.offers.models import Offer
+
+
+class OrderStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    CONFIRMED = "confirmed"
+    DELIVERED = "delivered"
+    INVOICED = "invoiced"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+
+
+ORDER_EDITABLE_STATUSES = frozenset({OrderStatus.DRAFT})
+# Statuses that hold provider capacity.
+ORDER_RESERVING_STATUSES = frozenset(
+    {
+        OrderStatus.SUBMITTED,
+        OrderStatus.APPROVED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.DELIVERED,
+        OrderStatus.INVOICED,
+    }
+)
+ORDER_CLOSED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.DECLINED})
+
+
+class OrderKind(StrEnum):
+    ORDER = "order"  # bought from an offer's price list
+    CALL_OFF = "call-off"  # drawn on an awarded contract
+
+
+class Order(db.Model):
+    """A school buying a quantity of one offer (or a contract call-off) for one term."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("total_pence >= 0", name="total_not_negative"),
+        sa.CheckConstraint(
+            "entitled_quantity >= 0 AND entitled_quantity <= quantity",
+            name="entitled_within_quantity",
+        ),
+        sa.CheckConstraint("cancellation_charge_pence >= 0", name="charge_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("services.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("offers.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    kind: Mapped[OrderKind] = enum_column(OrderKind, default=OrderKind.ORDER)
+    term_key: Mapped[str] = mapped_column(sa.String(20))
+    quantity: Mapped[int]
+    # Units covered by the school's core-offer entitlement, charged at £0.
+    entitled_quantity: Mapped[int] = mapped_column(default=0)
+    unit_price_pence: Mapped[int]
+    # A one-off set-up charge from the offer, included in total_pence.
+    setup_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    total_pence: Mapped[int]
+    # What the school still owes for a cancelled order (marketplace.pricing.settle_cancellation).
+    cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    po_number: Mapped[str] = mapped_column(sa.String(60), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[OrderStatus] = enum_column(OrderStatus, default=OrderStatus.DRAFT, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    school: Mapped[School] = relationship()
+    provider: Mapped[Provider] = relationship()
+    service: Mapped[Service] = relationship()
+    offer: Mapped[Offer | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    def snapshot(self) -> dict[str, Any]:
+        """The fields an audit event records."""
+        return {
+            "status": self.status.value,
+            "quantity": self.quantity,
+            "total_pence": self.total_pence,
+            "term_key": self.term_key,
+        }

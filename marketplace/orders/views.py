@@ -1,0 +1,402 @@
+"""Order pages: ordering an offer, a school's orders, one order and every action on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.accounts import provider_for_user
+from app.errors import DomainError
+from app.extensions import db
+from app.forms import ActionForm, field_errors
+from app.models import Role
+from app.money import format_pence
+from app.security import roles_required
+from app.time import london_today
+from marketplace.blueprint import bp
+from marketplace.catalogue import services as catalogue
+from marketplace.offers.models import Offer, OfferStatus
+from marketplace.orders import services as orders
+from marketplace.orders.forms import OrderForm, ReasonForm
+from marketplace.orders.models import Order, OrderStatus
+
+SCHOOL = (Role.SBM, Role.HEAD)
+SELLERS = (Role.PROVIDER, Role.SBM)  # an SBM sells when their school is a hub
+
+
+def _status_filter() -> OrderStatus | None:
+    value = request.args.get("status", "")
+    try:
+        return OrderStatus(value) if value else None
+    except ValueError:
+        return None
+
+
+def _term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
+    return [
+        (t.term.key, f"{t.term.label} – {t.left} of {t.capacity} left")
+        for t in view.orderable_terms
+    ]
+
+
+def _status_code(error: DomainError) -> int:
+    return 400 if error.http_status == 404 else error.http_status
+
+
+# A school's orders ---------------------------------------------------------------------------
+
+
+@bp.route("/orders", endpoint="orders")
+@roles_required(*SCHOOL)
+def orders_list():  # type: ignore[no-untyped-def]
+    """The school's orders, newest first, filtered by status."""
+    status = _status_filter()
+    page = db.paginate(orders.school_orders(current_user.school_id, status), per_page=25)
+    return render_template(
+        "marketplace/orders/orders.html",
+        page=page,
+        status=status,
+        statuses=list(OrderStatus),
+        status_text=orders.STATUS_TEXT,
+        hub=provider_for_user(current_user),
+    )
+
+
+@bp.route("/offers/<int:offer_id>/order", methods=["GET", "POST"])
+@roles_required(Role.SBM)
+def order_new(offer_id: int):  # type: ignore[no-untyped-def]
+    """Order an offer: term, quantity and purchase-order number, saved as a draft to check."""
+    offer = db.session.get(Offer, offer_id)
+    if offer is None or offer.status is OfferStatus.DRAFT:
+        abort(404)
+    today = london_today()
+    view = catalogue.offer_view(offer, today, current_user.school)
+    form = OrderForm()
+    form.term_key.choices = _term_choices(view)
+    if request.method == "GET" and len(form.term_key.choices) == 1:
+        form.term_key.data = form.term_key.choices[0][0]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            order = orders.create_draft(
+                school_id=current_user.school_id,
+                offer_id=offer.id,
+                term_key=form.term_key.data,
+                quantity=form.quantity.data,
+                po_number=form.po_number.data,
+                notes=form.notes.data,
+                actor=current_user,
+                today=today,
+            )
+        except DomainError as exc:
+            field_errors(form, getattr(exc, "field", None), exc.message)
+            status = _status_code(exc)
+        else:
+            flash(
+                f"Order {order.id} saved as a draft. Check it, then submit it to the provider.",
+                "success",
+            )
+            return redirect(url_for("marketplace.order_detail", order_id=order.id))
+        offer = db.session.get(Offer, offer_id)
+        view = catalogue.offer_view(offer, today, current_user.school)  # type: ignore[arg-type]
+    elif form.errors:
+        status = 400
+    if request.method == "GET" and view.problem:
+        status = 409
+    return (
+        render_template(
+            "marketplace/orders/order_new.html", form=form, view=view, offer=offer, today=today
+        ),
+        status,
+    )
+
+
+@bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SBM)
+def order_edit(order_id: int):  # type: ignore[no-untyped-def]
+    """Change a draft order (a submitted order can only be cancelled)."""
+    order = orders.get_order_for_school(order_id, current_user.school_id)
+    if order.status is not OrderStatus.DRAFT or order.offer is None:
+        flash(
+            f"Order {order.id} has been submitted, so it can no longer be changed. "
+            "Cancel it and place a new order instead.",
+            "error",
+        )
+        return redirect(url_for("marketplace.order_detail", order_id=order.id))
+    today = london_today()
+    view = catalogue.offer_view(order.offer, today, current_user.school)
+    form = OrderForm(obj=order)
+    form.term_key.choices = _term_choices(view)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            orders.update_draft(
+                order.id,
+                current_user.school_id,
+                term_key=form.term_key.data,
+                quantity=form.quantity.data,
+                po_number=form.po_number.data,
+                notes=form.notes.data,
+                actor=current_user,
+                today=today,
+            )
+        except DomainError as exc:
+            if exc.http_status == 404:
+                raise
+            field_errors(form, getattr(exc, "field", None), exc.message)
+            status = exc.http_status
+        else:
+            flash(f"Order {order.id} saved.", "success")
+            return redirect(url_for("marketplace.order_detail", order_id=order.id))
+        order = orders.get_order_for_school(order_id, current_user.school_id)
+        view = catalogue.offer_view(order.offer, today, current_user.school)  # type: ignore[arg-type]
+    elif form.errors:
+        status = 400
+    return (
+        render_template(
+            "marketplace/orders/order_new.html",
+            form=form,
+            view=view,
+            offer=order.offer,
+            order=order,
+            today=today,
+        ),
+        status,
+    )
+
+
+# One order -------------------------------------------------------------------------------------
+
+
+def _detail(
+    order: Order, *, status: int = 200, errors: list[str] | None = None, **forms: Any
+) -> Any:
+    user = current_user
+    provider = provider_for_user(user)
+    is_school = user.role in SCHOOL and order.school_id == user.school_id
+    is_seller = provider is not None and order.provider_id == provider.id
+    today = london_today()
+    settlement = None
+    if is_school and order.status in orders.CANCELLABLE_STATUSES:
+        settlement = orders.cancellation_terms(order, today)
+    return (
+        render_template(
+            "marketplace/orders/order_detail.html",
+            order=order,
+            history=orders.history(order),
+            status_text=orders.STATUS_TEXT,
+            is_school=is_school,
+            is_seller=is_seller,
+            settlement=settlement,
+            threshold_pence=order.school.approval_threshold_pence,
+            action_form=ActionForm(),
+            reject_form=forms.get("reject_form") or ReasonForm(prefix="reject"),
+            decline_form=forms.get("decline_form") or ReasonForm(prefix="decline"),
+            errors=errors or [],
+        ),
+        status,
+    )
+
+
+@bp.route("/orders/<int:order_id>")
+@roles_required(*Role)
+def order_detail(order_id: int):  # type: ignore[no-untyped-def]
+    """One order: what, how much, its notice rules, what happens next and its history."""
+    return _detail(orders.get_order_for_user(order_id, current_user))
+
+
+def _act(order_id: int, action: Any, success: str, **forms: Any) -> Any:
+    """Run one action; on success redirect with a message, else show the order with the error."""
+    try:
+        order = action()
+    except DomainError as exc:
+        if exc.http_status == 404:
+            raise
+        order = orders.get_order_for_user(order_id, current_user)
+        return _detail(order, status=exc.http_status, errors=[exc.message], **forms)
+    flash(success.format(id=order.id), "success")
+    return redirect(url_for("marketplace.order_detail", order_id=order.id))
+
+
+def _checked_action_form() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+@bp.route("/orders/<int:order_id>/submit", methods=["POST"])
+@roles_required(Role.SBM)
+def order_submit(order_id: int):  # type: ignore[no-untyped-def]
+    """Submit a draft to the provider (via the head if over the approval threshold)."""
+    _checked_action_form()
+    try:
+        order = orders.submit(order_id, current_user.school_id, current_user)
+    except DomainError as exc:
+        if exc.http_status == 404:
+            raise
+        if exc.code == "price_changed":
+            flash(exc.message, "error")
+            return redirect(url_for("marketplace.order_edit", order_id=order_id))
+        order = orders.get_order_for_school(order_id, current_user.school_id)
+        return _detail(order, status=exc.http_status, errors=[exc.message])
+    if order.status is OrderStatus.SUBMITTED:
+        message = (
+            f"Order {order.id} submitted. It is over your school’s approval threshold, so it "
+            "now waits for your head to approve it."
+        )
+    else:
+        message = f"Order {order.id} submitted to {order.provider.name} for confirmation."
+    flash(message, "success")
+    return redirect(url_for("marketplace.order_detail", order_id=order.id))
+
+
+@bp.route("/orders/<int:order_id>/approve", methods=["POST"])
+@roles_required(Role.HEAD)
+def order_approve(order_id: int):  # type: ignore[no-untyped-def]
+    """The head approves an order over the school's threshold."""
+    _checked_action_form()
+    return _act(
+        order_id,
+        lambda: orders.approve(order_id, current_user.school_id, current_user),
+        "Order {id} approved and sent to the provider.",
+    )
+
+
+@bp.route("/orders/<int:order_id>/reject", methods=["POST"])
+@roles_required(Role.HEAD)
+def order_reject(order_id: int):  # type: ignore[no-untyped-def]
+    """The head turns an order down, saying why."""
+    form = ReasonForm(prefix="reject")
+    if not form.validate_on_submit():
+        order = orders.get_order_for_school(order_id, current_user.school_id)
+        return _detail(order, status=400, reject_form=form)
+    return _act(
+        order_id,
+        lambda: orders.reject(order_id, current_user.school_id, current_user, form.reason.data),
+        "Order {id} rejected.",
+        reject_form=form,
+    )
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["GET", "POST"])
+@roles_required(*SCHOOL)
+def order_cancel(order_id: int):  # type: ignore[no-untyped-def]
+    """Cancel an order: shows what it costs under the offer's rules, then cancels."""
+    order = orders.get_order_for_school(order_id, current_user.school_id)
+    form = ReasonForm()
+    today = london_today()
+    errors: list[str] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            order = orders.cancel(
+                order_id, current_user.school_id, current_user, form.reason.data, today=today
+            )
+        except DomainError as exc:
+            if exc.http_status == 404:
+                raise
+            errors.append(exc.message)
+            status = exc.http_status
+            order = orders.get_order_for_school(order_id, current_user.school_id)
+        else:
+            charge = order.cancellation_charge_pence
+            flash(
+                f"Order {order.id} cancelled."
+                + (f" Cancellation charge: {format_pence(charge)}." if charge else " No charge."),
+                "success",
+            )
+            return redirect(url_for("marketplace.order_detail", order_id=order.id))
+    elif form.errors:
+        status = 400
+    cancellable = order.status in orders.CANCELLABLE_STATUSES
+    settlement = orders.cancellation_terms(order, today) if cancellable else None
+    return (
+        render_template(
+            "marketplace/orders/order_cancel.html",
+            order=order,
+            form=form,
+            settlement=settlement,
+            cancellable=cancellable,
+            errors=errors,
+            status_text=orders.STATUS_TEXT,
+        ),
+        status,
+    )
+
+
+# The provider's side ---------------------------------------------------------------------------
+
+
+def _seller_id() -> int:
+    provider = provider_for_user(current_user)
+    if provider is None:
+        abort(403)
+    return provider.id
+
+
+@bp.route("/provider/orders")
+@roles_required(*SELLERS)
+def provider_orders():  # type: ignore[no-untyped-def]
+    """Orders placed with this provider: confirm, decline or mark delivered."""
+    provider_id = _seller_id()
+    status = _status_filter()
+    page = db.paginate(orders.provider_orders(provider_id, status), per_page=25)
+    waiting = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Order)
+        .where(Order.provider_id == provider_id, Order.status == OrderStatus.APPROVED)
+    )
+    return render_template(
+        "marketplace/orders/provider_orders.html",
+        page=page,
+        status=status,
+        statuses=[s for s in OrderStatus if s is not OrderStatus.DRAFT],
+        status_text=orders.STATUS_TEXT,
+        waiting=waiting,
+        provider=provider_for_user(current_user),
+    )
+
+
+@bp.route("/orders/<int:order_id>/confirm", methods=["POST"])
+@roles_required(*SELLERS)
+def order_confirm(order_id: int):  # type: ignore[no-untyped-def]
+    """The provider accepts an approved order."""
+    _checked_action_form()
+    provider_id = _seller_id()
+    return _act(
+        order_id,
+        lambda: orders.confirm(order_id, provider_id, current_user),
+        "Order {id} confirmed. The school can see it.",
+    )
+
+
+@bp.route("/orders/<int:order_id>/decline", methods=["POST"])
+@roles_required(*SELLERS)
+def order_decline(order_id: int):  # type: ignore[no-untyped-def]
+    """The provider turns an order down, saying why; its capacity is released."""
+    provider_id = _seller_id()
+    form = ReasonForm(prefix="decline")
+    if not form.validate_on_submit():
+        order = orders.get_order_for_provider(order_id, provider_id)
+        return _detail(order, status=400, decline_form=form)
+    return _act(
+        order_id,
+        lambda: orders.decline(order_id, provider_id, current_user, form.reason.data),
+        "Order {id} declined. The school has been told why.",
+        decline_form=form,
+    )
+
+
+@bp.route("/orders/<int:order_id>/deliver", methods=["POST"])
+@roles_required(*SELLERS)
+def order_deliver(order_id: int):  # type: ignore[no-untyped-def]
+    """The provider records delivery of a confirmed order."""
+    _checked_action_form()
+    provider_id = _seller_id()
+    return _act(
+        order_id,
+        lambda: orders.deliver(order_id, provider_id, current_user),
+        "Order {id} marked as delivered.",
+    )

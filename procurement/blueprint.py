@@ -1,0 +1,20 @@
+"""The procurement blueprint: the pages of buying rounds, tenders and contracts.
+
+One blueprint for the domain (endpoints `procurement.*`); each subpackage's `views.py` adds its
+routes to `bp`, and `blueprint()` imports them all for the app factory.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("procurement", __name__)
+
+
+def blueprint() -> Blueprint:
+    """The blueprint with every procurement route on it."""
+    from procurement.contracts import views as contract_views  # noqa: F401
+    from procurement.rounds import views as round_views  # noqa: F401
+    from procurement.tenders import views as tender_views  # noqa: F401
+
+    return bp

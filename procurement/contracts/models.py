@@ -1,0 +1,95 @@
+"""Contracts awarded by buying rounds and tenders; call-off orders draw on them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models import Provider, School, enum_column
+from app.time import utcnow
+from app.types import UTCDateTime
+
+
+class ContractSource(StrEnum):
+    ROUND = "round"
+    TENDER = "tender"
+
+
+class ContractStatus(StrEnum):
+    PENDING = "pending"  # awarded, not yet entered into (e.g. in standstill)
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+
+
+class Contract(db.Model):
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("services.id"), index=True)
+    source: Mapped[ContractSource] = enum_column(ContractSource)
+    # The buying round or tender that awarded it.
+    source_id: Mapped[int | None]
+    status: Mapped[ContractStatus] = enum_column(ContractStatus, default=ContractStatus.PENDING)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    capacity: Mapped[int | None]
+    awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    provider: Mapped[Provider] = relationship()
+    tiers: Mapped[list[ContractTier]] = relationship(
+        back_populates="contract",
+        order_by="ContractTier.min_quantity",
+        cascade="all, delete-orphan",
+    )
+    schools: Mapped[list[ContractSchool]] = relationship(
+        back_populates="contract", cascade="all, delete-orphan"
+    )
+
+
+class ContractTier(db.Model):
+    __tablename__ = "contract_tiers"
+    __table_args__ = (
+        sa.UniqueConstraint("contract_id", "min_quantity", name="uq_contract_tiers_contract_min"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    min_quantity: Mapped[int]
+    unit_price_pence: Mapped[int]
+
+    contract: Mapped[Contract] = relationship(back_populates="tiers")
+
+
+class ContractSchool(db.Model):
+    """A school taking part in a contract: its allocated units and agreed charge."""
+
+    __tablename__ = "contract_schools"
+    __table_args__ = (
+        sa.UniqueConstraint("contract_id", "school_id", name="uq_contract_schools_contract_school"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    allocated_quantity: Mapped[int] = mapped_column(default=0)
+    unit_price_pence: Mapped[int | None]
+    charge_pence: Mapped[int | None]
+    # What the same units would have cost the school buying alone (None when not known):
+    # charge_pence below it is the school's saving from buying together.
+    standalone_pence: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    contract: Mapped[Contract] = relationship(back_populates="schools")
+    school: Mapped[School] = relationship()
+
+
+from procurement.rounds import models as round_models  # noqa: E402,F401
+from procurement.tenders import models as tender_models  # noqa: E402,F401

@@ -1,0 +1,7 @@
+"""`python -m procurement.optimizer INSTANCE.json`: solve an instance, print the result JSON."""
+
+import sys
+
+from procurement.optimizer.solver import main
+
+sys.exit(main())

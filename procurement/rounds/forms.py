@@ -1,0 +1,159 @@
+"""Forms for buying rounds: opening a round, its rules, running the aggregator, pledging."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from app.forms import WholeNumberField
+from app.time import LONDON
+from procurement.optimizer.solver import SOLVERS
+
+
+class DayField(DateField):
+    """A date from the browser's date picker, with a clear message when it is not one."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"{self.label.text}: enter a real date, like 2026-12-11") from None
+
+
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+
+
+def parse_clock(text: str) -> time | None:
+    """ "17:00" or "9.30" as a time of day; None when it is not one."""
+    match = _TIME.match(text.strip())
+    if match is None:
+        return None
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def london_instant(day: date, clock: time) -> datetime:
+    """A London date and time of day as a UTC instant."""
+    return datetime.combine(day, clock, tzinfo=LONDON).astimezone(UTC)
+
+
+class RulesFields:
+    """The committee's rules for the aggregator (shared by the round and rules forms)."""
+
+    max_share_percent = WholeNumberField(
+        "Largest share of a lot one provider may win (%)",
+        description="100 lets one provider win everything; 60 keeps at least two in play.",
+        default=100,
+        validators=[InputRequired("Enter the largest share, 100 if there is no limit")],
+    )
+    min_providers = WholeNumberField(
+        "Least number of providers for each service and term",
+        default=1,
+        validators=[InputRequired("Enter the least number of providers, 1 if any will do")],
+    )
+    single_source = BooleanField(
+        "Each school buys each service from one provider only (continuity)"
+    )
+
+
+class RoundForm(FlaskForm, RulesFields):
+    title = StringField(
+        "Title",
+        description="What schools see, e.g. “Counselling days for spring term”.",
+        validators=[InputRequired("Enter a title for the round"), Length(max=200)],
+    )
+    description = TextAreaField(
+        "What schools should know (optional)", validators=[Optional(), Length(max=4000)]
+    )
+    service_ids = SelectMultipleField("Services", coerce=int, validate_choice=False)
+    term_keys = SelectMultipleField("Terms", validate_choice=False)
+    offer_ids = SelectMultipleField(
+        "Offers taking part",
+        coerce=int,
+        validate_choice=False,
+        description="Each offer takes part at its own tiers and the capacity it has left.",
+    )
+    deadline_on = DayField(
+        "Pledge deadline",
+        description="Schools can pledge, change and withdraw until then.",
+        validators=[InputRequired("Enter the pledge deadline")],
+    )
+    deadline_time = StringField(
+        "Time (UK)",
+        default="17:00",
+        validators=[InputRequired("Enter the time of the deadline, like 17:00")],
+    )
+
+    def validate_deadline_time(self, field: Any) -> None:
+        if parse_clock(field.data or "") is None:
+            raise ValidationError("Enter the time as hours and minutes, like 17:00")
+
+    @property
+    def deadline_at(self) -> datetime | None:
+        clock = parse_clock(self.deadline_time.data or "")
+        if self.deadline_on.data is None or clock is None:
+            return None
+        return london_instant(self.deadline_on.data, clock)
+
+
+class RulesForm(FlaskForm, RulesFields):
+    pass
+
+
+class RunForm(FlaskForm):
+    solver = RadioField(
+        "Solver",
+        choices=[("highs", "HiGHS (default)"), ("cbc", "CBC")],
+        default="highs",
+        validators=[InputRequired("Choose a solver")],
+    )
+    time_limit_seconds = WholeNumberField(
+        "Time limit (seconds)",
+        default=60,
+        validators=[InputRequired("Enter a time limit in seconds, like 60")],
+    )
+
+    def validate_solver(self, field: Any) -> None:
+        if field.data not in SOLVERS:
+            raise ValidationError("Choose HiGHS or CBC")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: CSRF only."""
+
+
+def lot_field_name(service_id: int, term_key: str) -> str:
+    return f"q_{service_id}_{term_key.replace('-', '_')}"
+
+
+def pledge_form(lots: Sequence[Any], formdata: Any = None, data: dict | None = None) -> FlaskForm:
+    """A form with one whole-number field per lot (service and term) of the round."""
+
+    class PledgeForm(FlaskForm):
+        pass
+
+    for lot in lots:
+        setattr(
+            PledgeForm,
+            lot_field_name(lot.service.id, lot.term.key),
+            WholeNumberField(
+                f"{lot.service.name}, {lot.term.label}",
+                description=f"How many {lot.service.unit.value}s? 0 or blank for none.",
+                validators=[Optional()],
+            ),
+        )
+    if formdata is None:
+        return PledgeForm(data=data or {})
+    return PledgeForm(formdata=formdata)

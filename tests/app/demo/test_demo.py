@@ -1,0 +1,98 @@
+"""`flask demo seed` builds the demo partnership, and running it again adds nothing."""
+
+import sqlalchemy as sa
+
+from app.demo.seed import ACCOUNTS, DEMO_PASSWORD
+from app.extensions import db
+from app.models import Grant, Membership, Provider, School, User
+from marketplace.billing.models import Invoice, InvoiceStatus
+from marketplace.catalogue.models import Service, ServiceKind
+from marketplace.offers.models import Offer, OfferStatus
+from marketplace.orders.models import Order, OrderKind, OrderStatus
+from procurement.contracts.models import Contract, ContractSchool
+
+
+def count(model) -> int:  # type: ignore[no-untyped-def]
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_seeding_twice_builds_the_partnership_once(runner):
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    models = (School, Service, Provider, Offer, User, Membership, Order, Invoice, Grant, Contract)
+    totals = {m: count(m) for m in models}
+    assert totals[School] == 67
+    assert 10 <= totals[Provider] <= 12
+    assert 12 <= totals[Service] <= 16
+    second = runner.invoke(args=["demo", "seed"])
+    assert second.exit_code == 0
+    assert {m: count(m) for m in totals} == totals
+
+
+def test_the_demo_is_realistic(runner):
+    runner.invoke(args=["demo", "seed"])
+    kinds = set(db.session.scalars(sa.select(Service.kind)))
+    assert kinds == {ServiceKind.CORE, ServiceKind.TRADED}
+    pupils = list(db.session.scalars(sa.select(School.pupils).where(School.phase == "Primary")))
+    assert all(150 <= p <= 800 for p in pupils)
+    offers = list(db.session.scalars(sa.select(Offer).where(Offer.status == OfferStatus.LIVE)))
+    assert any(len(o.tiers) >= 3 for o in offers)
+    assert all(o.capacities for o in offers)
+    counselling = db.session.scalar(sa.select(Service).where(Service.slug == "counselling"))
+    prices = [t.unit_price_pence for o in counselling.offers for t in o.tiers]
+    assert all(17_000 <= p <= 42_000 for p in prices)  # DESIGN.md §7: £170–£420 a day
+
+
+def test_every_demo_account_has_the_demo_password(runner):
+    runner.invoke(args=["demo", "seed"])
+    for account in ACCOUNTS:
+        user = db.session.scalar(sa.select(User).where(User.email == account.email))
+        assert user is not None and user.check_password(DEMO_PASSWORD)
+    sbm = db.session.scalar(sa.select(User).where(User.email == "sbm@demo.pooled.test"))
+    head = db.session.scalar(sa.select(User).where(User.email == "head@demo.pooled.test"))
+    assert sbm.school_id == head.school_id is not None
+
+
+def test_if_empty_leaves_an_existing_partnership_alone(runner, world):
+    result = runner.invoke(args=["demo", "seed", "--if-empty"])
+    assert "skipped" in result.output
+    assert count(School) == 2
+
+
+def test_the_logins_are_printed(runner):
+    result = runner.invoke(args=["demo", "logins"])
+    assert "sbm@demo.pooled.test" in result.output and DEMO_PASSWORD in result.output
+
+
+def test_the_demo_has_a_term_of_real_activity(runner):
+    """Orders at every stage, an awarded round with savings, billing and grants."""
+    runner.invoke(args=["demo", "seed"])
+    statuses = set(db.session.scalars(sa.select(Order.status).where(Order.kind == OrderKind.ORDER)))
+    assert {OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.CONFIRMED} <= statuses
+    assert OrderStatus.INVOICED in statuses  # delivered, then billed by the demo's billing run
+    invoice_statuses = set(db.session.scalars(sa.select(Invoice.status)))
+    assert {InvoiceStatus.OPEN, InvoiceStatus.PAID} <= invoice_statuses
+    shares = db.session.execute(
+        sa.select(ContractSchool.charge_pence, ContractSchool.standalone_pence).where(
+            ContractSchool.standalone_pence.is_not(None)
+        )
+    ).all()
+    assert len(shares) >= 10
+    assert all(charge <= alone for charge, alone in shares)  # no school pays more than alone
+    assert sum(alone - charge for charge, alone in shares) > 0
+    assert count(Grant) >= 2
+    own = db.session.scalar(sa.select(School).where(School.urn == 101899))
+    assert (
+        db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.school_id == own.id)) >= 1
+    )
+
+
+def test_the_demos_stand_in_users_can_never_sign_in(runner):
+    runner.invoke(args=["demo", "seed"])
+    stand_ins = db.session.scalars(
+        sa.select(User).where(User.email.not_in([a.email for a in ACCOUNTS]))
+    ).all()
+    assert stand_ins  # heads and business managers of the other schools, for past activity
+    for user in stand_ins:
+        assert not user.active
+        assert not user.check_password(DEMO_PASSWORD) and not user.check_password("!no-password")

@@ -1,0 +1,100 @@
+"""Test data for buying rounds: offers for a future term, a round on them, pledging schools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.calendar import Term, TermName
+from app.extensions import db
+from app.models import Role, School, User
+from app.time import utcnow
+from marketplace.catalogue.models import Service
+from marketplace.offers.models import Offer, OfferCapacity
+from procurement.rounds import services as rounds
+from procurement.rounds.models import BuyingRound
+from tests.factories import World, make_offer, make_school, make_user, this_year
+
+
+def future_term() -> Term:
+    """Spring of next academic year: always months away, whatever today is."""
+    return Term(this_year().start_year + 1, TermName.SPRING)
+
+
+def offer_for(
+    world_or_provider, service: Service, term: Term, *, tiers, capacity: int, **values
+) -> Offer:  # type: ignore[no-untyped-def]
+    """A live offer that runs in `term` with `capacity` units there."""
+    offer = make_offer(
+        world_or_provider, service, tiers=tiers, capacity=capacity, valid_to=term.ends_on, **values
+    )
+    offer.capacities.append(OfferCapacity(term_key=term.key, capacity=capacity))
+    db.session.flush()
+    return offer
+
+
+@dataclass
+class RoundWorld:
+    world: World
+    term: Term
+    offer_a: Offer  # Alpha Counselling: £250 a day, £230 from 20 days; 100 days
+    offer_b: Offer  # Beta Therapy: £270 a day, £210 from 50 days; 80 days
+    buying_round: BuyingRound
+    now: datetime
+
+
+def make_round_world(world: World, **rules) -> RoundWorld:  # type: ignore[no-untyped-def]
+    """An open round on the world's counselling service for the future term, two offers."""
+    term = future_term()
+    offer_a = offer_for(
+        world.provider_a, world.service, term, tiers=[(0, 25_000), (20, 23_000)], capacity=100
+    )
+    offer_b = offer_for(
+        world.provider_b, world.service, term, tiers=[(0, 27_000), (50, 21_000)], capacity=80
+    )
+    now = utcnow()
+    buying_round = rounds.create_round(
+        rounds.RoundInput(
+            title="Counselling next spring",
+            description="",
+            service_ids=[world.service.id],
+            term_keys=[term.key],
+            offer_ids=[offer_a.id, offer_b.id],
+            pledge_deadline_at=now + timedelta(days=7),
+            max_share_percent=rules.get("max_share_percent", 100),
+            min_providers=rules.get("min_providers", 1),
+            single_source=rules.get("single_source", False),
+            open_now=rules.get("open_now", True),
+        ),
+        world.committee,
+        now,
+    )
+    return RoundWorld(world, term, offer_a, offer_b, buying_round, now)
+
+
+def lot_of(rw: RoundWorld) -> tuple[int, str]:
+    return (rw.world.service.id, rw.term.key)
+
+
+def pledge(rw: RoundWorld, sbm: User, quantity: int | None, now: datetime | None = None):  # type: ignore[no-untyped-def]
+    """The SBM pledges for their school in the round's one lot."""
+    return rounds.save_pledges(
+        rw.buying_round.id, sbm.school_id, {lot_of(rw): quantity}, sbm, now or rw.now
+    )
+
+
+def pledging_schools(rw: RoundWorld, quantities: list[int]) -> list[tuple[School, User]]:
+    """New schools, each with an SBM who pledges the given quantity."""
+    made = []
+    for quantity in quantities:
+        school = make_school()
+        sbm = make_user(Role.SBM, school=school)
+        pledge(rw, sbm, quantity)
+        made.append((school, sbm))
+    return made
+
+
+def close(rw: RoundWorld) -> datetime:
+    """Close pledging now (the deadline becomes now); returns an instant after it."""
+    rounds.close_pledging(rw.buying_round.id, rw.world.committee, utcnow())
+    return utcnow()
