@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import accounts, audit
 from app import schools as school_service
-from app.errors import DomainError
+from app.errors import DomainError, refusal_status
 from app.extensions import db
 from app.forms import GiasUploadForm, GrantForm, MembershipForm, MembershipTermForm, UserForm
 from app.models import Grant, Membership, MembershipTerm, Provider, Role, School, User
 from app.security import roles_required
-from app.time import to_london, utcnow
+from app.time import london_today
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -64,8 +64,7 @@ def user_set_active(user_id: int):  # type: ignore[no-untyped-def]
     try:
         user = accounts.set_active(user_id, active, current_user)
     except DomainError as exc:
-        if exc.http_status == 404:
-            abort(404)
+        refusal_status(exc)
         flash(exc.message, "error")
     else:
         flash(f"{user.email} {'reactivated' if active else 'deactivated'}.", "success")
@@ -220,7 +219,7 @@ def grants():  # type: ignore[no-untyped-def]
     form = GrantForm()
     status = 200
     if form.validate_on_submit():
-        if form.received_on.data > to_london(utcnow()).date():
+        if form.received_on.data > london_today():
             form.received_on.errors = [
                 *form.received_on.errors,
                 "Received on must be today or in the past",

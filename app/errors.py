@@ -40,6 +40,19 @@ class Conflict(DomainError):
     http_status = 409
 
 
+def refusal_status(error: DomainError) -> int:
+    """How every view answers a use case's refusal (the one mapping from DomainError to HTTP).
+
+    A 403 or 404 is raised as it is, to the app's error page: the thing asked for is not there,
+    or not the user's to see, so there is no page to show again. Anything else (400 for bad
+    input, 409 for a clash with the record's state) is the status of the page the view shows
+    again, with the message on the field it names or at the top.
+    """
+    if error.http_status in (403, 404):
+        raise error
+    return error.http_status
+
+
 _TEMPLATES = {400: "400", 403: "403", 404: "404", 405: "404", 413: "400", 429: "429"}
 
 

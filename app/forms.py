@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from app.errors import DomainError
+from app.errors import DomainError, refusal_status
 from app.models import Role
 from app.money import MoneyError, parse_pounds, pence_to_pounds_text
 
@@ -49,26 +49,22 @@ class Submission(Generic[T]):
     result: T | None = None
 
 
-def submit(
-    form: FlaskForm, action: Callable[[], T], *, raise_statuses: frozenset[int] = frozenset({404})
-) -> Submission[T]:
+def submit(form: FlaskForm, action: Callable[[], T]) -> Submission[T]:
     """Validate a posted form, then run the use case `action`.
 
     Done when the use case succeeded (the view then redirects). Otherwise the form is shown
     again: with 200 on a GET, 400 when the form itself is invalid, or the status of the
-    DomainError the use case refused with, its message put on the field it names. A 404 (or
-    any of `raise_statuses`) is raised as it is: the thing asked for is not there, or not the
-    user's to see, so there is no form to show again.
+    DomainError the use case refused with (app.errors.refusal_status), its message put on the
+    field it names.
     """
     if not form.validate_on_submit():
         return Submission(False, 400 if request.method == "POST" else 200)
     try:
         result = action()
     except DomainError as exc:
-        if exc.http_status in raise_statuses:
-            raise
-        field_errors(form, getattr(exc, "field", None), exc.message)
-        return Submission(False, exc.http_status)
+        status = refusal_status(exc)
+        field_errors(form, exc.field, exc.message)
+        return Submission(False, status)
     return Submission(True, 200, result)
 
 

@@ -12,7 +12,7 @@ from app import schools as school_service
 from app.calendar import AcademicYear
 from app.extensions import db
 from app.models import Membership, MembershipTerm, Provider, Role, School, User
-from app.time import utcnow
+from app.time import london_today
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders.models import Order, OrderStatus
@@ -21,7 +21,7 @@ bp = Blueprint("home", __name__)
 
 
 def this_academic_year() -> AcademicYear:
-    return AcademicYear.containing(utcnow().date())
+    return AcademicYear.containing(london_today())
 
 
 def get_school_for_user(school_id: int, user: User) -> School:

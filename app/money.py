@@ -59,8 +59,7 @@ def pence_to_pounds_text(pence: int) -> str:
 
 def percent_of(pence: int, basis_points: int) -> int:
     """basis_points/10,000 of an amount, rounded half up to the penny (2,000 bp = 20%)."""
-    value = Decimal(pence) * Decimal(basis_points) / Decimal(10_000)
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return half_up(pence * basis_points, 10_000)
 
 
 def multiply(unit_pence: int, quantity: int | Decimal) -> int:
@@ -69,29 +68,34 @@ def multiply(unit_pence: int, quantity: int | Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def split_by_weights(total_pence: int, weights: Sequence[int]) -> list[int]:
+def half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator to a whole number, halves rounded away from zero (ROUND_HALF_UP):
+    the one integer rounding for pence."""
+    if denominator <= 0:
+        raise MoneyError("half_up needs a positive denominator")
+    magnitude = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return -magnitude if numerator < 0 else magnitude
+
+
+def largest_remainder(total_pence: int, weights: Sequence[int]) -> list[int]:
     """Split a total in proportion to integer weights so the shares add up to the penny.
 
     Largest-remainder method: each share is floored, then the pennies left over go to the
-    largest fractional remainders (ties to the earlier position). All-zero weights split equally.
+    largest fractional remainders (ties to the earlier position). Nothing can be split over
+    weights that are all zero (or over nobody), except nothing.
     """
     if total_pence < 0:
-        raise MoneyError("cannot split a negative total")
-    if any(w < 0 for w in weights):
+        raise MoneyError(f"cannot split a negative total ({total_pence})")
+    if any(weight < 0 for weight in weights):
         raise MoneyError("weights cannot be negative")
-    n = len(weights)
-    if n == 0:
-        if total_pence:
-            raise MoneyError("cannot split a total among nobody")
-        return []
     weight_sum = sum(weights)
     if weight_sum == 0:
-        weights = [1] * n
-        weight_sum = n
-    shares = [total_pence * w // weight_sum for w in weights]
-    remainders = [total_pence * w % weight_sum for w in weights]
+        if total_pence == 0:
+            return [0] * len(weights)
+        raise MoneyError("cannot split a positive total over weights that are all zero")
+    shares = [total_pence * weight // weight_sum for weight in weights]
+    remainders = [total_pence * weight % weight_sum for weight in weights]
     left = total_pence - sum(shares)
-    order = sorted(range(n), key=lambda i: (-remainders[i], i))
-    for i in order[:left]:
+    for i in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
         shares[i] += 1
     return shares

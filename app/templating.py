@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, current_app, request, url_for
@@ -10,7 +9,7 @@ from flask_login import current_user
 
 from app.models import Role
 from app.money import format_pence
-from app.time import to_london
+from app.time import format_date, format_instant
 
 # (label, endpoint, roles). An item shows only once its endpoint exists.
 NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
@@ -56,25 +55,11 @@ def nav_items() -> list[dict[str, Any]]:
     return items
 
 
-def london_datetime(value: datetime | None) -> str:
-    if value is None:
-        return "—"
-    return to_london(value).strftime("%-d %b %Y, %H:%M")
-
-
-def long_date(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = to_london(value).date()
-    return value.strftime("%-d %B %Y")
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_pence
     app.jinja_env.filters["money0"] = lambda pence: format_pence(pence, show_pence=False)
-    app.jinja_env.filters["london"] = london_datetime
-    app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["london"] = format_instant
+    app.jinja_env.filters["long_date"] = format_date
     app.jinja_env.globals["Role"] = Role
 
     @app.context_processor

@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 from app.calendar import AcademicYear, Term
 from app.extensions import db
 from app.models import Membership, MembershipTerm, Provider, ProviderKind, Role, School, User
-from app.time import utcnow
+from app.time import london_today
 from marketplace.catalogue.models import Category, Service, ServiceKind, Unit, VatTreatment
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
 
@@ -22,11 +22,11 @@ _counter = itertools.count(1)
 
 
 def this_year() -> AcademicYear:
-    return AcademicYear.containing(utcnow().date())
+    return AcademicYear.containing(london_today())
 
 
 def this_term() -> Term:
-    return Term.containing(utcnow().date())
+    return Term.containing(london_today())
 
 
 def make_school(name: str | None = None, **values: object) -> School:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from app.calendar import AcademicYear
 from app.extensions import db
 from app.models import Membership, MembershipTerm, Provider, ProviderKind, Role, School, User
-from app.time import to_london, utcnow
+from app.time import london_today
 from marketplace.catalogue.models import Category, Service, ServiceKind, Unit, VatTreatment
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
 
@@ -501,7 +501,7 @@ def seed(data_dir: Path) -> dict[str, int]:
     """Build (or complete) the demo partnership; returns how many rows of each kind were added."""
     rng = random.Random(307)  # Ealing's LA code: the same demo every time
     added = {"schools": 0, "services": 0, "providers": 0, "offers": 0, "users": 0, "memberships": 0}
-    year = AcademicYear.containing(utcnow().date())
+    year = AcademicYear.containing(london_today())
 
     with (data_dir / "schools" / "ealing_schools_67.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -645,5 +645,5 @@ def seed(data_dir: Path) -> dict[str, int]:
     added["tenders"] = seed_demo_tenders()
     from app.demo.activity import seed_demo_activity  # orders, a round, billing, grants
 
-    added.update(seed_demo_activity(to_london(utcnow()).date()))
+    added.update(seed_demo_activity(london_today()))
     return added

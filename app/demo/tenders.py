@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from app.calendar import add_working_days
 from app.extensions import db
 from app.models import Provider, School, User
-from app.time import utcnow
+from app.time import london_date, london_instant, utcnow
 from marketplace.catalogue.models import Service
 from procurement.tenders import documents as document_service
 from procurement.tenders import evaluation as evaluation_service
@@ -27,7 +27,7 @@ from procurement.tenders.models import (
     TenderBidAnswer,
     TenderBidTier,
 )
-from procurement.tenders.rules import at_london, first_contract_day, london_date
+from procurement.tenders.rules import first_contract_day
 
 OPEN_TITLE = "Supply staff managed service 2027–2029"
 COMPLETE_TITLE = "Educational psychology service for member schools"
@@ -87,7 +87,7 @@ def seed_demo_tenders(now: datetime | None = None) -> int:
 
 def _open_tender(committee: User, provider: User | None, today: datetime) -> Tender:
     """Published two days ago; the deadline is the fifteenth working day from today."""
-    deadline = at_london(add_working_days(london_date(today), 15), time(12, 0))
+    deadline = london_instant(add_working_days(london_date(today), 15), time(12, 0))
     now = today - timedelta(days=2)
     starts_on = _first_of_month_after(london_date(deadline) + timedelta(weeks=8))
     tender = tenders.create_tender(
@@ -217,7 +217,7 @@ def _demo_bid(
 
 def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender:
     started = now - timedelta(days=220)
-    deadline = at_london(add_working_days(london_date(started), 15), time(12, 0))
+    deadline = london_instant(add_working_days(london_date(started), 15), time(12, 0))
     starts_on = _first_of_month_after(london_date(deadline) + timedelta(days=30))
     tender = tenders.create_tender(
         committee,
@@ -331,7 +331,7 @@ def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender
     decided = deadline + timedelta(days=5)
     tender = evaluation_service.decide_award(tender.id, committee, now=decided)
     contract_day = first_contract_day(tender.standstill_ends_on or london_date(decided))
-    contracted = at_london(contract_day, time(10, 0))
+    contracted = london_instant(contract_day, time(10, 0))
     tenders.enter_into_contracts(tender.id, committee, now=contracted)
     tenders.complete_tender(tender.id, committee, now=contracted + timedelta(days=1))
     return tender

@@ -39,7 +39,7 @@ from app.extensions import db
 from app.models import Membership, MembershipTerm, School, User
 from app.money import format_pence
 from app.schools import subscription_for
-from app.time import to_london, utcnow
+from app.time import format_instant, london_today, utcnow
 from app.types import UTCDateTime
 from marketplace.billing import rules
 from marketplace.billing.models import (
@@ -126,10 +126,6 @@ def sqlite_writer() -> Iterator[None]:
         yield
     finally:
         sa.event.remove(session, "after_begin", take_write_lock)
-
-
-def london_today() -> date:
-    return to_london(utcnow()).date()
 
 
 def _state(key: str) -> BillingState | None:
@@ -450,7 +446,7 @@ def _start_run(actor: User | None, as_of: date | None) -> BillingRun:
         if _is_alive(run):
             raise BillingRunInProgress(
                 f"A billing run is already in progress (run {run.id}, started "
-                f"{to_london(run.started_at):%-d %b %Y at %H:%M}). Wait for it to finish."
+                f"{format_instant(run.started_at)}). Wait for it to finish."
             )
         run.status = BillingRunStatus.FAILED
         run.finished_at = utcnow()

@@ -26,6 +26,7 @@ from app.extensions import csrf, db
 from app.forms import ActionForm
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role
 from app.security import roles_required
+from app.time import london_today
 from marketplace.billing import payables
 from marketplace.billing import services as billing
 from marketplace.billing import webhooks as billing_events
@@ -141,7 +142,7 @@ def billing_page():  # type: ignore[no-untyped-def]
         stripe_configured=stripe_on,
         api_base=current_app.config.get("STRIPE_API_BASE") or "",
         webhook_secret_set=bool(current_app.config.get("STRIPE_WEBHOOK_SECRET")),
-        due=billing.due_summary(billing.london_today(), with_stripe=stripe_on),
+        due=billing.due_summary(london_today(), with_stripe=stripe_on),
         overview=billing.overview(),
     )
 

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired
 
 from app.calendar import AcademicYear
-from app.errors import DomainError
+from app.errors import DomainError, refusal_status
 from app.extensions import db
 from app.forms import WholeNumberField, field_errors
 from app.models import MembershipTerm, Role
@@ -89,8 +89,8 @@ def entitlement_settings():  # type: ignore[no-untyped-def]
                 current_user,
             )
         except DomainError as exc:
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
+            status = refusal_status(exc)
+            field_errors(form, exc.field, exc.message)
         else:
             flash(
                 f"Membership for {term.label} saved: {changed} "

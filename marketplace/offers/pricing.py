@@ -1,7 +1,7 @@
 """What an order costs and what cancelling it costs.
 
-Pure: imports the standard library only (no Flask, no SQLAlchemy, no `app`), so every rule
-here is tested with plain values.
+Pure: imports the standard library and the pure money module only (no Flask, no SQLAlchemy),
+so every rule here is tested with plain values.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+from app.money import half_up
 
 
 class PricingError(ValueError):
@@ -28,11 +30,6 @@ class PriceSource(StrEnum):
     OFFER = "offer"  # the offer's volume tier for the quantity
     CONTRACT = "contract"  # the price awarded in a contract the school takes part in
     ENTITLEMENT = "entitlement"  # wholly covered by the membership's core offer
-
-
-def _half_up(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded half up, for non-negative integers."""
-    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def tier_for(tiers: Sequence[Tier], quantity: int) -> Tier:
@@ -201,8 +198,8 @@ def settle_cancellation(
         )
     term_days = (term_ends_on - term_starts_on).days + 1
     used_days = min(term_days, max(0, (notice_ends_on - term_starts_on).days))
-    used = _half_up(total_pence * used_days, term_days)
-    admin = min(total_pence - used, _half_up(total_pence * rules.admin_charge_bp, 10_000))
+    used = half_up(total_pence * used_days, term_days)
+    admin = min(total_pence - used, half_up(total_pence * rules.admin_charge_bp, 10_000))
     if used_days:
         reason = (
             f"{used_days} of the term’s {term_days} days fall inside the {rules.notice_days}-day "

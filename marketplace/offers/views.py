@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.accounts import provider_for_user
 from app.calendar import Term
-from app.errors import DomainError
+from app.errors import DomainError, refusal_status
 from app.extensions import db
 from app.forms import ActionForm, field_errors
 from app.models import Role, School
@@ -67,10 +67,9 @@ def _save(form: OfferForm, save: Any) -> tuple[Offer | None, int]:
     try:
         return save(data), 200
     except DomainError as exc:
-        if exc.http_status == 404:
-            raise
-        field_errors(form, getattr(exc, "field", None), exc.message)
-        return None, exc.http_status
+        status = refusal_status(exc)
+        field_errors(form, exc.field, exc.message)
+        return None, status
 
 
 def _render_form(form: OfferForm, offer: Offer | None, status: int) -> Any:
@@ -244,8 +243,7 @@ def _offer_action(offer_id: int, action: Any, success: str) -> Any:
     try:
         offer = action(offer_id, provider.id, current_user)
     except DomainError as exc:
-        if exc.http_status == 404:
-            raise
+        refusal_status(exc)
         flash(exc.message, "error")
     else:
         flash(success.format(title=offer.title), "success")

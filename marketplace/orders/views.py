@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.accounts import provider_for_user
-from app.errors import DomainError
+from app.errors import DomainError, refusal_status
 from app.extensions import db
 from app.forms import ActionForm, field_errors
 from app.models import Role
@@ -40,10 +40,6 @@ def _term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
         (t.term.key, f"{t.term.label} – {t.left} of {t.capacity} left")
         for t in view.orderable_terms
     ]
-
-
-def _status_code(error: DomainError) -> int:
-    return 400 if error.http_status == 404 else error.http_status
 
 
 # A school's orders ---------------------------------------------------------------------------
@@ -92,8 +88,8 @@ def order_new(offer_id: int):  # type: ignore[no-untyped-def]
                 today=today,
             )
         except DomainError as exc:
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = _status_code(exc)
+            field_errors(form, exc.field, exc.message)
+            status = refusal_status(exc)
         else:
             flash(
                 f"Order {order.id} saved as a draft. Check it, then submit it to the provider.",
@@ -144,10 +140,8 @@ def order_edit(order_id: int):  # type: ignore[no-untyped-def]
                 today=today,
             )
         except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            field_errors(form, getattr(exc, "field", None), exc.message)
-            status = exc.http_status
+            status = refusal_status(exc)
+            field_errors(form, exc.field, exc.message)
         else:
             flash(f"Order {order.id} saved.", "success")
             return redirect(url_for("marketplace.order_detail", order_id=order.id))
@@ -213,10 +207,9 @@ def _act(order_id: int, action: Any, success: str, **forms: Any) -> Any:
     try:
         order = action()
     except DomainError as exc:
-        if exc.http_status == 404:
-            raise
+        status = refusal_status(exc)
         order = orders.get_order_for_user(order_id, current_user)
-        return _detail(order, status=exc.http_status, errors=[exc.message], **forms)
+        return _detail(order, status=status, errors=[exc.message], **forms)
     flash(success.format(id=order.id), "success")
     return redirect(url_for("marketplace.order_detail", order_id=order.id))
 
@@ -234,13 +227,12 @@ def order_submit(order_id: int):  # type: ignore[no-untyped-def]
     try:
         order = orders.submit(order_id, current_user.school_id, current_user)
     except DomainError as exc:
-        if exc.http_status == 404:
-            raise
+        status = refusal_status(exc)
         if exc.code == "price_changed":
             flash(exc.message, "error")
             return redirect(url_for("marketplace.order_edit", order_id=order_id))
         order = orders.get_order_for_school(order_id, current_user.school_id)
-        return _detail(order, status=exc.http_status, errors=[exc.message])
+        return _detail(order, status=status, errors=[exc.message])
     if order.status is OrderStatus.SUBMITTED:
         message = (
             f"Order {order.id} submitted. It is over your school’s approval threshold, so it "
@@ -295,10 +287,8 @@ def order_cancel(order_id: int):  # type: ignore[no-untyped-def]
                 order_id, current_user.school_id, current_user, form.reason.data, today=today
             )
         except DomainError as exc:
-            if exc.http_status == 404:
-                raise
+            status = refusal_status(exc)
             errors.append(exc.message)
-            status = exc.http_status
             order = orders.get_order_for_school(order_id, current_user.school_id)
         else:
             charge = order.cancellation_charge_pence

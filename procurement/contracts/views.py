@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import SCHOOL_ROLES, Role
-from app.time import to_london, utcnow
+from app.time import london_today
 from marketplace.catalogue.models import Service
 from procurement.blueprint import bp
 from procurement.contracts import services as register_service
@@ -19,7 +19,7 @@ from procurement.tenders.models import TENDER_PUBLISHED_STATUSES, Tender
 @login_required
 def contracts():  # type: ignore[no-untyped-def]
     """Every contract from tenders and buying rounds, soonest expiry first."""
-    today = to_london(utcnow()).date()
+    today = london_today()
     rows = register_service.register(current_user, today)
     return render_template(
         "procurement/contracts/contracts.html",
@@ -34,7 +34,7 @@ def contracts():  # type: ignore[no-untyped-def]
 @login_required
 def contract_detail(contract_id: int):  # type: ignore[no-untyped-def]
     """A contract: provider, service, period, awarded prices, capacity and schools."""
-    today = to_london(utcnow()).date()
+    today = london_today()
     contract = register_service.get_contract_for_user(contract_id, current_user)
     tender = None
     if contract.source is ContractSource.TENDER and contract.source_id is not None:

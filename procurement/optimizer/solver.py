@@ -1,7 +1,8 @@
 """The pooled-buying aggregator: allocate schools' pledged demand across offers at least cost.
 
-Pure module: imports the standard library, PuLP and (through PuLP) highspy only — never Flask,
-SQLAlchemy or ``app``. The instance and result formats, the sharing rule and the model are
+Pure module: imports the standard library, PuLP and (through PuLP) highspy, and the pure money
+module for its one largest-remainder split — never Flask, SQLAlchemy or the app's database.
+The instance and result formats, the sharing rule and the model are
 described in docs/aggregator.md.
 
     python -m procurement.optimizer INSTANCE.json [--solver highs|cbc] [--time-limit SECONDS]
@@ -29,7 +30,7 @@ from typing import Any
 
 import pulp
 
-from procurement.optimizer.sharing import largest_remainder
+from app.money import largest_remainder
 
 OPTIMAL = "optimal"
 TIME_LIMIT = "time_limit"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app.forms import WholeNumberField
-from app.time import LONDON
+from app.time import london_instant
 from procurement.optimizer.solver import SOLVERS
 
 
@@ -42,11 +42,6 @@ def parse_clock(text: str) -> time | None:
     if match is None:
         return None
     return time(int(match.group(1)), int(match.group(2)))
-
-
-def london_instant(day: date, clock: time) -> datetime:
-    """A London date and time of day as a UTC instant."""
-    return datetime.combine(day, clock, tzinfo=LONDON).astimezone(UTC)
 
 
 class RulesFields:
@@ -128,10 +123,6 @@ class RunForm(FlaskForm):
     def validate_solver(self, field: Any) -> None:
         if field.data not in SOLVERS:
             raise ValidationError("Choose HiGHS or CBC")
-
-
-class ActionForm(FlaskForm):
-    """A button that changes something: CSRF only."""
 
 
 def lot_field_name(service_id: int, term_key: str) -> str:

@@ -28,23 +28,22 @@ import subprocess
 import sys
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.calendar import AcademicYear, Term
-from app.errors import DomainError
 from app.extensions import db
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Provider, Role, School, User
-from app.money import format_pence
-from app.time import to_london, utcnow
+from app.money import format_pence, largest_remainder
+from app.time import format_instant, london_date, utcnow
+from app.use_case import use_case
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders.errors import CapacityExhausted, OfferUnavailable
@@ -58,7 +57,6 @@ from procurement.contracts.models import (
     ContractTier,
 )
 from procurement.optimizer import solver as optimizer
-from procurement.optimizer.sharing import largest_remainder
 from procurement.rounds.errors import (
     AwardCapacityConflict,
     NoticeNotFound,
@@ -83,9 +81,6 @@ from procurement.rounds.models import (
     RunStatus,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 TITLE_MAX = 200
 DESCRIPTION_MAX = 4000
 MAX_PLEDGE = 10_000  # units of one service in one term: more is a typing mistake
@@ -100,25 +95,6 @@ STATUS_TEXT = {
     RoundStatus.AWARDED: "Awarded",
     RoundStatus.CANCELLED: "Cancelled",
 }
-
-
-def use_case(function: Callable[P, R]) -> Callable[P, R]:
-    """A use case that refuses writes nothing: the session is rolled back (locks released)."""
-
-    @wraps(function)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except DomainError:
-            db.session.rollback()
-            raise
-
-    return wrapped
-
-
-def london(value: datetime) -> str:
-    """An instant as people in England read it: 22 November 2026 at 17:00."""
-    return to_london(value).strftime("%-d %B %Y at %H:%M")
 
 
 def plural(unit: str, count: int) -> str:
@@ -370,7 +346,7 @@ def _check_round(data: RoundInput, now: datetime) -> tuple[list[Service], list[T
         terms = sorted({Term.parse(key) for key in data.term_keys})
     except ValueError:
         raise RoundError("Choose terms from the list", field="term_keys") from None
-    today = to_london(now).date()
+    today = london_date(now)
     if any(term.ends_on < today for term in terms):
         raise RoundError("A round cannot be for a term that is already over", field="term_keys")
     if not data.offer_ids:
@@ -419,7 +395,7 @@ def _check_round(data: RoundInput, now: datetime) -> tuple[list[Service], list[T
     if deadline <= now:
         raise RoundError("The pledge deadline must be in the future", field="deadline_on")
     first = terms[0]
-    if to_london(deadline).date() >= first.starts_on:
+    if london_date(deadline) >= first.starts_on:
         raise RoundError(
             f"The pledge deadline must be before {first.label} starts"
             f" ({first.starts_on:%-d %B %Y})",
@@ -638,8 +614,8 @@ def _pledging_closed(buying_round: BuyingRound, now: datetime) -> PledgingClosed
     if buying_round.status is RoundStatus.CANCELLED:
         return PledgingClosed("This round was cancelled; nothing was changed.")
     return PledgingClosed(
-        f"Pledging closed on {london(min(buying_round.pledge_deadline_at, now))}, so pledges can "
-        "no longer be made, changed or withdrawn; nothing was changed."
+        f"Pledging closed on {format_instant(min(buying_round.pledge_deadline_at, now))}, so "
+        "pledges can no longer be made, changed or withdrawn; nothing was changed."
     )
 
 
@@ -1208,7 +1184,7 @@ def queue_run(
     assert buying_round.status in ROUND_RUNNABLE_STATUSES
     if now < buying_round.pledge_deadline_at:
         raise RoundStateConflict(
-            f"Schools can pledge until {london(buying_round.pledge_deadline_at)}. Run the "
+            f"Schools can pledge until {format_instant(buying_round.pledge_deadline_at)}. Run the "
             "aggregator after the deadline, or close pledging first."
         )
     _fail_stalled_runs(round_id, now)
@@ -1825,7 +1801,7 @@ def seed_demo_round(now: datetime | None = None) -> int:
     )
     if not offers:
         return 0
-    term = _demo_term(to_london(now).date(), offers)
+    term = _demo_term(london_date(now), offers)
     if term is None:
         return 0
     deadline = min(

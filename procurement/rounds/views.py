@@ -18,21 +18,15 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.errors import DomainError
+from app.errors import DomainError, refusal_status
+from app.forms import ActionForm
 from app.models import PARTNERSHIP_ROLES, Role, School
 from app.money import format_pence
 from app.security import roles_required
-from app.time import to_london, utcnow
+from app.time import london_today, utcnow
 from procurement.blueprint import bp
 from procurement.rounds import services as rounds
-from procurement.rounds.forms import (
-    ActionForm,
-    RoundForm,
-    RulesForm,
-    RunForm,
-    lot_field_name,
-    pledge_form,
-)
+from procurement.rounds.forms import RoundForm, RulesForm, RunForm, lot_field_name, pledge_form
 from procurement.rounds.models import BuyingRound, RoundRun, RoundStatus, RunStatus
 
 PARTNERSHIP = (Role.COMMITTEE, Role.ADMIN)
@@ -42,17 +36,13 @@ EVERYONE_BUT_PROVIDERS = (*PARTNERSHIP, *SCHOOL)
 
 def _form_error(form: FlaskForm, error: DomainError, fields: dict[str, str] | None = None) -> None:
     """Show a service's refusal on the form field it names, or at the top of the form."""
-    name = getattr(error, "field", None)
+    name = error.field
     name = (fields or {}).get(name, name) if name else None
     field = getattr(form, name, None) if name else None
     if field is not None and hasattr(field, "errors"):
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
-
-
-def _status(error: DomainError) -> int:
-    return error.http_status if error.http_status in (403, 404, 409) else 400
 
 
 # Announcing rounds on the school home page ---------------------------------------------------
@@ -85,7 +75,7 @@ def rounds_list():  # type: ignore[no-untyped-def]
 
 
 def _round_form_choices(form: RoundForm) -> None:
-    today = to_london(utcnow()).date()
+    today = london_today()
     form.service_ids.choices = [(s.id, s.name) for s in rounds.services_to_choose()]
     form.term_keys.choices = [(t.key, t.label) for t in rounds.terms_to_choose(today)]
     form.offer_ids.choices = [
@@ -118,7 +108,7 @@ def round_new():  # type: ignore[no-untyped-def]
             created = rounds.create_round(data, current_user)
         except DomainError as exc:
             _form_error(form, exc)
-            status = _status(exc)
+            status = refusal_status(exc)
         else:
             if created.status is RoundStatus.OPEN:
                 flash(f"“{created.title}” is open: schools can pledge now.", "success")
@@ -155,7 +145,6 @@ def _round_page(
         "action_form": ActionForm(),
         "term_label": rounds.term_label,
         "plural": rounds.plural,
-        "london": rounds.london,
     }
     awarded = rounds.awarded_run(buying_round.id)
     context["awarded"] = awarded
@@ -213,7 +202,7 @@ def _round_action(round_id: int, action: Any, success: str) -> Any:
         action(round_id, current_user)
     except DomainError as exc:
         flash(exc.message)
-        return _round_page(rounds.get_round(round_id), status=_status(exc))
+        return _round_page(rounds.get_round(round_id), status=refusal_status(exc))
     flash(success, "success")
     return redirect(url_for("procurement.round_detail", round_id=round_id))
 
@@ -259,7 +248,7 @@ def round_rules(round_id: int):  # type: ignore[no-untyped-def]
         )
     except DomainError as exc:
         _form_error(form, exc)
-        return _round_page(rounds.get_round(round_id), rules_form=form, status=_status(exc))
+        return _round_page(rounds.get_round(round_id), rules_form=form, status=refusal_status(exc))
     flash("Rules saved. Run the aggregator to see what they change.", "success")
     return redirect(url_for("procurement.round_detail", round_id=round_id))
 
@@ -295,7 +284,7 @@ def round_pledge(round_id: int, school_id: int):  # type: ignore[no-untyped-def]
                 changes = rounds.save_pledges(round_id, school.id, quantities, current_user)
             except DomainError as exc:
                 _form_error(form, exc, fields)
-                status = _status(exc)
+                status = refusal_status(exc)
             else:
                 if changes.any:
                     flash(
@@ -351,7 +340,6 @@ def _pledge_page(
             action_form=ActionForm(),
             error=error,
             now=now,
-            london=rounds.london,
             plural=rounds.plural,
         ),
         status,
@@ -378,7 +366,11 @@ def round_pledge_withdraw(round_id: int, school_id: int):  # type: ignore[no-unt
     except DomainError as exc:
         buying_round = rounds.get_round_for_user(round_id, current_user)
         return _pledge_page(
-            buying_round, school, pledge_form(rounds.lots(buying_round)), _status(exc), exc.message
+            buying_round,
+            school,
+            pledge_form(rounds.lots(buying_round)),
+            refusal_status(exc),
+            exc.message,
         )
     flash(
         "Your pledges are withdrawn." if changes.withdrawn else "You had no pledges to withdraw.",
@@ -423,7 +415,7 @@ def round_run(round_id: int):  # type: ignore[no-untyped-def]
         )
     except DomainError as exc:
         _form_error(form, exc)
-        return _round_page(rounds.get_round(round_id), run_form=form, status=_status(exc))
+        return _round_page(rounds.get_round(round_id), run_form=form, status=refusal_status(exc))
     _start(run)
     flash(f"Run {run.number} has started.", "success")
     return redirect(url_for("procurement.round_run_detail", round_id=round_id, run_id=run.id))
@@ -501,7 +493,7 @@ def round_award(round_id: int, run_id: int):  # type: ignore[no-untyped-def]
         summary = rounds.award_run(round_id, run_id, current_user)
     except DomainError as exc:
         flash(exc.message)
-        return _run_page(round_id, run_id, _status(exc))
+        return _run_page(round_id, run_id, refusal_status(exc))
     flash(
         f"Awarded: {summary.contracts} contract{'s' if summary.contracts != 1 else ''}, "
         f"{summary.orders} call-off order{'s' if summary.orders != 1 else ''} for "

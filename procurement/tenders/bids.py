@@ -18,7 +18,8 @@ from sqlalchemy.orm import selectinload
 from app.errors import NotAllowed
 from app.extensions import db
 from app.models import Role, User
-from app.time import utcnow
+from app.time import format_instant, utcnow
+from app.use_case import use_case
 from procurement.tenders.errors import (
     BiddingClosed,
     BidNotFound,
@@ -36,7 +37,7 @@ from procurement.tenders.models import (
     TenderLot,
     TenderStatus,
 )
-from procurement.tenders.services import get_lot, locked_tender, london_text, record, use_case
+from procurement.tenders.services import get_lot, locked_tender, record
 
 MAX_TIERS = 5
 ANSWER_MAX = 5_000
@@ -99,7 +100,7 @@ def require_bidding_open(tender: Tender, now: datetime) -> None:
         raise BiddingClosed("This tender has been cancelled: it no longer takes bids.")
     if tender.status is TenderStatus.OPEN and now >= tender.deadline_at:
         raise BiddingClosed(
-            f"The deadline for bids passed at {london_text(tender.deadline_at)}: bids can no "
+            f"The deadline for bids passed at {format_instant(tender.deadline_at)}: bids can no "
             "longer be sent, changed or withdrawn."
         )
     if tender.status is not TenderStatus.OPEN:

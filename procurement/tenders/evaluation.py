@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Role, User
-from app.time import utcnow
+from app.time import format_instant, utcnow
 from procurement.tenders import ocds
 from procurement.tenders import scoring as evaluation
 from procurement.tenders.bids import declaration_for, require_evaluator
@@ -34,7 +34,6 @@ from procurement.tenders.rules import standstill_last_day
 from procurement.tenders.services import (
     get_lot,
     locked_tender,
-    london_text,
     notify_bidders,
     record,
     use_case,
@@ -354,7 +353,7 @@ def decide_award(tender_id: int, actor: User, now: datetime | None = None) -> Te
         notify_bidders(
             tender,
             now,
-            f"The award decision for “{tender.title}” was made on {london_text(now)}: your bid "
+            f"The award decision for “{tender.title}” was made on {format_instant(now)}: your bid "
             f"was {outcome}. Your assessment summary is on the tender page. The standstill runs "
             f"until the end of {tender.standstill_ends_on:%-d %B %Y}.",
             provider_ids=[provider_id],

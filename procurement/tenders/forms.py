@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -21,10 +21,9 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.forms import DayField, PoundsField, WholeNumberField
-from app.time import to_london
+from app.time import london_instant
 from procurement.tenders.bids import ANSWER_MAX, MAX_TIERS, BidInput
 from procurement.tenders.models import Criterion
-from procurement.tenders.rules import at_london
 from procurement.tenders.services import (
     QUESTION_MAX,
     REASON_MAX,
@@ -55,10 +54,6 @@ class ClockField(StringField):
             self.data = None
             raise ValueError(f"{self.label.text}: enter a 24-hour time like 12:00")
         self.data = time(int(match.group(1)), int(match.group(2)))
-
-
-class ActionForm(FlaskForm):
-    """A button that changes something: CSRF only."""
 
 
 def _reason_field() -> TextAreaField:
@@ -110,7 +105,7 @@ class TenderForm(FlaskForm):
     reason = _reason_field()
 
     def to_input(self) -> TenderInput:
-        deadline: datetime = at_london(self.deadline_on.data, self.deadline_time.data)
+        deadline: datetime = london_instant(self.deadline_on.data, self.deadline_time.data)
         return TenderInput(
             title=self.title.data or "",
             description=self.description.data or "",
@@ -280,8 +275,3 @@ class ModerationRow(Form):
 
 class ModerationForm(FlaskForm):
     rows = FieldList(FormField(ModerationRow))
-
-
-def london_date_and_time(value: datetime) -> tuple[date, time]:
-    local = to_london(value)
-    return local.date(), local.time().replace(second=0, microsecond=0)

@@ -28,6 +28,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import ProviderKind
+from app.time import london_instant
 from procurement.tenders.errors import TenderError
 from procurement.tenders.models import (
     BidStatus,
@@ -40,7 +41,7 @@ from procurement.tenders.models import (
     TenderRelease,
     TenderStatus,
 )
-from procurement.tenders.rules import at_london, standstill_end_instant
+from procurement.tenders.rules import standstill_end_instant
 
 OCDS_VERSION = "1.1"
 EXTENSIONS = [
@@ -73,11 +74,11 @@ def iso(instant: datetime) -> str:
 
 
 def _day_start(day: date) -> str:
-    return iso(at_london(day, time(0, 0)))
+    return iso(london_instant(day, time(0, 0)))
 
 
 def _day_end(day: date) -> str:
-    return iso(at_london(day, time(23, 59, 59)))
+    return iso(london_instant(day, time(23, 59, 59)))
 
 
 def gbp(pence: int) -> dict[str, Any]:

@@ -13,23 +13,13 @@ Pure: the standard library and `app.calendar` (England and Wales working days) o
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
 from app.calendar import add_working_days
+from app.time import london_date, london_instant, to_london
 
-LONDON = ZoneInfo("Europe/London")
 NOTICE_WORKING_DAYS = 3
 STANDSTILL_WORKING_DAYS = 8
-
-
-def london_date(instant: datetime) -> date:
-    return instant.astimezone(LONDON).date()
-
-
-def at_london(day: date, clock: time) -> datetime:
-    """The UTC instant of a London wall-clock time on a day."""
-    return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=LONDON).astimezone(UTC)
 
 
 def earliest_deadline_day(now: datetime) -> date:
@@ -41,8 +31,8 @@ def deadline_after_change(deadline: datetime, changed_at: datetime) -> datetime:
     """The deadline once a change is made at `changed_at`: moved later if notice is too short."""
     if london_date(deadline) >= earliest_deadline_day(changed_at):
         return deadline
-    clock = deadline.astimezone(LONDON).time()
-    return at_london(earliest_deadline_day(changed_at), clock)
+    clock = to_london(deadline).time()
+    return london_instant(earliest_deadline_day(changed_at), clock)
 
 
 def standstill_last_day(decided_at: datetime) -> date:
@@ -61,4 +51,4 @@ def standstill_over(last_standstill_day: date, now: datetime) -> bool:
 
 def standstill_end_instant(last_standstill_day: date) -> datetime:
     """Midnight London time at the end of the last standstill day, in UTC."""
-    return at_london(first_contract_day(last_standstill_day), time(0, 0))
+    return london_instant(first_contract_day(last_standstill_day), time(0, 0))

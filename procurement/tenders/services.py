@@ -8,20 +8,19 @@ but the bidder whether a bid exists until two committee members have opened the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app import audit
-from app.errors import DomainError
 from app.extensions import db
 from app.models import Role, School, User
-from app.time import to_london, utcnow
+from app.time import format_instant, london_date, utcnow
+from app.use_case import use_case
 from marketplace.catalogue.models import Service
 from procurement.contracts.models import (
     Contract,
@@ -65,9 +64,6 @@ from procurement.tenders.rules import (
     standstill_over,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 TITLE_MAX = 200
 TEXT_MAX = 10_000
 REASON_MAX = 2_000
@@ -76,20 +72,6 @@ MAX_LOTS = 10
 MAX_QUESTIONS = 12
 MAX_VOLUME = 1_000_000
 MIN_VALID_BIDS_MAX = 20
-
-
-def use_case(function: Callable[P, R]) -> Callable[P, R]:
-    """A use case that is refused writes nothing: the session is rolled back."""
-
-    @wraps(function)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except DomainError:
-            db.session.rollback()
-            raise
-
-    return wrapped
 
 
 def record(
@@ -114,10 +96,6 @@ def record(
         scope=f"tender:{tender.id}",
     )
     event.at = now
-
-
-def london_text(instant: datetime) -> str:
-    return to_london(instant).strftime("%-d %B %Y, %H:%M")
 
 
 # --- Loading and who may see what ------------------------------------------------------------
@@ -228,7 +206,7 @@ def _check_tender_input(data: TenderInput) -> None:
         raise TenderError(
             "The contract must end on or after the day it starts", field="contract_ends_on"
         )
-    if data.contract_starts_on < to_london(data.deadline_at).date():
+    if data.contract_starts_on < london_date(data.deadline_at):
         raise TenderError(
             "The contract cannot start before the deadline for bids", field="contract_starts_on"
         )
@@ -337,7 +315,7 @@ def record_change(
     before = tender.deadline_at
     tender.deadline_at = deadline_after_change(tender.deadline_at, now)
     if tender.deadline_at != before:
-        description += f" The deadline moved to {london_text(tender.deadline_at)}."
+        description += f" The deadline moved to {format_instant(tender.deadline_at)}."
     db.session.add(
         TenderAmendment(
             tender_id=tender.id,
@@ -358,9 +336,9 @@ def record_change(
     notify_bidders(
         tender,
         now,
-        f"The committee changed “{tender.title}” on {london_text(now)}. {description} "
+        f"The committee changed “{tender.title}” on {format_instant(now)}. {description} "
         f"Reason: {reason} Re-confirm your bid before the deadline "
-        f"({london_text(tender.deadline_at)}); a bid that is not re-confirmed will not count.",
+        f"({format_instant(tender.deadline_at)}); a bid that is not re-confirmed will not count.",
     )
     record(
         actor,
@@ -663,7 +641,7 @@ def publication_problems(tender: Tender, now: datetime) -> list[str]:
             f"Give bidders at least {NOTICE_WORKING_DAYS} working days: move the deadline to "
             f"{earliest_deadline_day(now):%-d %B %Y} or later."
         )
-    if tender.contract_starts_on < to_london(tender.deadline_at).date():
+    if tender.contract_starts_on < london_date(tender.deadline_at):
         problems.append("The contract cannot start before the deadline for bids.")
     return problems
 
@@ -886,7 +864,7 @@ def confirm_opening(tender_id: int, actor: User, now: datetime | None = None) ->
     stage = tender.stage(now)
     if stage is TenderStage.OPEN:
         raise OpeningRefused(
-            f"Bids can be opened only after the deadline ({london_text(tender.deadline_at)})."
+            f"Bids can be opened only after the deadline ({format_instant(tender.deadline_at)})."
         )
     if stage is not TenderStage.CLOSED:
         raise OpeningRefused(f"A tender at the “{stage.label}” stage cannot be opened.")
@@ -1075,7 +1053,7 @@ def enter_into_contracts(
             f"{tender.standstill_ends_on:%A %-d %B %Y}: no contract can be entered into before "
             "it ends."
         )
-    if to_london(now).date() > tender.contract_ends_on:
+    if london_date(now) > tender.contract_ends_on:
         raise TenderStateConflict("The contract period has already ended.")
     winners = list(
         db.session.scalars(

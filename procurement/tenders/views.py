@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from app.errors import DomainError
+from app.errors import DomainError, refusal_status
 from app.extensions import db
-from app.forms import field_errors, submit
+from app.forms import ActionForm, field_errors, submit
 from app.models import Role, School
 from app.security import roles_required
-from app.time import to_london, utcnow
+from app.time import format_instant, london_date_and_time, to_london, utcnow
 from marketplace.catalogue.models import Service
 from procurement.blueprint import bp
 from procurement.tenders import bids as bid_service
@@ -29,7 +29,6 @@ from procurement.tenders import evaluation as evaluation_service
 from procurement.tenders import ocds
 from procurement.tenders import services as tenders
 from procurement.tenders.forms import (
-    ActionForm,
     AnswerForm,
     BidDocumentForm,
     BidForm,
@@ -42,7 +41,6 @@ from procurement.tenders.forms import (
     ReasonForm,
     ScoreForm,
     TenderForm,
-    london_date_and_time,
 )
 from procurement.tenders.models import (
     TENDER_PUBLISHED_STATUSES,
@@ -157,12 +155,11 @@ def tender_detail(tender_id: int):  # type: ignore[no-untyped-def]
 
 def _refused(tender_id: int, exc: DomainError, now: datetime) -> Any:
     """A refused button: the tender page again with the reason, and the error's status."""
-    if exc.http_status in (403, 404):
-        raise exc
+    status = refusal_status(exc)
     tender = _tender(tender_id)
     context = _detail_context(tender, now)
     context["errors"] = [exc.message]
-    return render_template("procurement/tenders/tender_detail.html", **context), exc.http_status
+    return render_template("procurement/tenders/tender_detail.html", **context), status
 
 
 def _button(tender_id: int, run: Any, success: str) -> Any:
@@ -247,7 +244,7 @@ def _changed_message(tender: Tender) -> str:
     if tender.status is TenderStatus.OPEN:
         return (
             "Tender changed. Bidders have been told and must re-confirm their bids; the "
-            f"deadline is {tenders.london_text(tender.deadline_at)}."
+            f"deadline is {format_instant(tender.deadline_at)}."
         )
     return "Tender saved."
 
@@ -613,7 +610,6 @@ def tender_bid_score(tender_id: int, bid_id: int):  # type: ignore[no-untyped-de
             },
             now=now,
         ),
-        raise_statuses=frozenset({403, 404}),
     )
     if outcome.done:
         flash(f"Scores for {bid.provider.name} saved.", "success")
@@ -667,10 +663,8 @@ def tender_moderation(tender_id: int, lot_id: int):  # type: ignore[no-untyped-d
         try:
             evaluation_service.moderate_lot(tender.id, lot.id, current_user, moderated, now=now)
         except DomainError as exc:
-            if exc.http_status in (403, 404):
-                raise
+            status = refusal_status(exc)
             form.form_errors.append(exc.message)
-            status = exc.http_status
         else:
             flash(f"Moderated scores for lot {lot.number} saved: the ranking is ready.", "success")
             return redirect(
@@ -794,17 +788,15 @@ def tender_bid_form(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def
             try:
                 bid = bid_service.submit_bid(tender.id, lot.id, current_user, data, now=now)
             except DomainError as exc:
-                if exc.http_status == 404:
-                    raise
-                name = getattr(exc, "field", None)
+                status = refusal_status(exc)
+                name = exc.field
                 field_errors(
                     form, name if name and not name.startswith("answer-") else None, exc.message
                 )
-                status = exc.http_status
             else:
                 flash(
                     f"Bid for lot {lot.number} received at "
-                    f"{tenders.london_text(bid.submitted_at)}. It stays sealed until the "
+                    f"{format_instant(bid.submitted_at)}. It stays sealed until the "
                     "deadline: only you can see it.",
                     "success",
                 )
@@ -857,8 +849,7 @@ def _bid_button(tender_id: int, bid_id: int, run: Any, success: str) -> Any:
     try:
         run(now)
     except DomainError as exc:
-        if exc.http_status in (403, 404):
-            raise
+        status = refusal_status(exc)
         return render_template(
             "procurement/tenders/tender_bid.html",
             tender=tender,
@@ -872,7 +863,7 @@ def _bid_button(tender_id: int, bid_id: int, run: Any, success: str) -> Any:
             limits=document_service,
             errors=[exc.message],
             now=now,
-        ), exc.http_status
+        ), status
     flash(success, "success")
     return redirect(url_for("procurement.tender_bid", tender_id=tender_id, bid_id=bid_id))
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.money import MoneyError, format_pence, parse_pounds, percent_of, split_by_weights
+from app.money import MoneyError, format_pence, half_up, largest_remainder, parse_pounds, percent_of
 
 
 @pytest.mark.parametrize(
@@ -47,20 +47,32 @@ def test_percentages_round_half_up_to_the_penny():
 
 
 def test_a_split_gives_the_leftover_pennies_to_the_largest_remainders():
-    assert split_by_weights(100, [1, 1, 1]) == [34, 33, 33]
-    assert split_by_weights(10, [0, 0]) == [5, 5]
-    assert split_by_weights(0, []) == []
+    assert largest_remainder(100, [1, 1, 1]) == [34, 33, 33]
+    assert largest_remainder(0, [0, 0]) == [0, 0]
+    assert largest_remainder(0, []) == []
+
+
+def test_a_positive_total_cannot_be_split_over_nothing():
+    with pytest.raises(MoneyError):
+        largest_remainder(10, [0, 0])
+    with pytest.raises(MoneyError):
+        largest_remainder(10, [])
+
+
+def test_halves_round_away_from_zero():
+    assert [half_up(n, 2) for n in (1, 3, -1, -3)] == [1, 2, -1, -2]
+    assert half_up(2, 3) == 1 and half_up(1, 3) == 0
 
 
 @given(
     total=st.integers(min_value=0, max_value=10**9),
-    weights=st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=30),
+    weights=st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=30).filter(
+        any
+    ),
 )
 def test_shares_always_add_up_to_the_penny_and_follow_the_weights(total, weights):
-    shares = split_by_weights(total, weights)
+    shares = largest_remainder(total, weights)
     assert sum(shares) == total
     assert all(s >= 0 for s in shares)
-    weight_sum = sum(weights) or len(weights)
-    effective = weights if sum(weights) else [1] * len(weights)
-    for share, weight in zip(shares, effective, strict=True):
-        assert abs(share - total * weight / weight_sum) < 1
+    for share, weight in zip(shares, weights, strict=True):
+        assert abs(share - total * weight / sum(weights)) < 1

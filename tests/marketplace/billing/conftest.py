@@ -14,8 +14,7 @@ from flask import Flask
 from app.calendar import Term
 from app.extensions import db
 from app.models import School
-from app.time import utcnow
-from marketplace.billing import services as billing
+from app.time import london_today, utcnow
 from marketplace.billing.models import Invoice
 from marketplace.billing.stripe_gateway import StripeGateway
 from marketplace.catalogue.models import Service
@@ -71,7 +70,7 @@ def gateway(localstripe_url: str) -> StripeGateway:  # noqa: F811
 
 
 def previous_term(today: date | None = None) -> Term:
-    current = Term.containing(today or billing.london_today())
+    current = Term.containing(today or london_today())
     return Term.containing(current.starts_on - timedelta(days=1))
 
 

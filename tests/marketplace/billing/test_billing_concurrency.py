@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.extensions import db
+from app.time import london_today
 from marketplace.billing import services as billing
 from marketplace.billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from tests import factories
@@ -38,9 +39,7 @@ def test_four_runs_at_once_bill_each_thing_once(live_app: Flask, localstripe_url
             school.finance_email = f"finance{school.id}@example.test"
         for n in range(6):
             make_order(world.school_a if n % 2 else world.school_b, world.offer_a, n + 1)
-        runs = [
-            BillingRun(as_of=billing.london_today(), stripe_configured=True) for _ in range(RUNS)
-        ]
+        runs = [BillingRun(as_of=london_today(), stripe_configured=True) for _ in range(RUNS)]
         db.session.add_all(runs)
         db.session.commit()
         run_ids = [r.id for r in runs]

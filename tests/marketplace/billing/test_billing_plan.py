@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import AuditEvent
+from app.time import london_today
 from marketplace.billing import services as billing
 from marketplace.billing.models import (
     BillingRun,
@@ -86,7 +87,7 @@ def test_without_stripe_invoices_are_issued_here_with_our_number_and_30_days_to_
     for invoice in invoices():
         assert invoice.status is InvoiceStatus.OPEN
         assert invoice.number == f"PLD-{invoice.id:06d}"
-        assert invoice.due_on == billing.london_today() + timedelta(days=30)
+        assert invoice.due_on == london_today() + timedelta(days=30)
         assert invoice.stripe_invoice_id is None
         assert "not configured" in invoice.not_sent_reason
 
@@ -210,7 +211,7 @@ def test_call_offs_are_billed_once_per_school_per_term_after_the_term_ends(world
     assert contract.reference in alpha.lines[0].description
     assert billing.invoice_for_order(b1.id) is not None
     assert billing.invoice_for_order(current.id) is None  # its term has not ended
-    due = billing.due_summary(billing.london_today(), with_stripe=False)
+    due = billing.due_summary(london_today(), with_stripe=False)
     assert (due.call_offs, due.call_offs_waiting) == (0, 1)
 
     # Once the current term is over, its call-off is billed on an invoice of its own.

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from app.extensions import db
+from app.time import utcnow
 from marketplace.billing import payables
 from marketplace.billing import rules as billing_rules
 from marketplace.orders.models import OrderStatus
-from tests import factories
 from tests.marketplace.billing.conftest import make_contract, make_order, previous_term
 
 AWKWARD_PRICES = [1, 9, 10, 29, 30, 8_333, 12_345, 99_999]
@@ -36,7 +36,7 @@ def delivered(world):  # type: ignore[no-untyped-def]
         status=OrderStatus.CANCELLED,
         cancellation_charge_pence=4_321,
     )
-    late_cancel.delivered_at = factories.utcnow()
+    late_cancel.delivered_at = utcnow()
     owed.append(late_cancel)
     for status in (OrderStatus.CONFIRMED, OrderStatus.APPROVED, OrderStatus.DRAFT):
         make_order(world.school_a, world.offer_a, 5, status=status)

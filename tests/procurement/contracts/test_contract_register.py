@@ -9,7 +9,7 @@ import pytest
 
 from app.calendar import Term
 from app.extensions import db
-from app.time import to_london, utcnow
+from app.time import london_today, utcnow
 from procurement.contracts import services as register_service
 from procurement.contracts.models import Contract, ContractSchool, ContractSource, ContractStatus
 from procurement.contracts.prices import ContractRegisterPrices
@@ -57,7 +57,7 @@ def _round_contract(world, ends_on: date, school) -> Contract:  # type: ignore[n
 
 def test_the_register_lists_tender_and_round_contracts_by_expiry(client, auth, world):
     tender_contract = _tender_contract(world)
-    today = to_london(utcnow()).date()
+    today = london_today()
     soon = _round_contract(world, today + timedelta(days=30), world.school_b)
     auth.as_user(world.committee)
     body = client.get("/contracts").get_data(as_text=True)
@@ -83,7 +83,7 @@ def test_every_role_opens_the_register(client, auth, world, role):
 
 
 def test_a_school_sees_every_contract_but_only_its_own_allocation(client, auth, world):
-    today = to_london(utcnow()).date()
+    today = london_today()
     other_schools = _round_contract(world, today + timedelta(days=300), world.school_b)
     auth.as_user(world.sbm_a)
     listing = client.get("/contracts").get_data(as_text=True)
@@ -99,9 +99,7 @@ def test_a_school_sees_every_contract_but_only_its_own_allocation(client, auth, 
 
 def test_a_provider_sees_only_its_own_contracts(client, auth, world):
     ours = _tender_contract(world)
-    theirs = _round_contract(
-        world, to_london(utcnow()).date() + timedelta(days=300), world.school_a
-    )
+    theirs = _round_contract(world, london_today() + timedelta(days=300), world.school_a)
     auth.as_user(world.provider_user_a)
     listing = client.get("/contracts").get_data(as_text=True)
     assert ours.reference in listing and theirs.reference not in listing
@@ -111,7 +109,7 @@ def test_a_provider_sees_only_its_own_contracts(client, auth, world):
 
 def test_a_tender_contract_prices_the_schools_call_offs(world):
     contract = _tender_contract(world)
-    term = Term.containing(to_london(utcnow()).date())
+    term = Term.containing(london_today())
     price = ContractRegisterPrices().price_for(
         world.school_a.id, world.service.id, world.provider_a.id, term, 350
     )

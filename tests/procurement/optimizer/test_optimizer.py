@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from procurement.optimizer.sharing import largest_remainder
+from app.money import largest_remainder
 from procurement.optimizer.solver import (
     INFEASIBLE,
     OPTIMAL,

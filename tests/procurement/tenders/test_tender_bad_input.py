@@ -110,7 +110,7 @@ def test_a_bid_after_the_deadline_is_refused(world):
             tw.tender.id, tw.lot.id, world.provider_user_a, bid_input(tw), now=AFTER_DEADLINE
         ),
         BiddingClosed,
-        "deadline for bids passed at 16 March 2026, 12:00",
+        "deadline for bids passed at 16 March 2026 at 12:00",
     )
 
 

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from app.calendar import add_working_days
-from app.time import to_london, utcnow
+from app.time import london_today
 from tests.support.browser import ROOT, sign_in
 from tests.support.tender_clock import shift_tender_dates
 
@@ -43,7 +43,7 @@ def test_no_command_moves_a_tender_in_time(live_server):
 
 def test_a_tender_from_draft_to_contract_with_two_person_opening(page, live_server):
     expect = pytest.importorskip("playwright.sync_api").expect
-    deadline = add_working_days(to_london(utcnow()).date(), 10)
+    deadline = add_working_days(london_today(), 10)
 
     # The committee drafts the tender, adds a lot and two questions, and publishes it.
     sign_in(page, live_server, "committee@demo.pooled.test")

@@ -69,7 +69,7 @@ def test_a_change_in_the_last_three_working_days_moves_the_deadline(world):
         DEADLINE,
         datetime(2026, 3, 17, 12, 0, tzinfo=UTC),
     )
-    assert "The deadline moved to 17 March 2026, 12:00" in amendment.description
+    assert "The deadline moved to 17 March 2026 at 12:00" in amendment.description
     # Bidders can still act on the day the deadline used to be.
     bid_service.submit_bid(
         tw.tender.id,

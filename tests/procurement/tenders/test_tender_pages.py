@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.calendar import add_working_days
 from app.extensions import db
-from app.time import to_london
+from app.time import london_date, london_instant, to_london
 from procurement.tenders import services as tenders
 from procurement.tenders.models import (
     BidStatus,
@@ -19,7 +19,6 @@ from procurement.tenders.models import (
     TenderDocument,
     TenderStatus,
 )
-from procurement.tenders.rules import at_london
 from tests.procurement.tenders.factories import make_tender, submit_both_bids
 
 
@@ -62,7 +61,7 @@ def test_the_committee_drafts_and_publishes_a_tender_through_the_forms(client, a
     assert response.status_code == 302, response.get_data(as_text=True)
     tender = db.session.scalar(sa.select(Tender).where(Tender.title.startswith("Speech")))
     assert tender.status is TenderStatus.DRAFT
-    assert tender.deadline_at == at_london(deadline_day, time(12, 0))  # typed in UK time
+    assert tender.deadline_at == london_instant(deadline_day, time(12, 0))  # typed in UK time
 
     page = client.get(f"/tenders/{tender.id}").get_data(as_text=True)
     assert "Add at least one lot." in page
@@ -193,7 +192,7 @@ def test_changing_an_open_tender_needs_a_reason(client, auth, world):
     form = {
         "title": "Counselling and wellbeing",
         "description": "",
-        "deadline_on": to_london(tw.tender.deadline_at).date().isoformat(),
+        "deadline_on": london_date(tw.tender.deadline_at).isoformat(),
         "deadline_time": to_london(tw.tender.deadline_at).strftime("%H:%M"),
         "contract_starts_on": tw.tender.contract_starts_on.isoformat(),
         "contract_ends_on": tw.tender.contract_ends_on.isoformat(),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from fractions import Fraction
 
@@ -176,12 +174,3 @@ def test_the_standstill_ends_at_midnight_london_time_in_summer():
     assert standstill_end_instant(last) == datetime(2026, 7, 10, 23, 0, tzinfo=UTC)  # BST
     assert not standstill_over(last, datetime(2026, 7, 10, 22, 59, tzinfo=UTC))
     assert standstill_over(last, datetime(2026, 7, 10, 23, 0, tzinfo=UTC))
-
-
-def test_the_rules_are_pure():
-    code = (
-        "import sys; import procurement.tenders.scoring, procurement.tenders.rules; "
-        "assert 'flask' not in sys.modules and 'sqlalchemy' not in sys.modules, sorted(sys.modules)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr

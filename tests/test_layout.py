@@ -1,0 +1,174 @@
+"""The shape of the code, kept true by reading the source with `ast`.
+
+Imports point one way: the app's composition layer (the factory, CLI registration, home,
+dashboards, demo) → `procurement` → `marketplace` → the app's core (config, extensions, models
+of users and schools, money, time, audit, errors, …). Pure modules import the standard library,
+their solver and other pure modules only. Only the billing adapter imports `stripe`.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("app", "marketplace", "procurement")
+
+# The app's composition layer: it wires the domains together and may import anything.
+COMPOSITION = ("app", "app.cli", "app.home", "app.dashboards", "app.demo")
+
+# Pure modules: no Flask, no SQLAlchemy, no database; the standard library, their solver and
+# each other only.
+PURE = (
+    "app.money",
+    "app.time",
+    "app.calendar",
+    "app.membership",
+    "app.gias",
+    "marketplace.offers.pricing",
+    "marketplace.orders.rules",
+    "marketplace.billing.rules",
+    "procurement.optimizer",
+    "procurement.tenders.scoring",
+    "procurement.tenders.rules",
+)
+PURE_THIRD_PARTY = {"procurement.optimizer": {"pulp", "highspy"}, "app.calendar": {"holidays"}}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def source_modules() -> dict[str, Path]:
+    return {
+        module_name(path): path for package in PACKAGES for path in (ROOT / package).rglob("*.py")
+    }
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every import in the file, at any depth (inside functions too)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+            # `from app import demo` imports the module app.demo
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def layer(module: str) -> str | None:
+    """composition > procurement > marketplace > core; None for outside the project."""
+    top = module.split(".")[0]
+    if top not in PACKAGES:
+        return None
+    if top == "app":
+        if module == "app" or within(module, COMPOSITION[1:]):
+            return "composition"
+        return "core"
+    return top
+
+
+RANK = {"core": 0, "marketplace": 1, "procurement": 2, "composition": 3}
+
+
+def test_imports_point_one_way():
+    modules = source_modules()
+    wrong = []
+    for name, path in sorted(modules.items()):
+        own = layer(name)
+        for line, imported in imports_of(path):
+            target = layer(imported)
+            if target is None or own is None or imported in PACKAGES:
+                continue  # `from app import audit` loads the package on the way to app.audit
+            if imported not in modules and imported.rsplit(".", 1)[0] in modules:
+                # `from app.models import Role` names a class, not a module
+                target = layer(imported.rsplit(".", 1)[0])
+            if target is not None and RANK[target] > RANK[own]:
+                where = f"{path.relative_to(ROOT)}:{line}"
+                wrong.append(f"{where} ({own}) imports {imported} ({target})")
+    assert wrong == []
+
+
+def test_the_layers_are_what_this_test_says():
+    assert layer("app.money") == "core"
+    assert layer("app.dashboards.views") == "composition"
+    assert layer("app") == "composition"
+    assert layer("marketplace.orders.services") == "marketplace"
+    assert layer("procurement.rounds.services") == "procurement"
+    assert layer("flask") is None
+
+
+def _pure_files() -> list[Path]:
+    modules = source_modules()
+    return [path for name, path in sorted(modules.items()) if within(name, PURE)]
+
+
+@pytest.mark.parametrize("path", _pure_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_pure_modules_import_the_standard_library_their_solver_and_each_other(path):
+    name = module_name(path)
+    allowed = set(sys.stdlib_module_names) | {"__future__"}
+    for prefix, extra in PURE_THIRD_PARTY.items():
+        if within(name, (prefix,)):
+            allowed |= extra
+    wrong = []
+    for line, imported in imports_of(path):
+        top = imported.split(".")[0]
+        if top in PACKAGES:
+            # the package itself (`app`, to reach a pure submodule) or another pure module
+            if (
+                imported in PACKAGES
+                or within(imported, PURE)
+                or within(imported.rsplit(".", 1)[0], PURE)
+            ):
+                continue
+            wrong.append(f"line {line}: {imported}")
+        elif top not in allowed:
+            wrong.append(f"line {line}: {imported}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_pure_modules_load_without_flask_or_sqlalchemy(module):
+    code = (
+        f"import sys, {module}\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('flask', 'sqlalchemy', 'flask_sqlalchemy', 'werkzeug', 'marketplace', 'procurement') "
+        f"and not m.startswith({module.split('.')[0]!r}))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_only_the_billing_adapter_imports_stripe():
+    importers = sorted(
+        name
+        for name, path in source_modules().items()
+        if any(imported.split(".")[0] == "stripe" for _, imported in imports_of(path))
+    )
+    assert importers == ["marketplace.billing.stripe_gateway"]
+
+
+def test_nothing_in_the_app_imports_the_tests_or_localstripe():
+    wrong = [
+        f"{name} imports {imported}"
+        for name, path in source_modules().items()
+        for _, imported in imports_of(path)
+        if imported.split(".")[0] in ("tests", "localstripe")
+    ]
+    assert wrong == []
