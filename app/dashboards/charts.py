@@ -141,7 +141,7 @@ def bar_chart(
     label_wrap: int = 36,
 ) -> BarChart:
     """Lay out a bar chart of `data`, in the order given; value_format as in format_value."""
-    top = 0
+    top: int | float = 0
     for datum in data:
         top = max(top, datum.value)
     rows, height = _layout([datum.label for datum in data], label_wrap)
@@ -213,9 +213,9 @@ def stacked_bar_chart(
     """Lay out (label, one value a series) rows; value_format as in format_value."""
     keys = tuple(Series(name, n % SERIES_COLOURS + 1) for n, name in enumerate(series))
     parts = [[value if value > 0 else 0 for value in values] for _, values in rows]
-    top = 0
-    for values in parts:
-        top = max(top, sum(values))
+    top: int | float = 0
+    for positive in parts:
+        top = max(top, sum(positive))
     placed, height = _layout([label for label, _ in rows], label_wrap)
     bars = []
     for (label, values), positive, row in zip(rows, parts, placed, strict=True):

@@ -217,7 +217,7 @@ PROVIDERS = [
 
 # provider, service slug, title, tiers [(from, £)], capacity a term, notice days,
 # cancellation charge (bp), setup £
-OFFERS = [
+OFFERS: list[tuple[str, str, str, list[tuple[int, float]], int, int, int, float]] = [
     (
         "Ealing Learning Partnership",
         "link-partner-visit",
@@ -411,14 +411,14 @@ def seed_catalogue(year: AcademicYear) -> dict[str, int]:
         added["services"] += created
 
     providers: dict[str, Provider] = {}
-    for name, kind, email, description, urn in PROVIDERS:
+    for name, provider_kind, email, description, urn in PROVIDERS:
         school_id = None
         if urn is not None:
             school_id = db.session.scalar(sa.select(School.id).where(School.urn == urn))
         provider, created = get_or_create(
             Provider,
             {"name": name},
-            kind=kind,
+            kind=provider_kind,
             contact_email=email,
             description=description,
             school_id=school_id,
