@@ -55,6 +55,7 @@ def locked_tender(tender_id: int) -> Tender:
 
 
 def get_lot(tender: Tender, lot_id: int) -> TenderLot:
+    """A lot of this tender; a lot of another tender is "Page not found"."""
     lot = db.session.get(TenderLot, lot_id)
     if lot is None or lot.tender_id != tender.id:
         raise LotNotFound("Page not found")

@@ -26,6 +26,7 @@ REASON_MAX = 2_000
 
 
 def editable_stage(tender: Tender, now: datetime) -> TenderStage:
+    """The stage at `now` if the tender may still change (a draft, or open before its deadline)."""
     stage = tender.stage(now)
     if stage is TenderStage.CLOSED:
         raise TenderStateConflict(
