@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from app.errors import DomainError
 from app.money import format_pence
-from procurement.optimizer import solver as optimizer
+from procurement import optimizer
 from procurement.rounds import services as rounds
 from procurement.rounds.models import RunStatus
 

@@ -20,7 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app.forms import WholeNumberField
 from app.time import london_instant
-from procurement.optimizer.solver import SOLVERS
+from procurement.optimizer import SOLVERS
 
 
 class DayField(DateField):

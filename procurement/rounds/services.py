@@ -49,6 +49,7 @@ from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders.errors import CapacityExhausted, OfferUnavailable
 from marketplace.orders.models import Order, OrderKind, OrderStatus
 from marketplace.orders.services import reserve_capacity
+from procurement import optimizer
 from procurement.contracts.models import (
     Contract,
     ContractSchool,
@@ -56,7 +57,6 @@ from procurement.contracts.models import (
     ContractStatus,
     ContractTier,
 )
-from procurement.optimizer import solver as optimizer
 from procurement.rounds.errors import (
     AwardCapacityConflict,
     NoticeNotFound,

@@ -13,8 +13,8 @@ from app.models import AuditEvent, Role
 from app.time import utcnow
 from marketplace.offers.models import OfferCapacity, OfferStatus
 from marketplace.orders.models import Order, OrderKind, OrderStatus
+from procurement import optimizer
 from procurement.contracts.models import Contract, ContractSchool, ContractSource, ContractStatus
-from procurement.optimizer import solver as optimizer
 from procurement.rounds import services as rounds
 from procurement.rounds.errors import (
     AwardCapacityConflict,
