@@ -13,9 +13,13 @@ from app.extensions import db
 from app.models import AuditEvent
 from app.time import utcnow
 from marketplace.orders.models import Order, OrderKind
-from procurement.rounds import services as rounds
+from procurement.rounds.access import awarded_run
+from procurement.rounds.answers import run_answer
+from procurement.rounds.award import award_run
 from procurement.rounds.forms import lot_field_name
 from procurement.rounds.models import BuyingRound, Pledge, RoundNotice, RoundRun, RoundStatus
+from procurement.rounds.pledges import pledges_for_school
+from procurement.rounds.runs import execute_run, queue_run
 from tests.procurement.rounds.factories import (
     close,
     future_term,
@@ -28,11 +32,6 @@ from tests.procurement.rounds.factories import (
 def text(page: str) -> str:
     """The page's words: tags removed, entities decoded, whitespace collapsed."""
     return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-@pytest.fixture
-def rw(world):  # type: ignore[no-untyped-def]
-    return make_round_world(world)
 
 
 @pytest.fixture
@@ -71,9 +70,9 @@ def awarded_round(rw):  # type: ignore[no-untyped-def]
     pledge(rw, rw.world.sbm_a, 10)
     pledge(rw, rw.world.sbm_b, 45)
     close(rw)
-    run = rounds.queue_run(rw.buying_round.id, rw.world.committee)
-    rounds.execute_run(run.id)
-    rounds.award_run(rw.buying_round.id, run.id, rw.world.committee)
+    run = queue_run(rw.buying_round.id, rw.world.committee)
+    execute_run(run.id)
+    award_run(rw.buying_round.id, run.id, rw.world.committee)
     return run
 
 
@@ -232,7 +231,7 @@ def test_withdrawing_through_the_page(client, login, rw):
     )
     assert "Your pledges are withdrawn" in text(response.text)
     assert (
-        rounds.pledges_for_school(rw.buying_round.id, rw.world.school_a.id)[
+        pledges_for_school(rw.buying_round.id, rw.world.school_a.id)[
             (rw.world.service.id, rw.term.key)
         ].withdrawn_at
         is not None
@@ -245,12 +244,12 @@ def test_withdrawing_through_the_page(client, login, rw):
 def test_a_run_page_refreshes_itself_until_the_run_is_done(client, login, rw):
     pledge(rw, rw.world.sbm_a, 10)
     close(rw)
-    run = rounds.queue_run(rw.buying_round.id, rw.world.committee)
+    run = queue_run(rw.buying_round.id, rw.world.committee)
     login(rw.world.committee)
     waiting = client.get(f"/rounds/{rw.buying_round.id}/runs/{run.id}").text
     assert '<meta http-equiv="refresh" content="2">' in waiting
     assert "Waiting to start" in text(waiting)
-    rounds.execute_run(run.id)
+    execute_run(run.id)
     done = client.get(f"/rounds/{rw.buying_round.id}/runs/{run.id}").text
     assert 'http-equiv="refresh"' not in done
     assert "Optimal" in text(done)
@@ -315,7 +314,7 @@ def test_the_sbm_is_told_and_sees_the_call_off_and_the_saving(client, login, rw)
     order = db.session.scalar(sa.select(Order).where(Order.school_id == rw.world.school_a.id))
     assert order.kind is OrderKind.CALL_OFF
     assert f"Order {order.id}" in result and "Confirmed" in result
-    line = rounds.run_answer(rounds.awarded_run(rw.buying_round.id), rw.world.school_a.id).lines[0]
+    line = run_answer(awarded_run(rw.buying_round.id), rw.world.school_a.id).lines[0]
     assert f"Your saving £{line.saving_pence / 100:,.2f}" in result
     assert "Beta Therapy Ltd: 10 days" in result and "tier 2 of 2" in result
     other = client.post(f"/rounds/notices/{notice.id + 1000}/read", data={"next": "/home"})
