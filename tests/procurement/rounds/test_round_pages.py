@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import before_render_template
 
 from app.extensions import db
 from app.models import AuditEvent
@@ -352,3 +353,35 @@ def test_flask_rounds_run_runs_the_aggregator_and_says_what_it_found(runner, rw)
     assert run.started_by_id is None and run.time_limit_seconds == 20
     missing = runner.invoke(args=["rounds", "run", "999999"])
     assert missing.exit_code == 1 and "no such buying round" in missing.output
+
+
+# The school home page ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["sbm", "head"])
+def test_the_home_page_gets_the_round_panel_from_its_view_not_while_rendering(
+    app, client, login, rw, role
+):
+    pledge(rw, rw.world.sbm_a, 15)
+    sign_in_as(login, rw.world, role)
+    rendered, queried = [], []
+
+    def on_render(sender, template, context, **extra):  # type: ignore[no-untyped-def]
+        rendered.append(context)
+
+    def on_query(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if rendered:  # the view is done; the template is being rendered
+            queried.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", on_query)
+    try:
+        with before_render_template.connected_to(on_render, app):
+            page = client.get("/home")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", on_query)
+    assert page.status_code == 200
+    (context,) = (c for c in rendered if "round_panel" in c)
+    (item,) = context["round_panel"].open_rounds
+    assert item.round.id == rw.buying_round.id and item.pledged_units == 15
+    assert not [s for s in queried if "round" in s.lower() or "pledge" in s.lower()]
+    assert "You have pledged 15" in text(page.text)
