@@ -636,7 +636,7 @@ def seed(data_dir: Path) -> dict[str, int]:
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
         added["users"] += 1
-    from procurement.rounds.services import seed_demo_round  # the demo buying round, with pledges
+    from app.demo.rounds import seed_demo_round  # the demo buying round, with pledges
 
     added["buying rounds"] = seed_demo_round()
     db.session.commit()
