@@ -12,10 +12,11 @@ from app import schools as school_service
 from app.calendar import AcademicYear
 from app.extensions import db
 from app.models import Membership, MembershipTerm, Provider, Role, School, User
-from app.time import london_today
+from app.time import london_today, utcnow
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders.models import Order, OrderStatus
+from procurement.rounds.notices import home_panel
 
 bp = Blueprint("home", __name__)
 
@@ -87,6 +88,8 @@ def _school_home(school: School, year: AcademicYear) -> dict[str, Any]:
         "breakdown": breakdown,
         "order_counts": _order_counts(Order.school_id == school.id),
         "awaiting_approval": awaiting_approval,
+        # Buying rounds open for pledges and unread round notices (app/home/_school_rounds.html).
+        "round_panel": home_panel(school.id, utcnow()),
     }
 
 

@@ -168,8 +168,12 @@ def _stand_in(school: School, role: Role, prefix: str, name: str) -> User:
 
 def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
     """A round pledged and awarded before this term began, with its call-off orders."""
-    from procurement.rounds import services as rounds
+    from procurement.rounds.access import get_round
+    from procurement.rounds.award import award_run
+    from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
     from procurement.rounds.models import RoundStatus
+    from procurement.rounds.pledges import save_pledges
+    from procurement.rounds.runs import execute_run, queue_run
 
     term = Term.containing(today)
     offers = _live_offers("speech-language-therapy")
@@ -178,8 +182,8 @@ def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
     opened = datetime.combine(term.starts_on - timedelta(days=40), time(9), tzinfo=UTC)
     deadline = opened + timedelta(days=21)
     try:
-        buying_round = rounds.create_round(
-            rounds.RoundInput(
+        buying_round = create_round(
+            RoundInput(
                 title=ROUND_TITLE,
                 description=(
                     "Therapy hours for the autumn term, pooled to reach the providers' volume "
@@ -199,23 +203,21 @@ def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
         )
         for n, school in enumerate(_schools(rng, PLEDGING_SCHOOLS)):
             sbm = _sbm_like(school)
-            rounds.save_pledges(
+            save_pledges(
                 buying_round.id,
                 school.id,
                 {(offers[0].service_id, term.key): rng.randint(8, 40)},
                 sbm,
                 now=opened + timedelta(days=1 + n % 10),
             )
-        rounds.close_pledging(buying_round.id, committee, now=deadline + timedelta(hours=1))
-        run = rounds.queue_run(buying_round.id, committee, now=deadline + timedelta(hours=2))
-        run = rounds.execute_run(run.id)
-        summary = rounds.award_run(
-            buying_round.id, run.id, committee, now=deadline + timedelta(days=1)
-        )
+        close_pledging(buying_round.id, committee, now=deadline + timedelta(hours=1))
+        run = queue_run(buying_round.id, committee, now=deadline + timedelta(hours=2))
+        run = execute_run(run.id)
+        summary = award_run(buying_round.id, run.id, committee, now=deadline + timedelta(days=1))
     except DomainError:
         db.session.rollback()
         return 0
-    assert rounds.get_round(buying_round.id).status is RoundStatus.AWARDED
+    assert get_round(buying_round.id).status is RoundStatus.AWARDED
     return summary.orders
 
 
@@ -226,12 +228,13 @@ def _sbm_like(school: School) -> User:
 
 def _billing(as_of: date) -> int:
     """Bill what is due on a day, as the partnership office does (issued here, without Stripe)."""
-    from marketplace.billing import services as billing
+    from marketplace.billing import runs
+    from marketplace.billing.state import stripe_configured
 
-    if billing.stripe_configured():
+    if stripe_configured():
         return 0  # with Stripe configured the office runs billing itself
-    run = billing.start_run(None, as_of=as_of)
-    return billing.BillingService(None).run(run).invoices_created
+    run = runs.start_run(None, as_of=as_of)
+    return runs.execute(run, None).invoices_created
 
 
 def _paid_last_year(as_of: date, rng: random.Random) -> None:

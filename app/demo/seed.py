@@ -1,8 +1,8 @@
 """The demo partnership: real Ealing schools, plausible numbers, realistic services and prices,
 and a term of real activity. `seed()` builds it in order, from the modules beside this one:
 schools and memberships (schools.py), services, providers and offers (catalogue.py), the
-sign-in accounts (accounts.py), then tenders (tenders.py) and the term's orders, round,
-billing and grants (activity.py).
+sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
+and the term's orders, awarded round, billing and grants (activity.py).
 
 `seed()` is safe to run again: it looks everything up by its natural key first.
 """
@@ -18,6 +18,7 @@ from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
 from app.demo.activity import seed_demo_activity
 from app.demo.catalogue import seed_catalogue
+from app.demo.rounds import seed_demo_round
 from app.demo.schools import seed_memberships, seed_schools
 from app.demo.tenders import seed_demo_tenders
 from app.extensions import db
@@ -42,9 +43,7 @@ def seed(data_dir: Path) -> dict[str, int]:
     added["users"] = seed_accounts()  # reported before the memberships, made after them
     added["memberships"] = memberships
     added["entitlements"] = entitlements
-    from procurement.rounds.services import seed_demo_round  # the demo buying round, with pledges
-
-    added["buying rounds"] = seed_demo_round()
+    added["buying rounds"] = seed_demo_round()  # the demo buying round, with pledges
     db.session.commit()
     added["tenders"] = seed_demo_tenders()  # demo tenders (issue 5)
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants

@@ -653,7 +653,7 @@ def cancel(
     # Billing (issue 6): if the order was already invoiced, credit the school what the rules
     # give back (a credit note, in this transaction; Stripe gets it on the next billing run).
     # An order never invoiced needs nothing here: the billing run bills only the charge.
-    from marketplace.billing.services import credit_cancelled_order
+    from marketplace.billing.credits import credit_cancelled_order
 
     credit_cancelled_order(order, settlement.refund_pence, actor)
     _record(

@@ -20,7 +20,8 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app.forms import WholeNumberField
 from app.time import london_instant
-from procurement.optimizer.solver import SOLVERS
+from procurement.optimizer import SOLVERS
+from procurement.rounds.lifecycle import RoundInput
 
 
 class DayField(DateField):
@@ -101,6 +102,21 @@ class RoundForm(FlaskForm, RulesFields):
         if self.deadline_on.data is None or clock is None:
             return None
         return london_instant(self.deadline_on.data, clock)
+
+    def to_input(self, *, open_now: bool) -> RoundInput:
+        """What the committee filled in, for `procurement.rounds.lifecycle.create_round`."""
+        return RoundInput(
+            title=self.title.data or "",
+            description=self.description.data or "",
+            service_ids=list(self.service_ids.data or []),
+            term_keys=list(self.term_keys.data or []),
+            offer_ids=list(self.offer_ids.data or []),
+            pledge_deadline_at=self.deadline_at,
+            max_share_percent=self.max_share_percent.data,
+            min_providers=self.min_providers.data,
+            single_source=bool(self.single_source.data),
+            open_now=open_now,
+        )
 
 
 class RulesForm(FlaskForm, RulesFields):

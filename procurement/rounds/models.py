@@ -4,11 +4,12 @@ A round covers one or more services over one or more terms; each (service, term)
 *lot*, the unit the aggregator prices: an offer's capacity and volume tiers apply per term, so
 schools' pledges for one lot are pooled together. Offers take part through RoundOffer rows
 (marketplace offers today; a tender's bids could take part later as rows of their own, turned
-into optimizer offers in the one place that does that, `procurement.rounds.build_inputs`).
+into optimizer offers in the one place that does that, `procurement.rounds.inputs.build_inputs`).
 
-Awarding a run creates, per awarded provider and lot, a `procurement.models.Contract` with its
-schools, a confirmed call-off `marketplace.models.Order` per school, capacity reservations on
-the offers, and a RoundNotice per pledging school.
+Awarding a run (`procurement.rounds.award`) creates, per awarded provider and lot, a
+`procurement.contracts.models.Contract` with its schools, a confirmed call-off
+`marketplace.orders.models.Order` per school, capacity reservations on the offers, and a
+RoundNotice per pledging school.
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ class RoundStatus(StrEnum):
 # A round in these statuses can still be run again (with changed rules) and awarded.
 ROUND_RUNNABLE_STATUSES = frozenset({RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.RUN})
 ROUND_FINISHED_STATUSES = frozenset({RoundStatus.AWARDED, RoundStatus.CANCELLED})
+
+# What people read for each status (pages and refusal messages).
+STATUS_TEXT = {
+    RoundStatus.DRAFT: "Draft",
+    RoundStatus.OPEN: "Open for pledges",
+    RoundStatus.CLOSED: "Pledging closed",
+    RoundStatus.RUN: "Allocation ready",
+    RoundStatus.AWARDED: "Awarded",
+    RoundStatus.CANCELLED: "Cancelled",
+}
 
 
 class BuyingRound(db.Model):

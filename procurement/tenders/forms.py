@@ -23,16 +23,17 @@ from wtforms.validators import InputRequired, Length, Optional
 from app.forms import DayField, PoundsField, WholeNumberField
 from app.time import london_instant
 from procurement.tenders.bids import ANSWER_MAX, MAX_TIERS, BidInput
-from procurement.tenders.models import Criterion
-from procurement.tenders.services import (
+from procurement.tenders.changes import REASON_MAX
+from procurement.tenders.drafting import (
     QUESTION_MAX,
-    REASON_MAX,
     TEXT_MAX,
     TITLE_MAX,
     LotInput,
     QuestionInput,
     TenderInput,
 )
+from procurement.tenders.errors import InvalidBid
+from procurement.tenders.models import Criterion
 
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 
@@ -217,8 +218,8 @@ class BidForm(FlaskForm):
     )
     answers = FieldList(FormField(AnswerRow))
 
-    def tier_rows(self) -> tuple[tuple[int, int], ...] | None:
-        """(from, pence) rows; None (with an error on the form) when a row is half filled."""
+    def tier_rows(self) -> tuple[tuple[int, int], ...]:
+        """(from, pence) rows; a half-filled row is refused (the message goes on the form)."""
         rows = []
         for number, entry in enumerate(self.tiers, start=1):
             quantity = entry.form.min_quantity.data
@@ -226,17 +227,14 @@ class BidForm(FlaskForm):
             if quantity is None and price is None:
                 continue
             if quantity is None or price is None:
-                self.form_errors.append(
+                raise InvalidBid(
                     f"Price tier {number}: give both the “from” quantity and the price"
                 )
-                return None
             rows.append((quantity, price))
         return tuple(rows)
 
-    def to_input(self) -> BidInput | None:
+    def to_input(self) -> BidInput:
         tiers = self.tier_rows()
-        if tiers is None:
-            return None
         answers = {}
         for entry in self.answers:
             try:
@@ -275,3 +273,17 @@ class ModerationRow(Form):
 
 class ModerationForm(FlaskForm):
     rows = FieldList(FormField(ModerationRow))
+
+    def to_input(self) -> dict[int, dict[Criterion, int | None]]:
+        """The moderated scores typed, by bid id (rows without a bid id left out)."""
+        moderated: dict[int, dict[Criterion, int | None]] = {}
+        for entry in self.rows:
+            try:
+                bid_id = int(entry.form.bid_id.data)
+            except (TypeError, ValueError):
+                continue
+            moderated[bid_id] = {
+                Criterion.QUALITY: entry.form.quality.data,
+                Criterion.SOCIAL_VALUE: entry.form.social_value.data,
+            }
+        return moderated

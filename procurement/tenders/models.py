@@ -3,8 +3,8 @@
 A tender has lots (each single- or multi-sourced), quality and social-value questions, the
 schools taking part, documents and clarifications. Providers bid per lot with all-units
 volume tiers and capacity (the same shape as offers). The stored status moves forward only
-through `procurement.tenders`; "closed" is never stored: it is an open tender whose deadline
-has passed (see `Tender.stage`).
+through the stage use cases (`publication`, `opening`, `award`); "closed" is never stored:
+it is an open tender whose deadline has passed (see `Tender.stage`).
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from app import gias
+from app.config import Config
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "schools" / "gias_sample_99.csv"
+SAMPLE = Path(Config.DEMO_DATA_DIR) / "schools" / "gias_sample_99.csv"
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ from app.time import utcnow
 from marketplace.offers.models import OfferStatus
 from procurement.contracts.models import ContractSchool
 from procurement.rounds.models import BuyingRound, RoundStatus
-from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
+from procurement.tenders import award
 from tests import factories
 from tests.app.dashboards.support import make_contract
 from tests.procurement.tenders.factories import (
@@ -76,8 +75,8 @@ def test_a_lot_shared_by_two_suppliers_counts_its_volume_once_at_the_dearer_awar
     open_bids(tw)
     evaluate(tw, {bid_a.id: (50, 50), bid_b.id: (50, 50)})
     awarded_at = AFTER_DEADLINE + timedelta(days=2)
-    evaluation_service.decide_award(tw.tender.id, world.committee, now=awarded_at)
-    contracts = tenders.enter_into_contracts(
+    award.decide_award(tw.tender.id, world.committee, now=awarded_at)
+    contracts = award.enter_into_contracts(
         tw.tender.id, world.committee, now=awarded_at + timedelta(days=20)
     )
     assert len(contracts) == 2  # one per winner, both for the lot's 400 days

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.money import largest_remainder
-from procurement.optimizer.solver import (
+from procurement.optimizer import (
     INFEASIBLE,
     OPTIMAL,
     TIME_LIMIT,
@@ -24,12 +24,6 @@ from procurement.optimizer.solver import (
     Rules,
     School,
     Tier,
-    _make_whole,
-    _Model,
-    _plan,
-    _Run,
-    _run,
-    _settled,
     instance_from_json,
     instance_to_json,
     result_to_json,
@@ -37,6 +31,8 @@ from procurement.optimizer.solver import (
     solve_plain,
     standalone_pence,
 )
+from procurement.optimizer.model import _Model, _plan
+from procurement.optimizer.solve import _make_whole, _Run, _run, _settled
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "counselling"

@@ -10,7 +10,7 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from procurement.optimizer.solver import (
+from procurement.optimizer import (
     INFEASIBLE,
     OPTIMAL,
     Demand,

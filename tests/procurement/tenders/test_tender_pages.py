@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.calendar import add_working_days
 from app.extensions import db
 from app.time import london_date, london_instant, to_london
-from procurement.tenders import services as tenders
+from procurement.tenders import opening
 from procurement.tenders.models import (
     BidStatus,
     Criterion,
@@ -239,8 +239,8 @@ def test_two_committee_members_open_the_bids_over_http(client, auth, world):
 
 def test_evaluation_award_and_a_refused_early_contract_through_the_pages(client, auth, world):
     tw, (bid_a, bid_b) = _closed_tender(world)
-    tenders.confirm_opening(tw.tender.id, world.committee)
-    tenders.confirm_opening(tw.tender.id, tw.committee2)
+    opening.confirm_opening(tw.tender.id, world.committee)
+    opening.confirm_opening(tw.tender.id, tw.committee2)
     auth.as_user(world.committee)
     base = f"/tenders/{tw.tender.id}"
     assert client.post(f"{base}/evaluation").status_code == 302
