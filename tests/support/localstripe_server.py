@@ -64,6 +64,7 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8420
 MAX_AMOUNT = 99_999_999  # Stripe's largest GBP amount: £999,999.99
 DAY = 86_400
+CREDIT_NOTE_REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
 WEBHOOK_DELAY = 0.2  # seconds from an event to its delivery: Stripe's are not instant either
 
 Object = dict[str, Any]
@@ -771,6 +772,8 @@ def create_credit_note(stripe: LocalStripe, p: Params) -> Object:
     credit_amount = p.whole("credit_amount", minimum=0) or 0
     fields = {"reason": p.text("reason"), "memo": p.text("memo"), "metadata": p.metadata()}
     p.done()
+    if fields["reason"] not in (None, *CREDIT_NOTE_REASONS):
+        refuse(f"Invalid reason: must be one of {', '.join(CREDIT_NOTE_REASONS)}.", param="reason")
     subtotal, taxes, total = totals(lines)
     issued = stripe.all("credit_note", invoice=invoice["id"])
     left = invoice["total"] - sum(n["total"] for n in issued)

@@ -669,6 +669,8 @@ def test_over_crediting_is_refused_and_nothing_is_written(client: stripe.StripeC
 
     with pytest.raises(stripe.InvalidRequestError, match="left to credit"):
         credit(client, invoice, 4_001)
+    with pytest.raises(stripe.InvalidRequestError, match="Invalid reason"):
+        credit(client, invoice, 100, reason="changed_mind")
     assert len(client.v1.credit_notes.list({"invoice": invoice.id}).data) == 1
     assert client.v1.invoices.retrieve(invoice.id).amount_remaining == 4_800
 
