@@ -345,13 +345,6 @@ class StripeGateway:
             },
         )
 
-    def delete_invoice_item(self, item_id: str) -> None:
-        self._call(
-            "Removing a line from the draft invoice",
-            self.client.v1.invoice_items.delete,
-            item_id,
-        )
-
     def finalize_invoice(self, invoice_id: str, *, idempotency_key: str) -> StripeInvoice:
         """Draft → open: Stripe numbers it and sets the due date."""
         invoice = self._call(
@@ -373,15 +366,6 @@ class StripeGateway:
             self._key(idempotency_key),
         )
         return invoice_from_object(_plain(invoice))
-
-    def void_invoice(self, invoice_id: str) -> StripeInvoice:
-        invoice = self._call(
-            "Voiding the invoice", self.client.v1.invoices.void_invoice, invoice_id
-        )
-        return invoice_from_object(_plain(invoice))
-
-    def delete_draft_invoice(self, invoice_id: str) -> None:
-        self._call("Deleting the draft invoice", self.client.v1.invoices.delete, invoice_id)
 
     def list_invoices(self, *, created_gte: int) -> Iterator[StripeInvoice]:
         """Invoices created at or after a Unix time, oldest first."""
