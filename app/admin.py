@@ -6,14 +6,21 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import accounts, audit
+from app import accounts
 from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db
-from app.forms import GiasUploadForm, GrantForm, MembershipForm, MembershipTermForm, UserForm
+from app.forms import (
+    GiasUploadForm,
+    GrantForm,
+    MembershipForm,
+    MembershipTermForm,
+    UserForm,
+    submit,
+)
+from app.grants import record_grant
 from app.models import Grant, Membership, MembershipTerm, Provider, Role, School, User
 from app.security import roles_required
-from app.time import london_today
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -217,42 +224,20 @@ def membership_enrol(term_id: int):  # type: ignore[no-untyped-def]
 def grants():  # type: ignore[no-untyped-def]
     """Grants and commissions the partnership received: income beside subscriptions."""
     form = GrantForm()
-    status = 200
-    if form.validate_on_submit():
-        if form.received_on.data > london_today():
-            form.received_on.errors = [
-                *form.received_on.errors,
-                "Received on must be today or in the past",
-            ]
-            status = 400
-        else:
-            grant = Grant(
-                source=form.source.data.strip(),
-                description=(form.description.data or "").strip(),
-                amount_pence=form.amount.data,
-                received_on=form.received_on.data,
-                recorded_by_id=current_user.id,
-            )
-            db.session.add(grant)
-            db.session.flush()
-            audit.record(
-                current_user,
-                "grant",
-                grant.id,
-                "recorded",
-                after={
-                    "source": grant.source,
-                    "amount_pence": grant.amount_pence,
-                    "received_on": grant.received_on.isoformat(),
-                },
-                scope="partnership",
-            )
-            db.session.commit()
-            flash(f"Grant from {grant.source} recorded.", "success")
-            return redirect(url_for("admin.grants"))
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: record_grant(
+            current_user,
+            source=form.source.data or "",
+            description=form.description.data or "",
+            amount_pence=form.amount.data,
+            received_on=form.received_on.data,
+        ),
+    )
+    if outcome.done:
+        flash(f"Grant from {outcome.result.source} recorded.", "success")
+        return redirect(url_for("admin.grants"))
     rows = db.session.scalars(
         sa.select(Grant).order_by(Grant.received_on.desc(), Grant.id.desc())
     ).all()
-    return render_template("app/admin/grants.html", form=form, grants=rows), status
+    return render_template("app/admin/grants.html", form=form, grants=rows), outcome.status

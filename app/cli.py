@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from app import accounts
 from app import schools as school_service
+from app.demo import accounts as demo_accounts
 from app.demo import seed as demo
 from app.errors import DomainError
 from app.models import Role
@@ -58,8 +59,8 @@ def import_gias_command(csv_file: Path, la_code: str | None) -> None:
 
 
 def print_logins() -> None:
-    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
-    for account in demo.ACCOUNTS:
+    click.echo(f"Demo logins (password for all: {demo_accounts.DEMO_PASSWORD}):")
+    for account in demo_accounts.ACCOUNTS:
         click.echo(f"  {account.email:32} {account.what}")
 
 

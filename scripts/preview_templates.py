@@ -1,6 +1,7 @@
-"""Preview the shared layout, macros and error pages without the project's app package.
+"""Preview the shared layout, macros and error pages without the project's app.
 
-A small Flask app of its own renders the sample pages in templates/_preview/ (which use
+A small Flask app of its own (it borrows only the charts' layout, app.dashboards.charts)
+renders the sample pages in templates/_preview/ (which use
 templates/base.html and templates/macros/) and templates/errors/ with sample context, so the
 look can be checked while the real app is being written. Run `npm run build` first (the
 pages link app/static/dist/).
@@ -54,6 +55,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, NumberRange
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for app.dashboards.charts, the charts' layout (pure Python)
 PARTNERSHIP = "Ealing Learning Partnership"
 SCHOOLS_CSV = Path("/work/shared/data/schools/ealing_schools_67.csv")
 
@@ -152,7 +155,7 @@ class LoginForm(FlaskForm):
 
 
 NAV = [
-    ("main.home", "Home"),
+    ("home.home", "Home"),
     ("preview.form", "Order"),
     ("preview.dashboard", "Dashboard"),
     ("preview.confirmation", "Contracts"),
@@ -221,7 +224,7 @@ def create_preview_app() -> Flask:
         db.session.add_all(School(urn=u, name=n, postcode=p) for u, n, p in sample_schools())
         db.session.commit()
 
-    main = Blueprint("main", __name__)
+    main = Blueprint("home", __name__)
     auth = Blueprint("auth", __name__)
     preview = Blueprint("preview", __name__, url_prefix="/preview")
 
@@ -263,6 +266,8 @@ def create_preview_app() -> Flask:
     @preview.route("/dashboard")
     def dashboard() -> str:
         """Charts, tables and a real db.paginate() result."""
+        from app.dashboards import charts
+
         page = db.paginate(
             sa.select(School).order_by(School.name),
             page=request.args.get("page", 2, type=int),
@@ -270,22 +275,40 @@ def create_preview_app() -> Flask:
         )
         return render_template(
             "_preview/dashboard.html",
-            income_rows=[
-                {"label": "2023/24", "values": [760_000_00, 210_400_00, 380_000_00, 25_000_00]},
-                {"label": "2024/25", "values": [790_500_00, 268_900_00, 395_250_00, 40_000_00]},
-                {"label": "2025/26", "values": [812_000_00, 301_200_00, 406_000_00, 0]},
-            ],
-            spend=[{"label": label, "value": pence} for label, pence in SPEND],
-            savings=[
-                {
-                    "label": "Counselling days, autumn 2025",
-                    "value": 18_240,
-                    "display": "£18,240 (9.8%)",
-                },
-                {"label": "Payroll tender 2025", "value": 42_100, "display": "£42,100 (12.0%)"},
-                {"label": "Supply staff round 3", "value": 96_800, "display": "£96,800 (6.2%)"},
-                {"label": "Insurance renewal", "value": -1_200, "display": "−£1,200 (cost more)"},
-            ],
+            charts={
+                "income": charts.stacked_bar_chart(
+                    "Income by stream",
+                    ["Subscriptions", "Traded services", "Council match", "Grants"],
+                    [
+                        ("2023/24", [760_000_00, 210_400_00, 380_000_00, 25_000_00]),
+                        ("2024/25", [790_500_00, 268_900_00, 395_250_00, 40_000_00]),
+                        ("2025/26", [812_000_00, 301_200_00, 406_000_00, 0]),
+                    ],
+                    value_format="pounds",
+                    id="income",
+                ),
+                "spend": charts.bar_chart(
+                    "Spend by category, 2025/26",
+                    [charts.Datum(label, pence) for label, pence in SPEND],
+                    value_format="pounds",
+                    id="spend",
+                    label_heading="Category",
+                    value_heading="Spend",
+                ),
+                "savings": charts.bar_chart(
+                    "Savings against buying alone",
+                    [
+                        charts.Datum("Counselling days, autumn 2025", 18_240, "£18,240 (9.8%)"),
+                        charts.Datum("Payroll tender 2025", 42_100, "£42,100 (12.0%)"),
+                        charts.Datum("Supply staff round 3", 96_800, "£96,800 (6.2%)"),
+                        charts.Datum("Insurance renewal", -1_200, "−£1,200 (cost more)"),
+                    ],
+                    id="savings",
+                    label_heading="Buying round",
+                    value_heading="Saved",
+                ),
+                "empty": charts.bar_chart("Nothing yet", [], id="empty"),
+            },
             page=page,
             page_rows=[[s.urn, s.name, s.postcode] for s in page.items],
             **signed_in(),

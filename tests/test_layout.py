@@ -29,6 +29,7 @@ PURE = (
     "app.calendar",
     "app.membership",
     "app.gias",
+    "app.dashboards.charts",
     "marketplace.offers.pricing",
     "marketplace.orders.rules",
     "marketplace.billing.rules",

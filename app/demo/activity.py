@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from app.calendar import AcademicYear, Term
+from app.demo.schools import DEMO_SCHOOL_URN
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Grant, Role, School, User
@@ -78,8 +79,6 @@ def _schools(rng: random.Random, count: int) -> list[School]:
     )
     chosen = rng.sample(schools, min(count, len(schools)))
     # The demo accounts' own school always takes part, so its people see what it did.
-    from app.demo.seed import DEMO_SCHOOL_URN
-
     own = next((school for school in schools if school.urn == DEMO_SCHOOL_URN), None)
     if own is not None and own not in chosen:
         chosen[-1] = own

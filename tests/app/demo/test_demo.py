@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from app.demo.seed import ACCOUNTS, DEMO_PASSWORD
+from app.demo.accounts import ACCOUNTS, DEMO_PASSWORD
 from app.extensions import db
 from app.models import Grant, Membership, Provider, School, User
 from marketplace.billing.models import Invoice, InvoiceStatus
