@@ -55,10 +55,8 @@ def partnership_headline(tables: Tables, year: AcademicYear) -> PartnershipHeadl
     assert engaged is not None  # the engagement table always has its three rows
     return PartnershipHeadline(
         income_pence=income["Total"] if income else 0,
-        # The tenders' awarded price, not their "Saved" column: as the page has added it up
-        # since the column "Suppliers" came before it (left as it was by a reshaping).
         saved_pence=tables["round-savings"].total("Saved")
-        + tables["tender-savings"].total("At the awarded price"),
+        + tables["tender-savings"].total("Saved"),
         engaged_schools=engaged["Schools"],
         engaged_percent=engaged["Share"],
         members=tables["engagement"].extra["members"],
@@ -79,8 +77,7 @@ def partnership_charts(tables: Tables) -> dict[str, Chart]:
         "billing": table_chart(tables["billing"], "Billed"),
         "spend-by-category": table_chart(tables["spend-by-category"], "Spend"),
         "round-savings": table_chart(tables["round-savings"], "Saved"),
-        # The awarded price, as above.
-        "tender-savings": table_chart(tables["tender-savings"], "At the awarded price"),
+        "tender-savings": table_chart(tables["tender-savings"], "Saved"),
         "engagement": table_chart(tables["engagement"], "Share", "percent"),
     }
 

@@ -89,7 +89,7 @@ def test_the_partnerships_headline_takes_this_years_income_and_the_engaged_schoo
     }
     assert presenters.partnership_headline(tables, YEAR) == presenters.PartnershipHeadline(
         income_pence=100,
-        saved_pence=150 + 900,  # the tenders' awarded price, as the page has shown it
+        saved_pence=150 + 70,  # what rounds and tenders saved, never an awarded price
         engaged_schools=4,
         engaged_percent=40.0,
         members=10,
