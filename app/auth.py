@@ -23,7 +23,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
         return redirect(url_for("home.home"))
@@ -45,7 +45,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/sign-out", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     """Sign out (POST only, with CSRF)."""
     logout_user()
     flash("You have signed out.", "success")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from flask import request
 from flask_wtf import FlaskForm
@@ -47,6 +47,13 @@ class Submission(Generic[T]):
     done: bool
     status: int
     result: T | None = None
+
+    @property
+    def value(self) -> T:
+        """The use case's result, once `done` (a use case may return None)."""
+        if not self.done:
+            raise RuntimeError("the form was not done: there is no result to read")
+        return cast(T, self.result)
 
 
 def submit(form: FlaskForm, action: Callable[[], T]) -> Submission[T]:

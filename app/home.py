@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from app import schools as school_service
 from app.calendar import AcademicYear
-from app.extensions import db
+from app.extensions import count_rows, db
 from app.models import Membership, MembershipTerm, Provider, Role, School, User
 from app.time import london_today, utcnow
 from marketplace.catalogue.models import Service
@@ -38,7 +38,7 @@ def get_school_for_user(school_id: int, user: User) -> School:
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     """Send visitors to sign in, and users to their home page."""
     if current_user.is_authenticated:
         return redirect(url_for("home.home"))
@@ -47,7 +47,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/home")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home():
     """What this role does next."""
     year = this_academic_year()
     context: dict[str, Any] = {"year": year}
@@ -118,14 +118,10 @@ def _provider_home(provider: Provider) -> dict[str, Any]:
 def _partnership_home(year: AcademicYear) -> dict[str, Any]:
     count = sa.func.count()
     term = school_service.current_term(year.start_year)
-    members = db.session.scalar(
-        sa.select(count).select_from(School).where(School.is_member.is_(True))
-    )
+    members = count_rows(sa.select(School.id).where(School.is_member.is_(True)))
     enrolled = 0
     if term is not None:
-        enrolled = db.session.scalar(
-            sa.select(count).select_from(Membership).where(Membership.term_id == term.id)
-        )
+        enrolled = count_rows(sa.select(Membership.id).where(Membership.term_id == term.id))
     return {
         "term": term,
         "members": members,
@@ -148,7 +144,7 @@ def _partnership_home(year: AcademicYear) -> dict[str, Any]:
 
 @bp.route("/my-school")
 @login_required
-def my_school():  # type: ignore[no-untyped-def]
+def my_school():
     """The signed-in SBM's or head's own school."""
     if current_user.school_id is None:
         abort(404)
@@ -157,7 +153,7 @@ def my_school():  # type: ignore[no-untyped-def]
 
 @bp.route("/schools/<int:school_id>")
 @login_required
-def school_detail(school_id: int):  # type: ignore[no-untyped-def]
+def school_detail(school_id: int):
     """A school's details and its subscription, with the working shown."""
     school = get_school_for_user(school_id, current_user)
     memberships = list(

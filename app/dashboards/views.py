@@ -10,6 +10,7 @@ anything but their own. `?year=2025` picks the academic year (1 September 2025 â
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -130,7 +131,7 @@ def _provider(provider_id: int) -> Provider:
 
 @bp.route("/dashboard", endpoint="dashboard")
 @roles_required(*Role)
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard():
     """The signed-in person's own dashboard."""
     if current_user.role in OFFICE:
         return _render_partnership()
@@ -141,7 +142,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/<name>.csv", endpoint="dashboard_csv")
 @roles_required(*Role)
-def dashboard_csv(name: str):  # type: ignore[no-untyped-def]
+def dashboard_csv(name: str):
     year, _, problem = _year()
     if current_user.role in OFFICE:
         return _csv(_partnership_tables(year), name, year, problem)
@@ -152,35 +153,36 @@ def dashboard_csv(name: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/schools/<int:school_id>", endpoint="school_dashboard")
 @roles_required(*OFFICE)
-def school_dashboard(school_id: int):  # type: ignore[no-untyped-def]
+def school_dashboard(school_id: int):
     return _render_school(_school(school_id))
 
 
 @bp.route("/dashboard/schools/<int:school_id>/<name>.csv", endpoint="school_dashboard_csv")
 @roles_required(*OFFICE)
-def school_dashboard_csv(school_id: int, name: str):  # type: ignore[no-untyped-def]
+def school_dashboard_csv(school_id: int, name: str):
     year, _, problem = _year()
     return _csv(_school_tables(_school(school_id).id, year), name, year, problem)
 
 
 @bp.route("/dashboard/providers/<int:provider_id>", endpoint="provider_dashboard")
 @roles_required(*OFFICE)
-def provider_dashboard(provider_id: int):  # type: ignore[no-untyped-def]
+def provider_dashboard(provider_id: int):
     return _render_provider(_provider(provider_id))
 
 
 @bp.route("/dashboard/providers/<int:provider_id>/<name>.csv", endpoint="provider_dashboard_csv")
 @roles_required(*OFFICE)
-def provider_dashboard_csv(provider_id: int, name: str):  # type: ignore[no-untyped-def]
+def provider_dashboard_csv(provider_id: int, name: str):
     year, _, problem = _year()
     return _csv(_provider_tables(_provider(provider_id).id, year), name, year, problem)
 
 
 def _csv_urls(endpoint: str, names: list[str], year: AcademicYear, **ids: int) -> dict[str, str]:
-    return {name: url_for(endpoint, name=name, year=year.start_year, **ids) for name in names}
+    values: dict[str, Any] = {"year": year.start_year, **ids}
+    return {name: url_for(endpoint, name=name, **values) for name in names}
 
 
-def _render_partnership():  # type: ignore[no-untyped-def]
+def _render_partnership():
     year, years, problem = _year()
     tables = {name: build() for name, build in _partnership_tables(year).items()}
     return render_template(
@@ -203,7 +205,7 @@ def _render_partnership():  # type: ignore[no-untyped-def]
     ), (400 if problem else 200)
 
 
-def _render_school(school: School):  # type: ignore[no-untyped-def]
+def _render_school(school: School):
     year, years, problem = _year()
     tables = {name: build() for name, build in _school_tables(school.id, year).items()}
     own = current_user.role not in OFFICE
@@ -223,7 +225,7 @@ def _render_school(school: School):  # type: ignore[no-untyped-def]
     ), (400 if problem else 200)
 
 
-def _render_provider(provider: Provider):  # type: ignore[no-untyped-def]
+def _render_provider(provider: Provider):
     year, years, problem = _year()
     tables = {name: build() for name, build in _provider_tables(provider.id, year).items()}
     own = current_user.role not in OFFICE
@@ -245,7 +247,7 @@ def _render_provider(provider: Provider):  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/schools", endpoint="school_dashboard_pick")
 @roles_required(*OFFICE)
-def school_dashboard_pick():  # type: ignore[no-untyped-def]
+def school_dashboard_pick():
     """The partnership dashboard's "a school's dashboard" form (a GET, without JavaScript)."""
     school_id = request.args.get("school_id", type=int)
     if school_id is None:
@@ -256,7 +258,7 @@ def school_dashboard_pick():  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/providers", endpoint="provider_dashboard_pick")
 @roles_required(*OFFICE)
-def provider_dashboard_pick():  # type: ignore[no-untyped-def]
+def provider_dashboard_pick():
     provider_id = request.args.get("provider_id", type=int)
     if provider_id is None:
         abort(404)

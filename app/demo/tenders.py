@@ -268,8 +268,7 @@ def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender
         ),
         now=started,
     )
-    publication.publish_tender(tender.id, committee, now=started)
-    tender = db.session.get(Tender, tender.id)
+    tender = publication.publish_tender(tender.id, committee, now=started)
     council = _demo_bid(
         tender,
         "Ealing Educational Psychology Service",

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app import audit
-from app.extensions import db
+from app.extensions import count_rows, db
 from app.models import User
 from app.time import format_instant, london_today, utcnow
 from marketplace.billing import invoicing, rules
@@ -360,30 +360,16 @@ def due_summary(as_of: date, *, with_stripe: bool) -> Due:
     term = invoicing.membership_term(as_of)
     memberships = 0
     if term is not None:
-        memberships = db.session.scalar(
-            sa.select(sa.func.count()).select_from(
-                invoicing.unbilled_memberships(term.id).subquery()
-            )
-        )
-    orders = db.session.scalar(
-        sa.select(sa.func.count()).select_from(
-            invoicing.unbilled_orders(OrderKind.ORDER).subquery()
-        )
-    )
-    charges = db.session.scalar(
-        sa.select(sa.func.count()).select_from(invoicing.unbilled_cancellation_charges().subquery())
-    )
+        memberships = count_rows(invoicing.unbilled_memberships(term.id))
+    orders = count_rows(invoicing.unbilled_orders(OrderKind.ORDER))
+    charges = count_rows(invoicing.unbilled_cancellation_charges())
     call_offs = waiting = 0
     for term_key, count in _call_off_counts():
         if invoicing.term_over(term_key, as_of):
             call_offs += count
         else:
             waiting += count
-    to_push = (
-        db.session.scalar(sa.select(sa.func.count()).select_from(needs_push().subquery()))
-        if with_stripe
-        else 0
-    )
+    to_push = count_rows(needs_push()) if with_stripe else 0
     return Due(memberships, orders, charges, call_offs, waiting, to_push)
 
 

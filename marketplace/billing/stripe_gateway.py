@@ -71,6 +71,11 @@ def _instant(timestamp: Any) -> datetime | None:
     return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
 
 
+def _date(timestamp: Any) -> date | None:
+    instant = _instant(timestamp)
+    return instant.date() if instant is not None else None
+
+
 def invoice_from_object(obj: Mapping[str, Any]) -> StripeInvoice:
     """A StripeInvoice from an invoice as Stripe sends it (API response or event payload)."""
     transitions = obj.get("status_transitions") or {}
@@ -85,7 +90,7 @@ def invoice_from_object(obj: Mapping[str, Any]) -> StripeInvoice:
         tax=sum(int(t.get("amount") or 0) for t in taxes),
         amount_paid=int(obj.get("amount_paid") or 0),
         amount_remaining=int(obj.get("amount_remaining") or 0),
-        due_on=_instant(due).date() if due else None,
+        due_on=_date(due),
         hosted_invoice_url=obj.get("hosted_invoice_url"),
         created=int(obj.get("created") or 0),
         paid_at=_instant(transitions.get("paid_at")),

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
-from app.extensions import db
+from app.extensions import db, rows_changed
 from app.models import School, User
 from app.money import format_pence
 from app.time import utcnow
@@ -267,11 +267,12 @@ class StripeSync:
             )
         except IdempotencyConflict:
             # The invoice changed between attempts (e.g. it was paid): find what was issued.
-            remote = self.gateway.find_credit_note(
+            found = self.gateway.find_credit_note(
                 invoice_id=invoice.stripe_invoice_id, metadata=metadata
             )
-            if remote is None:
+            if found is None:
                 raise
+            remote = found
         note.stripe_credit_note_id = remote.id
         note.number = remote.number
         note.status = CreditNoteStatus.ISSUED
@@ -325,13 +326,13 @@ def apply_remote(
     target = rules.advance(before["status"], remote.status)
     if target != before["status"]:
         lower = [s for s, rank in rules.STATUS_RANK.items() if rank < rules.STATUS_RANK[target]]
-        result = db.session.execute(
+        changed = rows_changed(
             sa.update(Invoice)
             .where(Invoice.id == invoice_id, Invoice.status.in_(lower))
             .values(status=target, updated_at=utcnow(), **values)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if changed == 1:
             db.session.refresh(invoice)
             audit.record(
                 actor,

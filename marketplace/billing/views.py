@@ -50,7 +50,7 @@ def _status_filter() -> InvoiceStatus | None:
 
 @bp.route("/invoices", endpoint="invoices")
 @roles_required(*SCHOOL)
-def invoices_list():  # type: ignore[no-untyped-def]
+def invoices_list():
     """The school's invoices, newest first: what to pay, what is paid, what failed."""
     status = _status_filter()
     page = db.paginate(queries.school_invoices(current_user.school_id, status), per_page=25)
@@ -67,7 +67,7 @@ def invoices_list():  # type: ignore[no-untyped-def]
 
 @bp.route("/invoices/<int:invoice_id>", endpoint="invoice_detail")
 @roles_required(*SCHOOL, Role.ADMIN, Role.COMMITTEE)
-def invoice_detail(invoice_id: int):  # type: ignore[no-untyped-def]
+def invoice_detail(invoice_id: int):
     """One invoice: its lines, VAT, PO number, status and any credit notes."""
     if current_user.role in SCHOOL_ROLES:
         invoice = queries.get_invoice_for_school(invoice_id, current_user.school_id)
@@ -86,7 +86,7 @@ def invoice_detail(invoice_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/billing", methods=["GET", "POST"], endpoint="billing")
 @roles_required(Role.ADMIN)
-def billing_page():  # type: ignore[no-untyped-def]
+def billing_page():
     """Bill everything due, watch the run's progress, and see what needs attention."""
     form = ActionForm()
     if request.method == "POST":
@@ -132,7 +132,7 @@ def billing_page():  # type: ignore[no-untyped-def]
 
 @bp.route("/billing/invoices", endpoint="billing_invoices")
 @roles_required(Role.ADMIN, Role.COMMITTEE)
-def billing_invoices():  # type: ignore[no-untyped-def]
+def billing_invoices():
     """Every school's invoices, newest first, filtered by status."""
     status = _status_filter()
     page = db.paginate(queries.all_invoices(status), per_page=50)
@@ -164,7 +164,7 @@ def _seller() -> Any:
 
 @bp.route("/payments", endpoint="provider_payables")
 @roles_required(Role.PROVIDER, Role.SBM)
-def provider_payables():  # type: ignore[no-untyped-def]
+def provider_payables():
     """What the partnership owes this provider, per term, and the orders behind it."""
     provider = _seller()
     fee = payables.fee_bp()
@@ -181,7 +181,7 @@ def provider_payables():  # type: ignore[no-untyped-def]
 
 @bp.route("/payments.csv", endpoint="provider_payables_csv")
 @roles_required(Role.PROVIDER, Role.SBM)
-def provider_payables_csv():  # type: ignore[no-untyped-def]
+def provider_payables_csv():
     """The provider's own payables as CSV."""
     provider = _seller()
     text = payables.csv_text(payables.items(payables.fee_bp(), provider_id=provider.id))
@@ -190,7 +190,7 @@ def provider_payables_csv():  # type: ignore[no-untyped-def]
 
 @bp.route("/billing/payables", endpoint="payables")
 @roles_required(*PARTNERSHIP_ROLES)
-def payables_page():  # type: ignore[no-untyped-def]
+def payables_page():
     """What the partnership owes every provider, per term, for the finance team."""
     fee = payables.fee_bp()
     rows = payables.ledger(fee)
@@ -201,7 +201,7 @@ def payables_page():  # type: ignore[no-untyped-def]
 
 @bp.route("/billing/payables.csv", endpoint="payables_csv")
 @roles_required(Role.ADMIN)
-def payables_csv():  # type: ignore[no-untyped-def]
+def payables_csv():
     """Every provider's payables as CSV, one row per order."""
     period = request.args.get("term") or None
     text = payables.csv_text(payables.items(payables.fee_bp(), period=period))
@@ -213,7 +213,7 @@ def payables_csv():  # type: ignore[no-untyped-def]
 
 @bp.route("/stripe/webhook", methods=["POST"], endpoint="stripe_webhook")
 @csrf.exempt
-def stripe_webhook():  # type: ignore[no-untyped-def]
+def stripe_webhook():
     """Stripe's events: verified on the raw body, each processed once."""
     payload = request.get_data(cache=False, as_text=False)
     try:

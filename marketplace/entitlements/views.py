@@ -23,7 +23,7 @@ from marketplace.entitlements import services as entitlements
 
 @bp.route("/entitlements", endpoint="entitlements")
 @roles_required(Role.SBM, Role.HEAD)
-def entitlements_page():  # type: ignore[no-untyped-def]
+def entitlements_page():
     """What the school's membership includes, how much is used and what is left."""
     this_year = AcademicYear.containing(london_today())
     year = this_year
@@ -68,7 +68,7 @@ def _settings_form(services: list[Any], included: dict[int, int]) -> FlaskForm:
 
 @bp.route("/entitlements/settings", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def entitlement_settings():  # type: ignore[no-untyped-def]
+def entitlement_settings():
     """The partnership office sets what each year's membership includes."""
     terms = list(
         db.session.scalars(sa.select(MembershipTerm).order_by(MembershipTerm.start_year.desc()))

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import Provider, School, User, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -47,7 +47,7 @@ class OrderKind(StrEnum):
     CALL_OFF = "call-off"  # drawn on an awarded contract
 
 
-class Order(db.Model):
+class Order(Model):
     """A school buying a quantity of one offer (or a contract call-off) for one term."""
 
     __tablename__ = "orders"

@@ -47,7 +47,7 @@ def _term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
 
 @bp.route("/orders", endpoint="orders")
 @roles_required(*SCHOOL)
-def orders_list():  # type: ignore[no-untyped-def]
+def orders_list():
     """The school's orders, newest first, filtered by status."""
     status = _status_filter()
     page = db.paginate(orders.school_orders(current_user.school_id, status), per_page=25)
@@ -63,7 +63,7 @@ def orders_list():  # type: ignore[no-untyped-def]
 
 @bp.route("/offers/<int:offer_id>/order", methods=["GET", "POST"])
 @roles_required(Role.SBM)
-def order_new(offer_id: int):  # type: ignore[no-untyped-def]
+def order_new(offer_id: int):
     """Order an offer: term, quantity and purchase-order number, saved as a draft to check."""
     offer = db.session.get(Offer, offer_id)
     if offer is None or offer.status is OfferStatus.DRAFT:
@@ -112,7 +112,7 @@ def order_new(offer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.SBM)
-def order_edit(order_id: int):  # type: ignore[no-untyped-def]
+def order_edit(order_id: int):
     """Change a draft order (a submitted order can only be cancelled)."""
     order = orders.get_order_for_school(order_id, current_user.school_id)
     if order.status is not OrderStatus.DRAFT or order.offer is None:
@@ -197,7 +197,7 @@ def _detail(
 
 @bp.route("/orders/<int:order_id>")
 @roles_required(*Role)
-def order_detail(order_id: int):  # type: ignore[no-untyped-def]
+def order_detail(order_id: int):
     """One order: what, how much, its notice rules, what happens next and its history."""
     return _detail(orders.get_order_for_user(order_id, current_user))
 
@@ -221,7 +221,7 @@ def _checked_action_form() -> None:
 
 @bp.route("/orders/<int:order_id>/submit", methods=["POST"])
 @roles_required(Role.SBM)
-def order_submit(order_id: int):  # type: ignore[no-untyped-def]
+def order_submit(order_id: int):
     """Submit a draft to the provider (via the head if over the approval threshold)."""
     _checked_action_form()
     try:
@@ -246,7 +246,7 @@ def order_submit(order_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/approve", methods=["POST"])
 @roles_required(Role.HEAD)
-def order_approve(order_id: int):  # type: ignore[no-untyped-def]
+def order_approve(order_id: int):
     """The head approves an order over the school's threshold."""
     _checked_action_form()
     return _act(
@@ -258,7 +258,7 @@ def order_approve(order_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/reject", methods=["POST"])
 @roles_required(Role.HEAD)
-def order_reject(order_id: int):  # type: ignore[no-untyped-def]
+def order_reject(order_id: int):
     """The head turns an order down, saying why."""
     form = ReasonForm(prefix="reject")
     if not form.validate_on_submit():
@@ -274,7 +274,7 @@ def order_reject(order_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/cancel", methods=["GET", "POST"])
 @roles_required(*SCHOOL)
-def order_cancel(order_id: int):  # type: ignore[no-untyped-def]
+def order_cancel(order_id: int):
     """Cancel an order: shows what it costs under the offer's rules, then cancels."""
     order = orders.get_order_for_school(order_id, current_user.school_id)
     form = ReasonForm()
@@ -328,7 +328,7 @@ def _seller_id() -> int:
 
 @bp.route("/provider/orders")
 @roles_required(*SELLERS)
-def provider_orders():  # type: ignore[no-untyped-def]
+def provider_orders():
     """Orders placed with this provider: confirm, decline or mark delivered."""
     provider_id = _seller_id()
     status = _status_filter()
@@ -351,7 +351,7 @@ def provider_orders():  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/confirm", methods=["POST"])
 @roles_required(*SELLERS)
-def order_confirm(order_id: int):  # type: ignore[no-untyped-def]
+def order_confirm(order_id: int):
     """The provider accepts an approved order."""
     _checked_action_form()
     provider_id = _seller_id()
@@ -364,7 +364,7 @@ def order_confirm(order_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/decline", methods=["POST"])
 @roles_required(*SELLERS)
-def order_decline(order_id: int):  # type: ignore[no-untyped-def]
+def order_decline(order_id: int):
     """The provider turns an order down, saying why; its capacity is released."""
     provider_id = _seller_id()
     form = ReasonForm(prefix="decline")
@@ -381,7 +381,7 @@ def order_decline(order_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/deliver", methods=["POST"])
 @roles_required(*SELLERS)
-def order_deliver(order_id: int):  # type: ignore[no-untyped-def]
+def order_deliver(order_id: int):
     """The provider records delivery of a confirmed order."""
     _checked_action_form()
     provider_id = _seller_id()

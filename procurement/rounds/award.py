@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.calendar import Term
-from app.extensions import db
+from app.extensions import db, rows_changed
 from app.models import User
 from app.money import format_pence, largest_remainder
 from app.time import utcnow
@@ -124,13 +124,13 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
         raise RunStateConflict(f"Run {run.number} awards nothing, so there is nothing to award.")
     _check_integers(run, answer)
     before_status = buying_round.snapshot()
-    moved = db.session.execute(
+    moved = rows_changed(
         sa.update(BuyingRound)
         .where(BuyingRound.id == round_id, BuyingRound.status.in_(ROUND_RUNNABLE_STATUSES))
         .values(status=RoundStatus.AWARDED, awarded_at=now)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if moved != 1:
         raise RoundStateConflict("This round has already been awarded; nothing was changed.")
     db.session.refresh(buying_round)
 

@@ -67,7 +67,8 @@ def build_inputs(buying_round: BuyingRound) -> Inputs:
     for provider_id, school_id in db.session.execute(
         sa.select(Provider.id, Provider.school_id).where(Provider.school_id.in_(school_ids))
     ):
-        own_provider[school_id].add(provider_id)
+        if school_id is not None:
+            own_provider[school_id].add(provider_id)
     offers = list(
         db.session.scalars(
             sa.select(Offer)

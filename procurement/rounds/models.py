@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import School, User, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -53,7 +53,7 @@ STATUS_TEXT = {
 }
 
 
-class BuyingRound(db.Model):
+class BuyingRound(Model):
     """A pool: services, terms, the offers taking part, the pledge deadline and the rules."""
 
     __tablename__ = "buying_rounds"
@@ -124,7 +124,7 @@ class BuyingRound(db.Model):
         }
 
 
-class RoundService(db.Model):
+class RoundService(Model):
     """A service the round pools demand for."""
 
     __tablename__ = "round_services"
@@ -140,7 +140,7 @@ class RoundService(db.Model):
     service: Mapped[Service] = relationship()
 
 
-class RoundOffer(db.Model):
+class RoundOffer(Model):
     """A provider's marketplace offer taking part in the round at its own tiers and capacity."""
 
     __tablename__ = "round_offers"
@@ -156,7 +156,7 @@ class RoundOffer(db.Model):
     offer: Mapped[Offer] = relationship()
 
 
-class Pledge(db.Model):
+class Pledge(Model):
     """Units of one service a school means to buy in one term through the round."""
 
     __tablename__ = "pledges"
@@ -207,7 +207,7 @@ class RunStatus(StrEnum):
 RUN_IN_PROGRESS_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
 
-class RoundRun(db.Model):
+class RoundRun(Model):
     """One run of the aggregator: its exact inputs, solver, status, bound, gap, time and answer."""
 
     __tablename__ = "round_runs"
@@ -267,7 +267,7 @@ class RoundRun(db.Model):
         return now - since > timedelta(seconds=self.time_limit_seconds * 3 + grace_seconds)
 
 
-class RoundNotice(db.Model):
+class RoundNotice(Model):
     """A message to a school about a round (e.g. its award), shown on the school's home page."""
 
     __tablename__ = "round_notices"

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
-from app.extensions import db
+from app.extensions import db, rows_changed
 from app.models import User
 from app.time import format_instant, utcnow
 from app.use_case import use_case
@@ -157,13 +157,13 @@ def execute_run(run_id: int, *, pid: int | None = None) -> RoundRun:
     solve the same run), then the optimizer answers, and the answer is stored.
     """
     started = utcnow()
-    claimed = db.session.execute(
+    claimed = rows_changed(
         sa.update(RoundRun)
         .where(RoundRun.id == run_id, RoundRun.status == RunStatus.QUEUED)
         .values(status=RunStatus.RUNNING, started_at=started, pid=pid, progress="Solving")
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
+    if claimed != 1:
         db.session.rollback()
         run = db.session.get(RoundRun, run_id)
         if run is None:

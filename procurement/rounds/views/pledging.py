@@ -28,7 +28,7 @@ from procurement.rounds.pledges import pledges_for_school, save_pledges, withdra
 
 @bp.route("/rounds/<int:round_id>/schools/<int:school_id>/pledges", methods=["GET", "POST"])
 @roles_required(*PARTNERSHIP_ROLES, *SCHOOL_ROLES)
-def round_pledge(round_id: int, school_id: int):  # type: ignore[no-untyped-def]
+def round_pledge(round_id: int, school_id: int):
     """A school's pledges in a round, per service and term, with the indicative price."""
     school = get_school_for_user(school_id, current_user)
     buying_round = get_round_for_user(round_id, current_user)
@@ -119,7 +119,7 @@ def _pledge_page(
 
 @bp.route("/rounds/<int:round_id>/schools/<int:school_id>/pledges/withdraw", methods=["POST"])
 @roles_required(Role.SBM)
-def round_pledge_withdraw(round_id: int, school_id: int):  # type: ignore[no-untyped-def]
+def round_pledge_withdraw(round_id: int, school_id: int):
     """Withdraw all of the school's pledges in the round."""
     school = get_school_for_user(school_id, current_user)
     buying_round = get_round_for_user(round_id, current_user)
@@ -152,7 +152,7 @@ def round_pledge_withdraw(round_id: int, school_id: int):  # type: ignore[no-unt
 
 @bp.route("/rounds/<int:round_id>/schools/<int:school_id>")
 @roles_required(*PARTNERSHIP_ROLES, *SCHOOL_ROLES)
-def round_allocation(round_id: int, school_id: int):  # type: ignore[no-untyped-def]
+def round_allocation(round_id: int, school_id: int):
     """One school's result: provider, units, tier reached, unit price, stand-alone, saving."""
     school = get_school_for_user(school_id, current_user)
     buying_round = get_round_for_user(round_id, current_user)
@@ -174,7 +174,7 @@ def round_allocation(round_id: int, school_id: int):  # type: ignore[no-untyped-
 
 @bp.route("/rounds/notices/<int:notice_id>/read", methods=["POST"])
 @roles_required(*SCHOOL_ROLES)
-def round_notice_read(notice_id: int):  # type: ignore[no-untyped-def]
+def round_notice_read(notice_id: int):
     """Mark a round notice as read; it leaves the home page."""
     form = ActionForm()
     if form.validate_on_submit():

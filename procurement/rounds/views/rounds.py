@@ -43,7 +43,7 @@ from procurement.rounds.pledges import pledge_totals, pledges_for_school
 
 @bp.route("/rounds", endpoint="rounds")
 @roles_required(*PARTNERSHIP_ROLES, *SCHOOL_ROLES)
-def rounds_list():  # type: ignore[no-untyped-def]
+def rounds_list():
     """Buying rounds: open ones to pledge into, and past ones with their results."""
     return render_template(
         "procurement/rounds/rounds.html",
@@ -65,15 +65,14 @@ def _round_form_choices(form: RoundForm) -> None:
 
 @bp.route("/rounds/new", methods=["GET", "POST"])
 @roles_required(*PARTNERSHIP_ROLES)
-def round_new():  # type: ignore[no-untyped-def]
+def round_new():
     """Open a buying round: services, terms, the offers taking part, deadline and rules."""
     form = RoundForm()
     _round_form_choices(form)
     open_now = request.form.get("action") != "draft"
     outcome = submit(form, lambda: create_round(form.to_input(open_now=open_now), current_user))
     if outcome.done:
-        created = outcome.result
-        assert created is not None
+        created = outcome.value
         if created.status is RoundStatus.OPEN:
             flash(f"“{created.title}” is open: schools can pledge now.", "success")
         else:
@@ -145,7 +144,7 @@ def round_page(
 
 @bp.route("/rounds/<int:round_id>")
 @roles_required(*PARTNERSHIP_ROLES, *SCHOOL_ROLES)
-def round_detail(round_id: int):  # type: ignore[no-untyped-def]
+def round_detail(round_id: int):
     """A round: what it covers, the offers, pledges so far, runs and the award."""
     return round_page(get_round_for_user(round_id, current_user))
 
@@ -167,14 +166,14 @@ def _round_action(round_id: int, action: Any, success: str) -> Any:
 
 @bp.route("/rounds/<int:round_id>/open", methods=["POST"])
 @roles_required(*PARTNERSHIP_ROLES)
-def round_open(round_id: int):  # type: ignore[no-untyped-def]
+def round_open(round_id: int):
     """Announce a draft round to schools."""
     return _round_action(round_id, open_round, "The round is open: schools can pledge now.")
 
 
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @roles_required(*PARTNERSHIP_ROLES)
-def round_close(round_id: int):  # type: ignore[no-untyped-def]
+def round_close(round_id: int):
     """End pledging before the deadline."""
     return _round_action(
         round_id, close_pledging, "Pledging is closed. You can run the aggregator now."
@@ -183,14 +182,14 @@ def round_close(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rounds/<int:round_id>/cancel", methods=["POST"])
 @roles_required(*PARTNERSHIP_ROLES)
-def round_cancel(round_id: int):  # type: ignore[no-untyped-def]
+def round_cancel(round_id: int):
     """Call the round off."""
     return _round_action(round_id, cancel_round, "The round is cancelled.")
 
 
 @bp.route("/rounds/<int:round_id>/rules", methods=["POST"])
 @roles_required(*PARTNERSHIP_ROLES)
-def round_rules(round_id: int):  # type: ignore[no-untyped-def]
+def round_rules(round_id: int):
     """Change the aggregator's rules; the next run uses them."""
     get_round(round_id)
     form = RulesForm()

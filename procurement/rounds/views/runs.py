@@ -43,7 +43,7 @@ def _start(run: RoundRun) -> None:
 
 @bp.route("/rounds/<int:round_id>/runs", methods=["POST"])
 @roles_required(*PARTNERSHIP_ROLES)
-def round_run(round_id: int):  # type: ignore[no-untyped-def]
+def round_run(round_id: int):
     """Run the aggregator on the round's pledges (in the background); show its progress."""
     get_round(round_id)
     form = RunForm()
@@ -58,8 +58,7 @@ def round_run(round_id: int):  # type: ignore[no-untyped-def]
     )
     if not outcome.done:
         return round_page(get_round(round_id), run_form=form, status=outcome.status)
-    run = outcome.result
-    assert run is not None
+    run = outcome.value
     _start(run)
     flash(f"Run {run.number} has started.", "success")
     return redirect(url_for("procurement.round_run_detail", round_id=round_id, run_id=run.id))
@@ -67,7 +66,7 @@ def round_run(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>")
 @roles_required(*PARTNERSHIP_ROLES)
-def round_run_detail(round_id: int, run_id: int):  # type: ignore[no-untyped-def]
+def round_run_detail(round_id: int, run_id: int):
     """One run: progress while it runs; then status, bound, gap, time and every allocation."""
     return _run_page(round_id, run_id)
 
@@ -126,7 +125,7 @@ def round_run_result(round_id: int, run_id: int) -> Any:
 
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>/award", methods=["POST"])
 @roles_required(*PARTNERSHIP_ROLES)
-def round_award(round_id: int, run_id: int):  # type: ignore[no-untyped-def]
+def round_award(round_id: int, run_id: int):
     """Award a run: contracts, confirmed call-off orders, capacity reserved, schools told."""
     get_run(round_id, run_id)
     form = ActionForm()

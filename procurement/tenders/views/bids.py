@@ -40,7 +40,7 @@ def _fill_answers(form: BidForm, tender: Tender, bid: TenderBid | None) -> None:
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/bid", methods=["GET", "POST"])
 @roles_required(Role.PROVIDER)
-def tender_bid_form(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def]
+def tender_bid_form(tender_id: int, lot_id: int):
     """Send (or change) your bid for a lot: price tiers, capacity and answers."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -58,7 +58,7 @@ def tender_bid_form(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def
         form, lambda: bids.submit_bid(tender.id, lot.id, current_user, form.to_input(), now=now)
     )
     if outcome.done:
-        bid = outcome.result
+        bid = outcome.value
         flash(
             f"Bid for lot {lot.number} received at {format_instant(bid.submitted_at)}. It stays "
             "sealed until the deadline: only you can see it.",
@@ -80,7 +80,7 @@ def tender_bid_form(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>")
 @roles_required(*TENDER_ROLES)
-def tender_bid(tender_id: int, bid_id: int):  # type: ignore[no-untyped-def]
+def tender_bid(tender_id: int, bid_id: int):
     """A bid: to its bidder at any time; to a conflict-free evaluator once opened."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -132,7 +132,7 @@ def _bid_button(tender_id: int, bid_id: int, run: Any, success: str) -> Any:
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/withdraw", methods=["POST"])
 @roles_required(Role.PROVIDER)
-def tender_bid_withdraw(tender_id: int, bid_id: int):  # type: ignore[no-untyped-def]
+def tender_bid_withdraw(tender_id: int, bid_id: int):
     """Withdraw your bid before the deadline."""
     return _bid_button(
         tender_id,
@@ -144,7 +144,7 @@ def tender_bid_withdraw(tender_id: int, bid_id: int):  # type: ignore[no-untyped
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/reconfirm", methods=["POST"])
 @roles_required(Role.PROVIDER)
-def tender_bid_reconfirm(tender_id: int, bid_id: int):  # type: ignore[no-untyped-def]
+def tender_bid_reconfirm(tender_id: int, bid_id: int):
     """Confirm your bid still stands after the tender changed."""
     return _bid_button(
         tender_id,
@@ -156,7 +156,7 @@ def tender_bid_reconfirm(tender_id: int, bid_id: int):  # type: ignore[no-untype
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/documents", methods=["POST"])
 @roles_required(Role.PROVIDER)
-def tender_bid_document_upload(tender_id: int, bid_id: int):  # type: ignore[no-untyped-def]
+def tender_bid_document_upload(tender_id: int, bid_id: int):
     """Add a document to your bid before the deadline."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -177,7 +177,7 @@ def tender_bid_document_upload(tender_id: int, bid_id: int):  # type: ignore[no-
 
 @bp.route("/tenders/<int:tender_id>/clarifications", methods=["POST"])
 @roles_required(Role.PROVIDER)
-def tender_ask(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_ask(tender_id: int):
     """A provider asks a clarification question (the answer goes to every bidder)."""
     now = utcnow()
     tender = load_tender(tender_id)

@@ -41,7 +41,7 @@ def _school_choices(form: TenderForm) -> None:
 
 @bp.route("/tenders/new", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_new():  # type: ignore[no-untyped-def]
+def tender_new():
     """Start a draft tender: what, when, how bids are scored, which schools take part."""
     now = utcnow()
     form = TenderForm()
@@ -51,7 +51,7 @@ def tender_new():  # type: ignore[no-untyped-def]
     outcome = submit(form, lambda: drafting.create_tender(current_user, form.to_input(), now=now))
     if outcome.done:
         flash("Draft tender saved. Add its lots and questions, then publish it.", "success")
-        return redirect(detail_url(outcome.result.id))
+        return redirect(detail_url(outcome.value.id))
     return render_template(
         "procurement/tenders/tender_form.html", form=form, tender=None
     ), outcome.status
@@ -59,7 +59,7 @@ def tender_new():  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_edit(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_edit(tender_id: int):
     """Change a draft, or an open tender before its deadline (bidders are told)."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -110,14 +110,14 @@ def _service_choices(form: LotForm) -> None:
 
 @bp.route("/tenders/<int:tender_id>/lots/new", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_lot_new(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_lot_new(tender_id: int):
     """Add a lot: a service, the volume expected, single- or multi-sourced."""
     return _lot_form(tender_id, None)
 
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_lot_edit(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def]
+def tender_lot_edit(tender_id: int, lot_id: int):
     """Change a lot."""
     return _lot_form(tender_id, lot_id)
 
@@ -159,7 +159,7 @@ def _lot_form(tender_id: int, lot_id: int | None) -> Any:
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/remove", methods=["POST"])
 @roles_required(Role.COMMITTEE)
-def tender_lot_remove(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def]
+def tender_lot_remove(tender_id: int, lot_id: int):
     """Remove a lot from a draft."""
     return button(
         tender_id,
@@ -170,7 +170,7 @@ def tender_lot_remove(tender_id: int, lot_id: int):  # type: ignore[no-untyped-d
 
 @bp.route("/tenders/<int:tender_id>/questions/new", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_question_new(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_question_new(tender_id: int):
     """Add a quality or social-value question every bidder answers."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -194,7 +194,7 @@ def tender_question_new(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/questions/<int:question_id>/remove", methods=["POST"])
 @roles_required(Role.COMMITTEE)
-def tender_question_remove(tender_id: int, question_id: int):  # type: ignore[no-untyped-def]
+def tender_question_remove(tender_id: int, question_id: int):
     """Remove a question from a draft."""
     return button(
         tender_id,
@@ -205,7 +205,7 @@ def tender_question_remove(tender_id: int, question_id: int):  # type: ignore[no
 
 @bp.route("/tenders/<int:tender_id>/documents", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_documents(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_documents(tender_id: int):
     """Publish a document with the tender (specification, terms, pricing schedule…)."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -233,7 +233,7 @@ def tender_documents(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
 @roles_required(Role.COMMITTEE)
-def tender_publish(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_publish(tender_id: int):
     """Open the tender for bids and release the UK4 tender notice."""
     return button(
         tender_id,
@@ -244,7 +244,7 @@ def tender_publish(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/cancel", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_cancel(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_cancel(tender_id: int):
     """Cancel the tender; bids not yet opened are discarded unopened."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -265,7 +265,7 @@ def tender_cancel(tender_id: int):  # type: ignore[no-untyped-def]
     methods=["GET", "POST"],
 )
 @roles_required(Role.COMMITTEE)
-def tender_answer(tender_id: int, clarification_id: int):  # type: ignore[no-untyped-def]
+def tender_answer(tender_id: int, clarification_id: int):
     """Answer a clarification question once, to all bidders, without naming who asked."""
     now = utcnow()
     tender = load_tender(tender_id)

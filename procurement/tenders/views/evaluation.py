@@ -23,7 +23,7 @@ from procurement.tenders.views.common import button, detail_url, load_tender
 
 @bp.route("/tenders/<int:tender_id>/opening", methods=["POST"])
 @roles_required(Role.COMMITTEE)
-def tender_confirm_opening(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_confirm_opening(tender_id: int):
     """Confirm the bids may be opened; a second committee member's confirmation opens them."""
 
     def run(now: datetime) -> None:
@@ -40,7 +40,7 @@ def tender_confirm_opening(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/disqualify", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_bid_disqualify(tender_id: int, bid_id: int):  # type: ignore[no-untyped-def]
+def tender_bid_disqualify(tender_id: int, bid_id: int):
     """Set a non-compliant bid aside (after opening, before evaluation), saying why."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -62,7 +62,7 @@ def tender_bid_disqualify(tender_id: int, bid_id: int):  # type: ignore[no-untyp
 
 @bp.route("/tenders/<int:tender_id>/evaluation", methods=["POST"])
 @roles_required(Role.COMMITTEE)
-def tender_start_evaluation(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_start_evaluation(tender_id: int):
     """Fix the valid bids and start evaluation (or close an unsuccessful tender)."""
 
     def run(now: datetime) -> None:
@@ -77,7 +77,7 @@ def tender_start_evaluation(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/declaration", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_declaration(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def]
+def tender_declaration(tender_id: int, lot_id: int):
     """Declare any conflict of interest with the lot's bidders before seeing their bids."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -112,7 +112,7 @@ def tender_declaration(tender_id: int, lot_id: int):  # type: ignore[no-untyped-
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/evaluation")
 @roles_required(Role.COMMITTEE)
-def tender_lot_evaluation(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def]
+def tender_lot_evaluation(tender_id: int, lot_id: int):
     """The lot's valid bids for an evaluator with no conflict: prices, answers, documents."""
     tender = load_tender(tender_id)
     lot = access.get_lot(tender, lot_id)
@@ -138,7 +138,7 @@ def tender_lot_evaluation(tender_id: int, lot_id: int):  # type: ignore[no-untyp
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/score", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_bid_score(tender_id: int, bid_id: int):  # type: ignore[no-untyped-def]
+def tender_bid_score(tender_id: int, bid_id: int):
     """Score one bid 0–100 on quality and social value."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -179,7 +179,7 @@ def tender_bid_score(tender_id: int, bid_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/tenders/<int:tender_id>/lots/<int:lot_id>/moderation", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE)
-def tender_moderation(tender_id: int, lot_id: int):  # type: ignore[no-untyped-def]
+def tender_moderation(tender_id: int, lot_id: int):
     """Agree the final scores of the lot's bids from the evaluators' scores."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -220,7 +220,7 @@ def tender_moderation(tender_id: int, lot_id: int):  # type: ignore[no-untyped-d
 
 @bp.route("/tenders/<int:tender_id>/award", methods=["POST"])
 @roles_required(Role.COMMITTEE)
-def tender_award(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_award(tender_id: int):
     """Decide the award: the UK6 notice is released and the standstill starts."""
 
     def run(now: datetime) -> None:
@@ -236,7 +236,7 @@ def tender_award(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/contracts", methods=["POST"])
 @roles_required(Role.COMMITTEE)
-def tender_enter_contracts(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_enter_contracts(tender_id: int):
     """Enter into the contracts once the standstill is over (refused before)."""
     return button(
         tender_id,
@@ -247,7 +247,7 @@ def tender_enter_contracts(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/complete", methods=["POST"])
 @roles_required(Role.COMMITTEE)
-def tender_complete(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_complete(tender_id: int):
     """Close the procurement."""
     return button(
         tender_id,
@@ -258,7 +258,7 @@ def tender_complete(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/assessment")
 @roles_required(Role.COMMITTEE, Role.PROVIDER)
-def tender_assessment(tender_id: int, bid_id: int):  # type: ignore[no-untyped-def]
+def tender_assessment(tender_id: int, bid_id: int):
     """A bidder's assessment summary: its scores and rank, and the winning scores."""
     tender = load_tender(tender_id)
     bid = bids.bid_for_viewer(tender, bid_id, current_user)

@@ -24,7 +24,7 @@ from procurement.tenders.views.common import TENDER_ROLES, detail_context, load_
 
 @bp.route("/tenders", endpoint="tenders")
 @roles_required(*TENDER_ROLES)
-def tenders_list():  # type: ignore[no-untyped-def]
+def tenders_list():
     """Tenders: all of them for the partnership; published ones (and your updates) for providers."""
     now = utcnow()
     notifications = []
@@ -43,7 +43,7 @@ def tenders_list():  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>")
 @roles_required(*TENDER_ROLES)
-def tender_detail(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_detail(tender_id: int):
     """One tender: what it is for, its stage, and what this person can do next."""
     now = utcnow()
     tender = load_tender(tender_id)
@@ -52,7 +52,7 @@ def tender_detail(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/audit")
 @roles_required(Role.COMMITTEE, Role.ADMIN)
-def tender_audit(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_audit(tender_id: int):
     """Every change to the tender: who, when, what, before and after."""
     tender = load_tender(tender_id)
     return render_template(
@@ -62,7 +62,7 @@ def tender_audit(tender_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/documents/<int:document_id>")
 @roles_required(*TENDER_ROLES)
-def tender_document(tender_id: int, document_id: int):  # type: ignore[no-untyped-def]
+def tender_document(tender_id: int, document_id: int):
     """Download a document (a bid's only by its bidder, or an evaluator after opening)."""
     tender = load_tender(tender_id)
     document = documents.document_for_download(tender, document_id, current_user)
@@ -80,7 +80,7 @@ def tender_document(tender_id: int, document_id: int):  # type: ignore[no-untype
 
 @bp.route("/tenders/notices")
 @login_required
-def tender_notices():  # type: ignore[no-untyped-def]
+def tender_notices():
     """The partnership's published notices (OCDS) and where to download them."""
     published = reading.published_tenders()
     return render_template(
@@ -100,7 +100,7 @@ def _json_download(package: dict[str, Any], filename: str) -> Response:
 
 @bp.route("/tenders/notices/ocds.json")
 @login_required
-def tender_ocds_all():  # type: ignore[no-untyped-def]
+def tender_ocds_all():
     """Every published release, as one OCDS 1.1 release package."""
     try:
         package = ocds.release_package(uri=request.url)
@@ -111,7 +111,7 @@ def tender_ocds_all():  # type: ignore[no-untyped-def]
 
 @bp.route("/tenders/<int:tender_id>/ocds.json")
 @login_required
-def tender_ocds(tender_id: int):  # type: ignore[no-untyped-def]
+def tender_ocds(tender_id: int):
     """One tender's published releases, as an OCDS 1.1 release package."""
     tender = db.session.get(Tender, tender_id)
     if tender is None or tender.status not in TENDER_PUBLISHED_STATUSES:

@@ -12,7 +12,7 @@ from tests.marketplace.conftest import login, market, term_key  # noqa: F401
 
 
 @pytest.fixture
-def year(market) -> AcademicYear:  # type: ignore[no-untyped-def]  # noqa: F811
+def year(market) -> AcademicYear:  # noqa: F811
     """The year orders go into, with both schools members: A 300 pupils, B 1,000 (capped)."""
     year = Term.parse(term_key()).academic_year
     term = db.session.scalar(

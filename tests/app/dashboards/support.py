@@ -11,7 +11,7 @@ from procurement.contracts.models import Contract, ContractSource, ContractStatu
 from tests.marketplace.conftest import draft
 
 
-def booked(market, quantity: int = 5, **kwargs):  # type: ignore[no-untyped-def]
+def booked(market, quantity: int = 5, **kwargs):
     """An order from school A, submitted, approved where needed and confirmed by provider A."""
     order = draft(market, quantity=quantity, **kwargs)
     orders.submit(order.id, order.school_id, market.sbm_a)
@@ -20,7 +20,7 @@ def booked(market, quantity: int = 5, **kwargs):  # type: ignore[no-untyped-def]
     return orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
 
 
-def make_contract(market, ends_on: date, status=ContractStatus.ACTIVE, source=ContractSource.ROUND):  # type: ignore[no-untyped-def]
+def make_contract(market, ends_on: date, status=ContractStatus.ACTIVE, source=ContractSource.ROUND):
     contract = Contract(
         reference=f"C-{ends_on.isoformat()}-{status.value}",
         title="Counselling",

@@ -102,7 +102,7 @@ def test_series_colours_go_round_after_eight():
     assert [s.colour for s in chart.series] == [1, 2, 3, 4, 5, 6, 7, 8, 1, 2]
 
 
-def macro(name: str):  # type: ignore[no-untyped-def]
+def macro(name: str):
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     env.undefined = StrictUndefined
     return getattr(env.get_template("macros/components.html").module, name)

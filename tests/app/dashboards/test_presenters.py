@@ -11,7 +11,7 @@ from app.dashboards.table import COUNT, DATE, MONEY, PERCENT, Column, Table
 YEAR = AcademicYear(2026)
 
 
-def table(name: str, columns: list[tuple[str, str]], *rows: tuple, **extra) -> Table:  # type: ignore[no-untyped-def]
+def table(name: str, columns: list[tuple[str, str]], *rows: tuple, **extra) -> Table:
     return Table(name, name, tuple(Column(h, k) for h, k in columns), tuple(rows), extra=extra)
 
 

@@ -87,10 +87,10 @@ def test_the_school_csv_download_matches_the_page(client, login, market, year):
     ]
 
 
-def _statements(app, path: str, client) -> int:  # type: ignore[no-untyped-def]
+def _statements(app, path: str, client) -> int:
     seen: list[str] = []
 
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+    def count(conn, cursor, statement, *args):
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
             seen.append(statement)
 

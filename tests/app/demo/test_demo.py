@@ -12,7 +12,7 @@ from marketplace.orders.models import Order, OrderKind, OrderStatus
 from procurement.contracts.models import Contract, ContractSchool
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 

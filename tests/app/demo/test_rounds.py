@@ -11,7 +11,7 @@ from procurement.rounds.estimates import indicative
 from procurement.rounds.models import BuyingRound, RoundStatus
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 

@@ -24,7 +24,7 @@ def bill(gateway: StripeGateway | None) -> runs.RunReport:
     return runs.execute(run, gateway)
 
 
-def cancel_billed(order, refund_pence: int, actor) -> CreditNote | None:  # type: ignore[no-untyped-def]
+def cancel_billed(order, refund_pence: int, actor) -> CreditNote | None:
     """What the marketplace's cancel use case does once billing is wired in."""
     order.status = OrderStatus.CANCELLED
     note = credit_cancelled_order(order, refund_pence, actor)
@@ -33,7 +33,7 @@ def cancel_billed(order, refund_pence: int, actor) -> CreditNote | None:  # type
 
 
 @pytest.fixture
-def hr_order(world):  # type: ignore[no-untyped-def]
+def hr_order(world):
     """School A's order for 10 hours of standard-rated HR advice at £80 (£800 + £160 VAT)."""
     world.school_b.is_member = False
     world.school_a.finance_email = "finance@alpha.example"

@@ -40,7 +40,7 @@ from tests.marketplace.billing.conftest import (
 pytestmark = pytest.mark.usefixtures("no_stripe")
 
 
-def run_billing(as_of=None) -> runs.RunReport:  # type: ignore[no-untyped-def]
+def run_billing(as_of=None) -> runs.RunReport:
     run = runs.start_run(None, as_of)
     return runs.execute(run, gateway_from_config())
 

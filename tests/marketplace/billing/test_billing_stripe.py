@@ -150,7 +150,7 @@ def test_a_run_killed_after_any_stripe_call_is_finished_by_the_next_without_dupl
     db.session.flush()
     run = runs.start_run(None)
     with pytest.raises(Killed):
-        runs.execute(run, DiesAfter(gateway, calls))  # type: ignore[arg-type]
+        runs.execute(run, DiesAfter(gateway, calls))
     db.session.rollback()
     # The dead process's run never finished; after a while it counts as stopped.
     run = db.session.get(BillingRun, run.id)

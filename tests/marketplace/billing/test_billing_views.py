@@ -40,7 +40,7 @@ def test_billing_pages_are_only_for_the_roles_they_serve(client, auth, world, pa
 
 
 @pytest.fixture
-def billed(world):  # type: ignore[no-untyped-def]
+def billed(world):
     make_order(world.school_a, world.offer_a, 2, po_number="PO-SEEN")
     run = runs.start_run(None)
     runs.execute(run, None)

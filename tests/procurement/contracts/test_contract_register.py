@@ -17,7 +17,7 @@ from procurement.tenders import award
 from tests.procurement.tenders.factories import evaluate, make_tender, open_bids, submit_both_bids
 
 
-def _tender_contract(world) -> Contract:  # type: ignore[no-untyped-def]
+def _tender_contract(world) -> Contract:
     """Provider A wins a counselling tender; its contract runs from today for two years."""
     now = utcnow()
     tw = make_tender(world, now=now - timedelta(days=60), deadline_at=now - timedelta(days=40))
@@ -29,7 +29,7 @@ def _tender_contract(world) -> Contract:  # type: ignore[no-untyped-def]
     return contract
 
 
-def _round_contract(world, ends_on: date, school) -> Contract:  # type: ignore[no-untyped-def]
+def _round_contract(world, ends_on: date, school) -> Contract:
     contract = Contract(
         reference=f"RND-{ends_on:%Y%m%d}",
         title="Counselling from a buying round",

@@ -511,11 +511,11 @@ def _set(path: str, value: object):
         *parents, last = path.split(".")
         node: object = data
         for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
+            node = node[int(part)] if isinstance(node, list) else node[part]
         if isinstance(node, list):
             node[int(last)] = value
         else:
-            node[last] = value  # type: ignore[index]
+            node[last] = value
 
     return change
 
@@ -525,8 +525,8 @@ def _delete(path: str):
         *parents, last = path.split(".")
         node: object = data
         for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
-        del node[last]  # type: ignore[attr-defined]
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        del node[last]
 
     return change
 

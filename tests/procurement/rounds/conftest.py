@@ -6,6 +6,6 @@ from tests.procurement.rounds.factories import make_round_world
 
 
 @pytest.fixture
-def rw(world):  # type: ignore[no-untyped-def]
+def rw(world):
     """An open round on the world's counselling service for the future term, two offers."""
     return make_round_world(world)

@@ -27,7 +27,7 @@ def future_term() -> Term:
 
 def offer_for(
     world_or_provider, service: Service, term: Term, *, tiers, capacity: int, **values
-) -> Offer:  # type: ignore[no-untyped-def]
+) -> Offer:
     """A live offer that runs in `term` with `capacity` units there."""
     offer = make_offer(
         world_or_provider, service, tiers=tiers, capacity=capacity, valid_to=term.ends_on, **values
@@ -47,7 +47,7 @@ class RoundWorld:
     now: datetime
 
 
-def make_round_world(world: World, **rules) -> RoundWorld:  # type: ignore[no-untyped-def]
+def make_round_world(world: World, **rules) -> RoundWorld:
     """An open round on the world's counselling service for the future term, two offers."""
     term = future_term()
     offer_a = offer_for(
@@ -80,7 +80,7 @@ def lot_of(rw: RoundWorld) -> tuple[int, str]:
     return (rw.world.service.id, rw.term.key)
 
 
-def pledge(rw: RoundWorld, sbm: User, quantity: int | None, now: datetime | None = None):  # type: ignore[no-untyped-def]
+def pledge(rw: RoundWorld, sbm: User, quantity: int | None, now: datetime | None = None):
     """The SBM pledges for their school in the round's one lot."""
     return save_pledges(
         rw.buying_round.id, sbm.school_id, {lot_of(rw): quantity}, sbm, now or rw.now
@@ -104,7 +104,7 @@ def close(rw: RoundWorld) -> datetime:
     return utcnow()
 
 
-def round_input(world, offers, **changes):  # type: ignore[no-untyped-def]
+def round_input(world, offers, **changes):
     values = {
         "title": "Counselling",
         "description": "",
@@ -121,11 +121,11 @@ def round_input(world, offers, **changes):  # type: ignore[no-untyped-def]
     return RoundInput(**values)
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def reserved(offer, term) -> int:  # type: ignore[no-untyped-def]
+def reserved(offer, term) -> int:
     return db.session.scalar(
         sa.select(OfferCapacity.reserved).where(
             OfferCapacity.offer_id == offer.id, OfferCapacity.term_key == term.key
@@ -133,7 +133,7 @@ def reserved(offer, term) -> int:  # type: ignore[no-untyped-def]
     )
 
 
-def run_now(rw, **kwargs):  # type: ignore[no-untyped-def]
+def run_now(rw, **kwargs):
     """Queue a run after the deadline and solve it here."""
     run = queue_run(rw.buying_round.id, rw.world.committee, **kwargs)
     return execute_run(run.id)

@@ -24,7 +24,7 @@ from tests.procurement.rounds.factories import (
 )
 
 
-def awarded(rw):  # type: ignore[no-untyped-def]
+def awarded(rw):
     """Three schools besides A and B pledge; Beta wins everything at its £210 tier."""
     pledge(rw, rw.world.sbm_a, 10)
     pledge(rw, rw.world.sbm_b, 15)

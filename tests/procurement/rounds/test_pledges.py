@@ -27,7 +27,7 @@ def written() -> tuple[int, int]:
     )
 
 
-def active_quantity(rw, school_id: int) -> int | None:  # type: ignore[no-untyped-def]
+def active_quantity(rw, school_id: int) -> int | None:
     found = pledges_for_school(rw.buying_round.id, school_id).get(lot_of(rw))
     return found.quantity if found is not None and found.active else None
 

@@ -36,7 +36,7 @@ def text(page: str) -> str:
 
 
 @pytest.fixture
-def inline_runs(app):  # type: ignore[no-untyped-def]
+def inline_runs(app):
     """Solve runs inside the request (the test database is one uncommitted transaction)."""
     app.config["ROUND_RUNS"] = "inline"
     yield
@@ -44,19 +44,19 @@ def inline_runs(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def login(auth):  # type: ignore[no-untyped-def]
-    def switch(user):  # type: ignore[no-untyped-def]
+def login(auth):
+    def switch(user):
         auth.logout()
         return auth.as_user(user)
 
     return switch
 
 
-def field(rw) -> str:  # type: ignore[no-untyped-def]
+def field(rw) -> str:
     return lot_field_name(rw.world.service.id, rw.term.key)
 
 
-def pledge_url(rw, school_id: int) -> str:  # type: ignore[no-untyped-def]
+def pledge_url(rw, school_id: int) -> str:
     return f"/rounds/{rw.buying_round.id}/schools/{school_id}/pledges"
 
 
@@ -67,7 +67,7 @@ def writes() -> tuple[int, int]:
     )
 
 
-def awarded_round(rw):  # type: ignore[no-untyped-def]
+def awarded_round(rw):
     pledge(rw, rw.world.sbm_a, 10)
     pledge(rw, rw.world.sbm_b, 45)
     close(rw)
@@ -82,7 +82,7 @@ def awarded_round(rw):  # type: ignore[no-untyped-def]
 ROLES = ["anonymous", "admin", "committee", "sbm", "head", "provider"]
 
 
-def sign_in_as(login, world, role):  # type: ignore[no-untyped-def]
+def sign_in_as(login, world, role):
     users = {
         "admin": world.admin,
         "committee": world.committee,
@@ -366,10 +366,10 @@ def test_the_home_page_gets_the_round_panel_from_its_view_not_while_rendering(
     sign_in_as(login, rw.world, role)
     rendered, queried = [], []
 
-    def on_render(sender, template, context, **extra):  # type: ignore[no-untyped-def]
+    def on_render(sender, template, context, **extra):
         rendered.append(context)
 
-    def on_query(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+    def on_query(conn, cursor, statement, *args):
         if rendered:  # the view is done; the template is being rendered
             queried.append(statement)
 

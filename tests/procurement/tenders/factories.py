@@ -45,7 +45,7 @@ def tender_input(school_ids: list[int], **overrides: object) -> drafting.TenderI
         "school_ids": tuple(school_ids),
     }
     values.update(overrides)
-    return drafting.TenderInput(**values)  # type: ignore[arg-type]
+    return drafting.TenderInput(**values)
 
 
 def lot_input(service_id: int, **overrides: object) -> drafting.LotInput:
@@ -57,7 +57,7 @@ def lot_input(service_id: int, **overrides: object) -> drafting.LotInput:
         "max_suppliers": 1,
     }
     values.update(overrides)
-    return drafting.LotInput(**values)  # type: ignore[arg-type]
+    return drafting.LotInput(**values)
 
 
 @dataclass

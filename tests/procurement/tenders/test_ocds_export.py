@@ -377,7 +377,7 @@ def _documents(release: dict[str, Any]) -> list[dict[str, Any]]:
     return documents
 
 
-def _tender_values(tw) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _tender_values(tw) -> dict[str, Any]:
     tender = tw.tender
     return {
         "title": tender.title,

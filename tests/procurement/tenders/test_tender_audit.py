@@ -24,7 +24,7 @@ from tests.procurement.tenders.factories import (
 
 
 @pytest.fixture
-def tender_events(world):  # type: ignore[no-untyped-def]
+def tender_events(world):
     tw = make_tender(world)
     bid_a, bid_b = submit_both_bids(tw)
     open_bids(tw)

@@ -256,7 +256,7 @@ def test_opening_before_the_deadline_is_refused(world):
     )
 
 
-def _awarded_at(world, decided_at: datetime):  # type: ignore[no-untyped-def]
+def _awarded_at(world, decided_at: datetime):
     deadline = decided_at - timedelta(days=3)
     published = deadline - timedelta(days=14)
     tw = make_tender(world, now=published, deadline_at=deadline)

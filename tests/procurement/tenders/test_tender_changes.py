@@ -29,7 +29,7 @@ from tests.procurement.tenders.factories import (
 )
 
 
-def _change_title(tw, now, title="Counselling and wellbeing 2026–28"):  # type: ignore[no-untyped-def]
+def _change_title(tw, now, title="Counselling and wellbeing 2026–28"):
     return drafting.update_tender(
         tw.tender.id,
         tw.committee,

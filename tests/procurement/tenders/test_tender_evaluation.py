@@ -27,7 +27,7 @@ from tests.procurement.tenders.factories import (
 LATER = AFTER_DEADLINE + timedelta(days=1)
 
 
-def _in_evaluation(world, **kwargs):  # type: ignore[no-untyped-def]
+def _in_evaluation(world, **kwargs):
     tw = make_tender(world, **kwargs)
     bid_a, bid_b = submit_both_bids(tw)
     open_bids(tw)

@@ -26,12 +26,12 @@ def _real_now() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
-def _open_tender(world):  # type: ignore[no-untyped-def]
+def _open_tender(world):
     now = _real_now()
     return make_tender(world, now=now - timedelta(days=1), deadline_at=now + timedelta(days=10))
 
 
-def _closed_tender(world, with_bids=True):  # type: ignore[no-untyped-def]
+def _closed_tender(world, with_bids=True):
     now = _real_now()
     tw = make_tender(world, now=now - timedelta(days=20), deadline_at=now - timedelta(days=1))
     bids = submit_both_bids(tw, now=now - timedelta(days=10)) if with_bids else None

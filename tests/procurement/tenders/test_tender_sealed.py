@@ -117,7 +117,7 @@ def build(world: factories.World, phase: str, *, with_bids: bool = True) -> Scen
     return Scenario(tw=tw, ids=ids)
 
 
-def add_bids(tw: TenderWorld, when) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def add_bids(tw: TenderWorld, when) -> dict[str, int]:
     bid_a, bid_b = submit_both_bids(tw, now=when)
     document = document_service.attach_to_bid(
         tw.tender.id,
@@ -130,7 +130,7 @@ def add_bids(tw: TenderWorld, when) -> dict[str, int]:  # type: ignore[no-untype
     return {"bid_id": bid_a.id, "bid_b_id": bid_b.id, "document_id": document.id}
 
 
-def user_for(scenario: Scenario, role: str):  # type: ignore[no-untyped-def]
+def user_for(scenario: Scenario, role: str):
     world = scenario.world
     return {
         "sbm": world.sbm_a,
@@ -246,7 +246,7 @@ def expected_status(endpoint: str, method: str, role: str, phase: str) -> int:
     if role == "anonymous":
         return 302
     value = EXPECTED[(endpoint, method)].get(role, 403)
-    return value[phase] if isinstance(value, dict) else value  # type: ignore[return-value]
+    return value[phase] if isinstance(value, dict) else value
 
 
 SWEPT_VIEWS = ("procurement.tenders.views", "procurement.contracts.views")
