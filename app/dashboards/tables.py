@@ -761,7 +761,7 @@ def orders_by_status(provider_id: int, year: AcademicYear) -> Table:
         .group_by(Order.status)
     )
     found = {OrderStatus(s): (_int(n), _int(v)) for s, n, v in db.session.execute(stmt)}
-    from marketplace.orders.services import STATUS_TEXT
+    from marketplace.orders.models import STATUS_TEXT
 
     rows = tuple((STATUS_TEXT[status], *found[status]) for status in OrderStatus if status in found)
     return Table(

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.models import Grant, Role, School, User
 from marketplace.catalogue.models import Service, ServiceKind
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders import services as orders
+from marketplace.orders import decisions, drafting
 from marketplace.orders.models import Order
 
 PO_PREFIX = "DEMO-"
@@ -115,7 +115,7 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
             later = Term.containing(term.ends_on + timedelta(days=1))
             term_key = term.key if rng.random() < 0.7 else later.key
             try:
-                order = orders.create_draft(
+                order = drafting.create_draft(
                     school_id=school.id,
                     offer_id=offer.id,
                     term_key=term_key,
@@ -128,16 +128,16 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
                 stage = rng.random()
                 if stage < 0.1:
                     continue  # a draft the SBM has not sent yet
-                order = orders.submit(order.id, school.id, actor, today=today)
+                order = drafting.submit(order.id, school.id, actor, today=today)
                 if order.status.value == "submitted":
                     if stage < 0.3:
                         continue  # waiting for the head
-                    orders.approve(order.id, school.id, _head_like(school))
+                    decisions.approve(order.id, school.id, _head_like(school))
                 if stage < 0.45:
                     continue  # waiting for the provider
-                orders.confirm(order.id, offer.provider_id, actor)
+                decisions.confirm(order.id, offer.provider_id, actor)
                 if term_key == term.key and rng.random() < 0.6:
-                    orders.deliver(order.id, offer.provider_id, actor)
+                    decisions.deliver(order.id, offer.provider_id, actor)
             except DomainError:
                 continue  # capacity ran out or the offer is not for this school: as in life
     return placed

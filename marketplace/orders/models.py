@@ -40,6 +40,32 @@ ORDER_RESERVING_STATUSES = frozenset(
     }
 )
 ORDER_CLOSED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.DECLINED})
+# What each status means to the people reading it.
+STATUS_TEXT = {
+    OrderStatus.DRAFT: "Draft",
+    OrderStatus.SUBMITTED: "Awaiting approval",
+    OrderStatus.APPROVED: "Approved",
+    OrderStatus.CONFIRMED: "Confirmed",
+    OrderStatus.DELIVERED: "Delivered",
+    OrderStatus.INVOICED: "Invoiced",
+    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.DECLINED: "Declined",
+}
+CANCELLABLE_STATUSES = frozenset(
+    {
+        OrderStatus.DRAFT,
+        OrderStatus.SUBMITTED,
+        OrderStatus.APPROVED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.DELIVERED,
+        OrderStatus.INVOICED,
+    }
+)
+# Once the provider has confirmed, cancelling follows the offer's notice rules; after delivery
+# or invoicing the same rules apply and what they give back is credited (marketplace.billing).
+PROVIDER_COMMITTED_STATUSES = frozenset(
+    {OrderStatus.CONFIRMED, OrderStatus.DELIVERED, OrderStatus.INVOICED}
+)
 
 
 class OrderKind(StrEnum):
@@ -76,7 +102,8 @@ class Order(db.Model):
     # A one-off set-up charge from the offer, included in total_pence.
     setup_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     total_pence: Mapped[int]
-    # What the school still owes for a cancelled order (marketplace.pricing.settle_cancellation).
+    # What the school still owes for a cancelled order
+    # (marketplace.offers.pricing.settle_cancellation).
     cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     po_number: Mapped[str] = mapped_column(sa.String(60), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")

@@ -46,9 +46,9 @@ from app.time import format_instant, london_date, utcnow
 from app.use_case import use_case
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
+from marketplace.orders.capacity import reserve_capacity
 from marketplace.orders.errors import CapacityExhausted, OfferUnavailable
 from marketplace.orders.models import Order, OrderKind, OrderStatus
-from marketplace.orders.services import reserve_capacity
 from procurement.contracts.models import (
     Contract,
     ContractSchool,

@@ -17,7 +17,7 @@ from app.models import Grant, Membership, MembershipTerm, Role
 from app.time import london_today, utcnow
 from marketplace.billing.models import Invoice, InvoiceKind, InvoiceStatus
 from marketplace.offers.models import OfferStatus
-from marketplace.orders import services as orders
+from marketplace.orders import decisions, drafting
 from marketplace.orders.models import OrderStatus
 from procurement.contracts.models import (
     Contract,
@@ -47,10 +47,10 @@ def year_of(order) -> AcademicYear:  # type: ignore[no-untyped-def]
 def booked(market, quantity: int = 5, **kwargs):  # type: ignore[no-untyped-def]
     """An order from school A, submitted, approved where needed and confirmed by provider A."""
     order = draft(market, quantity=quantity, **kwargs)
-    orders.submit(order.id, order.school_id, market.sbm_a)
+    drafting.submit(order.id, order.school_id, market.sbm_a)
     if order.status is OrderStatus.SUBMITTED:
-        orders.approve(order.id, order.school_id, market.head_a)
-    return orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
+        decisions.approve(order.id, order.school_id, market.head_a)
+    return decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_a_cancelled_order_counts_only_the_charge_kept(market, year):
     market.offer_a.cancellation_charge_bp = 1_000
     db.session.commit()
     order = booked(market, quantity=5)
-    orders.cancel(
+    decisions.cancel(
         order.id,
         market.school_a.id,
         market.sbm_a,
@@ -286,7 +286,7 @@ def test_invoices_due_overdue_first_and_paid_ones_left_out(market):
 def test_a_providers_orders_by_status_and_what_it_is_owed(market, year):
     booked(market, quantity=5)
     delivered = booked(market, quantity=4)
-    orders.deliver(delivered.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(delivered.id, market.provider_a.id, market.provider_user_a)
     draft(market, quantity=2)  # the school's own until sent
     table = reports.orders_by_status(market.provider_a.id, year)
     assert table.rows == (("Confirmed", 1, 125_000), ("Delivered", 1, 100_000))
