@@ -292,7 +292,7 @@ def submit(order_id: int, school_id: int, actor: User, *, today: date | None = N
     record(actor, order, "submitted", before)
     school = db.session.get(School, order.school_id)
     assert school is not None
-    if order.total_pence <= school.approval_threshold_pence:
+    if not order.needs_approval(school.approval_threshold_pence):
         before = order.snapshot()
         order.status = OrderStatus.APPROVED
         order.approved_at = now

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -15,6 +16,7 @@ from app.time import utcnow
 from app.types import UTCDateTime
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer
+from marketplace.orders import rules
 
 
 class OrderStatus(StrEnum):
@@ -122,6 +124,12 @@ class Order(db.Model):
     service: Mapped[Service] = relationship()
     offer: Mapped[Offer | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @hybrid_method
+    def needs_approval(self, threshold_pence: int) -> bool:
+        """Over the school's approval threshold, so the head must approve it
+        (marketplace.orders.rules.needs_approval); on the class, the same rule in SQL."""
+        return rules.needs_approval(self.total_pence, threshold_pence)
 
     def snapshot(self) -> dict[str, Any]:
         """The fields an audit event records."""

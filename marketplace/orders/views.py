@@ -186,6 +186,7 @@ def _detail(
             is_seller=is_seller,
             settlement=settlement,
             threshold_pence=order.school.approval_threshold_pence,
+            needs_approval=order.needs_approval(order.school.approval_threshold_pence),
             action_form=ActionForm(),
             reject_form=forms.get("reject_form") or ReasonForm(prefix="reject"),
             decline_form=forms.get("decline_form") or ReasonForm(prefix="decline"),

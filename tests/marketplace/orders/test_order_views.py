@@ -42,6 +42,25 @@ def test_an_sbm_orders_an_offer_checks_the_draft_and_submits_it(client, login, m
     assert reserved(market.offer_a.id) == 12
 
 
+def test_a_draft_within_the_threshold_does_not_warn_of_the_heads_approval(client, login, market):
+    order = draft(market, quantity=10)  # £2,500: at the threshold, not over it
+    login(market.sbm_a)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Check and submit" in page
+    assert "approval threshold" not in text(page)
+
+
+def test_the_heads_home_lists_the_submitted_orders_over_the_threshold(client, login, market):
+    waiting = draft(market, quantity=12)  # £3,000
+    drafting.submit(waiting.id, market.school_a.id, market.sbm_a)
+    within = draft(market, quantity=4)  # £1,000: approved on submit
+    drafting.submit(within.id, market.school_a.id, market.sbm_a)
+    login(market.head_a)
+    page = client.get("/home").get_data(as_text=True)
+    assert f"Order {waiting.id}" in text(page)
+    assert f"Order {within.id}" not in text(page)
+
+
 @pytest.mark.parametrize(
     ("quantity", "message"),
     [

@@ -64,6 +64,21 @@ def test_an_order_over_the_threshold_waits_for_the_head(market):
     assert order.approved_by_id == market.head_a.id
 
 
+def test_an_order_at_exactly_the_threshold_is_approved_on_submit(market):
+    order = draft(market, quantity=10)  # £2,500, threshold £2,500
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    assert order.status is OrderStatus.APPROVED
+
+
+def test_the_sql_condition_picks_the_orders_the_rule_picks(market):
+    """Order.needs_approval in a query and on a loaded order are the same rule."""
+    threshold = market.school_a.approval_threshold_pence
+    drafts = [draft(market, quantity=q) for q in (9, 10, 11)]  # £2,250, £2,500, £2,750
+    picked = set(db.session.scalars(sa.select(Order.id).where(Order.needs_approval(threshold))))
+    assert picked == {o.id for o in drafts if o.needs_approval(threshold)}
+    assert picked == {drafts[2].id}
+
+
 def test_the_provider_confirms_then_marks_delivered_and_each_step_is_audited(market):
     order = draft(market, quantity=5)
     drafting.submit(order.id, market.school_a.id, market.sbm_a)
