@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
@@ -14,7 +15,11 @@ from app import schools as school_service
 from app.demo import accounts as demo_accounts
 from app.demo import seed as demo
 from app.errors import DomainError
-from app.models import Role
+from app.extensions import db
+from app.models import Provider, Role, School
+from marketplace.billing.cli import billing_cli
+from procurement.rounds.cli import rounds_cli
+from procurement.tenders.cli import ocds_cli
 
 schools_cli = AppGroup("schools", help="Schools and the GIAS import.")
 demo_cli = AppGroup("demo", help="The demo partnership.")
@@ -102,11 +107,6 @@ def users_create_command(
     provider_name: str | None,
 ) -> None:
     """Create a user."""
-    import sqlalchemy as sa
-
-    from app.extensions import db
-    from app.models import Provider, School
-
     school_id = provider_id = None
     if school_urn is not None:
         school_id = db.session.scalar(sa.select(School.id).where(School.urn == school_urn))
@@ -134,9 +134,5 @@ def users_create_command(
 
 def init_app(app: Flask) -> None:
     """Every command group of the app, core and domains."""
-    from marketplace.billing.cli import billing_cli
-    from procurement.rounds.cli import rounds_cli
-    from procurement.tenders.cli import ocds_cli
-
     for group in (schools_cli, demo_cli, users_cli, billing_cli, rounds_cli, ocds_cli):
         app.cli.add_command(group)

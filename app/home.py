@@ -77,7 +77,7 @@ def _school_home(school: School, year: AcademicYear) -> dict[str, Any]:
             .where(
                 Order.school_id == school.id,
                 Order.status == OrderStatus.SUBMITTED,
-                Order.total_pence > school.approval_threshold_pence,
+                Order.needs_approval(school.approval_threshold_pence),
             )
             .order_by(Order.submitted_at)
         )

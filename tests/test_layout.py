@@ -107,7 +107,7 @@ def test_the_layers_are_what_this_test_says():
     assert layer("app.money") == "core"
     assert layer("app.dashboards.views") == "composition"
     assert layer("app") == "composition"
-    assert layer("marketplace.orders.services") == "marketplace"
+    assert layer("marketplace.orders.drafting") == "marketplace"
     assert layer("procurement.rounds.pledges") == "procurement"
     assert layer("flask") is None
 

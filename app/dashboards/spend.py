@@ -27,8 +27,7 @@ from app.dashboards.table import (
 from app.extensions import db
 from app.models import Grant, Membership, MembershipTerm
 from marketplace.catalogue.models import Category, Service
-from marketplace.orders.models import Order, OrderStatus
-from marketplace.orders.services import STATUS_TEXT
+from marketplace.orders.models import STATUS_TEXT, Order, OrderStatus
 
 
 def income_by_stream(years: Sequence[AcademicYear]) -> Table:

@@ -21,10 +21,18 @@ from app.demo.schools import DEMO_SCHOOL_URN
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Grant, Role, School, User
+from marketplace.billing import runs
+from marketplace.billing.state import stripe_configured
 from marketplace.catalogue.models import Service, ServiceKind
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders import services as orders
+from marketplace.orders import decisions, drafting
 from marketplace.orders.models import Order
+from procurement.rounds.access import get_round
+from procurement.rounds.award import award_run
+from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
+from procurement.rounds.models import RoundStatus
+from procurement.rounds.pledges import save_pledges
+from procurement.rounds.runs import execute_run, queue_run
 
 PO_PREFIX = "DEMO-"
 ROUND_TITLE = "Speech and language therapy, autumn term"
@@ -114,7 +122,7 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
             later = Term.containing(term.ends_on + timedelta(days=1))
             term_key = term.key if rng.random() < 0.7 else later.key
             try:
-                order = orders.create_draft(
+                order = drafting.create_draft(
                     school_id=school.id,
                     offer_id=offer.id,
                     term_key=term_key,
@@ -127,16 +135,16 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
                 stage = rng.random()
                 if stage < 0.1:
                     continue  # a draft the SBM has not sent yet
-                order = orders.submit(order.id, school.id, actor, today=today)
+                order = drafting.submit(order.id, school.id, actor, today=today)
                 if order.status.value == "submitted":
                     if stage < 0.3:
                         continue  # waiting for the head
-                    orders.approve(order.id, school.id, _head_like(school))
+                    decisions.approve(order.id, school.id, _head_like(school))
                 if stage < 0.45:
                     continue  # waiting for the provider
-                orders.confirm(order.id, offer.provider_id, actor)
+                decisions.confirm(order.id, offer.provider_id, actor)
                 if term_key == term.key and rng.random() < 0.6:
-                    orders.deliver(order.id, offer.provider_id, actor)
+                    decisions.deliver(order.id, offer.provider_id, actor)
             except DomainError:
                 continue  # capacity ran out or the offer is not for this school: as in life
     return placed
@@ -168,13 +176,6 @@ def _stand_in(school: School, role: Role, prefix: str, name: str) -> User:
 
 def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
     """A round pledged and awarded before this term began, with its call-off orders."""
-    from procurement.rounds.access import get_round
-    from procurement.rounds.award import award_run
-    from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
-    from procurement.rounds.models import RoundStatus
-    from procurement.rounds.pledges import save_pledges
-    from procurement.rounds.runs import execute_run, queue_run
-
     term = Term.containing(today)
     offers = _live_offers("speech-language-therapy")
     if not offers:
@@ -228,9 +229,6 @@ def _sbm_like(school: School) -> User:
 
 def _billing(as_of: date) -> int:
     """Bill what is due on a day, as the partnership office does (issued here, without Stripe)."""
-    from marketplace.billing import runs
-    from marketplace.billing.state import stripe_configured
-
     if stripe_configured():
         return 0  # with Stripe configured the office runs billing itself
     run = runs.start_run(None, as_of=as_of)

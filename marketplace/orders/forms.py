@@ -11,7 +11,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.forms import WholeNumberField
-from marketplace.orders.services import NOTES_MAX, PO_NUMBER_MAX, REASON_MAX
+from marketplace.orders.decisions import REASON_MAX
+from marketplace.orders.drafting import NOTES_MAX, PO_NUMBER_MAX
 
 
 class OrderForm(FlaskForm):

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -15,6 +16,7 @@ from app.time import utcnow
 from app.types import UTCDateTime
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer
+from marketplace.orders import rules
 
 
 class OrderStatus(StrEnum):
@@ -40,6 +42,32 @@ ORDER_RESERVING_STATUSES = frozenset(
     }
 )
 ORDER_CLOSED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.DECLINED})
+# What each status means to the people reading it.
+STATUS_TEXT = {
+    OrderStatus.DRAFT: "Draft",
+    OrderStatus.SUBMITTED: "Awaiting approval",
+    OrderStatus.APPROVED: "Approved",
+    OrderStatus.CONFIRMED: "Confirmed",
+    OrderStatus.DELIVERED: "Delivered",
+    OrderStatus.INVOICED: "Invoiced",
+    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.DECLINED: "Declined",
+}
+CANCELLABLE_STATUSES = frozenset(
+    {
+        OrderStatus.DRAFT,
+        OrderStatus.SUBMITTED,
+        OrderStatus.APPROVED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.DELIVERED,
+        OrderStatus.INVOICED,
+    }
+)
+# Once the provider has confirmed, cancelling follows the offer's notice rules; after delivery
+# or invoicing the same rules apply and what they give back is credited (marketplace.billing).
+PROVIDER_COMMITTED_STATUSES = frozenset(
+    {OrderStatus.CONFIRMED, OrderStatus.DELIVERED, OrderStatus.INVOICED}
+)
 
 
 class OrderKind(StrEnum):
@@ -76,7 +104,8 @@ class Order(Model):
     # A one-off set-up charge from the offer, included in total_pence.
     setup_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     total_pence: Mapped[int]
-    # What the school still owes for a cancelled order (marketplace.pricing.settle_cancellation).
+    # What the school still owes for a cancelled order
+    # (marketplace.offers.pricing.settle_cancellation).
     cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     po_number: Mapped[str] = mapped_column(sa.String(60), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
@@ -95,6 +124,12 @@ class Order(Model):
     service: Mapped[Service] = relationship()
     offer: Mapped[Offer | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @hybrid_method
+    def needs_approval(self, threshold_pence: int) -> bool:
+        """Over the school's approval threshold, so the head must approve it
+        (marketplace.orders.rules.needs_approval); on the class, the same rule in SQL."""
+        return rules.needs_approval(self.total_pence, threshold_pence)
 
     def snapshot(self) -> dict[str, Any]:
         """The fields an audit event records."""

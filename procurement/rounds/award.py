@@ -24,10 +24,10 @@ from app.money import format_pence, largest_remainder
 from app.time import utcnow
 from app.use_case import use_case
 from marketplace.offers.models import Offer
+from marketplace.orders.capacity import reserve_capacity
 from marketplace.orders.errors import CapacityExhausted, OfferUnavailable
 from marketplace.orders.models import Order, OrderKind, OrderStatus
 from marketplace.orders.rules import plural
-from marketplace.orders.services import reserve_capacity
 from procurement.contracts.models import (
     Contract,
     ContractSchool,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.extensions import db
-from marketplace.orders import services as orders
+from marketplace.orders import decisions, drafting
 from marketplace.orders.models import OrderStatus
 from procurement.contracts.models import Contract, ContractSource, ContractStatus, ContractTier
 from tests.marketplace.conftest import draft
@@ -14,10 +14,10 @@ from tests.marketplace.conftest import draft
 def booked(market, quantity: int = 5, **kwargs):
     """An order from school A, submitted, approved where needed and confirmed by provider A."""
     order = draft(market, quantity=quantity, **kwargs)
-    orders.submit(order.id, order.school_id, market.sbm_a)
+    drafting.submit(order.id, order.school_id, market.sbm_a)
     if order.status is OrderStatus.SUBMITTED:
-        orders.approve(order.id, order.school_id, market.head_a)
-    return orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
+        decisions.approve(order.id, order.school_id, market.head_a)
+    return decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
 
 
 def make_contract(market, ends_on: date, status=ContractStatus.ACTIVE, source=ContractSource.ROUND):

@@ -14,7 +14,7 @@ from app.dashboards.spend import (
 )
 from app.extensions import db
 from app.models import Grant
-from marketplace.orders import services as orders
+from marketplace.orders import decisions
 from tests.app.dashboards.support import booked
 from tests.marketplace.conftest import draft
 
@@ -43,7 +43,7 @@ def test_a_cancelled_order_counts_only_the_charge_kept(market, year):
     market.offer_a.cancellation_charge_bp = 1_000
     db.session.commit()
     order = booked(market, quantity=5)
-    orders.cancel(
+    decisions.cancel(
         order.id,
         market.school_a.id,
         market.sbm_a,
@@ -68,7 +68,7 @@ def test_spend_by_category_and_by_service_for_one_school(market, year):
 def test_a_providers_orders_by_status_and_what_it_is_owed(market, year):
     booked(market, quantity=5)
     delivered = booked(market, quantity=4)
-    orders.deliver(delivered.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(delivered.id, market.provider_a.id, market.provider_user_a)
     draft(market, quantity=2)  # the school's own until sent
     table = orders_by_status(market.provider_a.id, year)
     assert table.rows == (("Confirmed", 1, 125_000), ("Delivered", 1, 100_000))

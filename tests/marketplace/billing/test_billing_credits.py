@@ -221,20 +221,20 @@ def test_credit_notes_are_written_in_the_callers_transaction(world, hr_order, no
 def test_the_marketplaces_cancel_leaves_the_charge_to_be_billed_and_credits_nothing(market):
     """Through the real cancel use case: a confirmed order, never billed, cancelled with a 10%
     admin charge: no credit note; the next billing run bills the charge alone."""
-    from marketplace.orders import services as orders
+    from marketplace.orders import decisions, drafting
     from tests.marketplace.conftest import draft
 
     market.offer_a.cancellation_charge_bp = 1_000
     db.session.commit()
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
-    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
     from datetime import timedelta
 
     from app.calendar import Term
 
     starts = Term.parse(order.term_key).starts_on
-    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
+    decisions.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
     assert order.cancellation_charge_pence == 12_500
     assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 0
 
@@ -254,15 +254,15 @@ def test_the_marketplaces_cancel_of_an_invoiced_order_credits_what_the_rules_giv
 
     from app.calendar import Term
     from marketplace.billing import payables
-    from marketplace.orders import services as orders
+    from marketplace.orders import decisions, drafting
     from tests.marketplace.conftest import draft
 
     market.offer_a.cancellation_charge_bp = 1_000
     db.session.commit()
     order = draft(market, quantity=5)  # £1,250
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
-    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
-    orders.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
     bill(None)
     invoice = invoice_for_order(order.id)
     assert invoice is not None
@@ -270,7 +270,7 @@ def test_the_marketplaces_cancel_of_an_invoiced_order_credits_what_the_rules_giv
     due_before = invoice.amount_due_pence
 
     starts = Term.parse(order.term_key).starts_on
-    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
+    decisions.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
 
     assert order.status is OrderStatus.CANCELLED
     assert order.cancellation_charge_pence == 12_500
