@@ -17,6 +17,7 @@ from app.dashboards.charts import (
     format_value,
     stacked_bar_chart,
 )
+from app.money import format_pence
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 
@@ -105,6 +106,8 @@ def test_series_colours_go_round_after_eight():
 def macro(name: str):
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     env.undefined = StrictUndefined
+    env.filters["money"] = format_pence  # other macros in the file use the app's filters
+    env.filters["money0"] = lambda pence: format_pence(pence, show_pence=False)
     return getattr(env.get_template("macros/components.html").module, name)
 
 
