@@ -16,6 +16,7 @@ from app.forms import (
     MembershipForm,
     MembershipTermForm,
     UserForm,
+    filled,
     submit,
 )
 from app.grants import record_grant
@@ -148,7 +149,7 @@ def membership_edit(school_id: int, term_id: int):
         school_service.save_membership(
             school,
             term,
-            pupils_counted=form.pupils_counted.data,
+            pupils_counted=filled(form.pupils_counted.data),
             cap_pence=form.cap.data,
             is_member=form.is_member.data,
             actor=current_user,
@@ -183,10 +184,10 @@ def membership_term_save():
     if form.validate_on_submit():
         try:
             school_service.save_membership_term(
-                start_year=form.start_year.data,
+                start_year=filled(form.start_year.data),
                 rate_per_pupil_pence=form.rate.data,
                 default_cap_pence=form.cap.data,
-                council_match_bp=form.council_match_percent.data * 100,
+                council_match_bp=filled(form.council_match_percent.data) * 100,
                 actor=current_user,
             )
         except DomainError as exc:
@@ -230,8 +231,8 @@ def grants():
             current_user,
             source=form.source.data or "",
             description=form.description.data or "",
-            amount_pence=form.amount.data,
-            received_on=form.received_on.data,
+            amount_pence=filled(form.amount.data),
+            received_on=filled(form.received_on.data),
         ),
     )
     if outcome.done:

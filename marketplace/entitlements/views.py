@@ -8,12 +8,11 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms.validators import InputRequired
 
 from app.calendar import AcademicYear
 from app.errors import DomainError, refusal_status
 from app.extensions import db
-from app.forms import WholeNumberField, field_errors
+from app.forms import Required, WholeNumberField, field_errors
 from app.models import MembershipTerm, Role
 from app.security import roles_required
 from app.time import london_today
@@ -60,7 +59,7 @@ def _settings_form(services: list[Any], included: dict[int, int]) -> FlaskForm:
             WholeNumberField(
                 f"{service.name} (per {service.unit.value})",
                 default=included.get(service.id, 0),
-                validators=[InputRequired("Enter a number, 0 if none is included")],
+                validators=[Required("Enter a number, 0 if none is included")],
             ),
         )
     return SettingsForm()

@@ -179,7 +179,7 @@ def offer_edit(offer_id: int):
     if request.method == "GET":
         current = {c.term_key: c.capacity for c in offer.capacities}
         for entry in form.capacities:
-            entry.form.capacity.data = current.get(entry.form.term_key.data)
+            entry.form.capacity.data = current.get(entry.form.term_key.data or "")
     saved, status = _save(
         form,
         lambda data: offers.update_offer(offer.id, provider.id, data, current_user, today=today),

@@ -102,10 +102,12 @@ def build_inputs(buying_round: BuyingRound) -> Inputs:
         }
     demand = []
     for school_id, service_id, term_key, quantity in pledges:
-        lot = lot_by_key.get((service_id, term_key))
-        if lot is None:  # a service or term no longer in the round
+        pledged_lot = lot_by_key.get((service_id, term_key))
+        if pledged_lot is None:  # a service or term no longer in the round
             continue
-        demand.append({"school": school_key(school_id), "service": lot.key, "quantity": quantity})
+        demand.append(
+            {"school": school_key(school_id), "service": pledged_lot.key, "quantity": quantity}
+        )
     pledging = [schools[i] for i in school_ids if i in schools]
     for school in pledging:
         labels["schools"][school_key(school.id)] = {"id": school.id, "name": school.name}

@@ -5,6 +5,11 @@ schools taking part, documents and clarifications. Providers bid per lot with al
 volume tiers and capacity (the same shape as offers). The stored status moves forward only
 through the stage use cases (`publication`, `opening`, `award`); "closed" is never stored:
 it is an open tender whose deadline has passed (see `Tender.stage`).
+
+Longer than 500 lines because the tender is one aggregate of sixteen small tables (lots,
+questions, schools, amendments, bids with tiers and answers, documents, clarifications,
+notifications, opening confirmations, declarations, scores, releases); they are read together
+and cutting them apart would only scatter one record's definition.
 """
 
 from __future__ import annotations

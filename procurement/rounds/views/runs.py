@@ -9,7 +9,7 @@ from flask import Response, current_app, flash, jsonify, redirect, render_templa
 from flask_login import current_user
 
 from app.errors import DomainError, refusal_status
-from app.forms import ActionForm, submit
+from app.forms import ActionForm, filled, submit
 from app.models import PARTNERSHIP_ROLES
 from app.money import format_pence
 from app.security import roles_required
@@ -53,7 +53,7 @@ def round_run(round_id: int):
             round_id,
             current_user,
             solver=form.solver.data,
-            time_limit_seconds=form.time_limit_seconds.data,
+            time_limit_seconds=filled(form.time_limit_seconds.data),
         ),
     )
     if not outcome.done:

@@ -185,7 +185,7 @@ def tender_ask(tender_id: int):
     outcome = submit(
         form,
         lambda: clarifications.ask_clarification(
-            tender.id, current_user, form.question.data, now=now
+            tender.id, current_user, form.question.data or "", now=now
         ),
     )
     if outcome.done:

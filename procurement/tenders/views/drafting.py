@@ -30,13 +30,16 @@ from procurement.tenders.models import Tender, TenderStatus
 from procurement.tenders.views.common import button, detail_url, load_tender, read_upload
 
 
-def _school_choices(form: TenderForm) -> None:
-    form.school_ids.choices = [
+def _school_choices(form: TenderForm) -> list[int]:
+    """Offer the member schools to choose from; their ids."""
+    choices = [
         (s.id, s.name)
         for s in db.session.scalars(
             sa.select(School).where(School.is_member.is_(True)).order_by(School.name)
         )
     ]
+    form.school_ids.choices = choices
+    return [school_id for school_id, _ in choices]
 
 
 @bp.route("/tenders/new", methods=["GET", "POST"])
@@ -45,9 +48,9 @@ def tender_new():
     """Start a draft tender: what, when, how bids are scored, which schools take part."""
     now = utcnow()
     form = TenderForm()
-    _school_choices(form)
+    schools = _school_choices(form)
     if request.method == "GET":
-        form.school_ids.data = [value for value, _ in form.school_ids.choices]
+        form.school_ids.data = schools
     outcome = submit(form, lambda: drafting.create_tender(current_user, form.to_input(), now=now))
     if outcome.done:
         flash("Draft tender saved. Add its lots and questions, then publish it.", "success")
@@ -250,7 +253,8 @@ def tender_cancel(tender_id: int):
     tender = load_tender(tender_id)
     form = ReasonForm()
     outcome = submit(
-        form, lambda: publication.cancel_tender(tender.id, current_user, form.reason.data, now=now)
+        form,
+        lambda: publication.cancel_tender(tender.id, current_user, form.reason.data or "", now=now),
     )
     if outcome.done:
         flash("Tender cancelled.", "success")
@@ -283,7 +287,7 @@ def tender_answer(tender_id: int, clarification_id: int):
     outcome = submit(
         form,
         lambda: clarifications.answer_clarification(
-            tender.id, clarification.id, current_user, form.answer.data, now=now
+            tender.id, clarification.id, current_user, form.answer.data or "", now=now
         ),
     )
     if outcome.done:

@@ -50,7 +50,9 @@ def tender_bid_disqualify(tender_id: int, bid_id: int):
     form = ReasonForm()
     outcome = submit(
         form,
-        lambda: opening.disqualify_bid(tender.id, bid.id, current_user, form.reason.data, now=now),
+        lambda: opening.disqualify_bid(
+            tender.id, bid.id, current_user, form.reason.data or "", now=now
+        ),
     )
     if outcome.done:
         flash(f"{bid.provider.name}'s bid is disqualified; the bidder is told.", "success")
