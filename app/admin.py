@@ -6,21 +6,29 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import accounts, audit
+from app import accounts
 from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db
-from app.forms import GiasUploadForm, GrantForm, MembershipForm, MembershipTermForm, UserForm
+from app.forms import (
+    GiasUploadForm,
+    GrantForm,
+    MembershipForm,
+    MembershipTermForm,
+    UserForm,
+    filled,
+    submit,
+)
+from app.grants import record_grant
 from app.models import Grant, Membership, MembershipTerm, Provider, Role, School, User
 from app.security import roles_required
-from app.time import london_today
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/users")
 @roles_required(Role.ADMIN)
-def users():  # type: ignore[no-untyped-def]
+def users():
     """Everyone who can sign in."""
     page = db.paginate(sa.select(User).order_by(User.role, User.email), per_page=50)
     return render_template("app/admin/users.html", page=page)
@@ -28,7 +36,7 @@ def users():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def user_new():  # type: ignore[no-untyped-def]
+def user_new():
     """Create a user for a school, a provider or the partnership."""
     form = UserForm()
     form.school_id.choices = [(0, "Not a school user")] + [
@@ -58,7 +66,7 @@ def user_new():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 @roles_required(Role.ADMIN)
-def user_set_active(user_id: int):  # type: ignore[no-untyped-def]
+def user_set_active(user_id: int):
     """Deactivate or reactivate an account."""
     active = request.form.get("active") == "1"
     try:
@@ -73,18 +81,18 @@ def user_set_active(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/schools")
 @roles_required(Role.ADMIN, Role.COMMITTEE)
-def schools():  # type: ignore[no-untyped-def]
+def schools():
     """Schools in the partnership's area, searchable."""
     query = request.args.get("q", "").strip()
     members_only = request.args.get("members") == "1"
     stmt = sa.select(School).order_by(School.name)
     if query:
         like = f"%{query.lower()}%"
-        conditions = [
+        conditions: list[sa.ColumnElement[bool]] = [
             sa.func.lower(School.name).like(like),
             sa.func.lower(School.postcode).like(like),
         ]
-        if query.isdigit():
+        if query.isascii() and query.isdigit() and len(query) <= 9:  # a URN (6 digits)
             conditions.append(School.urn == int(query))
         stmt = stmt.where(sa.or_(*conditions))
     if members_only:
@@ -101,7 +109,7 @@ def schools():  # type: ignore[no-untyped-def]
 
 @bp.route("/schools/import", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def schools_import():  # type: ignore[no-untyped-def]
+def schools_import():
     """Upload a GIAS establishment export to add and update schools."""
     form = GiasUploadForm()
     report = None
@@ -120,7 +128,7 @@ def schools_import():  # type: ignore[no-untyped-def]
 
 @bp.route("/schools/<int:school_id>/membership/<int:term_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def membership_edit(school_id: int, term_id: int):  # type: ignore[no-untyped-def]
+def membership_edit(school_id: int, term_id: int):
     """Set a school's pupil count and cap for one year's subscription."""
     school = db.get_or_404(School, school_id)
     term = db.get_or_404(MembershipTerm, term_id)
@@ -141,7 +149,7 @@ def membership_edit(school_id: int, term_id: int):  # type: ignore[no-untyped-de
         school_service.save_membership(
             school,
             term,
-            pupils_counted=form.pupils_counted.data,
+            pupils_counted=filled(form.pupils_counted.data),
             cap_pence=form.cap.data,
             is_member=form.is_member.data,
             actor=current_user,
@@ -153,7 +161,7 @@ def membership_edit(school_id: int, term_id: int):  # type: ignore[no-untyped-de
 
 @bp.route("/membership")
 @roles_required(Role.ADMIN)
-def membership_terms():  # type: ignore[no-untyped-def]
+def membership_terms():
     """Subscription terms by academic year."""
     terms = list(
         db.session.scalars(sa.select(MembershipTerm).order_by(MembershipTerm.start_year.desc()))
@@ -170,16 +178,16 @@ def membership_terms():  # type: ignore[no-untyped-def]
 
 @bp.route("/membership/save", methods=["POST"])
 @roles_required(Role.ADMIN)
-def membership_term_save():  # type: ignore[no-untyped-def]
+def membership_term_save():
     """Create or change one academic year's subscription terms."""
     form = MembershipTermForm()
     if form.validate_on_submit():
         try:
             school_service.save_membership_term(
-                start_year=form.start_year.data,
+                start_year=filled(form.start_year.data),
                 rate_per_pupil_pence=form.rate.data,
                 default_cap_pence=form.cap.data,
-                council_match_bp=form.council_match_percent.data * 100,
+                council_match_bp=filled(form.council_match_percent.data) * 100,
                 actor=current_user,
             )
         except DomainError as exc:
@@ -197,7 +205,7 @@ def membership_term_save():  # type: ignore[no-untyped-def]
 
 @bp.route("/membership/<int:term_id>/enrol", methods=["POST"])
 @roles_required(Role.ADMIN)
-def membership_enrol(term_id: int):  # type: ignore[no-untyped-def]
+def membership_enrol(term_id: int):
     """Enrol every member school for the year at its current pupil count."""
     term = db.get_or_404(MembershipTerm, term_id)
     enrolled, missing = school_service.enrol_members(term, current_user)
@@ -214,45 +222,23 @@ def membership_enrol(term_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/grants", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def grants():  # type: ignore[no-untyped-def]
+def grants():
     """Grants and commissions the partnership received: income beside subscriptions."""
     form = GrantForm()
-    status = 200
-    if form.validate_on_submit():
-        if form.received_on.data > london_today():
-            form.received_on.errors = [
-                *form.received_on.errors,
-                "Received on must be today or in the past",
-            ]
-            status = 400
-        else:
-            grant = Grant(
-                source=form.source.data.strip(),
-                description=(form.description.data or "").strip(),
-                amount_pence=form.amount.data,
-                received_on=form.received_on.data,
-                recorded_by_id=current_user.id,
-            )
-            db.session.add(grant)
-            db.session.flush()
-            audit.record(
-                current_user,
-                "grant",
-                grant.id,
-                "recorded",
-                after={
-                    "source": grant.source,
-                    "amount_pence": grant.amount_pence,
-                    "received_on": grant.received_on.isoformat(),
-                },
-                scope="partnership",
-            )
-            db.session.commit()
-            flash(f"Grant from {grant.source} recorded.", "success")
-            return redirect(url_for("admin.grants"))
-    elif request.method == "POST":
-        status = 400
+    outcome = submit(
+        form,
+        lambda: record_grant(
+            current_user,
+            source=form.source.data or "",
+            description=form.description.data or "",
+            amount_pence=filled(form.amount.data),
+            received_on=filled(form.received_on.data),
+        ),
+    )
+    if outcome.done:
+        flash(f"Grant from {outcome.value.source} recorded.", "success")
+        return redirect(url_for("admin.grants"))
     rows = db.session.scalars(
         sa.select(Grant).order_by(Grant.received_on.desc(), Grant.id.desc())
     ).all()
-    return render_template("app/admin/grants.html", form=form, grants=rows), status
+    return render_template("app/admin/grants.html", form=form, grants=rows), outcome.status

@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
         return redirect(url_for("home.home"))
@@ -48,7 +48,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/sign-out", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     """Sign out (POST only, with CSRF): every session cookie of this user stops working."""
     current_user.end_sessions()
     db.session.commit()

@@ -6,14 +6,20 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app import accounts
 from app import schools as school_service
+from app.demo import accounts as demo_accounts
 from app.demo import seed as demo
 from app.errors import DomainError
-from app.models import Role
+from app.extensions import db
+from app.models import Provider, Role, School
+from marketplace.billing.cli import billing_cli
+from procurement.rounds.cli import rounds_cli
+from procurement.tenders.cli import ocds_cli
 
 schools_cli = AppGroup("schools", help="Schools and the GIAS import.")
 demo_cli = AppGroup("demo", help="The demo partnership.")
@@ -58,8 +64,8 @@ def import_gias_command(csv_file: Path, la_code: str | None) -> None:
 
 
 def print_logins() -> None:
-    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
-    for account in demo.ACCOUNTS:
+    click.echo(f"Demo logins (password for all: {demo_accounts.DEMO_PASSWORD}):")
+    for account in demo_accounts.ACCOUNTS:
         click.echo(f"  {account.email:32} {account.what}")
 
 
@@ -101,11 +107,6 @@ def users_create_command(
     provider_name: str | None,
 ) -> None:
     """Create a user."""
-    import sqlalchemy as sa
-
-    from app.extensions import db
-    from app.models import Provider, School
-
     school_id = provider_id = None
     if school_urn is not None:
         school_id = db.session.scalar(sa.select(School.id).where(School.urn == school_urn))
@@ -133,9 +134,5 @@ def users_create_command(
 
 def init_app(app: Flask) -> None:
     """Every command group of the app, core and domains."""
-    from marketplace.billing.cli import billing_cli
-    from procurement.rounds.cli import rounds_cli
-    from procurement.tenders.cli import ocds_cli
-
     for group in (schools_cli, demo_cli, users_cli, billing_cli, rounds_cli, ocds_cli):
         app.cli.add_command(group)

@@ -58,7 +58,7 @@ _TEMPLATES = {400: "400", 403: "403", 404: "404", 405: "404", 413: "400", 429: "
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException):
         code = error.code or 500
         if code >= 500:
             db.session.rollback()
@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
         return render_template(f"errors/{name}.html", error=error), code
 
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+    def domain_error(error: DomainError):
         db.session.rollback()
         name = _TEMPLATES.get(error.http_status, "400")
         return render_template(f"errors/{name}.html", error=error), error.http_status

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
+import sqlalchemy as sa
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, Executable, MetaData, Select
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic can alter them on SQLite and PostgreSQL alike.
@@ -24,6 +27,26 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def count_rows(statement: Select[Any]) -> int:
+    """How many rows a SELECT would return, counted in SQL."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery())) or 0
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the session and say how many rows it changed."""
+    result = db.session.execute(statement)
+    return cast("CursorResult[Any]", result).rowcount
+
+
+# Every model subclasses `Model`. At run time it is Flask-SQLAlchemy's `db.Model` (Base with the
+# session and table-name conveniences); a type checker cannot see through that attribute, so it
+# is told the declarative Base it derives from.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

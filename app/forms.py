@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from flask import request
 from flask_wtf import FlaskForm
@@ -20,7 +20,15 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import TextInput
 
 from app.errors import DomainError, refusal_status
@@ -28,6 +36,32 @@ from app.models import Role
 from app.money import MoneyError, parse_pounds, pence_to_pounds_text
 
 T = TypeVar("T")
+
+# The largest whole number a form takes: every integer column holds it (32-bit), so nothing
+# typed can overflow the database.
+WHOLE_NUMBER_MAX = 2_147_483_647
+
+
+class Required(InputRequired):
+    """Something must be entered: refuses a blank field, one of only spaces, and a typed field
+    (a number, a date, a time, a choice) left without a value, with the field's own message."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        message = self.message or field.gettext("This field is required.")
+        raw = field.raw_data[0] if field.raw_data else None
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            field.errors = []  # nothing typed: say so, not that it is not a number
+            raise StopValidation(message)
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+            # Typed but unreadable (e.g. "2.5" for a whole number): the field has said why.
+            raise StopValidation("" if field.process_errors else message)
+
+
+def filled(value: T | None) -> T:
+    """A required field's value once its form has validated (Required has checked it is there)."""
+    if value is None:
+        raise ValueError("a required form value was read before the form validated")
+    return value
 
 
 def field_errors(form: FlaskForm, name: str | None, message: str) -> None:
@@ -47,6 +81,13 @@ class Submission(Generic[T]):
     done: bool
     status: int
     result: T | None = None
+
+    @property
+    def value(self) -> T:
+        """The use case's result, once `done` (a use case may return None)."""
+        if not self.done:
+            raise RuntimeError("the form was not done: there is no result to read")
+        return cast(T, self.result)
 
 
 def submit(form: FlaskForm, action: Callable[[], T]) -> Submission[T]:
@@ -108,9 +149,13 @@ class WholeNumberField(IntegerField):
             self.data = None
             return
         text = valuelist[0].strip().replace(",", "")
-        if not text.lstrip("-").isdigit():
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
             self.data = None
             raise ValueError(f"{self.label.text} must be a whole number, like 5")
+        if len(digits) > 10 or abs(int(text)) > WHOLE_NUMBER_MAX:
+            self.data = None
+            raise ValueError(f"{self.label.text} is too large")
         self.data = int(text)
 
 
@@ -127,30 +172,30 @@ class DayField(DateField):
 class GrantForm(FlaskForm):
     source = StringField(
         "Who it came from",
-        validators=[InputRequired("Enter who the money came from"), Length(max=200)],
+        validators=[Required("Enter who the money came from"), Length(max=200)],
     )
     description = StringField("What it is for", validators=[Optional(), Length(max=500)])
     amount = PoundsField(
-        "Amount received", validators=[InputRequired("Enter the amount received")], allow_zero=False
+        "Amount received", validators=[Required("Enter the amount received")], allow_zero=False
     )
     received_on = DayField(
-        "Received on", validators=[InputRequired("Enter the date the money was received")]
+        "Received on", validators=[Required("Enter the date the money was received")]
     )
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[InputRequired("Enter your email address")])
-    password = PasswordField("Password", validators=[InputRequired("Enter your password")])
+    email = EmailField("Email address", validators=[Required("Enter your email address")])
+    password = PasswordField("Password", validators=[Required("Enter your password")])
 
 
 class UserForm(FlaskForm):
     name = StringField(
-        "Full name", validators=[InputRequired("Enter the person’s name"), Length(max=200)]
+        "Full name", validators=[Required("Enter the person’s name"), Length(max=200)]
     )
     email = EmailField(
         "Email address",
         validators=[
-            InputRequired("Enter an email address"),
+            Required("Enter an email address"),
             Email("Enter an email address like name@school.org.uk"),
             Length(max=254),
         ],
@@ -164,7 +209,7 @@ class UserForm(FlaskForm):
         "Temporary password",
         description="At least 10 characters. Tell the person to change it when they sign in.",
         validators=[
-            InputRequired("Enter a temporary password"),
+            Required("Enter a temporary password"),
             Length(min=10, message="The password must be at least 10 characters"),
         ],
     )
@@ -197,12 +242,12 @@ class MembershipTermForm(FlaskForm):
     start_year = WholeNumberField(
         "Academic year starting in September of",
         validators=[
-            InputRequired("Enter the year the academic year starts"),
+            Required("Enter the year the academic year starts"),
             NumberRange(2000, 2100, "Enter a year between 2000 and 2100"),
         ],
     )
     rate = PoundsField(
-        "Rate per pupil", validators=[InputRequired("Enter the rate per pupil")], allow_zero=False
+        "Rate per pupil", validators=[Required("Enter the rate per pupil")], allow_zero=False
     )
     cap = PoundsField(
         "Cap per school (optional)",
@@ -214,7 +259,7 @@ class MembershipTermForm(FlaskForm):
         "Council match (% of each subscription)",
         description="100 means the council matches every pound a school pays.",
         validators=[
-            InputRequired("Enter the council match, 0 if none"),
+            Required("Enter the council match, 0 if none"),
             NumberRange(0, 200, "The council match must be between 0%% and 200%%"),
         ],
     )
@@ -224,7 +269,7 @@ class MembershipForm(FlaskForm):
     pupils_counted = WholeNumberField(
         "Pupils counted",
         validators=[
-            InputRequired("Enter the pupil count"),
+            Required("Enter the pupil count"),
             NumberRange(0, 5000, "Enter a pupil count between 0 and 5,000"),
         ],
     )

@@ -10,12 +10,13 @@ from flask_login import current_user, login_required
 
 from app import schools as school_service
 from app.calendar import AcademicYear
-from app.extensions import db
+from app.extensions import count_rows, db
 from app.models import Membership, MembershipTerm, Provider, Role, School, User
-from app.time import london_today
+from app.time import london_today, utcnow
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders.models import Order, OrderStatus
+from procurement.rounds.notices import home_panel
 
 bp = Blueprint("home", __name__)
 
@@ -37,7 +38,7 @@ def get_school_for_user(school_id: int, user: User) -> School:
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     """Send visitors to sign in, and users to their home page."""
     if current_user.is_authenticated:
         return redirect(url_for("home.home"))
@@ -46,7 +47,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/home")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home():
     """What this role does next."""
     year = this_academic_year()
     context: dict[str, Any] = {"year": year}
@@ -76,7 +77,7 @@ def _school_home(school: School, year: AcademicYear) -> dict[str, Any]:
             .where(
                 Order.school_id == school.id,
                 Order.status == OrderStatus.SUBMITTED,
-                Order.total_pence > school.approval_threshold_pence,
+                Order.needs_approval(school.approval_threshold_pence),
             )
             .order_by(Order.submitted_at)
         )
@@ -87,6 +88,8 @@ def _school_home(school: School, year: AcademicYear) -> dict[str, Any]:
         "breakdown": breakdown,
         "order_counts": _order_counts(Order.school_id == school.id),
         "awaiting_approval": awaiting_approval,
+        # Buying rounds open for pledges and unread round notices (app/home/_school_rounds.html).
+        "round_panel": home_panel(school.id, utcnow()),
     }
 
 
@@ -115,14 +118,10 @@ def _provider_home(provider: Provider) -> dict[str, Any]:
 def _partnership_home(year: AcademicYear) -> dict[str, Any]:
     count = sa.func.count()
     term = school_service.current_term(year.start_year)
-    members = db.session.scalar(
-        sa.select(count).select_from(School).where(School.is_member.is_(True))
-    )
+    members = count_rows(sa.select(School.id).where(School.is_member.is_(True)))
     enrolled = 0
     if term is not None:
-        enrolled = db.session.scalar(
-            sa.select(count).select_from(Membership).where(Membership.term_id == term.id)
-        )
+        enrolled = count_rows(sa.select(Membership.id).where(Membership.term_id == term.id))
     return {
         "term": term,
         "members": members,
@@ -145,7 +144,7 @@ def _partnership_home(year: AcademicYear) -> dict[str, Any]:
 
 @bp.route("/my-school")
 @login_required
-def my_school():  # type: ignore[no-untyped-def]
+def my_school():
     """The signed-in SBM's or head's own school."""
     if current_user.school_id is None:
         abort(404)
@@ -154,7 +153,7 @@ def my_school():  # type: ignore[no-untyped-def]
 
 @bp.route("/schools/<int:school_id>")
 @login_required
-def school_detail(school_id: int):  # type: ignore[no-untyped-def]
+def school_detail(school_id: int):
     """A school's details and its subscription, with the working shown."""
     school = get_school_for_user(school_id, current_user)
     memberships = list(

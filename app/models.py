@@ -11,7 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import Model
 from app.time import utcnow
 from app.types import UTCDateTime
 
@@ -55,7 +55,7 @@ SCHOOL_ROLES = frozenset({Role.SBM, Role.HEAD})
 PARTNERSHIP_ROLES = frozenset({Role.ADMIN, Role.COMMITTEE})
 
 
-class School(db.Model):
+class School(Model):
     __tablename__ = "schools"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,7 +92,7 @@ class ProviderKind(StrEnum):
     CHARITY = "charity"
 
 
-class Provider(db.Model):
+class Provider(Model):
     __tablename__ = "providers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,7 +110,7 @@ class Provider(db.Model):
         return f"<Provider {self.id} {self.name}>"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint(
@@ -169,7 +169,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-ins per email address and client, shared by every worker through the
     database. The row with `email` ANY_ADDRESS counts a client's failures at every address."""
 
@@ -182,7 +182,7 @@ class LoginThrottle(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class MembershipTerm(db.Model):
+class MembershipTerm(Model):
     """The partnership's subscription terms for one academic year (1 Sept – 31 Aug)."""
 
     __tablename__ = "membership_terms"
@@ -209,7 +209,7 @@ class MembershipTerm(db.Model):
         return f"{self.start_year}/{(self.start_year + 1) % 100:02d}"
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A school's membership for one academic year and the pupil count its subscription uses."""
 
     __tablename__ = "memberships"
@@ -230,7 +230,7 @@ class Membership(db.Model):
     term: Mapped[MembershipTerm] = relationship(back_populates="memberships")
 
 
-class Grant(db.Model):
+class Grant(Model):
     """Money the partnership received from outside: a grant or a council commission."""
 
     __tablename__ = "grants"
@@ -245,7 +245,7 @@ class Grant(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only record of a state change: who, when, what, before and after."""
 
     __tablename__ = "audit_events"

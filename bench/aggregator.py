@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from procurement.optimizer.solver import (
+from procurement.optimizer import (
     Demand,
     Instance,
     Offer,

@@ -47,7 +47,7 @@ def _database(base: str) -> tuple[str, sa.Engine, str]:
     return url.set(database=name).render_as_string(hide_password=False), admin, name
 
 
-def _counter(statements: list[str]):  # type: ignore[no-untyped-def]
+def _counter(statements: list[str]):
     def count(_conn: object, _cursor: object, statement: str, *args: object) -> None:
         statements.append(statement)
 

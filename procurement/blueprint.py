@@ -1,7 +1,8 @@
 """The procurement blueprint: the pages of buying rounds, tenders and contracts.
 
-One blueprint for the domain (endpoints `procurement.*`); each subpackage's `views.py` adds its
-routes to `bp`, and `blueprint()` imports them all for the app factory.
+One blueprint for the domain (endpoints `procurement.*`); each subpackage's views (a `views.py`,
+or a `views/` package whose `__init__` imports its modules) add their routes to `bp`, and
+`blueprint()` imports them all for the app factory.
 """
 
 from __future__ import annotations

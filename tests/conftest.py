@@ -54,7 +54,7 @@ def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flas
 class ConnectionBoundSession(FlaskSession):
     """Flask-SQLAlchemy's session picks an engine itself; this one keeps the test's connection."""
 
-    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):  # type: ignore[no-untyped-def]
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         return self.bind
 
 
@@ -89,7 +89,7 @@ def client(app: Flask, db_session: Any) -> FlaskClient:
 
 
 @pytest.fixture
-def runner(app: Flask, db_session: Any):  # type: ignore[no-untyped-def]
+def runner(app: Flask, db_session: Any):
     return app.test_cli_runner()
 
 
@@ -107,10 +107,10 @@ class AuthActions:
     def __init__(self, client: FlaskClient) -> None:
         self._client = client
 
-    def login(self, email: str, password: str = factories.PASSWORD):  # type: ignore[no-untyped-def]
+    def login(self, email: str, password: str = factories.PASSWORD):
         return self._client.post("/sign-in", data={"email": email, "password": password})
 
-    def logout(self):  # type: ignore[no-untyped-def]
+    def logout(self):
         return self._client.post("/sign-out")
 
     def as_user(self, user: Any) -> Any:

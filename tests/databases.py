@@ -70,7 +70,7 @@ def fresh_database(backend: str, tmp_dir: Path, template: str | None = None) -> 
         admin.dispose()
 
 
-def migrate(app) -> None:  # type: ignore[no-untyped-def]
+def migrate(app) -> None:
     """Build the schema the only way production does: Alembic migrations."""
     from flask_migrate import upgrade
 

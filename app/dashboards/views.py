@@ -10,12 +10,24 @@ anything but their own. `?year=2025` picks the academic year (1 September 2025 â
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.calendar import AcademicYear
-from app.dashboards import tables as reports
+from app.dashboards import presenters
+from app.dashboards.billing import billing_summary, invoices_due, owed
+from app.dashboards.members import deadlines, engagement, entitlements
+from app.dashboards.savings import round_savings, school_savings, tender_savings
+from app.dashboards.spend import (
+    income_by_stream,
+    orders_by_status,
+    spend_by_category,
+    spend_by_service,
+)
+from app.dashboards.supply import capacity_use, expiring_contracts, provider_contracts
+from app.dashboards.table import Table, years_with_membership
 from app.extensions import db
 from app.models import Provider, Role, School
 from app.security import roles_required
@@ -28,7 +40,7 @@ OFFICE = (Role.ADMIN, Role.COMMITTEE)
 def _year() -> tuple[AcademicYear, list[AcademicYear], str | None]:
     """The year asked for (?year=2025 or ?year=2025/26), this year by default."""
     this_year = AcademicYear.containing(london_today())
-    years = reports.years_with_membership() or [this_year]
+    years = years_with_membership() or [this_year]
     if this_year not in years:
         years.insert(0, this_year)
     wanted = request.args.get("year", "").strip()
@@ -47,45 +59,43 @@ def _year() -> tuple[AcademicYear, list[AcademicYear], str | None]:
     return year, years, None
 
 
-def _partnership_tables(year: AcademicYear) -> dict[str, Callable[[], reports.Table]]:
+def _partnership_tables(year: AcademicYear) -> dict[str, Callable[[], Table]]:
     today = london_today()
     return {
-        "income-by-stream": lambda: reports.income_by_stream(reports.years_with_membership()),
-        "spend-by-category": lambda: reports.spend_by_category(year),
-        "round-savings": lambda: reports.round_savings(year),
-        "tender-savings": lambda: reports.tender_savings(year),
-        "school-savings": lambda: reports.school_savings(year),
-        "billing": lambda: reports.billing_summary(year, today),
-        "engagement": lambda: reports.engagement(year),
-        "capacity-use": lambda: reports.capacity_use(year),
-        "expiring-contracts": lambda: reports.expiring_contracts(today),
+        "income-by-stream": lambda: income_by_stream(years_with_membership()),
+        "spend-by-category": lambda: spend_by_category(year),
+        "round-savings": lambda: round_savings(year),
+        "tender-savings": lambda: tender_savings(year),
+        "school-savings": lambda: school_savings(year),
+        "billing": lambda: billing_summary(year, today),
+        "engagement": lambda: engagement(year),
+        "capacity-use": lambda: capacity_use(year),
+        "expiring-contracts": lambda: expiring_contracts(today),
     }
 
 
-def _school_tables(school_id: int, year: AcademicYear) -> dict[str, Callable[[], reports.Table]]:
+def _school_tables(school_id: int, year: AcademicYear) -> dict[str, Callable[[], Table]]:
     today = london_today()
     return {
-        "spend-by-service": lambda: reports.spend_by_service(year, school_id),
-        "round-savings": lambda: reports.round_savings(year, school_id),
-        "invoices-due": lambda: reports.invoices_due(school_id, today),
-        "entitlements": lambda: reports.entitlements(school_id, year),
-        "deadlines": lambda: reports.deadlines(school_id, utcnow(), today),
+        "spend-by-service": lambda: spend_by_service(year, school_id),
+        "round-savings": lambda: round_savings(year, school_id),
+        "invoices-due": lambda: invoices_due(school_id, today),
+        "entitlements": lambda: entitlements(school_id, year),
+        "deadlines": lambda: deadlines(school_id, utcnow(), today),
     }
 
 
-def _provider_tables(
-    provider_id: int, year: AcademicYear
-) -> dict[str, Callable[[], reports.Table]]:
+def _provider_tables(provider_id: int, year: AcademicYear) -> dict[str, Callable[[], Table]]:
     return {
-        "orders-by-status": lambda: reports.orders_by_status(provider_id, year),
-        "capacity-use": lambda: reports.capacity_use(year, provider_id),
-        "contracts": lambda: reports.provider_contracts(provider_id),
-        "owed": lambda: reports.owed(provider_id),
+        "orders-by-status": lambda: orders_by_status(provider_id, year),
+        "capacity-use": lambda: capacity_use(year, provider_id),
+        "contracts": lambda: provider_contracts(provider_id),
+        "owed": lambda: owed(provider_id),
     }
 
 
 def _csv(
-    tables: dict[str, Callable[[], reports.Table]],
+    tables: dict[str, Callable[[], Table]],
     name: str,
     year: AcademicYear,
     problem: str | None = None,
@@ -121,7 +131,7 @@ def _provider(provider_id: int) -> Provider:
 
 @bp.route("/dashboard", endpoint="dashboard")
 @roles_required(*Role)
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard():
     """The signed-in person's own dashboard."""
     if current_user.role in OFFICE:
         return _render_partnership()
@@ -132,7 +142,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/<name>.csv", endpoint="dashboard_csv")
 @roles_required(*Role)
-def dashboard_csv(name: str):  # type: ignore[no-untyped-def]
+def dashboard_csv(name: str):
     year, _, problem = _year()
     if current_user.role in OFFICE:
         return _csv(_partnership_tables(year), name, year, problem)
@@ -143,50 +153,46 @@ def dashboard_csv(name: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/schools/<int:school_id>", endpoint="school_dashboard")
 @roles_required(*OFFICE)
-def school_dashboard(school_id: int):  # type: ignore[no-untyped-def]
+def school_dashboard(school_id: int):
     return _render_school(_school(school_id))
 
 
 @bp.route("/dashboard/schools/<int:school_id>/<name>.csv", endpoint="school_dashboard_csv")
 @roles_required(*OFFICE)
-def school_dashboard_csv(school_id: int, name: str):  # type: ignore[no-untyped-def]
+def school_dashboard_csv(school_id: int, name: str):
     year, _, problem = _year()
     return _csv(_school_tables(_school(school_id).id, year), name, year, problem)
 
 
 @bp.route("/dashboard/providers/<int:provider_id>", endpoint="provider_dashboard")
 @roles_required(*OFFICE)
-def provider_dashboard(provider_id: int):  # type: ignore[no-untyped-def]
+def provider_dashboard(provider_id: int):
     return _render_provider(_provider(provider_id))
 
 
 @bp.route("/dashboard/providers/<int:provider_id>/<name>.csv", endpoint="provider_dashboard_csv")
 @roles_required(*OFFICE)
-def provider_dashboard_csv(provider_id: int, name: str):  # type: ignore[no-untyped-def]
+def provider_dashboard_csv(provider_id: int, name: str):
     year, _, problem = _year()
     return _csv(_provider_tables(_provider(provider_id).id, year), name, year, problem)
 
 
 def _csv_urls(endpoint: str, names: list[str], year: AcademicYear, **ids: int) -> dict[str, str]:
-    return {name: url_for(endpoint, name=name, year=year.start_year, **ids) for name in names}
+    values: dict[str, Any] = {"year": year.start_year, **ids}
+    return {name: url_for(endpoint, name=name, **values) for name in names}
 
 
-def _render_partnership():  # type: ignore[no-untyped-def]
+def _render_partnership():
     year, years, problem = _year()
     tables = {name: build() for name, build in _partnership_tables(year).items()}
-    income = next((r for r in tables["income-by-stream"].rows if r[0] == year.label), None)
-    saved = tables["round-savings"].total(4) + tables["tender-savings"].total(4)
-    engaged = tables["engagement"].rows[2]
     return render_template(
         "app/dashboards/partnership.html",
         year=year,
         years=years,
         problem=problem,
         tables=tables,
-        income=income,
-        saved=saved,
-        engaged=engaged,
-        members=tables["engagement"].extra["members"],
+        headline=presenters.partnership_headline(tables, year),
+        charts=presenters.partnership_charts(tables),
         csv=_csv_urls("dashboards.dashboard_csv", list(tables), year),
         schools=db.session.execute(
             db.select(School.id, School.name)
@@ -199,14 +205,12 @@ def _render_partnership():  # type: ignore[no-untyped-def]
     ), (400 if problem else 200)
 
 
-def _render_school(school: School):  # type: ignore[no-untyped-def]
+def _render_school(school: School):
     year, years, problem = _year()
     tables = {name: build() for name, build in _school_tables(school.id, year).items()}
     own = current_user.role not in OFFICE
     endpoint = "dashboards.dashboard_csv" if own else "dashboards.school_dashboard_csv"
     ids = {} if own else {"school_id": school.id}
-    invoices = tables["invoices-due"]
-    overdue = sum(row[3] for row in invoices.rows if row[4] == "Overdue")
     return render_template(
         "app/dashboards/school.html",
         school=school,
@@ -214,48 +218,28 @@ def _render_school(school: School):  # type: ignore[no-untyped-def]
         years=years,
         problem=problem,
         tables=tables,
-        spend=tables["spend-by-service"].total(1),
-        saved=tables["round-savings"].total(4),
-        due=invoices.total(3),
-        overdue=overdue,
+        headline=presenters.school_headline(tables),
+        charts=presenters.school_charts(tables),
         csv=_csv_urls(endpoint, list(tables), year, **ids),
         own=own,
     ), (400 if problem else 200)
 
 
-def _render_provider(provider: Provider):  # type: ignore[no-untyped-def]
+def _render_provider(provider: Provider):
     year, years, problem = _year()
     tables = {name: build() for name, build in _provider_tables(provider.id, year).items()}
     own = current_user.role not in OFFICE
     endpoint = "dashboards.dashboard_csv" if own else "dashboards.provider_dashboard_csv"
     ids = {} if own else {"provider_id": provider.id}
-    capacity = tables["capacity-use"]
-    offered = sum(
-        capacity.total(i) for i, c in enumerate(capacity.columns) if "offered" in c.heading
-    )
-    ordered = sum(
-        capacity.total(i) for i, c in enumerate(capacity.columns) if "ordered" in c.heading
-    )
-    term_use = []
-    for term in year.terms():
-        name = term.name.value.capitalize()
-        heads = [c.heading for c in capacity.columns]
-        if f"{name} offered" in heads:
-            term_offered = capacity.total(heads.index(f"{name} offered"))
-            term_ordered = capacity.total(heads.index(f"{name} ordered"))
-            share = round(100 * term_ordered / term_offered, 1) if term_offered else 0.0
-            term_use.append({"label": term.label, "value": share})
     return render_template(
         "app/dashboards/provider.html",
-        term_use=term_use,
         provider=provider,
         year=year,
         years=years,
         problem=problem,
         tables=tables,
-        orders=tables["orders-by-status"].total(1),
-        owed=tables["owed"].total(4),
-        used=round(100 * ordered / offered, 1) if offered else 0.0,
+        headline=presenters.provider_headline(tables, year),
+        charts=presenters.provider_charts(tables, year),
         csv=_csv_urls(endpoint, list(tables), year, **ids),
         own=own,
     ), (400 if problem else 200)
@@ -263,7 +247,7 @@ def _render_provider(provider: Provider):  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/schools", endpoint="school_dashboard_pick")
 @roles_required(*OFFICE)
-def school_dashboard_pick():  # type: ignore[no-untyped-def]
+def school_dashboard_pick():
     """The partnership dashboard's "a school's dashboard" form (a GET, without JavaScript)."""
     school_id = request.args.get("school_id", type=int)
     if school_id is None:
@@ -274,7 +258,7 @@ def school_dashboard_pick():  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/providers", endpoint="provider_dashboard_pick")
 @roles_required(*OFFICE)
-def provider_dashboard_pick():  # type: ignore[no-untyped-def]
+def provider_dashboard_pick():
     provider_id = request.args.get("provider_id", type=int)
     if provider_id is None:
         abort(404)

@@ -17,13 +17,22 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from app.calendar import AcademicYear, Term
+from app.demo.schools import DEMO_SCHOOL_URN
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Grant, Role, School, User
+from marketplace.billing import runs
+from marketplace.billing.state import stripe_configured
 from marketplace.catalogue.models import Service, ServiceKind
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders import services as orders
+from marketplace.orders import decisions, drafting
 from marketplace.orders.models import Order
+from procurement.rounds.access import get_round
+from procurement.rounds.award import award_run
+from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
+from procurement.rounds.models import RoundStatus
+from procurement.rounds.pledges import save_pledges
+from procurement.rounds.runs import execute_run, queue_run
 
 PO_PREFIX = "DEMO-"
 ROUND_TITLE = "Speech and language therapy, autumn term"
@@ -78,8 +87,6 @@ def _schools(rng: random.Random, count: int) -> list[School]:
     )
     chosen = rng.sample(schools, min(count, len(schools)))
     # The demo accounts' own school always takes part, so its people see what it did.
-    from app.demo.seed import DEMO_SCHOOL_URN
-
     own = next((school for school in schools if school.urn == DEMO_SCHOOL_URN), None)
     if own is not None and own not in chosen:
         chosen[-1] = own
@@ -115,7 +122,7 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
             later = Term.containing(term.ends_on + timedelta(days=1))
             term_key = term.key if rng.random() < 0.7 else later.key
             try:
-                order = orders.create_draft(
+                order = drafting.create_draft(
                     school_id=school.id,
                     offer_id=offer.id,
                     term_key=term_key,
@@ -128,16 +135,16 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
                 stage = rng.random()
                 if stage < 0.1:
                     continue  # a draft the SBM has not sent yet
-                order = orders.submit(order.id, school.id, actor, today=today)
+                order = drafting.submit(order.id, school.id, actor, today=today)
                 if order.status.value == "submitted":
                     if stage < 0.3:
                         continue  # waiting for the head
-                    orders.approve(order.id, school.id, _head_like(school))
+                    decisions.approve(order.id, school.id, _head_like(school))
                 if stage < 0.45:
                     continue  # waiting for the provider
-                orders.confirm(order.id, offer.provider_id, actor)
+                decisions.confirm(order.id, offer.provider_id, actor)
                 if term_key == term.key and rng.random() < 0.6:
-                    orders.deliver(order.id, offer.provider_id, actor)
+                    decisions.deliver(order.id, offer.provider_id, actor)
             except DomainError:
                 continue  # capacity ran out or the offer is not for this school: as in life
     return placed
@@ -169,9 +176,6 @@ def _stand_in(school: School, role: Role, prefix: str, name: str) -> User:
 
 def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
     """A round pledged and awarded before this term began, with its call-off orders."""
-    from procurement.rounds import services as rounds
-    from procurement.rounds.models import RoundStatus
-
     term = Term.containing(today)
     offers = _live_offers("speech-language-therapy")
     if not offers:
@@ -179,8 +183,8 @@ def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
     opened = datetime.combine(term.starts_on - timedelta(days=40), time(9), tzinfo=UTC)
     deadline = opened + timedelta(days=21)
     try:
-        buying_round = rounds.create_round(
-            rounds.RoundInput(
+        buying_round = create_round(
+            RoundInput(
                 title=ROUND_TITLE,
                 description=(
                     "Therapy hours for the autumn term, pooled to reach the providers' volume "
@@ -200,23 +204,21 @@ def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
         )
         for n, school in enumerate(_schools(rng, PLEDGING_SCHOOLS)):
             sbm = _sbm_like(school)
-            rounds.save_pledges(
+            save_pledges(
                 buying_round.id,
                 school.id,
                 {(offers[0].service_id, term.key): rng.randint(8, 40)},
                 sbm,
                 now=opened + timedelta(days=1 + n % 10),
             )
-        rounds.close_pledging(buying_round.id, committee, now=deadline + timedelta(hours=1))
-        run = rounds.queue_run(buying_round.id, committee, now=deadline + timedelta(hours=2))
-        run = rounds.execute_run(run.id)
-        summary = rounds.award_run(
-            buying_round.id, run.id, committee, now=deadline + timedelta(days=1)
-        )
+        close_pledging(buying_round.id, committee, now=deadline + timedelta(hours=1))
+        run = queue_run(buying_round.id, committee, now=deadline + timedelta(hours=2))
+        run = execute_run(run.id)
+        summary = award_run(buying_round.id, run.id, committee, now=deadline + timedelta(days=1))
     except DomainError:
         db.session.rollback()
         return 0
-    assert rounds.get_round(buying_round.id).status is RoundStatus.AWARDED
+    assert get_round(buying_round.id).status is RoundStatus.AWARDED
     return summary.orders
 
 
@@ -227,12 +229,10 @@ def _sbm_like(school: School) -> User:
 
 def _billing(as_of: date) -> int:
     """Bill what is due on a day, as the partnership office does (issued here, without Stripe)."""
-    from marketplace.billing import services as billing
-
-    if billing.stripe_configured():
+    if stripe_configured():
         return 0  # with Stripe configured the office runs billing itself
-    run = billing.start_run(None, as_of=as_of)
-    return billing.BillingService(None).run(run).invoices_created
+    run = runs.start_run(None, as_of=as_of)
+    return runs.execute(run, None).invoices_created
 
 
 def _paid_last_year(as_of: date, rng: random.Random) -> None:

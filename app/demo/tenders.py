@@ -16,9 +16,9 @@ from app.extensions import db
 from app.models import Provider, School, User
 from app.time import london_date, london_instant, utcnow
 from marketplace.catalogue.models import Service
+from procurement.tenders import access, award, clarifications, drafting, opening, publication
 from procurement.tenders import documents as document_service
 from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
 from procurement.tenders.models import (
     BidStatus,
     Criterion,
@@ -90,9 +90,9 @@ def _open_tender(committee: User, provider: User | None, today: datetime) -> Ten
     deadline = london_instant(add_working_days(london_date(today), 15), time(12, 0))
     now = today - timedelta(days=2)
     starts_on = _first_of_month_after(london_date(deadline) + timedelta(weeks=8))
-    tender = tenders.create_tender(
+    tender = drafting.create_tender(
         committee,
-        tenders.TenderInput(
+        drafting.TenderInput(
             title=OPEN_TITLE,
             description=(
                 "A managed service for supply teachers and support staff across the "
@@ -111,10 +111,10 @@ def _open_tender(committee: User, provider: User | None, today: datetime) -> Ten
         now=now,
     )
     supply = _service_id("supply-teachers") or 0
-    tenders.add_lot(
+    drafting.add_lot(
         tender.id,
         committee,
-        tenders.LotInput(
+        drafting.LotInput(
             title="Primary and nursery schools",
             description="Day-to-day and long-term cover in primary and nursery schools.",
             service_id=supply,
@@ -123,10 +123,10 @@ def _open_tender(committee: User, provider: User | None, today: datetime) -> Ten
         ),
         now=now,
     )
-    tenders.add_lot(
+    drafting.add_lot(
         tender.id,
         committee,
-        tenders.LotInput(
+        drafting.LotInput(
             title="Secondary and special schools",
             description="Subject specialists for secondary schools and cover for special schools.",
             service_id=supply,
@@ -152,19 +152,21 @@ def _open_tender(committee: User, provider: User | None, today: datetime) -> Ten
             "Living Wage?",
         ),
     ):
-        tenders.add_question(tender.id, committee, tenders.QuestionInput(criterion, text), now=now)
+        drafting.add_question(
+            tender.id, committee, drafting.QuestionInput(criterion, text), now=now
+        )
     document_service.attach_to_tender(
         tender.id, committee, "specification-summary.txt", SPECIFICATION.encode(), now=now
     )
-    tenders.publish_tender(tender.id, committee, now=now)
+    publication.publish_tender(tender.id, committee, now=now)
     if provider is not None:
-        question = tenders.ask_clarification(
+        question = clarifications.ask_clarification(
             tender.id,
             provider,
             "Can a provider bid for one lot only?",
             now=now + timedelta(hours=20),
         )
-        tenders.answer_clarification(
+        clarifications.answer_clarification(
             tender.id,
             question.id,
             committee,
@@ -202,7 +204,7 @@ def _demo_bid(
     )
     db.session.add(bid)
     db.session.flush()
-    tenders.record(
+    access.record(
         None,
         tender,
         "tender_bid",
@@ -219,9 +221,9 @@ def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender
     started = now - timedelta(days=220)
     deadline = london_instant(add_working_days(london_date(started), 15), time(12, 0))
     starts_on = _first_of_month_after(london_date(deadline) + timedelta(days=30))
-    tender = tenders.create_tender(
+    tender = drafting.create_tender(
         committee,
-        tenders.TenderInput(
+        drafting.TenderInput(
             title=COMPLETE_TITLE,
             description=(
                 "Educational psychologist days for assessment, consultation and EHCP advice, "
@@ -238,10 +240,10 @@ def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender
         ),
         now=started,
     )
-    tenders.add_lot(
+    drafting.add_lot(
         tender.id,
         committee,
-        tenders.LotInput(
+        drafting.LotInput(
             title="Educational psychology days",
             description="About 900 days over two years across the partnership.",
             service_id=_service_id("educational-psychology") or 0,
@@ -250,24 +252,23 @@ def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender
         ),
         now=started,
     )
-    tenders.add_question(
+    drafting.add_question(
         tender.id,
         committee,
-        tenders.QuestionInput(
+        drafting.QuestionInput(
             Criterion.QUALITY, "How will you meet the statutory deadlines for EHCP advice?"
         ),
         now=started,
     )
-    tenders.add_question(
+    drafting.add_question(
         tender.id,
         committee,
-        tenders.QuestionInput(
+        drafting.QuestionInput(
             Criterion.SOCIAL_VALUE, "How will you support trainee psychologists in Ealing?"
         ),
         now=started,
     )
-    tenders.publish_tender(tender.id, committee, now=started)
-    tender = db.session.get(Tender, tender.id)
+    tender = publication.publish_tender(tender.id, committee, now=started)
     council = _demo_bid(
         tender,
         "Ealing Educational Psychology Service",
@@ -293,10 +294,10 @@ def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender
     if council is None or company is None:
         return tender
     opened = deadline + timedelta(hours=1)
-    tenders.confirm_opening(tender.id, committee, now=opened)
-    tenders.confirm_opening(tender.id, committee2, now=opened + timedelta(minutes=20))
+    opening.confirm_opening(tender.id, committee, now=opened)
+    opening.confirm_opening(tender.id, committee2, now=opened + timedelta(minutes=20))
     evaluating = deadline + timedelta(days=1)
-    tenders.start_evaluation(tender.id, committee, now=evaluating)
+    opening.start_evaluation(tender.id, committee, now=evaluating)
     lot_id = tender.lots[0].id
     scores = {
         committee.id: {council.id: (75, 80), company.id: (85, 60)},
@@ -329,9 +330,9 @@ def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender
         now=deadline + timedelta(days=3),
     )
     decided = deadline + timedelta(days=5)
-    tender = evaluation_service.decide_award(tender.id, committee, now=decided)
+    tender = award.decide_award(tender.id, committee, now=decided)
     contract_day = first_contract_day(tender.standstill_ends_on or london_date(decided))
     contracted = london_instant(contract_day, time(10, 0))
-    tenders.enter_into_contracts(tender.id, committee, now=contracted)
-    tenders.complete_tender(tender.id, committee, now=contracted + timedelta(days=1))
+    award.enter_into_contracts(tender.id, committee, now=contracted)
+    award.complete_tender(tender.id, committee, now=contracted + timedelta(days=1))
     return tender

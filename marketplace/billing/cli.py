@@ -8,8 +8,9 @@ import click
 from flask.cli import AppGroup
 
 from app.errors import DomainError
-from marketplace.billing import services as billing
+from marketplace.billing import runs
 from marketplace.billing import webhooks as billing_events
+from marketplace.billing.state import gateway_from_config
 from marketplace.billing.stripe_gateway import GatewayError
 
 billing_cli = AppGroup("billing", help="Billing: invoices through Stripe, reconciliation.")
@@ -26,17 +27,16 @@ billing_cli = AppGroup("billing", help="Billing: invoices through Stripe, reconc
 def run_command(as_of: object | None) -> None:
     """Bill everything due; safe to run again (it resumes and never bills twice)."""
     day: date | None = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
-    gateway = billing.gateway_from_config()
+    gateway = gateway_from_config()
     if gateway is None:
         click.echo("Stripe is not configured (STRIPE_API_KEY is empty): invoices are kept here.")
     try:
-        run = billing.start_run(None, day)
+        run = runs.start_run(None, day)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Billing run {run.id} for {run.as_of:%-d %B %Y}.")
-    service = billing.BillingService(gateway, progress=click.echo)
     try:
-        report = service.run(run)
+        report = runs.execute(run, gateway, progress=click.echo)
     except (DomainError, GatewayError) as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(report.summary())
@@ -49,7 +49,7 @@ def run_command(as_of: object | None) -> None:
 @billing_cli.command("reconcile")
 def reconcile_command() -> None:
     """Apply what webhooks missed: Stripe's invoices and events since the last reconciliation."""
-    gateway = billing.gateway_from_config()
+    gateway = gateway_from_config()
     if gateway is None:
         raise click.ClickException("Stripe is not configured (STRIPE_API_KEY is empty).")
     try:

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import Membership, School, User, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -61,7 +61,7 @@ INVOICE_STATUS_LABELS = {
 }
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     """A bill to one school, in pence; `total_pence` = `net_pence` + `vat_pence`."""
 
     __tablename__ = "invoices"
@@ -138,7 +138,7 @@ class Invoice(db.Model):
         }
 
 
-class InvoiceLine(db.Model):
+class InvoiceLine(Model):
     """One line of an invoice; a membership or an order can be billed on one line only, ever."""
 
     __tablename__ = "invoice_lines"
@@ -181,7 +181,7 @@ class CreditNoteStatus(StrEnum):
     VOID = "void"
 
 
-class CreditNote(db.Model):
+class CreditNote(Model):
     """Money given back on an invoice, e.g. for an order cancelled after it was billed."""
 
     __tablename__ = "credit_notes"
@@ -218,7 +218,7 @@ class CreditNote(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
-class BillingCustomer(db.Model):
+class BillingCustomer(Model):
     """A school as a Stripe customer: one per school, its id stored once Stripe answers."""
 
     __tablename__ = "billing_customers"
@@ -232,7 +232,7 @@ class BillingCustomer(db.Model):
     school: Mapped[School] = relationship()
 
 
-class StripeEvent(db.Model):
+class StripeEvent(Model):
     """A Stripe event we have processed: inserted in the same transaction as its effects."""
 
     __tablename__ = "stripe_events"
@@ -253,7 +253,7 @@ class BillingRunStatus(StrEnum):
     FAILED = "failed"
 
 
-class BillingRun(db.Model):
+class BillingRun(Model):
     """One run of `flask billing run` (or the admin page's button), with its progress."""
 
     __tablename__ = "billing_runs"
@@ -281,7 +281,7 @@ class BillingRun(db.Model):
     started_by: Mapped[User | None] = relationship()
 
 
-class BillingState(db.Model):
+class BillingState(Model):
     """Small named values billing keeps: the reconciliation cursors, Stripe tax-rate ids."""
 
     __tablename__ = "billing_state"

@@ -31,9 +31,7 @@ DEFAULT_FEE_BP = 500  # 5%
 def fee_bp() -> int:
     """The partnership's fee in basis points: PARTNERSHIP_FEE_BP (app config or env), else 5%."""
     value = current_app.config.get("PARTNERSHIP_FEE_BP")
-    if value is None:
-        value = os.environ.get("PARTNERSHIP_FEE_BP", DEFAULT_FEE_BP)
-    bp = int(value)
+    bp = int(value if value is not None else os.environ.get("PARTNERSHIP_FEE_BP", DEFAULT_FEE_BP))
     if not 0 <= bp <= 10_000:
         raise ValueError("PARTNERSHIP_FEE_BP must be between 0 and 10000")
     return bp

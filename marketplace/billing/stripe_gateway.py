@@ -71,6 +71,11 @@ def _instant(timestamp: Any) -> datetime | None:
     return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
 
 
+def _date(timestamp: Any) -> date | None:
+    instant = _instant(timestamp)
+    return instant.date() if instant is not None else None
+
+
 def invoice_from_object(obj: Mapping[str, Any]) -> StripeInvoice:
     """A StripeInvoice from an invoice as Stripe sends it (API response or event payload)."""
     transitions = obj.get("status_transitions") or {}
@@ -85,7 +90,7 @@ def invoice_from_object(obj: Mapping[str, Any]) -> StripeInvoice:
         tax=sum(int(t.get("amount") or 0) for t in taxes),
         amount_paid=int(obj.get("amount_paid") or 0),
         amount_remaining=int(obj.get("amount_remaining") or 0),
-        due_on=_instant(due).date() if due else None,
+        due_on=_date(due),
         hosted_invoice_url=obj.get("hosted_invoice_url"),
         created=int(obj.get("created") or 0),
         paid_at=_instant(transitions.get("paid_at")),
@@ -345,13 +350,6 @@ class StripeGateway:
             },
         )
 
-    def delete_invoice_item(self, item_id: str) -> None:
-        self._call(
-            "Removing a line from the draft invoice",
-            self.client.v1.invoice_items.delete,
-            item_id,
-        )
-
     def finalize_invoice(self, invoice_id: str, *, idempotency_key: str) -> StripeInvoice:
         """Draft → open: Stripe numbers it and sets the due date."""
         invoice = self._call(
@@ -373,15 +371,6 @@ class StripeGateway:
             self._key(idempotency_key),
         )
         return invoice_from_object(_plain(invoice))
-
-    def void_invoice(self, invoice_id: str) -> StripeInvoice:
-        invoice = self._call(
-            "Voiding the invoice", self.client.v1.invoices.void_invoice, invoice_id
-        )
-        return invoice_from_object(_plain(invoice))
-
-    def delete_draft_invoice(self, invoice_id: str) -> None:
-        self._call("Deleting the draft invoice", self.client.v1.invoices.delete, invoice_id)
 
     def list_invoices(self, *, created_gte: int) -> Iterator[StripeInvoice]:
         """Invoices created at or after a Unix time, oldest first."""

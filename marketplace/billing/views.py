@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from flask import (
-    Flask,
     Response,
     abort,
     current_app,
@@ -27,10 +25,10 @@ from app.forms import ActionForm
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role
 from app.security import roles_required
 from app.time import london_today
-from marketplace.billing import payables
-from marketplace.billing import services as billing
+from marketplace.billing import payables, queries, runs
 from marketplace.billing import webhooks as billing_events
-from marketplace.billing.models import BillingRun, BillingRunStatus, InvoiceStatus
+from marketplace.billing.models import BillingRunStatus, InvoiceStatus
+from marketplace.billing.state import gateway_from_config, stripe_configured
 from marketplace.billing.stripe_gateway import WebhookSignatureInvalid, verify_webhook
 from marketplace.blueprint import bp
 
@@ -52,55 +50,43 @@ def _status_filter() -> InvoiceStatus | None:
 
 @bp.route("/invoices", endpoint="invoices")
 @roles_required(*SCHOOL)
-def invoices_list():  # type: ignore[no-untyped-def]
+def invoices_list():
     """The school's invoices, newest first: what to pay, what is paid, what failed."""
     status = _status_filter()
-    page = db.paginate(billing.school_invoices(current_user.school_id, status), per_page=25)
+    page = db.paginate(queries.school_invoices(current_user.school_id, status), per_page=25)
 
     return render_template(
         "marketplace/billing/invoices.html",
         page=page,
         status=status,
         statuses=list(InvoiceStatus),
-        outstanding_pence=billing.outstanding_pence(current_user.school_id),
-        stripe_configured=billing.stripe_configured(),
+        outstanding_pence=queries.outstanding_pence(current_user.school_id),
+        stripe_configured=stripe_configured(),
     )
 
 
 @bp.route("/invoices/<int:invoice_id>", endpoint="invoice_detail")
 @roles_required(*SCHOOL, Role.ADMIN, Role.COMMITTEE)
-def invoice_detail(invoice_id: int):  # type: ignore[no-untyped-def]
+def invoice_detail(invoice_id: int):
     """One invoice: its lines, VAT, PO number, status and any credit notes."""
     if current_user.role in SCHOOL_ROLES:
-        invoice = billing.get_invoice_for_school(invoice_id, current_user.school_id)
+        invoice = queries.get_invoice_for_school(invoice_id, current_user.school_id)
     else:
-        invoice = billing.get_invoice(invoice_id)
+        invoice = queries.get_invoice(invoice_id)
     return render_template(
         "marketplace/billing/invoice_detail.html",
         invoice=invoice,
         is_school=current_user.role in SCHOOL_ROLES,
-        stripe_configured=billing.stripe_configured(),
+        stripe_configured=stripe_configured(),
     )
 
 
 # The admin billing page -----------------------------------------------------------------------
 
 
-def _run_in_background(app: Flask, run_id: int) -> None:
-    with app.app_context():
-        try:
-            run = db.session.get(BillingRun, run_id)
-            if run is not None:
-                billing.BillingService(billing.gateway_from_config()).run(run)
-        except Exception:  # the run records its failure; the thread must not die noisily
-            log.exception("billing run %s failed", run_id)
-        finally:
-            db.session.remove()
-
-
 @bp.route("/billing", methods=["GET", "POST"], endpoint="billing")
 @roles_required(Role.ADMIN)
-def billing_page():  # type: ignore[no-untyped-def]
+def billing_page():
     """Bill everything due, watch the run's progress, and see what needs attention."""
     form = ActionForm()
     if request.method == "POST":
@@ -108,51 +94,48 @@ def billing_page():  # type: ignore[no-untyped-def]
             flash("The form expired. Try again.", "error")
             return redirect(url_for("marketplace.billing"), code=303)
         try:
-            run = billing.start_run(current_user)
+            run = runs.start_run(current_user)
         except DomainError as exc:
             flash(exc.message, "error")
             return redirect(url_for("marketplace.billing"), code=303)
         if current_app.config.get("BILLING_RUN_IN_BACKGROUND", True):
-            app = current_app._get_current_object()  # type: ignore[attr-defined]
-            threading.Thread(
-                target=_run_in_background, args=(app, run.id), daemon=True, name="billing-run"
-            ).start()
+            runs.execute_in_background(run.id)
             flash(f"Billing run {run.id} started.", "success")
         else:
             try:
-                report = billing.BillingService(billing.gateway_from_config()).run(run)
+                report = runs.execute(run, gateway_from_config())
             except Exception as exc:  # recorded on the run; shown on the page
                 log.exception("billing run %s failed", run.id)
                 flash(f"Billing run {run.id} failed: {exc}", "error")
             else:
                 flash(f"Billing run {run.id} finished: {report.summary()}", "success")
         return redirect(url_for("marketplace.billing"), code=303)
-    runs = billing.recent_runs(10)
-    latest = runs[0] if runs else None
+    recent = runs.recent_runs(10)
+    latest = recent[0] if recent else None
     running = latest is not None and latest.status is BillingRunStatus.RUNNING
-    stripe_on = billing.stripe_configured()
+    stripe_on = stripe_configured()
     return render_template(
         "marketplace/billing/billing.html",
         form=form,
-        runs=runs,
+        runs=recent,
         latest=latest,
         running=running,
-        alive=running and billing.running_run() is not None,
+        alive=running and runs.running_run() is not None,
         refresh_seconds=REFRESH_SECONDS,
         stripe_configured=stripe_on,
         api_base=current_app.config.get("STRIPE_API_BASE") or "",
         webhook_secret_set=bool(current_app.config.get("STRIPE_WEBHOOK_SECRET")),
-        due=billing.due_summary(london_today(), with_stripe=stripe_on),
-        overview=billing.overview(),
+        due=runs.due_summary(london_today(), with_stripe=stripe_on),
+        overview=runs.overview(),
     )
 
 
 @bp.route("/billing/invoices", endpoint="billing_invoices")
 @roles_required(Role.ADMIN, Role.COMMITTEE)
-def billing_invoices():  # type: ignore[no-untyped-def]
+def billing_invoices():
     """Every school's invoices, newest first, filtered by status."""
     status = _status_filter()
-    page = db.paginate(billing.all_invoices(status), per_page=50)
+    page = db.paginate(queries.all_invoices(status), per_page=50)
     return render_template(
         "marketplace/billing/billing_invoices.html",
         page=page,
@@ -181,7 +164,7 @@ def _seller() -> Any:
 
 @bp.route("/payments", endpoint="provider_payables")
 @roles_required(Role.PROVIDER, Role.SBM)
-def provider_payables():  # type: ignore[no-untyped-def]
+def provider_payables():
     """What the partnership owes this provider, per term, and the orders behind it."""
     provider = _seller()
     fee = payables.fee_bp()
@@ -198,7 +181,7 @@ def provider_payables():  # type: ignore[no-untyped-def]
 
 @bp.route("/payments.csv", endpoint="provider_payables_csv")
 @roles_required(Role.PROVIDER, Role.SBM)
-def provider_payables_csv():  # type: ignore[no-untyped-def]
+def provider_payables_csv():
     """The provider's own payables as CSV."""
     provider = _seller()
     text = payables.csv_text(payables.items(payables.fee_bp(), provider_id=provider.id))
@@ -207,7 +190,7 @@ def provider_payables_csv():  # type: ignore[no-untyped-def]
 
 @bp.route("/billing/payables", endpoint="payables")
 @roles_required(*PARTNERSHIP_ROLES)
-def payables_page():  # type: ignore[no-untyped-def]
+def payables_page():
     """What the partnership owes every provider, per term, for the finance team."""
     fee = payables.fee_bp()
     rows = payables.ledger(fee)
@@ -218,7 +201,7 @@ def payables_page():  # type: ignore[no-untyped-def]
 
 @bp.route("/billing/payables.csv", endpoint="payables_csv")
 @roles_required(Role.ADMIN)
-def payables_csv():  # type: ignore[no-untyped-def]
+def payables_csv():
     """Every provider's payables as CSV, one row per order."""
     period = request.args.get("term") or None
     text = payables.csv_text(payables.items(payables.fee_bp(), period=period))
@@ -230,7 +213,7 @@ def payables_csv():  # type: ignore[no-untyped-def]
 
 @bp.route("/stripe/webhook", methods=["POST"], endpoint="stripe_webhook")
 @csrf.exempt
-def stripe_webhook():  # type: ignore[no-untyped-def]
+def stripe_webhook():
     """Stripe's events: verified on the raw body, each processed once."""
     payload = request.get_data(cache=False, as_text=False)
     try:

@@ -17,14 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.extensions import db
 from app.time import utcnow
-from marketplace.billing import services as billing
 from marketplace.billing.models import CreditNote, CreditNoteStatus, Invoice, StripeEvent
+from marketplace.billing.state import get_state, set_state, sqlite_writer
 from marketplace.billing.stripe_gateway import (
     GatewayError,
     StripeGateway,
     credit_note_from_object,
     invoice_from_object,
 )
+from marketplace.billing.stripe_sync import apply_remote
 
 # The events reconciliation asks Stripe for (webhooks should be registered for the same).
 EVENT_TYPES = [
@@ -56,7 +57,7 @@ def _own_id(metadata: dict[str, str], key: str) -> int | None:
     """Our row id from Stripe metadata like {"pooled_invoice": "<namespace>:<id>"}."""
     value = metadata.get(key, "")
     prefix, _, row_id = value.rpartition(":")
-    ours = billing.get_state("namespace")
+    ours = get_state("namespace")
     if not ours or prefix != ours or not row_id.isdigit():
         return None
     return int(row_id)
@@ -84,8 +85,7 @@ def _apply(event: dict[str, Any]) -> str:
         invoice = _find_invoice(remote.id, remote.metadata)
         if invoice is None:
             return "ignored: not a Pooled invoice"
-        service = billing.BillingService(None)
-        outcome = service.apply_remote(invoice.id, remote, source=f"stripe event {event['id']}")
+        outcome = apply_remote(invoice.id, remote, source=f"stripe event {event['id']}")
         if kind == "invoice.payment_failed":
             invoice = db.session.get(Invoice, invoice.id)
             assert invoice is not None
@@ -133,7 +133,7 @@ def _created(event: dict[str, Any]) -> datetime | None:
 
 def handle_event(event: dict[str, Any], *, source: str = "webhook") -> EventResult:
     """Process one verified Stripe event once; a second delivery changes nothing."""
-    with billing.sqlite_writer():
+    with sqlite_writer():
         return _handle_event(event, source)
 
 
@@ -184,7 +184,7 @@ class ReconcileReport:
 def reconcile(gateway: StripeGateway) -> ReconcileReport:
     """Apply what webhooks missed: Stripe's events and invoices since the stored cursors."""
     report = ReconcileReport()
-    since = int(billing.get_state(EVENTS_CURSOR, "0") or 0)
+    since = int(get_state(EVENTS_CURSOR, "0") or 0)
     newest = since
     for event in gateway.list_events(created_gte=since, types=EVENT_TYPES):
         report.events_seen += 1
@@ -193,24 +193,23 @@ def reconcile(gateway: StripeGateway) -> ReconcileReport:
             report.events_applied += 1
             report.lines.append(f"{event['type']} {result.event_id}: {result.outcome}")
         newest = max(newest, int(event.get("created") or 0))
-    invoices_since = int(billing.get_state(INVOICES_CURSOR, "0") or 0)
+    invoices_since = int(get_state(INVOICES_CURSOR, "0") or 0)
     newest_invoice = invoices_since
-    service = billing.BillingService(None)
     for remote in gateway.list_invoices(created_gte=invoices_since):
         report.invoices_seen += 1
         newest_invoice = max(newest_invoice, remote.created)
         invoice = _find_invoice(remote.id, remote.metadata)
         if invoice is None:
             continue
-        outcome = service.apply_remote(invoice.id, remote, source="reconciliation")
+        outcome = apply_remote(invoice.id, remote, source="reconciliation")
         db.session.commit()
         if outcome != "no change" and not outcome.startswith("no change"):
             report.invoices_changed += 1
             report.lines.append(f"invoice {invoice.id} ({remote.id}): {outcome}")
     # The cursors stay on the newest second seen: listing is "at or after", and events of
     # that same second already applied are skipped by their ids.
-    billing.set_state(EVENTS_CURSOR, str(newest))
-    billing.set_state(INVOICES_CURSOR, str(newest_invoice))
+    set_state(EVENTS_CURSOR, str(newest))
+    set_state(INVOICES_CURSOR, str(newest_invoice))
     db.session.commit()
     return report
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -80,7 +80,7 @@ class VatTreatment(StrEnum):
         return 2000 if self is VatTreatment.STANDARD else 0
 
 
-class Service(db.Model):
+class Service(Model):
     __tablename__ = "services"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -74,7 +74,7 @@ class CatalogueSearchForm(Form):
 
 @bp.route("/services", endpoint="catalogue")
 @roles_required(*CATALOGUE_ROLES)
-def catalogue_page():  # type: ignore[no-untyped-def]
+def catalogue_page():
     """Find a service: search by words and filter by category, kind, unit, price, provider."""
     today = london_today()
     form = CatalogueSearchForm(request.args)
@@ -98,7 +98,7 @@ def catalogue_page():  # type: ignore[no-untyped-def]
 
 @bp.route("/services/<int:service_id>")
 @roles_required(*CATALOGUE_ROLES)
-def service_detail(service_id: int):  # type: ignore[no-untyped-def]
+def service_detail(service_id: int):
     """A service and every live offer: tiers, capacity left per term, lead time, notice rules."""
     today = london_today()
     school = current_user.school if current_user.role in SCHOOL_ROLES else None

@@ -7,14 +7,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import MembershipTerm
 from app.time import utcnow
 from app.types import UTCDateTime
 from marketplace.catalogue.models import Service
 
 
-class Entitlement(db.Model):
+class Entitlement(Model):
     """What one year's membership includes of a core service, e.g. two peer-review days."""
 
     __tablename__ = "entitlements"

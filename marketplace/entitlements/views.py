@@ -8,12 +8,11 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms.validators import InputRequired
 
 from app.calendar import AcademicYear
 from app.errors import DomainError, refusal_status
 from app.extensions import db
-from app.forms import WholeNumberField, field_errors
+from app.forms import Required, WholeNumberField, field_errors
 from app.models import MembershipTerm, Role
 from app.security import roles_required
 from app.time import london_today
@@ -23,7 +22,7 @@ from marketplace.entitlements import services as entitlements
 
 @bp.route("/entitlements", endpoint="entitlements")
 @roles_required(Role.SBM, Role.HEAD)
-def entitlements_page():  # type: ignore[no-untyped-def]
+def entitlements_page():
     """What the school's membership includes, how much is used and what is left."""
     this_year = AcademicYear.containing(london_today())
     year = this_year
@@ -60,7 +59,7 @@ def _settings_form(services: list[Any], included: dict[int, int]) -> FlaskForm:
             WholeNumberField(
                 f"{service.name} (per {service.unit.value})",
                 default=included.get(service.id, 0),
-                validators=[InputRequired("Enter a number, 0 if none is included")],
+                validators=[Required("Enter a number, 0 if none is included")],
             ),
         )
     return SettingsForm()
@@ -68,7 +67,7 @@ def _settings_form(services: list[Any], included: dict[int, int]) -> FlaskForm:
 
 @bp.route("/entitlements/settings", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def entitlement_settings():  # type: ignore[no-untyped-def]
+def entitlement_settings():
     """The partnership office sets what each year's membership includes."""
     terms = list(
         db.session.scalars(sa.select(MembershipTerm).order_by(MembershipTerm.start_year.desc()))

@@ -18,10 +18,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from app.forms import DayField, PoundsField, WholeNumberField
+from app.forms import DayField, PoundsField, Required, WholeNumberField, field_errors, filled
 from marketplace.offers.pricing import Tier
 from marketplace.offers.services import MAX_TIERS, OfferInput
 
@@ -68,41 +68,41 @@ class CapacityForm(Form):
 
 class OfferForm(FlaskForm):
     service_id = SelectField(
-        "Service", coerce=int, validators=[InputRequired("Choose a service from the catalogue")]
+        "Service", coerce=int, validators=[Required("Choose a service from the catalogue")]
     )
     title = StringField(
         "Title",
         description="What schools see, e.g. “Counselling days”.",
-        validators=[InputRequired("Enter a title for the offer"), Length(max=200)],
+        validators=[Required("Enter a title for the offer"), Length(max=200)],
     )
     description = TextAreaField("Description (optional)", validators=[Optional()])
     valid_from = DayField(
-        "Available from", validators=[InputRequired("Enter the date the offer starts")]
+        "Available from", validators=[Required("Enter the date the offer starts")]
     )
-    valid_to = DayField("Available until", validators=[InputRequired("Enter the date it ends")])
+    valid_to = DayField("Available until", validators=[Required("Enter the date it ends")])
     lead_time_days = WholeNumberField(
         "Lead time (working days)",
         description="Working days between an order and the earliest start.",
         default=10,
-        validators=[InputRequired("Enter the lead time, 0 if none")],
+        validators=[Required("Enter the lead time, 0 if none")],
     )
     notice_days = WholeNumberField(
         "Notice to cancel a confirmed order (days)",
         description="0 if a school can cancel at any time before delivery.",
         default=0,
-        validators=[InputRequired("Enter the notice period, 0 if none")],
+        validators=[Required("Enter the notice period, 0 if none")],
     )
     cancellation_charge = PercentField(
         "Admin charge on cancellation (%)",
         description="Kept from the refund when a confirmed order is cancelled.",
         default=0,
-        validators=[InputRequired("Enter the admin charge, 0 if none")],
+        validators=[Required("Enter the admin charge, 0 if none")],
     )
     notice_rules = TextAreaField(
         "Notice and cancellation rules, in your words (optional)", validators=[Optional()]
     )
     min_quantity = WholeNumberField(
-        "Minimum order", default=1, validators=[InputRequired("Enter the minimum order, like 1")]
+        "Minimum order", default=1, validators=[Required("Enter the minimum order, like 1")]
     )
     setup = PoundsField("One-off set-up charge per order (optional)", validators=[Optional()])
     areas = SelectMultipleField(
@@ -142,22 +142,26 @@ class OfferForm(FlaskForm):
             if start is None and price is None:
                 continue
             if start is None or price is None:
-                self.tiers.errors.append(
-                    "Enter both the starting quantity and the price for each price band"
+                field_errors(
+                    self,
+                    "tiers",
+                    "Enter both the starting quantity and the price for each price band",
                 )
                 return None
             tiers.append(Tier(start, price))
         capacities: dict[str, int] = {}
-        for entry in self.capacities:
-            if entry.form.capacity.data is not None:
-                capacities[entry.form.term_key.data or ""] = entry.form.capacity.data
+        for row in self.capacities:
+            if row.form.capacity.data is not None:
+                capacities[row.form.term_key.data or ""] = row.form.capacity.data
         urns: list[int] = []
         for token in re.split(r"[\s,;]+", self.excluded_school_urns.data or ""):
             if not token:
                 continue
-            if not token.isdigit():
-                self.excluded_school_urns.errors.append(
-                    f"“{token}” is not a URN: URNs are six-digit numbers like 101899"
+            if not (token.isascii() and token.isdigit() and len(token) <= 7):
+                field_errors(
+                    self,
+                    "excluded_school_urns",
+                    f"“{token}” is not a URN: URNs are six-digit numbers like 101899",
                 )
                 return None
             urns.append(int(token))
@@ -165,15 +169,15 @@ class OfferForm(FlaskForm):
             service_id=self.service_id.data,
             title=self.title.data or "",
             description=self.description.data or "",
-            valid_from=self.valid_from.data,
-            valid_to=self.valid_to.data,
-            lead_time_days=self.lead_time_days.data,
-            notice_days=self.notice_days.data,
+            valid_from=filled(self.valid_from.data),
+            valid_to=filled(self.valid_to.data),
+            lead_time_days=filled(self.lead_time_days.data),
+            notice_days=filled(self.notice_days.data),
             cancellation_charge_bp=self.cancellation_charge.data,
             notice_rules=self.notice_rules.data or "",
             areas=list(self.areas.data or []),
             excluded_school_urns=urns,
-            min_quantity=self.min_quantity.data,
+            min_quantity=filled(self.min_quantity.data),
             setup_pence=self.setup.data or 0,
             tiers=tiers,
             capacities=capacities,

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import Provider, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -21,7 +21,7 @@ class OfferStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Offer(db.Model):
+class Offer(Model):
     """A provider's price for a service: all-units volume tiers, capacity per term, rules."""
 
     __tablename__ = "offers"
@@ -58,7 +58,7 @@ class Offer(db.Model):
     )
 
 
-class OfferTier(db.Model):
+class OfferTier(Model):
     """From `min_quantity` units up, every unit costs `unit_price_pence` (all-units)."""
 
     __tablename__ = "offer_tiers"
@@ -76,7 +76,7 @@ class OfferTier(db.Model):
     offer: Mapped[Offer] = relationship(back_populates="tiers")
 
 
-class OfferCapacity(db.Model):
+class OfferCapacity(Model):
     """Units an offer can deliver in one term and how many are already reserved."""
 
     __tablename__ = "offer_capacities"

@@ -89,7 +89,7 @@ def _render_form(form: OfferForm, offer: Offer | None, status: int) -> Any:
 
 @bp.route("/provider/offers")
 @roles_required(*SELLERS)
-def provider_offers():  # type: ignore[no-untyped-def]
+def provider_offers():
     """The provider's offers: prices, capacity reserved and left, status."""
     provider = _provider()
     return render_template(
@@ -104,7 +104,7 @@ def provider_offers():  # type: ignore[no-untyped-def]
 
 @bp.route("/provider/offers/new", methods=["GET", "POST"])
 @roles_required(*SELLERS)
-def offer_new():  # type: ignore[no-untyped-def]
+def offer_new():
     """Put a new offer up: prices in pounds, capacity per term, dates, areas and rules."""
     provider = _provider()
     today = london_today()
@@ -132,7 +132,7 @@ def offer_new():  # type: ignore[no-untyped-def]
 
 @bp.route("/provider/offers/<int:offer_id>")
 @roles_required(*SELLERS)
-def offer_detail(offer_id: int):  # type: ignore[no-untyped-def]
+def offer_detail(offer_id: int):
     """One of the provider's offers with its capacity and history."""
     provider = _provider()
     offer = offers.get_offer_for_provider(offer_id, provider.id)
@@ -160,7 +160,7 @@ def offer_detail(offer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/provider/offers/<int:offer_id>/edit", methods=["GET", "POST"])
 @roles_required(*SELLERS)
-def offer_edit(offer_id: int):  # type: ignore[no-untyped-def]
+def offer_edit(offer_id: int):
     """Change an offer's prices, capacity, dates, areas or rules."""
     provider = _provider()
     offer = offers.get_offer_for_provider(offer_id, provider.id)
@@ -179,7 +179,7 @@ def offer_edit(offer_id: int):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         current = {c.term_key: c.capacity for c in offer.capacities}
         for entry in form.capacities:
-            entry.form.capacity.data = current.get(entry.form.term_key.data)
+            entry.form.capacity.data = current.get(entry.form.term_key.data or "")
     saved, status = _save(
         form,
         lambda data: offers.update_offer(offer.id, provider.id, data, current_user, today=today),
@@ -220,14 +220,14 @@ def _fill(form: OfferForm, offer: Offer) -> None:
 
 @bp.route("/provider/offers/<int:offer_id>/publish", methods=["POST"])
 @roles_required(*SELLERS)
-def offer_publish(offer_id: int):  # type: ignore[no-untyped-def]
+def offer_publish(offer_id: int):
     """Put a draft offer in the catalogue."""
     return _offer_action(offer_id, offers.publish_offer, "“{title}” is now in the catalogue.")
 
 
 @bp.route("/provider/offers/<int:offer_id>/withdraw", methods=["POST"])
 @roles_required(*SELLERS)
-def offer_withdraw(offer_id: int):  # type: ignore[no-untyped-def]
+def offer_withdraw(offer_id: int):
     """Take an offer out of the catalogue; orders already placed stand."""
     return _offer_action(
         offer_id,

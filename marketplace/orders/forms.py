@@ -8,10 +8,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
-from app.forms import WholeNumberField
-from marketplace.orders.services import NOTES_MAX, PO_NUMBER_MAX, REASON_MAX
+from app.forms import Required, WholeNumberField
+from marketplace.orders.decisions import REASON_MAX
+from marketplace.orders.drafting import NOTES_MAX, PO_NUMBER_MAX
 
 
 class OrderForm(FlaskForm):
@@ -20,15 +21,15 @@ class OrderForm(FlaskForm):
         "Which term?",
         choices=[],
         validate_choice=False,
-        validators=[InputRequired("Choose the term you want the service in")],
+        validators=[Required("Choose the term you want the service in")],
     )
     quantity = WholeNumberField(
-        "How many?", validators=[InputRequired("Enter how many you need, like 5")]
+        "How many?", validators=[Required("Enter how many you need, like 5")]
     )
     po_number = StringField(
         "Purchase-order number",
         validators=[
-            InputRequired("Enter your purchase-order number"),
+            Required("Enter your purchase-order number"),
             Length(max=PO_NUMBER_MAX, message=f"Keep it to {PO_NUMBER_MAX} characters or fewer"),
         ],
     )

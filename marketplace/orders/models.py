@@ -7,14 +7,16 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import Provider, School, User, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer
+from marketplace.orders import rules
 
 
 class OrderStatus(StrEnum):
@@ -40,6 +42,32 @@ ORDER_RESERVING_STATUSES = frozenset(
     }
 )
 ORDER_CLOSED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.DECLINED})
+# What each status means to the people reading it.
+STATUS_TEXT = {
+    OrderStatus.DRAFT: "Draft",
+    OrderStatus.SUBMITTED: "Awaiting approval",
+    OrderStatus.APPROVED: "Approved",
+    OrderStatus.CONFIRMED: "Confirmed",
+    OrderStatus.DELIVERED: "Delivered",
+    OrderStatus.INVOICED: "Invoiced",
+    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.DECLINED: "Declined",
+}
+CANCELLABLE_STATUSES = frozenset(
+    {
+        OrderStatus.DRAFT,
+        OrderStatus.SUBMITTED,
+        OrderStatus.APPROVED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.DELIVERED,
+        OrderStatus.INVOICED,
+    }
+)
+# Once the provider has confirmed, cancelling follows the offer's notice rules; after delivery
+# or invoicing the same rules apply and what they give back is credited (marketplace.billing).
+PROVIDER_COMMITTED_STATUSES = frozenset(
+    {OrderStatus.CONFIRMED, OrderStatus.DELIVERED, OrderStatus.INVOICED}
+)
 
 
 class OrderKind(StrEnum):
@@ -47,7 +75,7 @@ class OrderKind(StrEnum):
     CALL_OFF = "call-off"  # drawn on an awarded contract
 
 
-class Order(db.Model):
+class Order(Model):
     """A school buying a quantity of one offer (or a contract call-off) for one term."""
 
     __tablename__ = "orders"
@@ -76,7 +104,8 @@ class Order(db.Model):
     # A one-off set-up charge from the offer, included in total_pence.
     setup_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     total_pence: Mapped[int]
-    # What the school still owes for a cancelled order (marketplace.pricing.settle_cancellation).
+    # What the school still owes for a cancelled order
+    # (marketplace.offers.pricing.settle_cancellation).
     cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     po_number: Mapped[str] = mapped_column(sa.String(60), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
@@ -95,6 +124,12 @@ class Order(db.Model):
     service: Mapped[Service] = relationship()
     offer: Mapped[Offer | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @hybrid_method
+    def needs_approval(self, threshold_pence: int) -> bool:
+        """Over the school's approval threshold, so the head must approve it
+        (marketplace.orders.rules.needs_approval); on the class, the same rule in SQL."""
+        return rules.needs_approval(self.total_pence, threshold_pence)
 
     def snapshot(self) -> dict[str, Any]:
         """The fields an audit event records."""

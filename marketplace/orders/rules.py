@@ -1,4 +1,4 @@
-"""Who may order an offer, and for which terms.
+"""Who may order an offer, for which terms, and which orders wait for the head.
 
 Pure: imports the standard library only. Each check returns a sentence for the school when
 the answer is no, and None when the answer is yes.
@@ -73,6 +73,16 @@ def term_problem(
             f"start is {earliest_start:%-d %B %Y}"
         )
     return None
+
+
+def needs_approval(total_pence: int, threshold_pence: int) -> bool:
+    """An order costing more than the school's approval threshold waits for the head; one
+    costing the threshold or less is approved when it is submitted.
+
+    The one statement of the rule: `Order.needs_approval` applies it to a loaded order and,
+    on the class, builds the same comparison as an SQL condition.
+    """
+    return total_pence > threshold_pence
 
 
 def plural(unit: str, count: int) -> str:

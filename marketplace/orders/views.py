@@ -19,9 +19,9 @@ from app.time import london_today
 from marketplace.blueprint import bp
 from marketplace.catalogue import services as catalogue
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders import services as orders
+from marketplace.orders import access, decisions, drafting
 from marketplace.orders.forms import OrderForm, ReasonForm
-from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.models import CANCELLABLE_STATUSES, STATUS_TEXT, Order, OrderStatus
 
 SCHOOL = (Role.SBM, Role.HEAD)
 SELLERS = (Role.PROVIDER, Role.SBM)  # an SBM sells when their school is a hub
@@ -47,23 +47,23 @@ def _term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
 
 @bp.route("/orders", endpoint="orders")
 @roles_required(*SCHOOL)
-def orders_list():  # type: ignore[no-untyped-def]
+def orders_list():
     """The school's orders, newest first, filtered by status."""
     status = _status_filter()
-    page = db.paginate(orders.school_orders(current_user.school_id, status), per_page=25)
+    page = db.paginate(access.school_orders(current_user.school_id, status), per_page=25)
     return render_template(
         "marketplace/orders/orders.html",
         page=page,
         status=status,
         statuses=list(OrderStatus),
-        status_text=orders.STATUS_TEXT,
+        status_text=STATUS_TEXT,
         hub=provider_for_user(current_user),
     )
 
 
 @bp.route("/offers/<int:offer_id>/order", methods=["GET", "POST"])
 @roles_required(Role.SBM)
-def order_new(offer_id: int):  # type: ignore[no-untyped-def]
+def order_new(offer_id: int):
     """Order an offer: term, quantity and purchase-order number, saved as a draft to check."""
     offer = db.session.get(Offer, offer_id)
     if offer is None or offer.status is OfferStatus.DRAFT:
@@ -77,7 +77,7 @@ def order_new(offer_id: int):  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         try:
-            order = orders.create_draft(
+            order = drafting.create_draft(
                 school_id=current_user.school_id,
                 offer_id=offer.id,
                 term_key=form.term_key.data,
@@ -112,9 +112,9 @@ def order_new(offer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.SBM)
-def order_edit(order_id: int):  # type: ignore[no-untyped-def]
+def order_edit(order_id: int):
     """Change a draft order (a submitted order can only be cancelled)."""
-    order = orders.get_order_for_school(order_id, current_user.school_id)
+    order = access.get_order_for_school(order_id, current_user.school_id)
     if order.status is not OrderStatus.DRAFT or order.offer is None:
         flash(
             f"Order {order.id} has been submitted, so it can no longer be changed. "
@@ -129,7 +129,7 @@ def order_edit(order_id: int):  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         try:
-            orders.update_draft(
+            drafting.update_draft(
                 order.id,
                 current_user.school_id,
                 term_key=form.term_key.data,
@@ -145,7 +145,7 @@ def order_edit(order_id: int):  # type: ignore[no-untyped-def]
         else:
             flash(f"Order {order.id} saved.", "success")
             return redirect(url_for("marketplace.order_detail", order_id=order.id))
-        order = orders.get_order_for_school(order_id, current_user.school_id)
+        order = access.get_order_for_school(order_id, current_user.school_id)
         view = catalogue.offer_view(order.offer, today, current_user.school)  # type: ignore[arg-type]
     elif form.errors:
         status = 400
@@ -174,18 +174,19 @@ def _detail(
     is_seller = provider is not None and order.provider_id == provider.id
     today = london_today()
     settlement = None
-    if is_school and order.status in orders.CANCELLABLE_STATUSES:
-        settlement = orders.cancellation_terms(order, today)
+    if is_school and order.status in CANCELLABLE_STATUSES:
+        settlement = decisions.cancellation_terms(order, today)
     return (
         render_template(
             "marketplace/orders/order_detail.html",
             order=order,
-            history=orders.history(order),
-            status_text=orders.STATUS_TEXT,
+            history=access.history(order),
+            status_text=STATUS_TEXT,
             is_school=is_school,
             is_seller=is_seller,
             settlement=settlement,
             threshold_pence=order.school.approval_threshold_pence,
+            needs_approval=order.needs_approval(order.school.approval_threshold_pence),
             action_form=ActionForm(),
             reject_form=forms.get("reject_form") or ReasonForm(prefix="reject"),
             decline_form=forms.get("decline_form") or ReasonForm(prefix="decline"),
@@ -197,9 +198,9 @@ def _detail(
 
 @bp.route("/orders/<int:order_id>")
 @roles_required(*Role)
-def order_detail(order_id: int):  # type: ignore[no-untyped-def]
+def order_detail(order_id: int):
     """One order: what, how much, its notice rules, what happens next and its history."""
-    return _detail(orders.get_order_for_user(order_id, current_user))
+    return _detail(access.get_order_for_user(order_id, current_user))
 
 
 def _act(order_id: int, action: Any, success: str, **forms: Any) -> Any:
@@ -208,7 +209,7 @@ def _act(order_id: int, action: Any, success: str, **forms: Any) -> Any:
         order = action()
     except DomainError as exc:
         status = refusal_status(exc)
-        order = orders.get_order_for_user(order_id, current_user)
+        order = access.get_order_for_user(order_id, current_user)
         return _detail(order, status=status, errors=[exc.message], **forms)
     flash(success.format(id=order.id), "success")
     return redirect(url_for("marketplace.order_detail", order_id=order.id))
@@ -221,17 +222,17 @@ def _checked_action_form() -> None:
 
 @bp.route("/orders/<int:order_id>/submit", methods=["POST"])
 @roles_required(Role.SBM)
-def order_submit(order_id: int):  # type: ignore[no-untyped-def]
+def order_submit(order_id: int):
     """Submit a draft to the provider (via the head if over the approval threshold)."""
     _checked_action_form()
     try:
-        order = orders.submit(order_id, current_user.school_id, current_user)
+        order = drafting.submit(order_id, current_user.school_id, current_user)
     except DomainError as exc:
         status = refusal_status(exc)
         if exc.code == "price_changed":
             flash(exc.message, "error")
             return redirect(url_for("marketplace.order_edit", order_id=order_id))
-        order = orders.get_order_for_school(order_id, current_user.school_id)
+        order = access.get_order_for_school(order_id, current_user.school_id)
         return _detail(order, status=status, errors=[exc.message])
     if order.status is OrderStatus.SUBMITTED:
         message = (
@@ -246,27 +247,27 @@ def order_submit(order_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/approve", methods=["POST"])
 @roles_required(Role.HEAD)
-def order_approve(order_id: int):  # type: ignore[no-untyped-def]
+def order_approve(order_id: int):
     """The head approves an order over the school's threshold."""
     _checked_action_form()
     return _act(
         order_id,
-        lambda: orders.approve(order_id, current_user.school_id, current_user),
+        lambda: decisions.approve(order_id, current_user.school_id, current_user),
         "Order {id} approved and sent to the provider.",
     )
 
 
 @bp.route("/orders/<int:order_id>/reject", methods=["POST"])
 @roles_required(Role.HEAD)
-def order_reject(order_id: int):  # type: ignore[no-untyped-def]
+def order_reject(order_id: int):
     """The head turns an order down, saying why."""
     form = ReasonForm(prefix="reject")
     if not form.validate_on_submit():
-        order = orders.get_order_for_school(order_id, current_user.school_id)
+        order = access.get_order_for_school(order_id, current_user.school_id)
         return _detail(order, status=400, reject_form=form)
     return _act(
         order_id,
-        lambda: orders.reject(order_id, current_user.school_id, current_user, form.reason.data),
+        lambda: decisions.reject(order_id, current_user.school_id, current_user, form.reason.data),
         "Order {id} rejected.",
         reject_form=form,
     )
@@ -274,22 +275,22 @@ def order_reject(order_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/cancel", methods=["GET", "POST"])
 @roles_required(*SCHOOL)
-def order_cancel(order_id: int):  # type: ignore[no-untyped-def]
+def order_cancel(order_id: int):
     """Cancel an order: shows what it costs under the offer's rules, then cancels."""
-    order = orders.get_order_for_school(order_id, current_user.school_id)
+    order = access.get_order_for_school(order_id, current_user.school_id)
     form = ReasonForm()
     today = london_today()
     errors: list[str] = []
     status = 200
     if form.validate_on_submit():
         try:
-            order = orders.cancel(
+            order = decisions.cancel(
                 order_id, current_user.school_id, current_user, form.reason.data, today=today
             )
         except DomainError as exc:
             status = refusal_status(exc)
             errors.append(exc.message)
-            order = orders.get_order_for_school(order_id, current_user.school_id)
+            order = access.get_order_for_school(order_id, current_user.school_id)
         else:
             charge = order.cancellation_charge_pence
             flash(
@@ -300,8 +301,8 @@ def order_cancel(order_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("marketplace.order_detail", order_id=order.id))
     elif form.errors:
         status = 400
-    cancellable = order.status in orders.CANCELLABLE_STATUSES
-    settlement = orders.cancellation_terms(order, today) if cancellable else None
+    cancellable = order.status in CANCELLABLE_STATUSES
+    settlement = decisions.cancellation_terms(order, today) if cancellable else None
     return (
         render_template(
             "marketplace/orders/order_cancel.html",
@@ -310,7 +311,7 @@ def order_cancel(order_id: int):  # type: ignore[no-untyped-def]
             settlement=settlement,
             cancellable=cancellable,
             errors=errors,
-            status_text=orders.STATUS_TEXT,
+            status_text=STATUS_TEXT,
         ),
         status,
     )
@@ -328,11 +329,11 @@ def _seller_id() -> int:
 
 @bp.route("/provider/orders")
 @roles_required(*SELLERS)
-def provider_orders():  # type: ignore[no-untyped-def]
+def provider_orders():
     """Orders placed with this provider: confirm, decline or mark delivered."""
     provider_id = _seller_id()
     status = _status_filter()
-    page = db.paginate(orders.provider_orders(provider_id, status), per_page=25)
+    page = db.paginate(access.provider_orders(provider_id, status), per_page=25)
     waiting = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Order)
@@ -343,7 +344,7 @@ def provider_orders():  # type: ignore[no-untyped-def]
         page=page,
         status=status,
         statuses=[s for s in OrderStatus if s is not OrderStatus.DRAFT],
-        status_text=orders.STATUS_TEXT,
+        status_text=STATUS_TEXT,
         waiting=waiting,
         provider=provider_for_user(current_user),
     )
@@ -351,29 +352,29 @@ def provider_orders():  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/confirm", methods=["POST"])
 @roles_required(*SELLERS)
-def order_confirm(order_id: int):  # type: ignore[no-untyped-def]
+def order_confirm(order_id: int):
     """The provider accepts an approved order."""
     _checked_action_form()
     provider_id = _seller_id()
     return _act(
         order_id,
-        lambda: orders.confirm(order_id, provider_id, current_user),
+        lambda: decisions.confirm(order_id, provider_id, current_user),
         "Order {id} confirmed. The school can see it.",
     )
 
 
 @bp.route("/orders/<int:order_id>/decline", methods=["POST"])
 @roles_required(*SELLERS)
-def order_decline(order_id: int):  # type: ignore[no-untyped-def]
+def order_decline(order_id: int):
     """The provider turns an order down, saying why; its capacity is released."""
     provider_id = _seller_id()
     form = ReasonForm(prefix="decline")
     if not form.validate_on_submit():
-        order = orders.get_order_for_provider(order_id, provider_id)
+        order = access.get_order_for_provider(order_id, provider_id)
         return _detail(order, status=400, decline_form=form)
     return _act(
         order_id,
-        lambda: orders.decline(order_id, provider_id, current_user, form.reason.data),
+        lambda: decisions.decline(order_id, provider_id, current_user, form.reason.data),
         "Order {id} declined. The school has been told why.",
         decline_form=form,
     )
@@ -381,12 +382,12 @@ def order_decline(order_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/orders/<int:order_id>/deliver", methods=["POST"])
 @roles_required(*SELLERS)
-def order_deliver(order_id: int):  # type: ignore[no-untyped-def]
+def order_deliver(order_id: int):
     """The provider records delivery of a confirmed order."""
     _checked_action_form()
     provider_id = _seller_id()
     return _act(
         order_id,
-        lambda: orders.deliver(order_id, provider_id, current_user),
+        lambda: decisions.deliver(order_id, provider_id, current_user),
         "Order {id} marked as delivered.",
     )

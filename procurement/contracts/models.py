@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import Provider, School, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -26,7 +26,7 @@ class ContractStatus(StrEnum):
     TERMINATED = "terminated"
 
 
-class Contract(db.Model):
+class Contract(Model):
     __tablename__ = "contracts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +55,7 @@ class Contract(db.Model):
     )
 
 
-class ContractTier(db.Model):
+class ContractTier(Model):
     __tablename__ = "contract_tiers"
     __table_args__ = (
         sa.UniqueConstraint("contract_id", "min_quantity", name="uq_contract_tiers_contract_min"),
@@ -69,7 +69,7 @@ class ContractTier(db.Model):
     contract: Mapped[Contract] = relationship(back_populates="tiers")
 
 
-class ContractSchool(db.Model):
+class ContractSchool(Model):
     """A school taking part in a contract: its allocated units and agreed charge."""
 
     __tablename__ = "contract_schools"

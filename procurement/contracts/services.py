@@ -71,7 +71,7 @@ def register(user: User, today: date) -> list[RegisterRow]:
         .correlate(Contract)
         .scalar_subquery()
     )
-    own = sa.literal(False)
+    own: sa.ColumnElement[bool] = sa.literal(False)
     if user.role in SCHOOL_ROLES and user.school_id is not None:
         own = (
             sa.select(ContractSchool.id)

@@ -17,7 +17,7 @@ from procurement.tenders.models import TENDER_PUBLISHED_STATUSES, Tender
 
 @bp.route("/contracts")
 @login_required
-def contracts():  # type: ignore[no-untyped-def]
+def contracts():
     """Every contract from tenders and buying rounds, soonest expiry first."""
     today = london_today()
     rows = register_service.register(current_user, today)
@@ -32,7 +32,7 @@ def contracts():  # type: ignore[no-untyped-def]
 
 @bp.route("/contracts/<int:contract_id>")
 @login_required
-def contract_detail(contract_id: int):  # type: ignore[no-untyped-def]
+def contract_detail(contract_id: int):
     """A contract: provider, service, period, awarded prices, capacity and schools."""
     today = london_today()
     contract = register_service.get_contract_for_user(contract_id, current_user)

@@ -2,6 +2,6 @@
 
 import sys
 
-from procurement.optimizer.solver import main
+from procurement.optimizer.cli import main
 
 sys.exit(main())

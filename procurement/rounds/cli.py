@@ -9,9 +9,11 @@ from flask.cli import AppGroup
 
 from app.errors import DomainError
 from app.money import format_pence
-from procurement.optimizer import solver as optimizer
-from procurement.rounds import services as rounds
+from procurement import optimizer
+from procurement.rounds.access import get_run
+from procurement.rounds.answers import run_answer
 from procurement.rounds.models import RunStatus
+from procurement.rounds.runs import DEFAULT_TIME_LIMIT, MAX_TIME_LIMIT, execute_run, queue_run
 
 rounds_cli = AppGroup("rounds", help="Buying rounds and the aggregator.")
 
@@ -29,8 +31,8 @@ rounds_cli = AppGroup("rounds", help="Buying rounds and the aggregator.")
 @click.option(
     "--time-limit",
     "time_limit",
-    type=click.IntRange(1, rounds.MAX_TIME_LIMIT),
-    default=rounds.DEFAULT_TIME_LIMIT,
+    type=click.IntRange(1, MAX_TIME_LIMIT),
+    default=DEFAULT_TIME_LIMIT,
     show_default=True,
     help="Seconds the solver may take.",
 )
@@ -38,11 +40,11 @@ def run_command(round_id: int, run_id: int | None, solver: str, time_limit: int)
     """Run the aggregator on ROUND_ID and print what it found."""
     try:
         if run_id is None:
-            run = rounds.queue_run(round_id, None, solver=solver, time_limit_seconds=time_limit)
+            run = queue_run(round_id, None, solver=solver, time_limit_seconds=time_limit)
             click.echo(f"Run {run.number} recorded (inputs {run.inputs_sha256[:12]}).")
         else:
-            run = rounds.get_run(round_id, run_id)
-        run = rounds.execute_run(run.id, pid=os.getpid())
+            run = get_run(round_id, run_id)
+        run = execute_run(run.id, pid=os.getpid())
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     if run.status is RunStatus.FAILED:
@@ -55,7 +57,7 @@ def run_command(round_id: int, run_id: int | None, solver: str, time_limit: int)
             f"cost {format_pence(run.objective_pence)}, bound "
             f"{format_pence(run.bound_pence)}, gap {(run.gap or 0) * 100:.3f}%"
         )
-    answer = rounds.run_answer(run)
+    answer = run_answer(run)
     if answer is not None and answer.lines:
         click.echo(
             f"schools {len({line.school_id for line in answer.lines})}, alone "

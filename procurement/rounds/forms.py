@@ -16,11 +16,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 
-from app.forms import WholeNumberField
+from app.forms import Required, WholeNumberField
 from app.time import london_instant
-from procurement.optimizer.solver import SOLVERS
+from procurement.optimizer import SOLVERS
+from procurement.rounds.lifecycle import RoundInput
 
 
 class DayField(DateField):
@@ -51,12 +52,12 @@ class RulesFields:
         "Largest share of a lot one provider may win (%)",
         description="100 lets one provider win everything; 60 keeps at least two in play.",
         default=100,
-        validators=[InputRequired("Enter the largest share, 100 if there is no limit")],
+        validators=[Required("Enter the largest share, 100 if there is no limit")],
     )
     min_providers = WholeNumberField(
         "Least number of providers for each service and term",
         default=1,
-        validators=[InputRequired("Enter the least number of providers, 1 if any will do")],
+        validators=[Required("Enter the least number of providers, 1 if any will do")],
     )
     single_source = BooleanField(
         "Each school buys each service from one provider only (continuity)"
@@ -67,7 +68,7 @@ class RoundForm(FlaskForm, RulesFields):
     title = StringField(
         "Title",
         description="What schools see, e.g. “Counselling days for spring term”.",
-        validators=[InputRequired("Enter a title for the round"), Length(max=200)],
+        validators=[Required("Enter a title for the round"), Length(max=200)],
     )
     description = TextAreaField(
         "What schools should know (optional)", validators=[Optional(), Length(max=4000)]
@@ -83,12 +84,12 @@ class RoundForm(FlaskForm, RulesFields):
     deadline_on = DayField(
         "Pledge deadline",
         description="Schools can pledge, change and withdraw until then.",
-        validators=[InputRequired("Enter the pledge deadline")],
+        validators=[Required("Enter the pledge deadline")],
     )
     deadline_time = StringField(
         "Time (UK)",
         default="17:00",
-        validators=[InputRequired("Enter the time of the deadline, like 17:00")],
+        validators=[Required("Enter the time of the deadline, like 17:00")],
     )
 
     def validate_deadline_time(self, field: Any) -> None:
@@ -102,6 +103,21 @@ class RoundForm(FlaskForm, RulesFields):
             return None
         return london_instant(self.deadline_on.data, clock)
 
+    def to_input(self, *, open_now: bool) -> RoundInput:
+        """What the committee filled in, for `procurement.rounds.lifecycle.create_round`."""
+        return RoundInput(
+            title=self.title.data or "",
+            description=self.description.data or "",
+            service_ids=list(self.service_ids.data or []),
+            term_keys=list(self.term_keys.data or []),
+            offer_ids=list(self.offer_ids.data or []),
+            pledge_deadline_at=self.deadline_at,
+            max_share_percent=self.max_share_percent.data,
+            min_providers=self.min_providers.data,
+            single_source=bool(self.single_source.data),
+            open_now=open_now,
+        )
+
 
 class RulesForm(FlaskForm, RulesFields):
     pass
@@ -112,12 +128,12 @@ class RunForm(FlaskForm):
         "Solver",
         choices=[("highs", "HiGHS (default)"), ("cbc", "CBC")],
         default="highs",
-        validators=[InputRequired("Choose a solver")],
+        validators=[Required("Choose a solver")],
     )
     time_limit_seconds = WholeNumberField(
         "Time limit (seconds)",
         default=60,
-        validators=[InputRequired("Enter a time limit in seconds, like 60")],
+        validators=[Required("Enter a time limit in seconds, like 60")],
     )
 
     def validate_solver(self, field: Any) -> None:

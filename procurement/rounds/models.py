@@ -4,11 +4,12 @@ A round covers one or more services over one or more terms; each (service, term)
 *lot*, the unit the aggregator prices: an offer's capacity and volume tiers apply per term, so
 schools' pledges for one lot are pooled together. Offers take part through RoundOffer rows
 (marketplace offers today; a tender's bids could take part later as rows of their own, turned
-into optimizer offers in the one place that does that, `procurement.rounds.build_inputs`).
+into optimizer offers in the one place that does that, `procurement.rounds.inputs.build_inputs`).
 
-Awarding a run creates, per awarded provider and lot, a `procurement.models.Contract` with its
-schools, a confirmed call-off `marketplace.models.Order` per school, capacity reservations on
-the offers, and a RoundNotice per pledging school.
+Awarding a run (`procurement.rounds.award`) creates, per awarded provider and lot, a
+`procurement.contracts.models.Contract` with its schools, a confirmed call-off
+`marketplace.orders.models.Order` per school, capacity reservations on the offers, and a
+RoundNotice per pledging school.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import School, User, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -41,8 +42,18 @@ class RoundStatus(StrEnum):
 ROUND_RUNNABLE_STATUSES = frozenset({RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.RUN})
 ROUND_FINISHED_STATUSES = frozenset({RoundStatus.AWARDED, RoundStatus.CANCELLED})
 
+# What people read for each status (pages and refusal messages).
+STATUS_TEXT = {
+    RoundStatus.DRAFT: "Draft",
+    RoundStatus.OPEN: "Open for pledges",
+    RoundStatus.CLOSED: "Pledging closed",
+    RoundStatus.RUN: "Allocation ready",
+    RoundStatus.AWARDED: "Awarded",
+    RoundStatus.CANCELLED: "Cancelled",
+}
 
-class BuyingRound(db.Model):
+
+class BuyingRound(Model):
     """A pool: services, terms, the offers taking part, the pledge deadline and the rules."""
 
     __tablename__ = "buying_rounds"
@@ -113,7 +124,7 @@ class BuyingRound(db.Model):
         }
 
 
-class RoundService(db.Model):
+class RoundService(Model):
     """A service the round pools demand for."""
 
     __tablename__ = "round_services"
@@ -129,7 +140,7 @@ class RoundService(db.Model):
     service: Mapped[Service] = relationship()
 
 
-class RoundOffer(db.Model):
+class RoundOffer(Model):
     """A provider's marketplace offer taking part in the round at its own tiers and capacity."""
 
     __tablename__ = "round_offers"
@@ -145,7 +156,7 @@ class RoundOffer(db.Model):
     offer: Mapped[Offer] = relationship()
 
 
-class Pledge(db.Model):
+class Pledge(Model):
     """Units of one service a school means to buy in one term through the round."""
 
     __tablename__ = "pledges"
@@ -196,7 +207,7 @@ class RunStatus(StrEnum):
 RUN_IN_PROGRESS_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
 
-class RoundRun(db.Model):
+class RoundRun(Model):
     """One run of the aggregator: its exact inputs, solver, status, bound, gap, time and answer."""
 
     __tablename__ = "round_runs"
@@ -256,7 +267,7 @@ class RoundRun(db.Model):
         return now - since > timedelta(seconds=self.time_limit_seconds * 3 + grace_seconds)
 
 
-class RoundNotice(db.Model):
+class RoundNotice(Model):
     """A message to a school about a round (e.g. its award), shown on the school's home page."""
 
     __tablename__ = "round_notices"

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Role, User
 from app.time import format_instant, utcnow
 from app.use_case import use_case
+from procurement.tenders.access import get_lot, locked_tender, record
 from procurement.tenders.errors import (
     BiddingClosed,
     BidNotFound,
@@ -37,7 +38,6 @@ from procurement.tenders.models import (
     TenderLot,
     TenderStatus,
 )
-from procurement.tenders.services import get_lot, locked_tender, record
 
 MAX_TIERS = 5
 ANSWER_MAX = 5_000

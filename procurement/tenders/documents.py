@@ -22,18 +22,12 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Role, User
 from app.time import utcnow
+from app.use_case import use_case
+from procurement.tenders.access import locked_tender, record, require_committee
 from procurement.tenders.bids import bid_for_viewer, own_bid, require_bidding_open
+from procurement.tenders.changes import editable_stage, record_change, require_reason
 from procurement.tenders.errors import DocumentNotFound, InvalidDocument, TenderNotFound
 from procurement.tenders.models import Tender, TenderDocument, TenderStage, TenderStatus
-from procurement.tenders.services import (
-    editable_stage,
-    locked_tender,
-    record,
-    record_change,
-    require_committee,
-    require_reason,
-    use_case,
-)
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_DOCUMENTS_PER_BID = 10

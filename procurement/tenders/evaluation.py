@@ -1,8 +1,9 @@
-"""Evaluation use cases: declarations of interest, scores, moderation, the award decision.
+"""Evaluation use cases: declarations of interest, scores, moderation and the ranking.
 
-The arithmetic lives in `procurement.evaluation` (pure); this module loads, checks who may do
-what at which stage, and records it. An evaluator declares interests per lot before seeing any
-of its bids; one who declares a conflict cannot see or score that lot.
+The arithmetic lives in `procurement.tenders.scoring` (pure); this module loads, checks who may
+do what at which stage, and records it. An evaluator declares interests per lot before seeing
+any of its bids; one who declares a conflict cannot see or score that lot. The award decision
+made from the ranking is in `procurement.tenders.award`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Role, User
-from app.time import format_instant, utcnow
-from procurement.tenders import ocds
-from procurement.tenders import scoring as evaluation
+from app.time import utcnow
+from app.use_case import use_case
+from procurement.tenders import scoring
+from procurement.tenders.access import get_lot, locked_tender, record, require_committee
 from procurement.tenders.bids import declaration_for, require_evaluator
 from procurement.tenders.errors import BidNotFound, TenderError, TenderStateConflict
 from procurement.tenders.models import (
@@ -29,14 +31,6 @@ from procurement.tenders.models import (
     TenderLot,
     TenderScore,
     TenderStatus,
-)
-from procurement.tenders.rules import standstill_last_day
-from procurement.tenders.services import (
-    get_lot,
-    locked_tender,
-    notify_bidders,
-    record,
-    use_case,
 )
 
 DETAILS_MAX = 2_000
@@ -55,8 +49,7 @@ def declare_interests(
 ) -> TenderConflictDeclaration:
     """Declare, once per lot, whether you have a conflict of interest with its bidders."""
     now = now or utcnow()
-    if actor.role is not Role.COMMITTEE:
-        raise TenderError("Only committee members evaluate bids.", code="committee_only")
+    require_committee(actor, "Only committee members evaluate bids.")
     tender = locked_tender(tender_id)
     lot = get_lot(tender, lot_id)
     if tender.status not in EVALUATING_STATUSES:
@@ -207,7 +200,7 @@ def moderation_rows(tender: Tender, lot: TenderLot) -> list[ModerationRow]:
             ModerationRow(
                 bid=bid,
                 scores=per,
-                suggested={c: evaluation.suggested_score([s.score for s in per[c]]) for c in per},
+                suggested={c: scoring.suggested_score([s.score for s in per[c]]) for c in per},
             )
         )
     return rows
@@ -278,27 +271,25 @@ def moderate_lot(
     return lot
 
 
-def _to_score(bid: TenderBid) -> evaluation.BidToScore:
-    return evaluation.BidToScore(
+def _to_score(bid: TenderBid) -> scoring.BidToScore:
+    return scoring.BidToScore(
         bid_id=bid.id,
         received_at=bid.submitted_at,
-        tiers=tuple(evaluation.PriceTier(t.min_quantity, t.unit_price_pence) for t in bid.tiers),
+        tiers=tuple(scoring.PriceTier(t.min_quantity, t.unit_price_pence) for t in bid.tiers),
         quality=bid.quality_score or 0,
         social_value=bid.social_value_score or 0,
     )
 
 
-def weights(tender: Tender) -> evaluation.Weights:
-    return evaluation.Weights(
-        tender.price_weight, tender.quality_weight, tender.social_value_weight
-    )
+def weights(tender: Tender) -> scoring.Weights:
+    return scoring.Weights(tender.price_weight, tender.quality_weight, tender.social_value_weight)
 
 
-def ranking(tender: Tender, lot: TenderLot) -> list[evaluation.ScoredBid]:
+def ranking(tender: Tender, lot: TenderLot) -> list[scoring.ScoredBid]:
     """The lot's ranking from the moderated scores (empty until moderated)."""
     if lot.moderated_at is None or lot.unsuccessful:
         return []
-    return evaluation.rank(
+    return scoring.rank(
         [_to_score(b) for b in valid_bids(lot)], weights(tender), lot.expected_volume
     )
 
@@ -306,104 +297,12 @@ def ranking(tender: Tender, lot: TenderLot) -> list[evaluation.ScoredBid]:
 def evaluated_prices(tender: Tender, lot: TenderLot) -> dict[int, int]:
     """Each valid bid's evaluated price (for evaluators, before moderation)."""
     return {
-        bid.id: evaluation.evaluated_price(
-            [evaluation.PriceTier(t.min_quantity, t.unit_price_pence) for t in bid.tiers],
+        bid.id: scoring.evaluated_price(
+            [scoring.PriceTier(t.min_quantity, t.unit_price_pence) for t in bid.tiers],
             lot.expected_volume,
         )
         for bid in valid_bids(lot)
     }
-
-
-@use_case
-def decide_award(tender_id: int, actor: User, now: datetime | None = None) -> Tender:
-    """Award each lot to its best-ranked bid(s); the standstill starts now."""
-    now = now or utcnow()
-    if actor.role is not Role.COMMITTEE:
-        raise TenderError("Only committee members decide awards.", code="committee_only")
-    tender = locked_tender(tender_id)
-    if tender.status is not TenderStatus.EVALUATION:
-        raise TenderStateConflict("The award is decided at the end of evaluation.")
-    live_lots = [lot for lot in tender.lots if not lot.unsuccessful]
-    waiting = [lot.number for lot in live_lots if lot.moderated_at is None]
-    if waiting:
-        raise TenderError(
-            "Moderate the scores of every lot first (waiting: lot "
-            + ", ".join(str(n) for n in waiting)
-            + ")."
-        )
-    winners: set[int] = set()
-    bidders: set[int] = set()
-    for lot in live_lots:
-        bids = {b.id: b for b in valid_bids(lot)}
-        for scored in ranking(tender, lot):
-            bid = bids[scored.bid_id]
-            bid.rank = scored.rank
-            bid.evaluated_price_pence = scored.evaluated_price_pence
-            bid.total_score_hundredths = scored.total_hundredths
-            bid.awarded = scored.rank <= lot.max_suppliers
-            bidders.add(bid.provider_id)
-            if bid.awarded:
-                winners.add(bid.provider_id)
-    before = {"status": tender.status.value}
-    tender.status = TenderStatus.STANDSTILL
-    tender.award_decided_at = now
-    tender.standstill_ends_on = standstill_last_day(now)
-    for provider_id in sorted(bidders):
-        outcome = "successful" if provider_id in winners else "not successful"
-        notify_bidders(
-            tender,
-            now,
-            f"The award decision for “{tender.title}” was made on {format_instant(now)}: your bid "
-            f"was {outcome}. Your assessment summary is on the tender page. The standstill runs "
-            f"until the end of {tender.standstill_ends_on:%-d %B %Y}.",
-            provider_ids=[provider_id],
-        )
-    record(
-        actor,
-        tender,
-        "tender",
-        tender.id,
-        "award decided",
-        now,
-        before=before,
-        after={
-            "status": tender.status.value,
-            "standstill_ends_on": tender.standstill_ends_on.isoformat(),
-        },
-    )
-    db.session.flush()
-    ocds.record_release(tender, "award", now)
-    db.session.commit()
-    return tender
-
-
-@dataclass(frozen=True)
-class AssessmentSummary:
-    """What one bidder is told about its own bid for a lot, and the winning bid's scores."""
-
-    bid: TenderBid
-    lot: TenderLot
-    scored: evaluation.ScoredBid | None
-    winners: list[tuple[TenderBid, evaluation.ScoredBid]]
-    bids_evaluated: int
-
-
-def assessment_summary(tender: Tender, bid: TenderBid) -> AssessmentSummary:
-    """The bidder's own scores and rank, with the winning scores (never other bids' prices)."""
-    if tender.award_decided_at is None:
-        raise TenderStateConflict("Assessment summaries are sent with the award decision.")
-    lot = bid.lot
-    ranked = ranking(tender, lot)
-    by_id = {s.bid_id: s for s in ranked}
-    bids = {b.id: b for b in valid_bids(lot)}
-    winners = [(bids[s.bid_id], s) for s in ranked if bids[s.bid_id].awarded]
-    return AssessmentSummary(
-        bid=bid,
-        lot=lot,
-        scored=by_id.get(bid.id),
-        winners=winners,
-        bids_evaluated=len(ranked),
-    )
 
 
 def evaluation_progress(tender: Tender, user: User) -> dict[int, dict[str, object]]:

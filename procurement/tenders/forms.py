@@ -8,6 +8,7 @@ from datetime import datetime, time
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    Field,
     FieldList,
     Form,
     FormField,
@@ -18,27 +19,32 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Length, Optional
+from wtforms.widgets import TextInput
 
-from app.forms import DayField, PoundsField, WholeNumberField
+from app.forms import DayField, PoundsField, Required, WholeNumberField, filled
 from app.time import london_instant
 from procurement.tenders.bids import ANSWER_MAX, MAX_TIERS, BidInput
-from procurement.tenders.models import Criterion
-from procurement.tenders.services import (
+from procurement.tenders.changes import REASON_MAX
+from procurement.tenders.drafting import (
     QUESTION_MAX,
-    REASON_MAX,
     TEXT_MAX,
     TITLE_MAX,
     LotInput,
     QuestionInput,
     TenderInput,
 )
+from procurement.tenders.errors import InvalidBid
+from procurement.tenders.models import Criterion
 
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 
 
-class ClockField(StringField):
+class ClockField(Field):
     """A time of day typed as 24-hour HH:MM (London time); `data` is a `datetime.time`."""
+
+    widget = TextInput()
+    data: time | None
 
     def _value(self) -> str:
         if self.raw_data:
@@ -67,77 +73,79 @@ def _reason_field() -> TextAreaField:
 class TenderForm(FlaskForm):
     title = StringField(
         "Title",
-        validators=[InputRequired("Enter a title for the tender"), Length(max=TITLE_MAX)],
+        validators=[Required("Enter a title for the tender"), Length(max=TITLE_MAX)],
     )
     description = TextAreaField(
         "What the partnership is buying", validators=[Optional(), Length(max=TEXT_MAX)]
     )
-    deadline_on = DayField("Deadline for bids: date", validators=[InputRequired("Enter the date")])
+    deadline_on = DayField("Deadline for bids: date", validators=[Required("Enter the date")])
     deadline_time = ClockField(
         "Deadline for bids: time (UK time)",
         default="12:00",
-        validators=[InputRequired("Enter the time, like 12:00")],
+        validators=[Required("Enter the time, like 12:00")],
     )
     contract_starts_on = DayField(
-        "Contract starts", validators=[InputRequired("Enter the date the contract starts")]
+        "Contract starts", validators=[Required("Enter the date the contract starts")]
     )
     contract_ends_on = DayField(
-        "Contract ends", validators=[InputRequired("Enter the date the contract ends")]
+        "Contract ends", validators=[Required("Enter the date the contract ends")]
     )
     min_valid_bids = WholeNumberField(
         "Minimum number of valid bids per lot",
         description="With fewer valid bids a lot is unsuccessful.",
         default=2,
-        validators=[InputRequired("Enter the minimum number of valid bids")],
+        validators=[Required("Enter the minimum number of valid bids")],
     )
     price_weight = WholeNumberField(
-        "Price weight (%)", default=60, validators=[InputRequired("Enter the price weight")]
+        "Price weight (%)", default=60, validators=[Required("Enter the price weight")]
     )
     quality_weight = WholeNumberField(
-        "Quality weight (%)", default=30, validators=[InputRequired("Enter the quality weight")]
+        "Quality weight (%)", default=30, validators=[Required("Enter the quality weight")]
     )
     social_value_weight = WholeNumberField(
         "Social value weight (%)",
         default=10,
-        validators=[InputRequired("Enter the social value weight")],
+        validators=[Required("Enter the social value weight")],
     )
     school_ids = SelectMultipleField("Schools taking part", coerce=int, choices=[])
     reason = _reason_field()
 
     def to_input(self) -> TenderInput:
-        deadline: datetime = london_instant(self.deadline_on.data, self.deadline_time.data)
+        deadline: datetime = london_instant(
+            filled(self.deadline_on.data), filled(self.deadline_time.data)
+        )
         return TenderInput(
             title=self.title.data or "",
             description=self.description.data or "",
             deadline_at=deadline,
-            contract_starts_on=self.contract_starts_on.data,
-            contract_ends_on=self.contract_ends_on.data,
-            min_valid_bids=self.min_valid_bids.data,
-            price_weight=self.price_weight.data,
-            quality_weight=self.quality_weight.data,
-            social_value_weight=self.social_value_weight.data,
+            contract_starts_on=filled(self.contract_starts_on.data),
+            contract_ends_on=filled(self.contract_ends_on.data),
+            min_valid_bids=filled(self.min_valid_bids.data),
+            price_weight=filled(self.price_weight.data),
+            quality_weight=filled(self.quality_weight.data),
+            social_value_weight=filled(self.social_value_weight.data),
             school_ids=tuple(self.school_ids.data or ()),
         )
 
 
 class LotForm(FlaskForm):
     title = StringField(
-        "Lot title", validators=[InputRequired("Enter a title for the lot"), Length(max=TITLE_MAX)]
+        "Lot title", validators=[Required("Enter a title for the lot"), Length(max=TITLE_MAX)]
     )
     description = TextAreaField("Description (optional)", validators=[Optional()])
     service_id = SelectField(
-        "Service", coerce=int, validators=[InputRequired("Choose a service from the catalogue")]
+        "Service", coerce=int, validators=[Required("Choose a service from the catalogue")]
     )
     expected_volume = WholeNumberField(
         "Expected volume over the contract",
         description="Units the schools expect to buy: bids are priced on this volume.",
-        validators=[InputRequired("Enter the expected volume")],
+        validators=[Required("Enter the expected volume")],
     )
     max_suppliers = WholeNumberField(
         "How many providers can win this lot?",
         description="1 for a single-sourced lot; more to share it between providers.",
         default=1,
-        validators=[InputRequired("Enter how many providers can win the lot, 1 or more")],
+        validators=[Required("Enter how many providers can win the lot, 1 or more")],
     )
     reason = _reason_field()
 
@@ -146,8 +154,8 @@ class LotForm(FlaskForm):
             title=self.title.data or "",
             description=self.description.data or "",
             service_id=self.service_id.data or 0,
-            expected_volume=self.expected_volume.data,
-            max_suppliers=self.max_suppliers.data,
+            expected_volume=filled(self.expected_volume.data),
+            max_suppliers=filled(self.max_suppliers.data),
         )
 
 
@@ -155,11 +163,11 @@ class QuestionForm(FlaskForm):
     criterion = RadioField(
         "Scored under",
         choices=[(c.value, c.label) for c in Criterion],
-        validators=[InputRequired("Choose what the question is scored under")],
+        validators=[Required("Choose what the question is scored under")],
     )
     text = TextAreaField(
         "Question",
-        validators=[InputRequired("Enter the question"), Length(max=QUESTION_MAX)],
+        validators=[Required("Enter the question"), Length(max=QUESTION_MAX)],
     )
     reason = _reason_field()
 
@@ -170,7 +178,7 @@ class QuestionForm(FlaskForm):
 class ReasonForm(FlaskForm):
     reason = TextAreaField(
         "Reason",
-        validators=[InputRequired("Give the reason"), Length(max=REASON_MAX)],
+        validators=[Required("Give the reason"), Length(max=REASON_MAX)],
     )
 
 
@@ -187,14 +195,14 @@ class ClarificationForm(FlaskForm):
     question = TextAreaField(
         "Your question",
         description="The committee answers every bidder at once; nobody is told who asked.",
-        validators=[InputRequired("Enter your question"), Length(max=QUESTION_MAX)],
+        validators=[Required("Enter your question"), Length(max=QUESTION_MAX)],
     )
 
 
 class AnswerForm(FlaskForm):
     answer = TextAreaField(
         "Answer to all bidders",
-        validators=[InputRequired("Enter the answer"), Length(max=TEXT_MAX)],
+        validators=[Required("Enter the answer"), Length(max=TEXT_MAX)],
     )
 
 
@@ -213,12 +221,12 @@ class BidForm(FlaskForm):
     capacity = WholeNumberField(
         "Capacity over the contract",
         description="The most units you can deliver over the whole contract.",
-        validators=[InputRequired("Enter your capacity")],
+        validators=[Required("Enter your capacity")],
     )
     answers = FieldList(FormField(AnswerRow))
 
-    def tier_rows(self) -> tuple[tuple[int, int], ...] | None:
-        """(from, pence) rows; None (with an error on the form) when a row is half filled."""
+    def tier_rows(self) -> tuple[tuple[int, int], ...]:
+        """(from, pence) rows; a half-filled row is refused (the message goes on the form)."""
         rows = []
         for number, entry in enumerate(self.tiers, start=1):
             quantity = entry.form.min_quantity.data
@@ -226,21 +234,18 @@ class BidForm(FlaskForm):
             if quantity is None and price is None:
                 continue
             if quantity is None or price is None:
-                self.form_errors.append(
+                raise InvalidBid(
                     f"Price tier {number}: give both the “from” quantity and the price"
                 )
-                return None
             rows.append((quantity, price))
         return tuple(rows)
 
-    def to_input(self) -> BidInput | None:
+    def to_input(self) -> BidInput:
         tiers = self.tier_rows()
-        if tiers is None:
-            return None
         answers = {}
         for entry in self.answers:
             try:
-                question_id = int(entry.form.question_id.data)
+                question_id = int(entry.form.question_id.data or "")
             except (TypeError, ValueError):
                 continue
             answers[question_id] = entry.form.text.data or ""
@@ -251,7 +256,7 @@ class DeclarationForm(FlaskForm):
     has_conflict = RadioField(
         "Do you have a conflict of interest with any bidder for this lot?",
         choices=[("no", "No"), ("yes", "Yes")],
-        validators=[InputRequired("Say whether you have a conflict of interest")],
+        validators=[Required("Say whether you have a conflict of interest")],
     )
     details = TextAreaField(
         "If yes, describe it",
@@ -275,3 +280,17 @@ class ModerationRow(Form):
 
 class ModerationForm(FlaskForm):
     rows = FieldList(FormField(ModerationRow))
+
+    def to_input(self) -> dict[int, dict[Criterion, int | None]]:
+        """The moderated scores typed, by bid id (rows without a bid id left out)."""
+        moderated: dict[int, dict[Criterion, int | None]] = {}
+        for entry in self.rows:
+            try:
+                bid_id = int(entry.form.bid_id.data or "")
+            except (TypeError, ValueError):
+                continue
+            moderated[bid_id] = {
+                Criterion.QUALITY: entry.form.quality.data,
+                Criterion.SOCIAL_VALUE: entry.form.social_value.data,
+            }
+        return moderated

@@ -3,8 +3,13 @@
 A tender has lots (each single- or multi-sourced), quality and social-value questions, the
 schools taking part, documents and clarifications. Providers bid per lot with all-units
 volume tiers and capacity (the same shape as offers). The stored status moves forward only
-through `procurement.tenders`; "closed" is never stored: it is an open tender whose deadline
-has passed (see `Tender.stage`).
+through the stage use cases (`publication`, `opening`, `award`); "closed" is never stored:
+it is an open tender whose deadline has passed (see `Tender.stage`).
+
+Longer than 500 lines because the tender is one aggregate of sixteen small tables (lots,
+questions, schools, amendments, bids with tiers and answers, documents, clarifications,
+notifications, opening confirmations, declarations, scores, releases); they are read together
+and cutting them apart would only scatter one record's definition.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import Provider, School, User, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -104,7 +109,7 @@ class Criterion(StrEnum):
         return "Quality" if self is Criterion.QUALITY else "Social value"
 
 
-class Tender(db.Model):
+class Tender(Model):
     __tablename__ = "tenders"
     __table_args__ = (
         sa.CheckConstraint(
@@ -194,7 +199,7 @@ class Tender(db.Model):
         return [c for c in Criterion if self.weight(c) > 0]
 
 
-class TenderLot(db.Model):
+class TenderLot(Model):
     """A part of the tender awarded separately, to one provider or several."""
 
     __tablename__ = "tender_lots"
@@ -228,7 +233,7 @@ class TenderLot(db.Model):
         return self.max_suppliers > 1
 
 
-class TenderQuestion(db.Model):
+class TenderQuestion(Model):
     """A question every bid answers; evaluators score the answers under its criterion."""
 
     __tablename__ = "tender_questions"
@@ -245,7 +250,7 @@ class TenderQuestion(db.Model):
     tender: Mapped[Tender] = relationship(back_populates="questions")
 
 
-class TenderSchool(db.Model):
+class TenderSchool(Model):
     """A school taking part: it joins the contracts the tender awards."""
 
     __tablename__ = "tender_schools"
@@ -261,7 +266,7 @@ class TenderSchool(db.Model):
     school: Mapped[School] = relationship()
 
 
-class TenderAmendment(db.Model):
+class TenderAmendment(Model):
     """A change to a published tender: why, what, and whether the deadline moved."""
 
     __tablename__ = "tender_amendments"
@@ -282,7 +287,7 @@ class BidStatus(StrEnum):
     DISQUALIFIED = "disqualified"
 
 
-class TenderBid(db.Model):
+class TenderBid(Model):
     """A provider's sealed bid for one lot: volume tiers, capacity, answers and documents."""
 
     __tablename__ = "tender_bids"
@@ -341,7 +346,7 @@ class TenderBid(db.Model):
         return self.quality_score if criterion is Criterion.QUALITY else self.social_value_score
 
 
-class TenderBidTier(db.Model):
+class TenderBidTier(Model):
     """From `min_quantity` units up, every unit costs `unit_price_pence` (all-units)."""
 
     __tablename__ = "tender_bid_tiers"
@@ -359,7 +364,7 @@ class TenderBidTier(db.Model):
     bid: Mapped[TenderBid] = relationship(back_populates="tiers")
 
 
-class TenderBidAnswer(db.Model):
+class TenderBidAnswer(Model):
     __tablename__ = "tender_bid_answers"
     __table_args__ = (
         sa.UniqueConstraint("bid_id", "question_id", name="uq_tender_bid_answers_bid_question"),
@@ -374,7 +379,7 @@ class TenderBidAnswer(db.Model):
     question: Mapped[TenderQuestion] = relationship()
 
 
-class TenderDocument(db.Model):
+class TenderDocument(Model):
     """A file on a tender (published with it) or on a bid (sealed with it), kept in the database.
 
     Files live in the database, not on disk: every gunicorn worker and host sees them, and the
@@ -397,7 +402,7 @@ class TenderDocument(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class TenderClarification(db.Model):
+class TenderClarification(Model):
     """A provider's question; the answer is published to every bidder without naming who asked."""
 
     __tablename__ = "tender_clarifications"
@@ -413,7 +418,7 @@ class TenderClarification(db.Model):
     answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
-class TenderNotification(db.Model):
+class TenderNotification(Model):
     """An in-app message to a provider about a tender it bid in (a change, an answer, a result)."""
 
     __tablename__ = "tender_notifications"
@@ -427,7 +432,7 @@ class TenderNotification(db.Model):
     tender: Mapped[Tender] = relationship()
 
 
-class TenderOpeningConfirmation(db.Model):
+class TenderOpeningConfirmation(Model):
     """One committee member's confirmation that the bids may be opened."""
 
     __tablename__ = "tender_opening_confirmations"
@@ -444,7 +449,7 @@ class TenderOpeningConfirmation(db.Model):
     user: Mapped[User] = relationship()
 
 
-class TenderConflictDeclaration(db.Model):
+class TenderConflictDeclaration(Model):
     """An evaluator's declaration of interests for one lot, made before seeing its bids."""
 
     __tablename__ = "tender_conflict_declarations"
@@ -462,7 +467,7 @@ class TenderConflictDeclaration(db.Model):
     evaluator: Mapped[User] = relationship()
 
 
-class TenderScore(db.Model):
+class TenderScore(Model):
     """One evaluator's score (0–100) of one bid under one criterion."""
 
     __tablename__ = "tender_scores"
@@ -484,7 +489,7 @@ class TenderScore(db.Model):
     evaluator: Mapped[User] = relationship()
 
 
-class TenderRelease(db.Model):
+class TenderRelease(Model):
     """An OCDS release, frozen when the change it publishes is made."""
 
     __tablename__ = "tender_releases"

@@ -18,7 +18,7 @@ PAGES = {
 }
 
 
-def sign_in_as(auth, world, role):  # type: ignore[no-untyped-def]
+def sign_in_as(auth, world, role):
     if role == "anonymous":
         return None
     user = {

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.demo.seed import ACCOUNTS
+from app.demo.accounts import ACCOUNTS
 from tests.support.browser import SCREENSHOTS, csp_violations, sign_in
 
 pytestmark = pytest.mark.browser

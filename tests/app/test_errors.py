@@ -14,7 +14,7 @@ def failing_app(app, db_session, tmp_path) -> Flask:
     broken = make_app(uri, tmp_path, TESTING=False, PROPAGATE_EXCEPTIONS=False)
 
     @broken.route("/boom")
-    def boom():  # type: ignore[no-untyped-def]
+    def boom():
         db.session.add(School(urn=1, name="Half-written"))
         db.session.flush()
         raise RuntimeError("secret internals")

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from app import gias
+from app.config import Config
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "schools" / "gias_sample_99.csv"
+SAMPLE = Path(Config.DEMO_DATA_DIR) / "schools" / "gias_sample_99.csv"
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,7 @@ def sample_bytes() -> bytes:
     return SAMPLE.read_bytes()
 
 
-def rewrite(data: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
+def rewrite(data: bytes, change) -> bytes:
     rows = list(csv.reader(io.StringIO(data.decode("latin-1"))))
     change(rows)
     out = io.StringIO()
@@ -41,7 +42,7 @@ def test_the_real_sample_imports_open_schools_and_flags_missing_pupil_counts(sam
 
 
 def test_columns_are_found_by_name_not_position(sample_bytes):
-    def reverse_columns(rows):  # type: ignore[no-untyped-def]
+    def reverse_columns(rows):
         for i, row in enumerate(rows):
             rows[i] = list(reversed(row))
 
@@ -87,7 +88,7 @@ def test_wrong_files_are_refused_naming_the_problem(sample_bytes, make_bad, mess
 
 
 def test_bad_values_are_named_with_their_line(sample_bytes):
-    def break_row(rows):  # type: ignore[no-untyped-def]
+    def break_row(rows):
         header = rows[0]
         rows[3][header.index("NumberOfPupils")] = "lots"
         rows[5][header.index("URN")] = "ABC"

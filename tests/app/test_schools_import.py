@@ -5,10 +5,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.config import Config
 from app.extensions import db
 from app.models import AuditEvent, School
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "schools"
+DATA = Path(Config.DEMO_DATA_DIR) / "schools"
 SAMPLE = DATA / "gias_sample_99.csv"
 
 

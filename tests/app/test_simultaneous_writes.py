@@ -60,7 +60,7 @@ def errors_of(response: requests.Response) -> str:
 def all_at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
     """Run the calls in threads released by one barrier, so they reach the server together."""
     barrier = threading.Barrier(len(calls))
-    results: list[requests.Response | BaseException] = [None] * len(calls)  # type: ignore[list-item]
+    results: list[requests.Response | BaseException] = [None] * len(calls)
 
     def run(index: int) -> None:
         barrier.wait()
@@ -75,7 +75,7 @@ def all_at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.R
     for thread in threads:
         thread.join(timeout=120)
     assert all(isinstance(result, requests.Response) for result in results), results
-    return results  # type: ignore[return-value]
+    return results
 
 
 def test_simultaneous_identical_tenders_are_all_saved(busy_server):

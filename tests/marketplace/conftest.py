@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import AuditEvent
 from app.time import london_today
 from marketplace.offers.models import OfferCapacity
-from marketplace.orders import services as orders
+from marketplace.orders import drafting
 from marketplace.orders.models import Order
 from tests import factories
 
@@ -46,7 +46,7 @@ def market(world: factories.World) -> factories.World:
 
 def draft(world: factories.World, quantity: int = 5, **kwargs: Any) -> Order:
     """A draft order from school A for offer A (counselling at £250 a day, £230 from 20)."""
-    return orders.create_draft(
+    return drafting.create_draft(
         school_id=kwargs.pop("school_id", world.school_a.id),
         offer_id=kwargs.pop("offer_id", world.offer_a.id),
         term_key=kwargs.pop("term_key", term_key()),

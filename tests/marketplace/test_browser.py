@@ -11,7 +11,7 @@ from tests.support.browser import sign_in
 pytestmark = pytest.mark.browser
 
 
-def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+def sign_out(page) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/sign-in"))
 

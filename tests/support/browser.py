@@ -194,7 +194,7 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     the console fails the test (`csp_violations(page)` reads them, and a test that provokes
     one on purpose clears the list).
     """
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
     violations: list[str] = []
@@ -228,10 +228,10 @@ def csp_violations(page: object) -> list[str]:
 
 def sign_in(page: object, server: LiveServer, email: str, password: str = "pooled-demo") -> None:
     """Sign in through the real form."""
-    page.goto(server.url + "/sign-in")  # type: ignore[attr-defined]
-    page.get_by_label("Email address").fill(email)  # type: ignore[attr-defined]
-    page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
+    page.goto(server.url + "/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
     # Wait for the answer to the form (home page, or the form again with an error), so that
     # whatever the test does next does not cut the sign-in short.
-    with page.expect_navigation():  # type: ignore[attr-defined]
-        page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()

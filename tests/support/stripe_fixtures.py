@@ -1,7 +1,8 @@
 """Pytest fixtures and helpers to run real Stripe client code against the local Stripe server.
 
 Register as a plugin (``pytest_plugins = ["tests.support.stripe_fixtures"]``) or import
-``localstripe_url`` into a test module. Nothing here imports the Flask app.
+``localstripe_url`` into a test module. Nothing here imports the Flask app. The helpers call the
+server's ``/_test`` and ``/_config`` routes (tests/support/localstripe_server.py).
 """
 
 from __future__ import annotations
@@ -21,17 +22,16 @@ from uuid import uuid4
 import pytest
 import stripe
 
-from tests.support.localstripe_server import DEFAULT_HOST, start
+from tests.support.localstripe_server import HOST, serve_in_thread
 
 TEST_API_KEY = "sk_test_pooled_local"
 TEST_WEBHOOK_SECRET = "whsec_pooled_local_test"
 
 
 @pytest.fixture(scope="session")
-def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def localstripe_url() -> Iterator[str]:
     """Base URL of a local Stripe server on 127.0.0.1 (free port), stopped after the session."""
-    log_path = tmp_path_factory.mktemp("localstripe") / "server.log"
-    server = start(log_path=log_path)
+    server = serve_in_thread()
     try:
         yield server.url
     finally:
@@ -45,12 +45,6 @@ def stripe_client(
     return stripe.StripeClient(
         api_key, base_addresses={"api": base_url}, max_network_retries=max_network_retries
     )
-
-
-def configure_stripe_module(base_url: str, api_key: str = TEST_API_KEY) -> None:
-    """Point the module-level API (``stripe.Customer.create`` …) at the local server."""
-    stripe.api_key = api_key
-    stripe.api_base = base_url
 
 
 def stripe_env(base_url: str, webhook_secret: str = TEST_WEBHOOK_SECRET) -> dict[str, str]:
@@ -124,12 +118,9 @@ def webhook_deliveries(
     ]
 
 
-def resend_event(
-    base_url: str, event_id: str, *, webhook_id: str | None = None
-) -> list[dict[str, Any]]:
+def resend_event(base_url: str, event_id: str) -> list[dict[str, Any]]:
     """Deliver an event again now (same event id, fresh signature); returns the attempts."""
-    body = {"webhook": webhook_id} if webhook_id else {}
-    return call(base_url, "POST", f"/_test/events/{event_id}/resend", body)["data"]
+    return call(base_url, "POST", f"/_test/events/{event_id}/resend", {})["data"]
 
 
 def fail_invoice_payment(base_url: str, invoice_id: str) -> dict[str, Any]:
@@ -137,26 +128,14 @@ def fail_invoice_payment(base_url: str, invoice_id: str) -> dict[str, Any]:
     return call(base_url, "POST", f"/_test/invoices/{invoice_id}/fail_payment", {})
 
 
-def pay_by_bank_transfer(
-    base_url: str, invoice_id: str, *, amount: int | None = None, reference: str | None = None
-) -> dict[str, Any]:
-    """Simulate the school's bank transfer (defaults: amount remaining, the invoice number)."""
-    body: dict[str, Any] = {}
-    if amount is not None:
-        body["amount"] = amount
-    if reference is not None:
-        body["reference"] = reference
-    return call(base_url, "POST", f"/_test/invoices/{invoice_id}/bank_transfer", body)
+def pay_by_bank_transfer(base_url: str, invoice_id: str) -> dict[str, Any]:
+    """Simulate the school's bank transfer of what is left (invoice.paid, payment_succeeded)."""
+    return call(base_url, "POST", f"/_test/invoices/{invoice_id}/bank_transfer", {})
 
 
 def mark_overdue(base_url: str, invoice_id: str) -> dict[str, Any]:
     """Simulate the due date passing (invoice.overdue)."""
     return call(base_url, "POST", f"/_test/invoices/{invoice_id}/overdue", {})
-
-
-def reset_localstripe(base_url: str) -> None:
-    """Forget all objects, events, idempotency keys and deliveries (webhooks stay)."""
-    call(base_url, "DELETE", "/_config/data")
 
 
 @dataclass(frozen=True)
@@ -177,7 +156,7 @@ class ReceivedWebhook:
 class WebhookReceiver:
     """A tiny HTTP endpoint on 127.0.0.1 that records webhook deliveries and answers 200."""
 
-    host: str = DEFAULT_HOST
+    host: str = HOST
     status: int = 200
     received: list[ReceivedWebhook] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None

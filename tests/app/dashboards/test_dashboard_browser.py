@@ -25,7 +25,7 @@ DASHBOARDS = [
 ]
 
 
-def table_cells(page, name: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
+def table_cells(page, name: str) -> list[list[str]]:
     """The visible table of figures `name`: header row, then each row's cells as shown."""
     section = page.locator(f"section#{name}")
     header = [c.strip() for c in section.locator("thead th").all_inner_texts()]
@@ -83,7 +83,7 @@ def test_each_role_opens_its_dashboard_and_every_csv_matches_its_table(
 
 def test_the_year_filter_works_without_javascript(browser, live_server):
     expect = pytest.importorskip("playwright.sync_api").expect
-    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
         sign_in(page, live_server, "committee@demo.pooled.test")

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from app.demo.seed import ACCOUNTS, DEMO_PASSWORD
+from app.demo.accounts import ACCOUNTS, DEMO_PASSWORD
 from app.extensions import db
 from app.models import Grant, Membership, Provider, School, User
 from marketplace.billing.models import Invoice, InvoiceStatus
@@ -12,7 +12,7 @@ from marketplace.orders.models import Order, OrderKind, OrderStatus
 from procurement.contracts.models import Contract, ContractSchool
 
 
-def count(model) -> int:  # type: ignore[no-untyped-def]
+def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 

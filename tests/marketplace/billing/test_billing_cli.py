@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from marketplace.billing import webhooks as billing_events
 from marketplace.billing.models import BillingRun, Invoice, InvoiceStatus
+from marketplace.billing.state import set_state
 
 
 @pytest.mark.usefixtures("no_stripe")
@@ -52,12 +53,8 @@ def test_billing_run_and_reconcile_with_stripe(runner, world, client_stripe) -> 
     assert result.exit_code == 0, result.output
     assert "1 of 1 issued through Stripe, 1 Stripe customers created." in result.output
     invoice = db.session.scalar(sa.select(Invoice))
-    billing_events.billing.set_state(
-        billing_events.EVENTS_CURSOR, str(int(invoice.created_at.timestamp()) - 5)
-    )
-    billing_events.billing.set_state(
-        billing_events.INVOICES_CURSOR, str(int(invoice.created_at.timestamp()) - 5)
-    )
+    set_state(billing_events.EVENTS_CURSOR, str(int(invoice.created_at.timestamp()) - 5))
+    set_state(billing_events.INVOICES_CURSOR, str(int(invoice.created_at.timestamp()) - 5))
     db.session.commit()
     client_stripe.v1.invoices.pay(invoice.stripe_invoice_id, {"paid_out_of_band": True})
 

@@ -11,8 +11,9 @@ from flask import Flask
 
 from app.extensions import db
 from app.time import london_today
-from marketplace.billing import services as billing
+from marketplace.billing import runs
 from marketplace.billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
+from marketplace.billing.state import gateway_from_config, namespace
 from tests import factories
 from tests.marketplace.billing.conftest import make_order, stripe_invoices
 from tests.support.concurrency import race, racing_app
@@ -39,15 +40,15 @@ def test_four_runs_at_once_bill_each_thing_once(live_app: Flask, localstripe_url
             school.finance_email = f"finance{school.id}@example.test"
         for n in range(6):
             make_order(world.school_a if n % 2 else world.school_b, world.offer_a, n + 1)
-        runs = [BillingRun(as_of=london_today(), stripe_configured=True) for _ in range(RUNS)]
-        db.session.add_all(runs)
+        started = [BillingRun(as_of=london_today(), stripe_configured=True) for _ in range(RUNS)]
+        db.session.add_all(started)
         db.session.commit()
-        run_ids = [r.id for r in runs]
+        run_ids = [r.id for r in started]
 
     def job(run_id: int) -> Callable[[], Any]:
         def bill() -> Any:
             run = db.session.get(BillingRun, run_id)
-            return billing.BillingService(billing.gateway_from_config()).run(run)
+            return runs.execute(run, gateway_from_config())
 
         return bill
 
@@ -57,7 +58,7 @@ def test_four_runs_at_once_bill_each_thing_once(live_app: Flask, localstripe_url
     assert sum(o.invoices_created for o in outcomes) == 8  # 2 memberships + 6 orders
     with live_app.app_context():
         # A run that met another on the same invoice records it and leaves it to the next.
-        billing.BillingService(billing.gateway_from_config()).run(billing.start_run(None))
+        runs.execute(runs.start_run(None), gateway_from_config())
         rows = db.session.scalars(sa.select(Invoice)).all()
         assert len(rows) == 8
         order_lines = db.session.scalars(
@@ -65,5 +66,5 @@ def test_four_runs_at_once_bill_each_thing_once(live_app: Flask, localstripe_url
         ).all()
         assert len(order_lines) == len(set(order_lines)) == 6
         assert all(i.status is InvoiceStatus.OPEN and i.stripe_invoice_id for i in rows)
-        remote = stripe_invoices(stripe_client(localstripe_url), billing.namespace())
+        remote = stripe_invoices(stripe_client(localstripe_url), namespace())
         assert sorted(r.id for r in remote) == sorted(i.stripe_invoice_id for i in rows)

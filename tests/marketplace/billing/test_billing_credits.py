@@ -7,29 +7,33 @@ import sqlalchemy as sa
 import stripe
 
 from app.extensions import db
-from marketplace.billing import services as billing
+from marketplace.billing import invoicing, runs
+from marketplace.billing.credits import credit_cancelled_order
 from marketplace.billing.models import CreditNote, CreditNoteStatus, Invoice, InvoiceStatus
+from marketplace.billing.queries import invoice_for_order
+from marketplace.billing.state import namespace
 from marketplace.billing.stripe_gateway import StripeGateway
+from marketplace.billing.stripe_sync import StripeSync, apply_remote
 from marketplace.orders.models import OrderStatus
 from tests import factories
 from tests.marketplace.billing.conftest import make_order, standard_rated_service
 
 
-def bill(gateway: StripeGateway | None) -> billing.RunReport:
-    run = billing.start_run(None)
-    return billing.BillingService(gateway).run(run)
+def bill(gateway: StripeGateway | None) -> runs.RunReport:
+    run = runs.start_run(None)
+    return runs.execute(run, gateway)
 
 
-def cancel_billed(order, refund_pence: int, actor) -> CreditNote | None:  # type: ignore[no-untyped-def]
+def cancel_billed(order, refund_pence: int, actor) -> CreditNote | None:
     """What the marketplace's cancel use case does once billing is wired in."""
     order.status = OrderStatus.CANCELLED
-    note = billing.credit_cancelled_order(order, refund_pence, actor)
+    note = credit_cancelled_order(order, refund_pence, actor)
     db.session.commit()
     return note
 
 
 @pytest.fixture
-def hr_order(world):  # type: ignore[no-untyped-def]
+def hr_order(world):
     """School A's order for 10 hours of standard-rated HR advice at £80 (£800 + £160 VAT)."""
     world.school_b.is_member = False
     world.school_a.finance_email = "finance@alpha.example"
@@ -42,7 +46,7 @@ def test_without_stripe_a_credit_note_is_issued_here_and_reduces_what_is_due(
     world, hr_order
 ) -> None:
     bill(None)
-    invoice = billing.invoice_for_order(hr_order.id)
+    invoice = invoice_for_order(hr_order.id)
     assert invoice.amount_due_pence == 96_000
 
     note = cancel_billed(hr_order, 30_000, world.sbm_a)
@@ -67,7 +71,7 @@ def test_cancelling_twice_credits_once_and_never_more_than_the_line(world, hr_or
     assert first is not None and second is not None and first.id == second.id
     assert first.net_pence == 80_000
     assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 1
-    invoice = billing.invoice_for_order(hr_order.id)
+    invoice = invoice_for_order(hr_order.id)
     assert invoice.amount_due_pence == 0
 
 
@@ -77,7 +81,7 @@ def test_nothing_is_credited_for_an_order_never_billed_or_a_void_invoice(world, 
 
     other = make_order(world.school_a, world.offer_a, quantity=2)
     bill(None)
-    invoice = billing.invoice_for_order(other.id)
+    invoice = invoice_for_order(other.id)
     invoice.status = InvoiceStatus.VOID
     db.session.commit()
     assert cancel_billed(other, 10_000, world.sbm_a) is None
@@ -89,7 +93,7 @@ def test_a_credit_on_an_open_invoice_is_issued_in_stripe_and_comes_off_what_is_d
     world, hr_order, gateway: StripeGateway, client_stripe: stripe.StripeClient
 ) -> None:
     bill(gateway)
-    invoice = billing.invoice_for_order(hr_order.id)
+    invoice = invoice_for_order(hr_order.id)
 
     note = cancel_billed(hr_order, 25_000, world.sbm_a)
     assert note.status is CreditNoteStatus.PENDING
@@ -114,10 +118,9 @@ def test_a_credit_on_a_paid_invoice_goes_to_the_schools_account_in_stripe(
     world, hr_order, gateway: StripeGateway, client_stripe: stripe.StripeClient
 ) -> None:
     bill(gateway)
-    invoice = billing.invoice_for_order(hr_order.id)
+    invoice = invoice_for_order(hr_order.id)
     paid = client_stripe.v1.invoices.pay(invoice.stripe_invoice_id, {"paid_out_of_band": True})
-    service = billing.BillingService(gateway)
-    service.apply_remote(invoice.id, gateway.retrieve_invoice(paid.id), source="test")
+    apply_remote(invoice.id, gateway.retrieve_invoice(paid.id), source="test")
     db.session.commit()
 
     note = cancel_billed(hr_order, 40_000, world.sbm_a)
@@ -139,14 +142,13 @@ def test_a_credit_on_a_paid_invoice_goes_to_the_schools_account_in_stripe(
 def test_a_credit_on_a_draft_reduces_the_invoice_before_it_is_issued(
     world, hr_order, gateway: StripeGateway, client_stripe: stripe.StripeClient
 ) -> None:
-    run = billing.start_run(None)
-    service = billing.BillingService(gateway)
-    service.plan(run.as_of, run.id)  # written here, not yet in Stripe
-    invoice = billing.invoice_for_order(hr_order.id)
+    run = runs.start_run(None)
+    invoicing.plan(run.as_of, run.id, issue_here=False)  # written here, not yet in Stripe
+    invoice = invoice_for_order(hr_order.id)
     assert invoice.status is InvoiceStatus.DRAFT
 
     note = cancel_billed(hr_order, 30_000, world.sbm_a)
-    service.run(run)
+    runs.execute(run, gateway)
 
     assert note.status is CreditNoteStatus.APPLIED_TO_DRAFT
     db.session.refresh(invoice)
@@ -160,28 +162,28 @@ def test_a_credit_on_a_draft_reduces_the_invoice_before_it_is_issued(
 def test_a_credit_on_a_draft_already_in_stripe_updates_stripes_line(
     world, hr_order, gateway: StripeGateway, client_stripe: stripe.StripeClient
 ) -> None:
-    run = billing.start_run(None)
-    service = billing.BillingService(gateway)
-    service.plan(run.as_of, run.id)
-    invoice = billing.invoice_for_order(hr_order.id)
+    run = runs.start_run(None)
+    invoicing.plan(run.as_of, run.id, issue_here=False)
+    invoice = invoice_for_order(hr_order.id)
     # Half-way through issuing: the Stripe draft and its line exist, not yet finalised.
-    customer_id, _ = service.ensure_customer(invoice.school_id)
+    sync = StripeSync(gateway)
+    customer_id, _ = sync.ensure_customer(invoice.school_id)
     remote = gateway.create_invoice(
         customer_id=customer_id,
         description="x",
         footer="",
         po_number="",
         days_until_due=30,
-        metadata={"pooled_invoice": f"{billing.namespace()}:{invoice.id}"},
-        idempotency_key=f"{billing.namespace()}-invoice-{invoice.id}-create",
+        metadata={"pooled_invoice": f"{namespace()}:{invoice.id}"},
+        idempotency_key=f"{namespace()}-invoice-{invoice.id}-create",
     )
     invoice.stripe_invoice_id = remote.id
     db.session.commit()
-    service._push_lines(invoice, customer_id, resumed=False)
+    sync.push_lines(invoice, customer_id, resumed=False)
     assert client_stripe.v1.invoices.retrieve(remote.id).total == 96_000
 
     cancel_billed(hr_order, 30_000, world.sbm_a)
-    report = service.run(run)
+    report = runs.execute(run, gateway)
 
     assert report.failures == []
     db.session.refresh(invoice)
@@ -194,7 +196,7 @@ def test_a_credit_on_a_draft_already_in_stripe_updates_stripes_line(
 def test_a_credit_shows_on_the_schools_invoice(client, auth, world, hr_order) -> None:
     bill(None)
     cancel_billed(hr_order, 30_000, world.sbm_a)
-    invoice = billing.invoice_for_order(hr_order.id)
+    invoice = invoice_for_order(hr_order.id)
     auth.as_user(world.sbm_a)
 
     page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
@@ -207,7 +209,7 @@ def test_a_credit_shows_on_the_schools_invoice(client, auth, world, hr_order) ->
 def test_credit_notes_are_written_in_the_callers_transaction(world, hr_order, no_stripe):
     bill(None)
     hr_order.status = OrderStatus.CANCELLED
-    billing.credit_cancelled_order(hr_order, 10_000, world.sbm_a)
+    credit_cancelled_order(hr_order, 10_000, world.sbm_a)
     db.session.rollback()  # the cancel use case refused after all
 
     assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 0
@@ -219,26 +221,26 @@ def test_credit_notes_are_written_in_the_callers_transaction(world, hr_order, no
 def test_the_marketplaces_cancel_leaves_the_charge_to_be_billed_and_credits_nothing(market):
     """Through the real cancel use case: a confirmed order, never billed, cancelled with a 10%
     admin charge: no credit note; the next billing run bills the charge alone."""
-    from marketplace.orders import services as orders
+    from marketplace.orders import decisions, drafting
     from tests.marketplace.conftest import draft
 
     market.offer_a.cancellation_charge_bp = 1_000
     db.session.commit()
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
-    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
     from datetime import timedelta
 
     from app.calendar import Term
 
     starts = Term.parse(order.term_key).starts_on
-    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
+    decisions.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
     assert order.cancellation_charge_pence == 12_500
     assert db.session.scalar(sa.select(sa.func.count(CreditNote.id))) == 0
 
     bill(None)
 
-    invoice = billing.invoice_for_order(order.id)
+    invoice = invoice_for_order(order.id)
     assert invoice is not None and invoice.total_pence == 12_500
     assert invoice.po_number == order.po_number
 
@@ -252,23 +254,23 @@ def test_the_marketplaces_cancel_of_an_invoiced_order_credits_what_the_rules_giv
 
     from app.calendar import Term
     from marketplace.billing import payables
-    from marketplace.orders import services as orders
+    from marketplace.orders import decisions, drafting
     from tests.marketplace.conftest import draft
 
     market.offer_a.cancellation_charge_bp = 1_000
     db.session.commit()
     order = draft(market, quantity=5)  # £1,250
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
-    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
-    orders.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
     bill(None)
-    invoice = billing.invoice_for_order(order.id)
+    invoice = invoice_for_order(order.id)
     assert invoice is not None
     assert order.status is OrderStatus.INVOICED
     due_before = invoice.amount_due_pence
 
     starts = Term.parse(order.term_key).starts_on
-    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
+    decisions.cancel(order.id, market.school_a.id, market.sbm_a, today=starts - timedelta(days=30))
 
     assert order.status is OrderStatus.CANCELLED
     assert order.cancellation_charge_pence == 12_500

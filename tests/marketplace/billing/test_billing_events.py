@@ -18,9 +18,10 @@ import stripe
 
 from app.extensions import db
 from app.models import AuditEvent
-from marketplace.billing import services as billing
+from marketplace.billing import runs
 from marketplace.billing import webhooks as billing_events
 from marketplace.billing.models import Invoice, InvoiceStatus, StripeEvent
+from marketplace.billing.state import get_state, set_state
 from marketplace.billing.stripe_gateway import StripeGateway
 from tests.marketplace.billing.conftest import count
 from tests.support.stripe_fixtures import TEST_WEBHOOK_SECRET, fail_invoice_payment
@@ -61,8 +62,8 @@ def issued(world, gateway: StripeGateway) -> Invoice:
     world.school_b.is_member = False
     world.school_a.finance_email = "finance@alpha.example"
     db.session.flush()
-    run = billing.start_run(None)
-    billing.BillingService(gateway).run(run)
+    run = runs.start_run(None)
+    runs.execute(run, gateway)
     invoice = db.session.scalar(sa.select(Invoice))
     assert invoice is not None and invoice.status is InvoiceStatus.OPEN
     return invoice
@@ -254,8 +255,8 @@ def test_reconciliation_applies_a_payment_whose_webhook_never_came(
     issued, gateway: StripeGateway, client_stripe
 ) -> None:
     since = issued.created_at.timestamp() - 5
-    billing.set_state(billing_events.EVENTS_CURSOR, str(int(since)))
-    billing.set_state(billing_events.INVOICES_CURSOR, str(int(since)))
+    set_state(billing_events.EVENTS_CURSOR, str(int(since)))
+    set_state(billing_events.INVOICES_CURSOR, str(int(since)))
     db.session.commit()
     paid_events(client_stripe, issued)  # paid in Stripe; no webhook reached us
 
@@ -265,7 +266,7 @@ def test_reconciliation_applies_a_payment_whose_webhook_never_came(
     assert issued.status is InvoiceStatus.PAID
     assert report.events_applied >= 1
     assert any("open → paid" in line for line in report.lines)
-    cursor = int(billing.get_state(billing_events.EVENTS_CURSOR))
+    cursor = int(get_state(billing_events.EVENTS_CURSOR))
     assert cursor >= int(since)
 
     again = billing_events.reconcile(gateway)
@@ -278,8 +279,8 @@ def test_reconciliation_links_an_invoice_whose_stripe_id_was_never_stored(
 ) -> None:
     stripe_id = issued.stripe_invoice_id
     since = int(issued.created_at.timestamp()) - 5
-    billing.set_state(billing_events.INVOICES_CURSOR, str(since))
-    billing.set_state(billing_events.EVENTS_CURSOR, str(int(time.time()) + 3600))
+    set_state(billing_events.INVOICES_CURSOR, str(since))
+    set_state(billing_events.EVENTS_CURSOR, str(int(time.time()) + 3600))
     db.session.execute(sa.update(Invoice).values(stripe_invoice_id=None))
     db.session.commit()
 

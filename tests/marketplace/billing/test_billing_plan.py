@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import AuditEvent
 from app.time import london_today
-from marketplace.billing import services as billing
+from marketplace.billing import runs
+from marketplace.billing.errors import BillingRunInProgress
 from marketplace.billing.models import (
     BillingRun,
     BillingRunStatus,
@@ -23,6 +24,8 @@ from marketplace.billing.models import (
     InvoiceLine,
     InvoiceStatus,
 )
+from marketplace.billing.queries import invoice_for_order
+from marketplace.billing.state import gateway_from_config
 from marketplace.orders.models import OrderStatus
 from tests import factories
 from tests.marketplace.billing.conftest import (
@@ -37,9 +40,9 @@ from tests.marketplace.billing.conftest import (
 pytestmark = pytest.mark.usefixtures("no_stripe")
 
 
-def run_billing(as_of=None) -> billing.RunReport:  # type: ignore[no-untyped-def]
-    run = billing.start_run(None, as_of)
-    return billing.BillingService(billing.gateway_from_config()).run(run)
+def run_billing(as_of=None) -> runs.RunReport:
+    run = runs.start_run(None, as_of)
+    return runs.execute(run, gateway_from_config())
 
 
 def test_each_member_school_gets_one_membership_invoice_with_its_subscription(world) -> None:
@@ -99,9 +102,9 @@ def test_running_twice_bills_nothing_twice(world) -> None:
 
     assert (first.invoices_created, second.invoices_created) == (3, 0)
     assert count(Invoice) == 3
-    runs = db.session.scalars(sa.select(BillingRun).order_by(BillingRun.id)).all()
-    assert [r.status for r in runs] == [BillingRunStatus.FINISHED] * 2
-    assert "0 invoices created" in runs[1].message
+    recorded = db.session.scalars(sa.select(BillingRun).order_by(BillingRun.id)).all()
+    assert [r.status for r in recorded] == [BillingRunStatus.FINISHED] * 2
+    assert "0 invoices created" in recorded[1].message
 
 
 def test_a_delivered_order_is_invoiced_with_its_po_number_and_becomes_invoiced(world) -> None:
@@ -144,7 +147,7 @@ def test_vat_is_charged_at_the_services_rate_rounded_half_up(world) -> None:
 
     run_billing()
 
-    invoice = billing.invoice_for_order(order.id)
+    invoice = invoice_for_order(order.id)
     assert invoice is not None
     # 20% of £249.99 is £49.998 → £50.00.
     assert (invoice.net_pence, invoice.vat_pence, invoice.total_pence) == (24_999, 5_000, 29_999)
@@ -168,7 +171,7 @@ def test_orders_fully_covered_by_the_membership_are_not_billed(world) -> None:
 
     run_billing()
 
-    assert billing.invoice_for_order(order.id) is None
+    assert invoice_for_order(order.id) is None
     db.session.refresh(order)
     assert order.status is OrderStatus.DELIVERED
 
@@ -209,14 +212,14 @@ def test_call_offs_are_billed_once_per_school_per_term_after_the_term_ends(world
     assert alpha.total_pence == 5 * 25_000
     assert alpha.po_number == "PO-A1, PO-A2"
     assert contract.reference in alpha.lines[0].description
-    assert billing.invoice_for_order(b1.id) is not None
-    assert billing.invoice_for_order(current.id) is None  # its term has not ended
-    due = billing.due_summary(london_today(), with_stripe=False)
+    assert invoice_for_order(b1.id) is not None
+    assert invoice_for_order(current.id) is None  # its term has not ended
+    due = runs.due_summary(london_today(), with_stripe=False)
     assert (due.call_offs, due.call_offs_waiting) == (0, 1)
 
     # Once the current term is over, its call-off is billed on an invoice of its own.
     run_billing(this_term.ends_on + timedelta(days=1))
-    assert billing.invoice_for_order(current.id).period == this_term.key
+    assert invoice_for_order(current.id).period == this_term.key
 
 
 def test_a_call_off_delivered_after_its_terms_invoice_gets_a_supplementary_one(world) -> None:
@@ -228,7 +231,7 @@ def test_a_call_off_delivered_after_its_terms_invoice_gets_a_supplementary_one(w
 
     run_billing()
 
-    invoice = billing.invoice_for_order(late.id)
+    invoice = invoice_for_order(late.id)
     assert invoice is not None
     assert invoice.billing_key.endswith("-supplementary-2")
     assert "(supplementary)" in invoice.title
@@ -246,11 +249,11 @@ def test_a_cancelled_order_with_a_charge_is_billed_the_charge_only(world) -> Non
 
     run_billing()
 
-    invoice = billing.invoice_for_order(order.id)
+    invoice = invoice_for_order(order.id)
     assert invoice is not None
     assert invoice.total_pence == 12_345
     assert "Cancellation charge" in invoice.title
-    assert billing.invoice_for_order(free.id) is None
+    assert invoice_for_order(free.id) is None
     db.session.refresh(order)
     assert order.status is OrderStatus.CANCELLED
 
@@ -258,7 +261,7 @@ def test_a_cancelled_order_with_a_charge_is_billed_the_charge_only(world) -> Non
 def test_the_database_refuses_to_bill_an_order_or_a_membership_twice(world) -> None:
     order = make_order(world.school_a, world.offer_a)
     run_billing()
-    first = billing.invoice_for_order(order.id)
+    first = invoice_for_order(order.id)
     membership_line = db.session.scalar(
         sa.select(InvoiceLine).where(InvoiceLine.membership_id.is_not(None))
     )
@@ -299,25 +302,25 @@ def test_an_order_whose_lines_do_not_add_up_is_refused_and_reported(world) -> No
 
     report = run_billing()
 
-    assert billing.invoice_for_order(order.id) is None
+    assert invoice_for_order(order.id) is None
     assert any(f"Order {order.id}" in failure for failure in report.failures)
     db.session.refresh(order)
     assert order.status is OrderStatus.DELIVERED
 
 
 def test_a_second_run_is_refused_while_one_is_in_progress(world) -> None:
-    billing.start_run(None)
-    with pytest.raises(billing.BillingRunInProgress):
-        billing.start_run(None)
+    runs.start_run(None)
+    with pytest.raises(BillingRunInProgress):
+        runs.start_run(None)
 
 
 def test_a_run_whose_process_died_does_not_block_the_next(world) -> None:
-    stuck = billing.start_run(None)
+    stuck = runs.start_run(None)
     stuck.runner = "this-host-is-gone:1"
-    stuck.heartbeat_at = stuck.heartbeat_at - billing.RUN_STALE_AFTER - timedelta(seconds=1)
+    stuck.heartbeat_at = stuck.heartbeat_at - runs.RUN_STALE_AFTER - timedelta(seconds=1)
     db.session.commit()
 
-    run = billing.start_run(None)
+    run = runs.start_run(None)
 
     db.session.refresh(stuck)
     assert stuck.status is BillingRunStatus.FAILED

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import stripe
 
 from app.extensions import db
-from marketplace.billing import services as billing
+from marketplace.billing import invoicing, runs
 from marketplace.billing.models import (
     BillingCustomer,
     BillingRun,
@@ -19,6 +19,8 @@ from marketplace.billing.models import (
     InvoiceLine,
     InvoiceStatus,
 )
+from marketplace.billing.queries import invoice_for_order
+from marketplace.billing.state import namespace
 from marketplace.billing.stripe_gateway import StripeGateway
 from tests import factories
 from tests.marketplace.billing.conftest import (
@@ -32,9 +34,9 @@ from tests.marketplace.billing.conftest import (
 pytestmark = pytest.mark.usefixtures("stripe_config")
 
 
-def run_billing(gateway: Any) -> billing.RunReport:
-    run = billing.start_run(None)
-    return billing.BillingService(gateway).run(run)
+def run_billing(gateway: Any) -> runs.RunReport:
+    run = runs.start_run(None)
+    return runs.execute(run, gateway)
 
 
 def test_a_run_makes_one_customer_per_school_and_sends_each_invoice(
@@ -48,7 +50,7 @@ def test_a_run_makes_one_customer_per_school_and_sends_each_invoice(
     report = run_billing(gateway)
 
     assert (report.invoices_created, report.pushed, report.customers_created) == (3, 3, 2)
-    ns = billing.namespace()
+    ns = namespace()
     customers = stripe_customers(client_stripe, ns)
     assert sorted(c.email for c in customers) == ["finance@alpha.example", "finance@beta.example"]
     alpha_customer = next(c for c in customers if c.email == "finance@alpha.example")
@@ -84,7 +86,7 @@ def test_vat_is_sent_as_a_vat_rate_and_stripes_total_matches_ours(
 
     run_billing(gateway)
 
-    invoice = billing.invoice_for_order(order.id)
+    invoice = invoice_for_order(order.id)
     theirs = client_stripe.v1.invoices.retrieve(invoice.stripe_invoice_id)
     assert (theirs.subtotal, theirs.total) == (24_999, 29_999)
     assert sum(t.amount for t in theirs.total_taxes) == invoice.vat_pence == 5_000
@@ -96,7 +98,7 @@ def test_running_again_creates_nothing_in_stripe(
 ) -> None:
     make_order(world.school_b, world.offer_b, quantity=2)
     run_billing(gateway)
-    ns = billing.namespace()
+    ns = namespace()
     before = (len(stripe_invoices(client_stripe, ns)), len(stripe_customers(client_stripe, ns)))
 
     report = run_billing(gateway)
@@ -146,20 +148,20 @@ def test_a_run_killed_after_any_stripe_call_is_finished_by_the_next_without_dupl
     world.school_a.finance_email = "finance@alpha.example"
     world.school_b.finance_email = "finance@beta.example"
     db.session.flush()
-    run = billing.start_run(None)
+    run = runs.start_run(None)
     with pytest.raises(Killed):
-        billing.BillingService(DiesAfter(gateway, calls)).run(run)  # type: ignore[arg-type]
+        runs.execute(run, DiesAfter(gateway, calls))
     db.session.rollback()
     # The dead process's run never finished; after a while it counts as stopped.
     run = db.session.get(BillingRun, run.id)
     assert run.status is BillingRunStatus.RUNNING
-    run.heartbeat_at -= billing.RUN_STALE_AFTER + timedelta(minutes=1)
+    run.heartbeat_at -= runs.RUN_STALE_AFTER + timedelta(minutes=1)
     db.session.commit()
 
     report = run_billing(gateway)
 
     assert report.failures == []
-    ns = billing.namespace()
+    ns = namespace()
     ours = invoices()
     assert len(ours) == 4  # two memberships, two orders
     remote = stripe_invoices(client_stripe, ns)
@@ -185,15 +187,15 @@ def test_an_invoice_created_in_stripe_long_ago_is_found_not_made_again(
     invoice whose creation was attempted looks it up by our metadata first."""
     world.school_b.is_member = False
     db.session.flush()
-    run = billing.start_run(None)
+    run = runs.start_run(None)
     with pytest.raises(Killed):
-        billing.BillingService(DiesAfter(gateway, 2)).run(run)  # customer, then invoice: dies
+        runs.execute(run, DiesAfter(gateway, 2))  # customer, then invoice: dies
     db.session.rollback()
     [invoice] = invoices()
     assert invoice.stripe_invoice_id is None  # made in Stripe, never stored here
-    assert len(stripe_invoices(client_stripe, billing.namespace())) == 1
+    assert len(stripe_invoices(client_stripe, namespace())) == 1
     run = db.session.get(BillingRun, run.id)
-    run.heartbeat_at -= billing.RUN_STALE_AFTER + timedelta(minutes=1)
+    run.heartbeat_at -= runs.RUN_STALE_AFTER + timedelta(minutes=1)
     db.session.commit()
 
     class ForgetfulKeys:
@@ -217,8 +219,8 @@ def test_an_invoice_created_in_stripe_long_ago_is_found_not_made_again(
     report = run_billing(ForgetfulKeys(gateway))
 
     assert report.failures == []
-    assert len(stripe_invoices(client_stripe, billing.namespace())) == 1
-    assert len(stripe_customers(client_stripe, billing.namespace())) == 1
+    assert len(stripe_invoices(client_stripe, namespace())) == 1
+    assert len(stripe_customers(client_stripe, namespace())) == 1
 
 
 def test_a_school_without_a_finance_email_is_invoiced_but_not_emailed(
@@ -239,9 +241,8 @@ def test_a_school_without_a_finance_email_is_invoiced_but_not_emailed(
 def test_stripe_refusing_an_invoice_is_recorded_and_the_others_still_go(
     world, gateway: StripeGateway
 ) -> None:
-    run = billing.start_run(None)
-    service = billing.BillingService(gateway)
-    service.plan(run.as_of, run.id)
+    run = runs.start_run(None)
+    invoicing.plan(run.as_of, run.id, issue_here=False)
     line = db.session.scalar(
         sa.select(InvoiceLine).join(Invoice).where(Invoice.school_id == world.school_a.id)
     )
@@ -249,7 +250,7 @@ def test_stripe_refusing_an_invoice_is_recorded_and_the_others_still_go(
     line.amount_pence = line.unit_pence
     db.session.commit()
 
-    report = service.run(run)
+    report = runs.execute(run, gateway)
 
     assert len(report.failures) == 1
     broken = db.session.get(Invoice, line.invoice_id)

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from marketplace.billing import services as billing
+from marketplace.billing import runs
 from marketplace.billing.models import BillingRun, Invoice
 from tests.marketplace import html
 from tests.marketplace.billing.conftest import count, make_order
@@ -40,10 +40,10 @@ def test_billing_pages_are_only_for_the_roles_they_serve(client, auth, world, pa
 
 
 @pytest.fixture
-def billed(world):  # type: ignore[no-untyped-def]
+def billed(world):
     make_order(world.school_a, world.offer_a, 2, po_number="PO-SEEN")
-    run = billing.start_run(None)
-    billing.BillingService(None).run(run)
+    run = runs.start_run(None)
+    runs.execute(run, None)
     return {
         i.school_id: i
         for i in db.session.scalars(sa.select(Invoice))
@@ -110,7 +110,7 @@ def test_the_admin_runs_billing_from_the_page(app, client, auth, world) -> None:
 
 
 def test_a_running_run_shows_its_progress_and_the_page_refreshes_itself(client, auth, world):
-    run = billing.start_run(world.admin)
+    run = runs.start_run(world.admin)
     db.session.execute(
         sa.update(BillingRun)
         .where(BillingRun.id == run.id)

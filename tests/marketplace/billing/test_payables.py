@@ -19,7 +19,7 @@ AWKWARD_PRICES = [1, 9, 10, 29, 30, 8_333, 12_345, 99_999]
 
 
 @pytest.fixture
-def delivered(world):  # type: ignore[no-untyped-def]
+def delivered(world):
     """Orders in every state for both providers; only some are owed."""
     last = previous_term().key
     contract = make_contract(world.offer_b)
@@ -52,7 +52,7 @@ def delivered(world):  # type: ignore[no-untyped-def]
     return owed
 
 
-def gross_of(order) -> int:  # type: ignore[no-untyped-def]
+def gross_of(order) -> int:
     return (
         order.cancellation_charge_pence
         if order.status is OrderStatus.CANCELLED

@@ -12,7 +12,7 @@ from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.models import Category, ServiceKind, Unit
 from marketplace.catalogue.services import CatalogueFilters
 from marketplace.offers.models import OfferStatus
-from marketplace.orders import services as orders
+from marketplace.orders import drafting
 from tests import factories
 from tests.marketplace.conftest import draft, term_key
 from tests.marketplace.html import error_summary, row_cells, text
@@ -84,7 +84,7 @@ def test_the_lowest_price_is_the_cheapest_band_of_any_live_offer(shelf, market):
 
 def test_the_service_page_shows_capacity_left_per_term_and_excludes_dead_offers(market):
     order = draft(market, quantity=30)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     market.offer_b.status = OfferStatus.WITHDRAWN
     db.session.commit()
     page = catalogue.service_page(market.service.id, london_today(), market.school_a)

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import MembershipTerm
 from marketplace.entitlements import services as entitlements
 from marketplace.entitlements.models import Entitlement
-from marketplace.orders import services as orders
+from marketplace.orders import decisions, drafting
 from marketplace.orders.errors import PriceChanged
 from tests import factories
 from tests.marketplace.conftest import draft
@@ -40,11 +40,11 @@ def year() -> int:
 def test_a_core_service_is_free_until_the_entitlement_is_used_then_traded_price(market, core):
     first = draft(market, quantity=1, offer_id=core.id)
     assert (first.entitled_quantity, first.total_pence) == (1, 0)
-    orders.submit(first.id, market.school_a.id, market.sbm_a)
+    drafting.submit(first.id, market.school_a.id, market.sbm_a)
 
     second = draft(market, quantity=2, offer_id=core.id)
     assert (second.entitled_quantity, second.total_pence) == (1, 45_000)
-    orders.submit(second.id, market.school_a.id, market.sbm_a)
+    drafting.submit(second.id, market.school_a.id, market.sbm_a)
 
     third = draft(market, quantity=1, offer_id=core.id)
     assert (third.entitled_quantity, third.total_pence) == (0, 45_000)
@@ -53,9 +53,9 @@ def test_a_core_service_is_free_until_the_entitlement_is_used_then_traded_price(
 
 def test_cancelling_gives_the_entitled_units_back(market, core):
     order = draft(market, quantity=2, offer_id=core.id)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     assert entitlements.entitlement_left(market.school_a.id, market.core_service.id, year()) == 0
-    orders.cancel(order.id, market.school_a.id, market.sbm_a)
+    decisions.cancel(order.id, market.school_a.id, market.sbm_a)
     assert entitlements.entitlement_left(market.school_a.id, market.core_service.id, year()) == 2
 
 
@@ -63,9 +63,9 @@ def test_drafts_do_not_use_the_entitlement_and_submit_checks_it_again(market, co
     one = draft(market, quantity=2, offer_id=core.id)
     two = draft(market, quantity=2, offer_id=core.id)
     assert one.total_pence == two.total_pence == 0
-    orders.submit(one.id, market.school_a.id, market.sbm_a)
+    drafting.submit(one.id, market.school_a.id, market.sbm_a)
     with pytest.raises(PriceChanged, match="now costs £900.00 \\(was £0.00\\)"):
-        orders.submit(two.id, market.school_a.id, market.sbm_a)
+        drafting.submit(two.id, market.school_a.id, market.sbm_a)
 
 
 def test_a_school_without_membership_that_year_has_no_entitlement(market, core):
@@ -83,7 +83,7 @@ def test_traded_services_never_use_an_entitlement(market, core):
 
 def test_the_entitlements_page_shows_included_used_and_left(market, core, client, login):
     order = draft(market, quantity=1, offer_id=core.id)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     draft(market, quantity=1, offer_id=core.id)  # a draft uses nothing
     login(market.head_a)
     page = client.get("/entitlements").get_data(as_text=True)

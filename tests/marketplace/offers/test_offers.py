@@ -17,7 +17,8 @@ from marketplace.offers.errors import InvalidOffer, OfferNotFound, OfferStateCon
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.offers.pricing import Tier
 from marketplace.offers.services import OfferInput
-from marketplace.orders import services as orders
+from marketplace.orders import access, drafting
+from marketplace.orders.models import Order
 from tests import factories
 from tests.marketplace.conftest import draft, reserved, term_key
 from tests.marketplace.html import banners, error_summary
@@ -164,7 +165,7 @@ def _input(market, **changes) -> OfferInput:
 
 def test_capacity_cannot_drop_below_what_schools_have_ordered(market):
     order = draft(market, quantity=30)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     capacities = {c.term_key: c.capacity for c in market.offer_a.capacities}
     with pytest.raises(InvalidOffer, match="30 units are already ordered"):
         offers.update_offer(
@@ -212,12 +213,12 @@ def test_changing_prices_in_place_keeps_each_band_and_orders_keep_their_price(ma
 
 def test_a_withdrawn_offer_leaves_the_catalogue_and_cannot_be_ordered(client, login, market):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     login(market.provider_user_a)
     response = client.post(f"/provider/offers/{market.offer_a.id}/withdraw")
     assert response.status_code == 302
     assert market.offer_a.status is OfferStatus.WITHDRAWN
-    assert orders.get_order_for_school(order.id, market.school_a.id).status.value == "approved"
+    assert access.get_order_for_school(order.id, market.school_a.id).status.value == "approved"
     login(market.sbm_a)
     page = client.get(f"/services/{market.service.id}").get_data(as_text=True)
     assert f'id="offer-{market.offer_a.id}"' not in page
@@ -225,14 +226,14 @@ def test_a_withdrawn_offer_leaves_the_catalogue_and_cannot_be_ordered(client, lo
     response = client.get(f"/offers/{market.offer_a.id}/order")
     assert response.status_code == 409
     assert "withdrawn by the provider" in response.get_data(as_text=True)
-    before = db.session.scalar(sa.select(sa.func.count()).select_from(orders.Order))
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Order))
     response = client.post(
         f"/offers/{market.offer_a.id}/order",
         data={"term_key": term_key(), "quantity": "2", "po_number": "PO-9"},
     )
     assert response.status_code == 409
     assert any("withdrawn" in m for m in error_summary(response.get_data(as_text=True)))
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(orders.Order)) == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == before
 
 
 @pytest.mark.parametrize(

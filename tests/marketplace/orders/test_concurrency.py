@@ -13,7 +13,7 @@ from flask import Flask
 from app.extensions import db
 from app.models import AuditEvent, Role, User
 from marketplace.offers.models import OfferCapacity
-from marketplace.orders import services as orders
+from marketplace.orders import drafting
 from marketplace.orders.errors import CapacityExhausted, OrderStateConflict
 from marketplace.orders.models import Order, OrderStatus
 from tests import factories
@@ -37,7 +37,7 @@ def live_app(backend: str, module_database: str, tmp_path_factory: Any) -> Itera
 
 def submit_job(order_id: int, school_id: int, user_id: int) -> Callable[[], Any]:
     def job() -> Any:
-        return orders.submit(order_id, school_id, db.session.get(User, user_id)).status
+        return drafting.submit(order_id, school_id, db.session.get(User, user_id)).status
 
     return job
 
@@ -49,7 +49,7 @@ def test_fifty_schools_racing_for_the_last_ten_units_get_exactly_ten(live_app):
         schools = [factories.make_school() for _ in range(SUBMITTERS)]
         db.session.commit()
         drafts = [
-            orders.create_draft(
+            drafting.create_draft(
                 school_id=school.id,
                 offer_id=offer_id,
                 term_key=term_key(),
@@ -111,7 +111,7 @@ def test_ten_clicks_on_submit_for_one_order_reserve_it_once(live_app):
         offer = factories.make_offer(provider, service, capacity=100)
         user = factories.make_user(Role.SBM, school=school)
         db.session.commit()
-        order = orders.create_draft(
+        order = drafting.create_draft(
             school_id=school.id,
             offer_id=offer.id,
             term_key=term_key(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from marketplace.orders import services as orders
+from marketplace.orders import access, decisions, drafting
 from marketplace.orders.models import OrderStatus
 from tests.marketplace.conftest import counts, draft, reserved, term_key
 from tests.marketplace.html import banners, error_summary, row_cells, summary_value, text
@@ -40,6 +40,25 @@ def test_an_sbm_orders_an_offer_checks_the_draft_and_submits_it(client, login, m
     assert "now waits for your head to approve it" in " ".join(banners(page))
     assert row_cells(page, "Draft → Submitted")[2:4] == ["Submitted", "Draft → Submitted"]
     assert reserved(market.offer_a.id) == 12
+
+
+def test_a_draft_within_the_threshold_does_not_warn_of_the_heads_approval(client, login, market):
+    order = draft(market, quantity=10)  # £2,500: at the threshold, not over it
+    login(market.sbm_a)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Check and submit" in page
+    assert "approval threshold" not in text(page)
+
+
+def test_the_heads_home_lists_the_submitted_orders_over_the_threshold(client, login, market):
+    waiting = draft(market, quantity=12)  # £3,000
+    drafting.submit(waiting.id, market.school_a.id, market.sbm_a)
+    within = draft(market, quantity=4)  # £1,000: approved on submit
+    drafting.submit(within.id, market.school_a.id, market.sbm_a)
+    login(market.head_a)
+    page = client.get("/home").get_data(as_text=True)
+    assert f"Order {waiting.id}" in text(page)
+    assert f"Order {within.id}" not in text(page)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +110,7 @@ def test_an_order_is_always_for_the_signed_in_sbms_own_school(client, login, mar
         f"/offers/{market.offer_a.id}/order",
         data=order_data(school_id=str(market.school_b.id)),
     )
-    order = orders.get_order_for_school(
+    order = access.get_order_for_school(
         int(response.location.rsplit("/", 1)[1]), market.school_a.id
     )
     assert order.school_id == market.school_a.id
@@ -134,7 +153,7 @@ def test_a_double_submit_does_nothing_the_second_time_and_says_so(client, login,
 
 def test_a_submitted_order_cannot_be_edited_through_the_page(client, login, market):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     login(market.sbm_a)
     before = counts()
     for method in ("get", "post"):
@@ -158,7 +177,7 @@ def test_a_draft_can_be_changed_through_the_page(client, login, market):
 
 def test_the_head_approves_and_the_sbm_cannot(client, login, market):
     order = draft(market, quantity=12)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     login(market.sbm_a)
     assert client.post(f"/orders/{order.id}/approve").status_code == 403
     login(market.head_a)
@@ -173,7 +192,7 @@ def test_the_head_approves_and_the_sbm_cannot(client, login, market):
 
 def test_the_head_must_say_why_when_rejecting(client, login, market):
     order = draft(market, quantity=12)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     login(market.head_a)
     before = counts()
     response = client.post(f"/orders/{order.id}/reject", data={"reject-reason": ""})
@@ -188,7 +207,7 @@ def test_the_head_must_say_why_when_rejecting(client, login, market):
 def test_the_provider_confirms_declines_and_delivers_from_the_order_page(client, login, market):
     first, second = draft(market, quantity=5), draft(market, quantity=3)
     for order in (first, second):
-        orders.submit(order.id, market.school_a.id, market.sbm_a)
+        drafting.submit(order.id, market.school_a.id, market.sbm_a)
     login(market.provider_user_a)
     listing = client.get("/provider/orders").get_data(as_text=True)
     assert "2 approved orders" in text(listing)
@@ -214,7 +233,7 @@ def test_the_provider_confirms_declines_and_delivers_from_the_order_page(client,
 @pytest.mark.parametrize("action", ["confirm", "deliver", "decline"])
 def test_a_provider_cannot_act_on_another_providers_order(client, login, market, action):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     login(market.provider_user_b)
     before = counts()
     assert client.get(f"/orders/{order.id}").status_code == 404
@@ -229,8 +248,8 @@ def test_the_cancel_page_shows_the_charge_before_cancelling(client, login, marke
     market.offer_a.cancellation_charge_bp = 1_000
     db.session.commit()
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
-    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
     login(market.sbm_a)
     page = client.get(f"/orders/{order.id}/cancel").get_data(as_text=True)
     assert summary_value(page, "Admin charge") == "£125.00"

@@ -11,7 +11,8 @@ from app.calendar import Term
 from app.extensions import db
 from app.time import london_today
 from marketplace.offers.models import OfferStatus
-from marketplace.orders import services as orders
+from marketplace.orders import access, decisions, drafting
+from marketplace.orders.capacity import release_capacity, reserve_capacity
 from marketplace.orders.errors import (
     CancellationRefused,
     CapacityExhausted,
@@ -21,7 +22,7 @@ from marketplace.orders.errors import (
     OrderStateConflict,
     PriceChanged,
 )
-from marketplace.orders.models import OrderKind, OrderStatus
+from marketplace.orders.models import Order, OrderKind, OrderStatus
 from procurement.contracts.models import (
     Contract,
     ContractSchool,
@@ -43,34 +44,49 @@ def test_a_draft_is_priced_from_the_offer_tier_and_reserves_nothing(market):
 
 def test_an_order_within_the_threshold_is_approved_on_submit_and_reserves_capacity(market):
     order = draft(market, quantity=5)  # £1,250, threshold £2,500
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     assert order.status is OrderStatus.APPROVED
     assert order.approved_by_id == market.sbm_a.id
     assert reserved(market.offer_a.id) == 5
-    assert [e.action for e in orders.history(order)] == ["created", "submitted", "approved"]
+    assert [e.action for e in access.history(order)] == ["created", "submitted", "approved"]
 
 
 def test_an_order_over_the_threshold_waits_for_the_head(market):
     order = draft(market, quantity=12)  # £3,000
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     assert order.status is OrderStatus.SUBMITTED
     assert reserved(market.offer_a.id) == 12  # held while the head decides
 
     with pytest.raises(OrderStateConflict, match="Only the head"):
-        orders.approve(order.id, market.school_a.id, market.sbm_a)
-    orders.approve(order.id, market.school_a.id, market.head_a)
+        decisions.approve(order.id, market.school_a.id, market.sbm_a)
+    decisions.approve(order.id, market.school_a.id, market.head_a)
     assert order.status is OrderStatus.APPROVED
     assert order.approved_by_id == market.head_a.id
 
 
+def test_an_order_at_exactly_the_threshold_is_approved_on_submit(market):
+    order = draft(market, quantity=10)  # £2,500, threshold £2,500
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    assert order.status is OrderStatus.APPROVED
+
+
+def test_the_sql_condition_picks_the_orders_the_rule_picks(market):
+    """Order.needs_approval in a query and on a loaded order are the same rule."""
+    threshold = market.school_a.approval_threshold_pence
+    drafts = [draft(market, quantity=q) for q in (9, 10, 11)]  # £2,250, £2,500, £2,750
+    picked = set(db.session.scalars(sa.select(Order.id).where(Order.needs_approval(threshold))))
+    assert picked == {o.id for o in drafts if o.needs_approval(threshold)}
+    assert picked == {drafts[2].id}
+
+
 def test_the_provider_confirms_then_marks_delivered_and_each_step_is_audited(market):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
-    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
-    orders.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
     assert order.status is OrderStatus.DELIVERED
     assert order.confirmed_at is not None and order.delivered_at is not None
-    events = orders.history(order)
+    events = access.history(order)
     assert [(e.action, (e.before or {}).get("status"), e.after["status"]) for e in events] == [
         ("created", None, "draft"),
         ("submitted", "draft", "submitted"),
@@ -84,30 +100,30 @@ def test_the_provider_confirms_then_marks_delivered_and_each_step_is_audited(mar
 
 def test_delivering_before_confirming_is_refused(market):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     before = counts()
     with pytest.raises(OrderStateConflict, match="cannot be marked delivered"):
-        orders.deliver(order.id, market.provider_a.id, market.provider_user_a)
+        decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
     assert counts() == before
 
 
 @pytest.mark.parametrize("who", ["decline", "reject", "cancel"])
 def test_declining_rejecting_or_cancelling_releases_the_capacity(market, who):
     order = draft(market, quantity=12)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     assert reserved(market.offer_a.id) == 12
     if who == "decline":
-        orders.decline(order.id, market.provider_a.id, market.provider_user_a, "Fully booked")
+        decisions.decline(order.id, market.provider_a.id, market.provider_user_a, "Fully booked")
         assert order.status is OrderStatus.DECLINED
     elif who == "reject":
-        orders.reject(order.id, market.school_a.id, market.head_a, "Not in the budget")
+        decisions.reject(order.id, market.school_a.id, market.head_a, "Not in the budget")
         assert order.status is OrderStatus.CANCELLED
     else:
-        orders.cancel(order.id, market.school_a.id, market.sbm_a)
+        decisions.cancel(order.id, market.school_a.id, market.sbm_a)
         assert order.status is OrderStatus.CANCELLED
         assert order.cancellation_charge_pence == 0
     assert reserved(market.offer_a.id) == 0
-    assert orders.history(order)[-1].after.get("reason", "") in {
+    assert access.history(order)[-1].after.get("reason", "") in {
         "Fully booked",
         "Not in the budget",
         "",
@@ -116,9 +132,9 @@ def test_declining_rejecting_or_cancelling_releases_the_capacity(market, who):
 
 def test_declining_needs_a_reason(market):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     with pytest.raises(InvalidOrder, match="Give a reason"):
-        orders.decline(order.id, market.provider_a.id, market.provider_user_a, "  ")
+        decisions.decline(order.id, market.provider_a.id, market.provider_user_a, "  ")
     assert reserved(market.offer_a.id) == 5
 
 
@@ -164,7 +180,7 @@ def test_an_offer_withdrawn_after_the_draft_cannot_be_submitted(market):
     db.session.commit()
     before = counts()
     with pytest.raises(OfferUnavailable, match="withdrawn"):
-        orders.submit(order.id, market.school_a.id, market.sbm_a)
+        drafting.submit(order.id, market.school_a.id, market.sbm_a)
     assert counts() == before
     assert db.session.get(type(order), order.id).status is OrderStatus.DRAFT
     assert reserved(market.offer_a.id) == 0
@@ -174,9 +190,9 @@ def test_a_school_cannot_submit_or_see_another_schools_order(market):
     order = draft(market)
     before = counts()
     with pytest.raises(OrderNotFound):
-        orders.submit(order.id, market.school_b.id, market.sbm_b)
+        drafting.submit(order.id, market.school_b.id, market.sbm_b)
     with pytest.raises(OrderNotFound):
-        orders.get_order_for_user(order.id, market.sbm_b)
+        access.get_order_for_user(order.id, market.sbm_b)
     assert counts() == before
     assert reserved(market.offer_a.id) == 0
 
@@ -186,38 +202,38 @@ def test_an_order_over_the_capacity_left_is_refused_at_draft_and_at_submit(marke
         draft(market, quantity=101)
     first = draft(market, quantity=60)
     second = draft(market, quantity=50, school_id=market.school_b.id, actor=market.sbm_b)
-    orders.submit(first.id, market.school_a.id, market.sbm_a)
+    drafting.submit(first.id, market.school_a.id, market.sbm_a)
     before = counts()
     with pytest.raises(CapacityExhausted, match="Capacity ran out: .* only 40 days left"):
-        orders.submit(second.id, market.school_b.id, market.sbm_b)
+        drafting.submit(second.id, market.school_b.id, market.sbm_b)
     assert counts() == before
     assert reserved(market.offer_a.id) == 60
 
 
 def test_reserve_capacity_refuses_atomically_when_the_units_are_not_left(market):
-    orders.reserve_capacity(market.offer_a.id, term_key(), 100)
+    reserve_capacity(market.offer_a.id, term_key(), 100)
     with pytest.raises(CapacityExhausted, match="no days left"):
-        orders.reserve_capacity(market.offer_a.id, term_key(), 1)
-    orders.release_capacity(market.offer_a.id, term_key(), 30)
+        reserve_capacity(market.offer_a.id, term_key(), 1)
+    release_capacity(market.offer_a.id, term_key(), 30)
     assert reserved(market.offer_a.id) == 70
 
 
 def test_a_second_submit_does_nothing_and_says_so(market):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     before = counts()
     with pytest.raises(OrderStateConflict, match="already been submitted; nothing was changed"):
-        orders.submit(order.id, market.school_a.id, market.sbm_a)
+        drafting.submit(order.id, market.school_a.id, market.sbm_a)
     assert counts() == before
     assert reserved(market.offer_a.id) == 5
 
 
 def test_a_submitted_order_cannot_be_edited(market):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     before = counts()
     with pytest.raises(OrderStateConflict, match="can no longer be changed"):
-        orders.update_draft(
+        drafting.update_draft(
             order.id,
             market.school_a.id,
             term_key=term_key(),
@@ -231,7 +247,7 @@ def test_a_submitted_order_cannot_be_edited(market):
 
 def test_a_draft_can_be_edited_and_is_priced_again(market):
     order = draft(market, quantity=5)
-    orders.update_draft(
+    drafting.update_draft(
         order.id,
         market.school_a.id,
         term_key=term_key(),
@@ -241,18 +257,18 @@ def test_a_draft_can_be_edited_and_is_priced_again(market):
         actor=market.sbm_a,
     )
     assert (order.quantity, order.total_pence, order.po_number) == (25, 575_000, "PO-9")
-    assert orders.history(order)[-1].action == "updated"
+    assert access.history(order)[-1].action == "updated"
 
 
 def test_a_provider_cannot_touch_another_providers_order(market):
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     before = counts()
-    for action in (orders.confirm, orders.deliver):
+    for action in (decisions.confirm, decisions.deliver):
         with pytest.raises(OrderNotFound):
             action(order.id, market.provider_b.id, market.provider_user_b)
     with pytest.raises(OrderNotFound):
-        orders.decline(order.id, market.provider_b.id, market.provider_user_b, "no")
+        decisions.decline(order.id, market.provider_b.id, market.provider_user_b, "no")
     assert counts() == before
     assert order.status is OrderStatus.APPROVED
 
@@ -263,9 +279,9 @@ def test_a_price_change_after_the_draft_stops_the_submit_until_the_school_accept
     db.session.commit()
     before = counts()
     with pytest.raises(PriceChanged, match="now costs £1,300.00 \\(was £1,250.00\\)"):
-        orders.submit(order.id, market.school_a.id, market.sbm_a)
+        drafting.submit(order.id, market.school_a.id, market.sbm_a)
     assert counts() == before
-    orders.update_draft(
+    drafting.update_draft(
         order.id,
         market.school_a.id,
         term_key=order.term_key,
@@ -273,7 +289,7 @@ def test_a_price_change_after_the_draft_stops_the_submit_until_the_school_accept
         po_number=order.po_number,
         actor=market.sbm_a,
     )
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
     assert order.total_pence == 130_000
 
 
@@ -306,19 +322,21 @@ def _confirmed(market, notice_days: int, charge_bp: int):
     market.offer_a.cancellation_charge_bp = charge_bp
     db.session.commit()
     order = draft(market, quantity=5)
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
-    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
     return order
 
 
 def test_cancelling_a_confirmed_order_with_notice_charges_the_admin_fee(market):
     order = _confirmed(market, notice_days=10, charge_bp=1_000)
     term = Term.parse(order.term_key)
-    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=term.starts_on - timedelta(30))
+    decisions.cancel(
+        order.id, market.school_a.id, market.sbm_a, today=term.starts_on - timedelta(30)
+    )
     assert order.status is OrderStatus.CANCELLED
     assert order.cancellation_charge_pence == 12_500  # 10% of £1,250
     assert reserved(market.offer_a.id) == 0
-    event = orders.history(order)[-1]
+    event = access.history(order)[-1]
     assert (event.after["charge_pence"], event.after["refund_pence"]) == (12_500, 112_500)
 
 
@@ -327,7 +345,7 @@ def test_cancelling_inside_the_notice_period_at_the_end_of_term_is_refused(marke
     term = Term.parse(order.term_key)
     before = counts()
     with pytest.raises(CancellationRefused, match="30 days’ notice"):
-        orders.cancel(order.id, market.school_a.id, market.sbm_a, today=term.ends_on)
+        decisions.cancel(order.id, market.school_a.id, market.sbm_a, today=term.ends_on)
     assert counts() == before
     assert order.status is OrderStatus.CONFIRMED
     assert reserved(market.offer_a.id) == 5
@@ -335,9 +353,11 @@ def test_cancelling_inside_the_notice_period_at_the_end_of_term_is_refused(marke
 
 def test_a_delivered_order_is_cancelled_by_the_offers_rules(market):
     order = _confirmed(market, notice_days=10, charge_bp=1_000)
-    orders.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
     term = Term.parse(order.term_key)
-    orders.cancel(order.id, market.school_a.id, market.sbm_a, today=term.starts_on - timedelta(30))
+    decisions.cancel(
+        order.id, market.school_a.id, market.sbm_a, today=term.starts_on - timedelta(30)
+    )
     assert order.status is OrderStatus.CANCELLED
     assert order.cancellation_charge_pence == 12_500  # the admin charge: notice was given
     assert reserved(market.offer_a.id) == 0
@@ -345,9 +365,9 @@ def test_a_delivered_order_is_cancelled_by_the_offers_rules(market):
 
 def test_a_cancelled_order_cannot_be_cancelled_again(market):
     order = _confirmed(market, notice_days=0, charge_bp=0)
-    orders.cancel(order.id, market.school_a.id, market.sbm_a)
+    decisions.cancel(order.id, market.school_a.id, market.sbm_a)
     with pytest.raises(OrderStateConflict, match="already cancelled"):
-        orders.cancel(order.id, market.school_a.id, market.sbm_a)
+        decisions.cancel(order.id, market.school_a.id, market.sbm_a)
 
 
 # The contract-price seam ---------------------------------------------------------------------
@@ -401,7 +421,7 @@ def test_the_offer_price_applies_outside_an_active_contract_with_that_provider(m
 
 def test_a_call_off_without_an_offer_goes_through_the_lifecycle_without_offer_capacity(market):
     """Procurement creates call-offs (no offer); the lifecycle functions still run them."""
-    order = orders.Order(
+    order = Order(
         school_id=market.school_a.id,
         provider_id=market.provider_a.id,
         service_id=market.service.id,
@@ -414,9 +434,9 @@ def test_a_call_off_without_an_offer_goes_through_the_lifecycle_without_offer_ca
     )
     db.session.add(order)
     db.session.commit()
-    orders.submit(order.id, market.school_a.id, market.sbm_a)
-    orders.confirm(order.id, market.provider_a.id, market.provider_user_a)
-    orders.cancel(order.id, market.school_a.id, market.sbm_a)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.cancel(order.id, market.school_a.id, market.sbm_a)
     assert order.status is OrderStatus.CANCELLED
     assert reserved(market.offer_a.id) == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(orders.Order)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 1

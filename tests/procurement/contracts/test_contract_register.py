@@ -13,24 +13,23 @@ from app.time import london_today, utcnow
 from procurement.contracts import services as register_service
 from procurement.contracts.models import Contract, ContractSchool, ContractSource, ContractStatus
 from procurement.contracts.prices import ContractRegisterPrices
-from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
+from procurement.tenders import award
 from tests.procurement.tenders.factories import evaluate, make_tender, open_bids, submit_both_bids
 
 
-def _tender_contract(world) -> Contract:  # type: ignore[no-untyped-def]
+def _tender_contract(world) -> Contract:
     """Provider A wins a counselling tender; its contract runs from today for two years."""
     now = utcnow()
     tw = make_tender(world, now=now - timedelta(days=60), deadline_at=now - timedelta(days=40))
     bid_a, bid_b = submit_both_bids(tw, now=now - timedelta(days=50))
     open_bids(tw, now=now - timedelta(days=39))
     evaluate(tw, {bid_a.id: (60, 60), bid_b.id: (60, 60)}, now=now - timedelta(days=38))
-    evaluation_service.decide_award(tw.tender.id, world.committee, now=now - timedelta(days=30))
-    (contract,) = tenders.enter_into_contracts(tw.tender.id, world.committee, now=now)
+    award.decide_award(tw.tender.id, world.committee, now=now - timedelta(days=30))
+    (contract,) = award.enter_into_contracts(tw.tender.id, world.committee, now=now)
     return contract
 
 
-def _round_contract(world, ends_on: date, school) -> Contract:  # type: ignore[no-untyped-def]
+def _round_contract(world, ends_on: date, school) -> Contract:
     contract = Contract(
         reference=f"RND-{ends_on:%Y%m%d}",
         title="Counselling from a buying round",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.money import largest_remainder
-from procurement.optimizer.solver import (
+from procurement.optimizer import (
     INFEASIBLE,
     OPTIMAL,
     TIME_LIMIT,
@@ -24,12 +24,6 @@ from procurement.optimizer.solver import (
     Rules,
     School,
     Tier,
-    _make_whole,
-    _Model,
-    _plan,
-    _Run,
-    _run,
-    _settled,
     instance_from_json,
     instance_to_json,
     result_to_json,
@@ -37,6 +31,8 @@ from procurement.optimizer.solver import (
     solve_plain,
     standalone_pence,
 )
+from procurement.optimizer.model import _Model, _plan
+from procurement.optimizer.solve import _make_whole, _Run, _run, _settled
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "counselling"
@@ -515,11 +511,11 @@ def _set(path: str, value: object):
         *parents, last = path.split(".")
         node: object = data
         for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
+            node = node[int(part)] if isinstance(node, list) else node[part]
         if isinstance(node, list):
             node[int(last)] = value
         else:
-            node[last] = value  # type: ignore[index]
+            node[last] = value
 
     return change
 
@@ -529,8 +525,8 @@ def _delete(path: str):
         *parents, last = path.split(".")
         node: object = data
         for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
-        del node[last]  # type: ignore[attr-defined]
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        del node[last]
 
     return change
 

@@ -10,7 +10,7 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from procurement.optimizer.solver import (
+from procurement.optimizer import (
     INFEASIBLE,
     OPTIMAL,
     Demand,
@@ -149,7 +149,7 @@ def check_result(instance: Instance, result: Result) -> None:
             assert c.met == got[(c.school, service)]
         alone = [c.standalone_pence for c in rows if c.quantity > 0]
         everything_met = all(c.met == c.quantity for c in rows)
-        if None not in alone and everything_met and pooled <= sum(alone):  # type: ignore[arg-type]
+        if None not in alone and everything_met and pooled <= sum(alone):
             for c in rows:
                 assert c.standalone_pence is not None and c.charge_pence <= c.standalone_pence
         check = next(ch for ch in result.checks if ch.service == service)

@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+
 from app.calendar import Term, TermName
 from app.extensions import db
 from app.models import Role, School, User
 from app.time import utcnow
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferCapacity
-from procurement.rounds import services as rounds
+from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
 from procurement.rounds.models import BuyingRound
+from procurement.rounds.pledges import save_pledges
+from procurement.rounds.runs import execute_run, queue_run
 from tests.factories import World, make_offer, make_school, make_user, this_year
 
 
@@ -23,7 +27,7 @@ def future_term() -> Term:
 
 def offer_for(
     world_or_provider, service: Service, term: Term, *, tiers, capacity: int, **values
-) -> Offer:  # type: ignore[no-untyped-def]
+) -> Offer:
     """A live offer that runs in `term` with `capacity` units there."""
     offer = make_offer(
         world_or_provider, service, tiers=tiers, capacity=capacity, valid_to=term.ends_on, **values
@@ -43,7 +47,7 @@ class RoundWorld:
     now: datetime
 
 
-def make_round_world(world: World, **rules) -> RoundWorld:  # type: ignore[no-untyped-def]
+def make_round_world(world: World, **rules) -> RoundWorld:
     """An open round on the world's counselling service for the future term, two offers."""
     term = future_term()
     offer_a = offer_for(
@@ -53,8 +57,8 @@ def make_round_world(world: World, **rules) -> RoundWorld:  # type: ignore[no-un
         world.provider_b, world.service, term, tiers=[(0, 27_000), (50, 21_000)], capacity=80
     )
     now = utcnow()
-    buying_round = rounds.create_round(
-        rounds.RoundInput(
+    buying_round = create_round(
+        RoundInput(
             title="Counselling next spring",
             description="",
             service_ids=[world.service.id],
@@ -76,9 +80,9 @@ def lot_of(rw: RoundWorld) -> tuple[int, str]:
     return (rw.world.service.id, rw.term.key)
 
 
-def pledge(rw: RoundWorld, sbm: User, quantity: int | None, now: datetime | None = None):  # type: ignore[no-untyped-def]
+def pledge(rw: RoundWorld, sbm: User, quantity: int | None, now: datetime | None = None):
     """The SBM pledges for their school in the round's one lot."""
-    return rounds.save_pledges(
+    return save_pledges(
         rw.buying_round.id, sbm.school_id, {lot_of(rw): quantity}, sbm, now or rw.now
     )
 
@@ -96,5 +100,40 @@ def pledging_schools(rw: RoundWorld, quantities: list[int]) -> list[tuple[School
 
 def close(rw: RoundWorld) -> datetime:
     """Close pledging now (the deadline becomes now); returns an instant after it."""
-    rounds.close_pledging(rw.buying_round.id, rw.world.committee, utcnow())
+    close_pledging(rw.buying_round.id, rw.world.committee, utcnow())
     return utcnow()
+
+
+def round_input(world, offers, **changes):
+    values = {
+        "title": "Counselling",
+        "description": "",
+        "service_ids": [world.service.id],
+        "term_keys": [future_term().key],
+        "offer_ids": [o.id for o in offers],
+        "pledge_deadline_at": utcnow() + timedelta(days=7),
+        "max_share_percent": 100,
+        "min_providers": 1,
+        "single_source": False,
+        "open_now": True,
+    }
+    values.update(changes)
+    return RoundInput(**values)
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def reserved(offer, term) -> int:
+    return db.session.scalar(
+        sa.select(OfferCapacity.reserved).where(
+            OfferCapacity.offer_id == offer.id, OfferCapacity.term_key == term.key
+        )
+    )
+
+
+def run_now(rw, **kwargs):
+    """Queue a run after the deadline and solve it here."""
+    run = queue_run(rw.buying_round.id, rw.world.committee, **kwargs)
+    return execute_run(run.id)

@@ -10,16 +10,13 @@ import sqlalchemy as sa
 from app import audit
 from app.extensions import db
 from app.models import AuditEvent, Role
-from procurement.rounds import services as rounds
 from procurement.rounds.errors import PledgeNotAllowed, PledgingClosed, RoundError, RoundNotFound
+from procurement.rounds.inputs import build_inputs
+from procurement.rounds.lifecycle import cancel_round, open_round
 from procurement.rounds.models import Pledge
-from tests.factories import make_school, make_user
+from procurement.rounds.pledges import pledges_for_school, save_pledges, withdraw_pledges
+from tests.factories import make_user
 from tests.procurement.rounds.factories import close, lot_of, make_round_world, pledge
-
-
-@pytest.fixture
-def rw(world):  # type: ignore[no-untyped-def]
-    return make_round_world(world)
 
 
 def written() -> tuple[int, int]:
@@ -30,8 +27,8 @@ def written() -> tuple[int, int]:
     )
 
 
-def active_quantity(rw, school_id: int) -> int | None:  # type: ignore[no-untyped-def]
-    found = rounds.pledges_for_school(rw.buying_round.id, school_id).get(lot_of(rw))
+def active_quantity(rw, school_id: int) -> int | None:
+    found = pledges_for_school(rw.buying_round.id, school_id).get(lot_of(rw))
     return found.quantity if found is not None and found.active else None
 
 
@@ -55,11 +52,9 @@ def test_a_pledge_can_be_made_changed_withdrawn_and_made_again_before_the_deadli
 def test_withdrawing_everything_leaves_the_school_out_of_the_pool(rw):
     pledge(rw, rw.world.sbm_a, 10)
     pledge(rw, rw.world.sbm_b, 5)
-    changes = rounds.withdraw_pledges(
-        rw.buying_round.id, rw.world.school_a.id, rw.world.sbm_a, rw.now
-    )
+    changes = withdraw_pledges(rw.buying_round.id, rw.world.school_a.id, rw.world.sbm_a, rw.now)
     assert changes.withdrawn == 1
-    demand = rounds.build_inputs(rw.buying_round).instance["demand"]
+    demand = build_inputs(rw.buying_round).instance["demand"]
     assert demand == [
         {
             "school": f"S{rw.world.school_b.id}",
@@ -79,7 +74,7 @@ def test_pledging_after_the_deadline_is_refused_and_changes_nothing(rw, after):
     with pytest.raises(PledgingClosed):
         pledge(rw, rw.world.sbm_b, 3, now=late)
     with pytest.raises(PledgingClosed):
-        rounds.withdraw_pledges(rw.buying_round.id, rw.world.school_a.id, rw.world.sbm_a, late)
+        withdraw_pledges(rw.buying_round.id, rw.world.school_a.id, rw.world.sbm_a, late)
     assert written() == before
     assert active_quantity(rw, rw.world.school_a.id) == 10
 
@@ -94,7 +89,7 @@ def test_pledging_after_the_committee_closes_pledging_is_refused(rw):
 def test_pledging_for_another_school_is_refused_and_changes_nothing(rw):
     before = written()
     with pytest.raises(PledgeNotAllowed, match="only for your own school"):
-        rounds.save_pledges(
+        save_pledges(
             rw.buying_round.id, rw.world.school_b.id, {lot_of(rw): 10}, rw.world.sbm_a, rw.now
         )
     assert written() == before
@@ -106,7 +101,7 @@ def test_only_a_school_business_manager_pledges(rw, role):
     user = make_user(role, school=rw.world.school_a if role is Role.HEAD else None)
     db.session.commit()
     with pytest.raises(PledgeNotAllowed):
-        rounds.save_pledges(rw.buying_round.id, rw.world.school_a.id, {lot_of(rw): 4}, user, rw.now)
+        save_pledges(rw.buying_round.id, rw.world.school_a.id, {lot_of(rw): 4}, user, rw.now)
     assert active_quantity(rw, rw.world.school_a.id) is None
 
 
@@ -130,7 +125,7 @@ def test_a_bad_quantity_gets_a_clear_message_and_writes_nothing(rw, quantity, me
 
 def test_a_pledge_for_a_service_or_term_outside_the_round_is_refused(rw):
     with pytest.raises(RoundError, match="only for the round"):
-        rounds.save_pledges(
+        save_pledges(
             rw.buying_round.id,
             rw.world.school_a.id,
             {(rw.world.core_service.id, rw.term.key): 3},
@@ -138,7 +133,7 @@ def test_a_pledge_for_a_service_or_term_outside_the_round_is_refused(rw):
             rw.now,
         )
     with pytest.raises(RoundError, match="only for the round"):
-        rounds.save_pledges(
+        save_pledges(
             rw.buying_round.id,
             rw.world.school_a.id,
             {(rw.world.service.id, "1999-autumn"): 3},
@@ -151,31 +146,8 @@ def test_a_draft_round_takes_no_pledges_and_a_cancelled_one_says_so(world):
     draft = make_round_world(world, open_now=False)
     with pytest.raises(RoundNotFound):
         pledge(draft, world.sbm_a, 5)
-    rounds.open_round(draft.buying_round.id, world.committee, draft.now)
+    open_round(draft.buying_round.id, world.committee, draft.now)
     assert pledge(draft, world.sbm_a, 5).added == 1
-    rounds.cancel_round(draft.buying_round.id, world.committee, draft.now)
+    cancel_round(draft.buying_round.id, world.committee, draft.now)
     with pytest.raises(PledgingClosed, match="cancelled"):
         pledge(draft, world.sbm_a, 6)
-
-
-def test_the_indicative_price_shows_the_tier_reached_and_the_share_against_buying_alone(rw):
-    pledge(rw, rw.world.sbm_a, 30)
-    pledge(rw, rw.world.sbm_b, 25)
-    estimate = rounds.indicative(rw.buying_round, rw.world.school_a.id)
-    assert estimate is not None
-    # 55 days: Beta's £210 tier (from 50) beats Alpha's £230 tier (from 20).
-    (award,) = estimate.answer.awards
-    assert (award.provider_name, award.units, award.tier_number, award.unit_price_pence) == (
-        "Beta Therapy Ltd",
-        55,
-        2,
-        21_000,
-    )
-    assert estimate.answer.objective_pence == 55 * 21_000
-    (line,) = estimate.answer.lines
-    # Alone, 30 days cost 30 × £230 at Alpha; school B alone 25 × £230 = £5,750.
-    assert line.basis_pence == line.standalone_pence == 30 * 23_000
-    assert abs(line.charge_pence - 55 * 21_000 * 690_000 / (690_000 + 575_000)) < 1
-    assert line.saving_pence > 0
-    # A school that has not pledged sees the pool but no share.
-    assert rounds.indicative(rw.buying_round, make_school().id).answer.lines == ()

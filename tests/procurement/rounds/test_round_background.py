@@ -15,7 +15,7 @@ from tests.procurement.rounds.factories import close, make_round_world, pledge
 
 
 @pytest.fixture(scope="module")
-def real_app(module_database, tmp_path_factory):  # type: ignore[no-untyped-def]
+def real_app(module_database, tmp_path_factory):
     """The app on a database of its own: the web request and the process really commit."""
     tmp = tmp_path_factory.mktemp("round-runs")
     application = make_app(module_database, tmp, ROUND_RUN_LOG_DIR=str(tmp / "logs"))

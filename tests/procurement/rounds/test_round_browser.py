@@ -13,12 +13,12 @@ pytestmark = pytest.mark.browser
 ROUND = "Counselling days for next term"
 
 
-def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+def sign_out(page) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/sign-in"))
 
 
-def pledge_from_home(page, days: str) -> None:  # type: ignore[no-untyped-def]
+def pledge_from_home(page, days: str) -> None:
     """From the school home page's announcement, pledge `days` for the round's one term."""
     page.get_by_role("link", name=ROUND).click()
     page.get_by_label(re.compile(r"^School counselling, Spring")).fill(days)

@@ -17,9 +17,12 @@ from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferCapacity
 from marketplace.orders.models import Order
 from procurement.contracts.models import Contract
-from procurement.rounds import services as rounds
+from procurement.rounds.award import AwardSummary, award_run
 from procurement.rounds.errors import PledgingClosed, RoundStateConflict
+from procurement.rounds.lifecycle import close_pledging
 from procurement.rounds.models import Pledge, RoundNotice
+from procurement.rounds.pledges import PledgeChanges, save_pledges
+from procurement.rounds.runs import execute_run, queue_run
 from tests import factories
 from tests.procurement.rounds.factories import close, lot_of, make_round_world, pledge
 from tests.support.concurrency import race, racing_app
@@ -63,15 +66,15 @@ def test_five_committee_members_awarding_at_once_award_the_round_once(live_app, 
         pledge(rw, world.sbm_a, 10)
         pledge(rw, world.sbm_b, 45)
         close(rw)
-        run = rounds.execute_run(rounds.queue_run(rw.buying_round.id, world.committee).id)
+        run = execute_run(queue_run(rw.buying_round.id, world.committee).id)
         round_id, run_id, committee_id = rw.buying_round.id, run.id, world.committee.id
         offer_b, term_key = rw.offer_b.id, rw.term.key
 
     def award() -> Any:
-        return rounds.award_run(round_id, run_id, db.session.get(User, committee_id))
+        return award_run(round_id, run_id, db.session.get(User, committee_id))
 
     results = race(live_app, [award] * 5, timeout=120)
-    won = [r for r in results if isinstance(r, rounds.AwardSummary)]
+    won = [r for r in results if isinstance(r, AwardSummary)]
     refused = [r for r in results if isinstance(r, RoundStateConflict)]
     assert len(won) == 1 and len(refused) == 4, results
     with live_app.app_context():
@@ -117,17 +120,17 @@ def test_pledges_racing_the_close_are_either_in_the_run_or_refused(live_app, wor
     def pledge_job(user_id: int, school_id: int) -> Callable[[], Any]:
         def job() -> Any:
             user = db.session.get(User, user_id)
-            return rounds.save_pledges(round_id, school_id, {lot: 5}, user, utcnow())
+            return save_pledges(round_id, school_id, {lot: 5}, user, utcnow())
 
         return job
 
     def close_job() -> Any:
-        return rounds.close_pledging(round_id, db.session.get(User, committee_id), utcnow())
+        return close_pledging(round_id, db.session.get(User, committee_id), utcnow())
 
     jobs = [pledge_job(*p) for p in pledgers]
     jobs.insert(6, close_job)
     results = race(live_app, jobs, timeout=120)
-    accepted = [r for r in results if isinstance(r, rounds.PledgeChanges)]
+    accepted = [r for r in results if isinstance(r, PledgeChanges)]
     refused = [r for r in results if isinstance(r, PledgingClosed)]
     assert len(accepted) + len(refused) == 12, results
     with live_app.app_context():
@@ -144,5 +147,5 @@ def test_pledges_racing_the_close_are_either_in_the_run_or_refused(live_app, wor
         )
         closed_at = next(i for action, i in events if action == "pledging closed")
         assert all(i < closed_at for action, i in events if action == "pledged")
-        run = rounds.queue_run(round_id, db.session.get(User, committee_id))
+        run = queue_run(round_id, db.session.get(User, committee_id))
         assert sum(d["quantity"] for d in run.inputs["demand"]) == 5 * len(accepted)

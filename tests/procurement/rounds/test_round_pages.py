@@ -8,14 +8,19 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import before_render_template
 
 from app.extensions import db
 from app.models import AuditEvent
 from app.time import utcnow
 from marketplace.orders.models import Order, OrderKind
-from procurement.rounds import services as rounds
+from procurement.rounds.access import awarded_run
+from procurement.rounds.answers import run_answer
+from procurement.rounds.award import award_run
 from procurement.rounds.forms import lot_field_name
 from procurement.rounds.models import BuyingRound, Pledge, RoundNotice, RoundRun, RoundStatus
+from procurement.rounds.pledges import pledges_for_school
+from procurement.rounds.runs import execute_run, queue_run
 from tests.procurement.rounds.factories import (
     close,
     future_term,
@@ -31,12 +36,7 @@ def text(page: str) -> str:
 
 
 @pytest.fixture
-def rw(world):  # type: ignore[no-untyped-def]
-    return make_round_world(world)
-
-
-@pytest.fixture
-def inline_runs(app):  # type: ignore[no-untyped-def]
+def inline_runs(app):
     """Solve runs inside the request (the test database is one uncommitted transaction)."""
     app.config["ROUND_RUNS"] = "inline"
     yield
@@ -44,19 +44,19 @@ def inline_runs(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def login(auth):  # type: ignore[no-untyped-def]
-    def switch(user):  # type: ignore[no-untyped-def]
+def login(auth):
+    def switch(user):
         auth.logout()
         return auth.as_user(user)
 
     return switch
 
 
-def field(rw) -> str:  # type: ignore[no-untyped-def]
+def field(rw) -> str:
     return lot_field_name(rw.world.service.id, rw.term.key)
 
 
-def pledge_url(rw, school_id: int) -> str:  # type: ignore[no-untyped-def]
+def pledge_url(rw, school_id: int) -> str:
     return f"/rounds/{rw.buying_round.id}/schools/{school_id}/pledges"
 
 
@@ -67,13 +67,13 @@ def writes() -> tuple[int, int]:
     )
 
 
-def awarded_round(rw):  # type: ignore[no-untyped-def]
+def awarded_round(rw):
     pledge(rw, rw.world.sbm_a, 10)
     pledge(rw, rw.world.sbm_b, 45)
     close(rw)
-    run = rounds.queue_run(rw.buying_round.id, rw.world.committee)
-    rounds.execute_run(run.id)
-    rounds.award_run(rw.buying_round.id, run.id, rw.world.committee)
+    run = queue_run(rw.buying_round.id, rw.world.committee)
+    execute_run(run.id)
+    award_run(rw.buying_round.id, run.id, rw.world.committee)
     return run
 
 
@@ -82,7 +82,7 @@ def awarded_round(rw):  # type: ignore[no-untyped-def]
 ROLES = ["anonymous", "admin", "committee", "sbm", "head", "provider"]
 
 
-def sign_in_as(login, world, role):  # type: ignore[no-untyped-def]
+def sign_in_as(login, world, role):
     users = {
         "admin": world.admin,
         "committee": world.committee,
@@ -232,7 +232,7 @@ def test_withdrawing_through_the_page(client, login, rw):
     )
     assert "Your pledges are withdrawn" in text(response.text)
     assert (
-        rounds.pledges_for_school(rw.buying_round.id, rw.world.school_a.id)[
+        pledges_for_school(rw.buying_round.id, rw.world.school_a.id)[
             (rw.world.service.id, rw.term.key)
         ].withdrawn_at
         is not None
@@ -245,12 +245,12 @@ def test_withdrawing_through_the_page(client, login, rw):
 def test_a_run_page_refreshes_itself_until_the_run_is_done(client, login, rw):
     pledge(rw, rw.world.sbm_a, 10)
     close(rw)
-    run = rounds.queue_run(rw.buying_round.id, rw.world.committee)
+    run = queue_run(rw.buying_round.id, rw.world.committee)
     login(rw.world.committee)
     waiting = client.get(f"/rounds/{rw.buying_round.id}/runs/{run.id}").text
     assert '<meta http-equiv="refresh" content="2">' in waiting
     assert "Waiting to start" in text(waiting)
-    rounds.execute_run(run.id)
+    execute_run(run.id)
     done = client.get(f"/rounds/{rw.buying_round.id}/runs/{run.id}").text
     assert 'http-equiv="refresh"' not in done
     assert "Optimal" in text(done)
@@ -315,7 +315,7 @@ def test_the_sbm_is_told_and_sees_the_call_off_and_the_saving(client, login, rw)
     order = db.session.scalar(sa.select(Order).where(Order.school_id == rw.world.school_a.id))
     assert order.kind is OrderKind.CALL_OFF
     assert f"Order {order.id}" in result and "Confirmed" in result
-    line = rounds.run_answer(rounds.awarded_run(rw.buying_round.id), rw.world.school_a.id).lines[0]
+    line = run_answer(awarded_run(rw.buying_round.id), rw.world.school_a.id).lines[0]
     assert f"Your saving £{line.saving_pence / 100:,.2f}" in result
     assert "Beta Therapy Ltd: 10 days" in result and "tier 2 of 2" in result
     other = client.post(f"/rounds/notices/{notice.id + 1000}/read", data={"next": "/home"})
@@ -353,3 +353,35 @@ def test_flask_rounds_run_runs_the_aggregator_and_says_what_it_found(runner, rw)
     assert run.started_by_id is None and run.time_limit_seconds == 20
     missing = runner.invoke(args=["rounds", "run", "999999"])
     assert missing.exit_code == 1 and "no such buying round" in missing.output
+
+
+# The school home page ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["sbm", "head"])
+def test_the_home_page_gets_the_round_panel_from_its_view_not_while_rendering(
+    app, client, login, rw, role
+):
+    pledge(rw, rw.world.sbm_a, 15)
+    sign_in_as(login, rw.world, role)
+    rendered, queried = [], []
+
+    def on_render(sender, template, context, **extra):
+        rendered.append(context)
+
+    def on_query(conn, cursor, statement, *args):
+        if rendered:  # the view is done; the template is being rendered
+            queried.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", on_query)
+    try:
+        with before_render_template.connected_to(on_render, app):
+            page = client.get("/home")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", on_query)
+    assert page.status_code == 200
+    (context,) = (c for c in rendered if "round_panel" in c)
+    (item,) = context["round_panel"].open_rounds
+    assert item.round.id == rw.buying_round.id and item.pledged_units == 15
+    assert not [s for s in queried if "round" in s.lower() or "pledge" in s.lower()]
+    assert "You have pledged 15" in text(page.text)

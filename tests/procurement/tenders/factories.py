@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from app.models import Role, User
 from procurement.tenders import bids as bid_service
+from procurement.tenders import drafting, opening, publication
 from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
 from procurement.tenders.models import Criterion, Tender, TenderBid, TenderLot
 from tests import factories
 
@@ -31,7 +31,7 @@ SECRET_ANSWER_A = "Zanzibar quality plan from provider A"
 SECRET_ANSWER_B = "Quixotic social value pledge from provider B"
 
 
-def tender_input(school_ids: list[int], **overrides: object) -> tenders.TenderInput:
+def tender_input(school_ids: list[int], **overrides: object) -> drafting.TenderInput:
     values: dict[str, object] = {
         "title": "School counselling 2026–28",
         "description": "Counselling days for the partnership's schools.",
@@ -45,10 +45,10 @@ def tender_input(school_ids: list[int], **overrides: object) -> tenders.TenderIn
         "school_ids": tuple(school_ids),
     }
     values.update(overrides)
-    return tenders.TenderInput(**values)  # type: ignore[arg-type]
+    return drafting.TenderInput(**values)
 
 
-def lot_input(service_id: int, **overrides: object) -> tenders.LotInput:
+def lot_input(service_id: int, **overrides: object) -> drafting.LotInput:
     values: dict[str, object] = {
         "title": "Counselling days",
         "description": "",
@@ -57,7 +57,7 @@ def lot_input(service_id: int, **overrides: object) -> tenders.LotInput:
         "max_suppliers": 1,
     }
     values.update(overrides)
-    return tenders.LotInput(**values)  # type: ignore[arg-type]
+    return drafting.LotInput(**values)
 
 
 @dataclass
@@ -85,7 +85,7 @@ def make_tender(
     """A counselling tender with one lot and a quality and a social-value question."""
     committee2 = factories.make_user(Role.COMMITTEE)
     starts_on = max(date(2026, 4, 20), deadline_at.date() + timedelta(days=7))
-    tender = tenders.create_tender(
+    tender = drafting.create_tender(
         world.committee,
         tender_input(
             [world.school_a.id, world.school_b.id],
@@ -96,26 +96,26 @@ def make_tender(
         ),
         now=now,
     )
-    lot = tenders.add_lot(
+    lot = drafting.add_lot(
         tender.id,
         world.committee,
         lot_input(world.service.id, max_suppliers=max_suppliers),
         now=now,
     )
-    quality = tenders.add_question(
+    quality = drafting.add_question(
         tender.id,
         world.committee,
-        tenders.QuestionInput(Criterion.QUALITY, "How will you keep counsellors supervised?"),
+        drafting.QuestionInput(Criterion.QUALITY, "How will you keep counsellors supervised?"),
         now=now,
     )
-    social = tenders.add_question(
+    social = drafting.add_question(
         tender.id,
         world.committee,
-        tenders.QuestionInput(Criterion.SOCIAL_VALUE, "What will you do for the local area?"),
+        drafting.QuestionInput(Criterion.SOCIAL_VALUE, "What will you do for the local area?"),
         now=now,
     )
     if publish:
-        tenders.publish_tender(tender.id, world.committee, now=now)
+        publication.publish_tender(tender.id, world.committee, now=now)
     return TenderWorld(
         world=world,
         committee2=committee2,
@@ -162,8 +162,8 @@ def submit_both_bids(
 
 
 def open_bids(tw: TenderWorld, now: datetime = AFTER_DEADLINE) -> None:
-    tenders.confirm_opening(tw.tender.id, tw.committee, now=now)
-    tenders.confirm_opening(tw.tender.id, tw.committee2, now=now + timedelta(minutes=5))
+    opening.confirm_opening(tw.tender.id, tw.committee, now=now)
+    opening.confirm_opening(tw.tender.id, tw.committee2, now=now + timedelta(minutes=5))
 
 
 def evaluate(
@@ -172,7 +172,7 @@ def evaluate(
     now: datetime = AFTER_DEADLINE + timedelta(days=1),
 ) -> None:
     """Start evaluation, declare no conflict, score and moderate (quality, social value)."""
-    tenders.start_evaluation(tw.tender.id, tw.committee, now=now)
+    opening.start_evaluation(tw.tender.id, tw.committee, now=now)
     evaluation_service.declare_interests(tw.tender.id, tw.lot.id, tw.committee, False, "", now=now)
     for bid_id, (quality, social) in scores.items():
         evaluation_service.score_bid(

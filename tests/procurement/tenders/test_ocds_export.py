@@ -20,9 +20,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from app.config import Config
-from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import ocds
-from procurement.tenders import services as tenders
+from procurement.tenders import award as award_service
+from procurement.tenders import drafting, ocds, opening, publication
+from procurement.tenders.errors import TenderError
 from tests.procurement.tenders.factories import (
     AFTER_DEADLINE,
     BEFORE_DEADLINE,
@@ -179,10 +179,10 @@ def test_the_validator_checks_date_times(world, bad):
 def test_a_full_tender_publishes_a_release_per_change_and_every_package_validates(world):
     tw = make_tender(world)
     assert_valid(export(tw.tender.id))
-    tenders.update_tender(
+    drafting.update_tender(
         tw.tender.id,
         tw.committee,
-        tenders.TenderInput(
+        drafting.TenderInput(
             **{
                 **_tender_values(tw),
                 "description": "Counselling days, with clinical supervision included.",
@@ -196,14 +196,12 @@ def test_a_full_tender_publishes_a_release_per_change_and_every_package_validate
     open_bids(tw)
     assert_valid(export(tw.tender.id))
     evaluate(tw, {bid_a.id: (70, 60), bid_b.id: (80, 90)})
-    evaluation_service.decide_award(
-        tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=2)
-    )
+    award_service.decide_award(tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=2))
     assert_valid(export(tw.tender.id))
-    tenders.enter_into_contracts(
+    award_service.enter_into_contracts(
         tw.tender.id, tw.committee, now=datetime.fromisoformat("2026-04-01T09:00:00+00:00")
     )
-    tenders.complete_tender(
+    award_service.complete_tender(
         tw.tender.id, tw.committee, now=datetime.fromisoformat("2026-04-02T09:00:00+00:00")
     )
     package = export(tw.tender.id)
@@ -257,10 +255,10 @@ def test_a_full_tender_publishes_a_release_per_change_and_every_package_validate
 def test_no_release_before_opening_mentions_a_bid_or_a_bidder(world):
     tw = make_tender(world)
     submit_both_bids(tw)
-    tenders.update_tender(
+    drafting.update_tender(
         tw.tender.id,
         tw.committee,
-        tenders.TenderInput(**{**_tender_values(tw), "min_valid_bids": 2}),
+        drafting.TenderInput(**{**_tender_values(tw), "min_valid_bids": 2}),
         now=BEFORE_DEADLINE - timedelta(days=5),
         reason="Two bids needed",
     )
@@ -291,7 +289,7 @@ def test_no_release_before_opening_mentions_a_bid_or_a_bidder(world):
 def test_cancelling_releases_the_uk12_termination_notice(world):
     tw = make_tender(world)
     submit_both_bids(tw)
-    tenders.cancel_tender(tw.tender.id, tw.committee, "Budget withdrawn", now=BEFORE_DEADLINE)
+    publication.cancel_tender(tw.tender.id, tw.committee, "Budget withdrawn", now=BEFORE_DEADLINE)
     package = export(tw.tender.id)
     assert_valid(package)
     last = package["releases"][-1]
@@ -307,7 +305,7 @@ def test_an_unsuccessful_tender_says_so(world):
     tw = make_tender(world, min_valid_bids=3)
     submit_both_bids(tw)
     open_bids(tw)
-    tenders.start_evaluation(tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=1))
+    opening.start_evaluation(tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=1))
     package = export(tw.tender.id)
     assert_valid(package)
     assert package["releases"][-1]["tender"]["status"] == "unsuccessful"
@@ -315,7 +313,7 @@ def test_an_unsuccessful_tender_says_so(world):
 
 def test_a_draft_publishes_nothing(world):
     tw = make_tender(world, publish=False)
-    with pytest.raises(tenders.TenderError, match="Nothing has been published"):
+    with pytest.raises(TenderError, match="Nothing has been published"):
         export(tw.tender.id)
 
 
@@ -379,7 +377,7 @@ def _documents(release: dict[str, Any]) -> list[dict[str, Any]]:
     return documents
 
 
-def _tender_values(tw) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _tender_values(tw) -> dict[str, Any]:
     tender = tw.tender
     return {
         "title": tender.title,

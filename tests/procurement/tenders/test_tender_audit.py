@@ -13,8 +13,7 @@ from app.audit import AuditTrailIsAppendOnly
 from app.extensions import db
 from app.models import AuditEvent
 from app.time import utcnow
-from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
+from procurement.tenders import award, reading
 from tests.procurement.tenders.factories import (
     AFTER_DEADLINE,
     evaluate,
@@ -25,14 +24,12 @@ from tests.procurement.tenders.factories import (
 
 
 @pytest.fixture
-def tender_events(world):  # type: ignore[no-untyped-def]
+def tender_events(world):
     tw = make_tender(world)
     bid_a, bid_b = submit_both_bids(tw)
     open_bids(tw)
     evaluate(tw, {bid_a.id: (50, 50), bid_b.id: (50, 50)})
-    evaluation_service.decide_award(
-        tw.tender.id, world.committee, now=AFTER_DEADLINE + timedelta(days=2)
-    )
+    award.decide_award(tw.tender.id, world.committee, now=AFTER_DEADLINE + timedelta(days=2))
     return tw, audit.events_in_scope(f"tender:{tw.tender.id}")
 
 
@@ -82,12 +79,12 @@ def test_the_committee_reads_the_trail_per_tender(client, auth, world, tender_ev
 def test_bid_events_stay_out_of_the_trail_until_the_bids_are_opened(world):
     tw = make_tender(world)
     submit_both_bids(tw)
-    assert not [e for e in tenders.trail(tw.tender) if e.entity_type == "tender_bid"]
+    assert not [e for e in reading.trail(tw.tender) if e.entity_type == "tender_bid"]
     assert [
         e for e in audit.events_in_scope(f"tender:{tw.tender.id}") if e.entity_type == "tender_bid"
     ]
     open_bids(tw)
-    assert len([e for e in tenders.trail(tw.tender) if e.action == "bid submitted"]) == 2
+    assert len([e for e in reading.trail(tw.tender) if e.action == "bid submitted"]) == 2
 
 
 def test_an_audit_row_cannot_be_changed_through_the_orm(tender_events):

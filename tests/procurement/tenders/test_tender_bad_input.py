@@ -16,10 +16,10 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import AuditEvent
 from procurement.contracts.models import Contract
+from procurement.tenders import award, drafting, opening, publication
 from procurement.tenders import bids as bid_service
 from procurement.tenders import documents as document_service
 from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
 from procurement.tenders.errors import (
     BiddingClosed,
     BidNotFound,
@@ -28,6 +28,7 @@ from procurement.tenders.errors import (
     OpeningRefused,
     StandstillNotOver,
     TenderError,
+    TenderStateConflict,
 )
 from procurement.tenders.models import (
     Criterion,
@@ -154,7 +155,7 @@ def test_changing_or_withdrawing_a_bid_after_the_deadline_is_refused(world):
 
 def test_a_bid_on_a_cancelled_tender_is_refused(world):
     tw = make_tender(world)
-    tenders.cancel_tender(tw.tender.id, world.committee, "No budget", now=BEFORE_DEADLINE)
+    publication.cancel_tender(tw.tender.id, world.committee, "No budget", now=BEFORE_DEADLINE)
     refused(
         lambda: bid_service.submit_bid(
             tw.tender.id, tw.lot.id, world.provider_user_a, bid_input(tw), now=BEFORE_DEADLINE
@@ -236,9 +237,9 @@ def test_a_bid_that_cannot_be_evaluated_is_refused(world, change, field, message
 def test_a_second_opening_confirmation_by_the_same_member_is_refused(world):
     tw = make_tender(world)
     submit_both_bids(tw)
-    tenders.confirm_opening(tw.tender.id, world.committee, now=AFTER_DEADLINE)
+    opening.confirm_opening(tw.tender.id, world.committee, now=AFTER_DEADLINE)
     refused(
-        lambda: tenders.confirm_opening(
+        lambda: opening.confirm_opening(
             tw.tender.id, world.committee, now=AFTER_DEADLINE + timedelta(hours=1)
         ),
         OpeningRefused,
@@ -249,20 +250,20 @@ def test_a_second_opening_confirmation_by_the_same_member_is_refused(world):
 def test_opening_before_the_deadline_is_refused(world):
     tw = make_tender(world)
     refused(
-        lambda: tenders.confirm_opening(tw.tender.id, world.committee, now=BEFORE_DEADLINE),
+        lambda: opening.confirm_opening(tw.tender.id, world.committee, now=BEFORE_DEADLINE),
         OpeningRefused,
         "only after the deadline",
     )
 
 
-def _awarded_at(world, decided_at: datetime):  # type: ignore[no-untyped-def]
+def _awarded_at(world, decided_at: datetime):
     deadline = decided_at - timedelta(days=3)
     published = deadline - timedelta(days=14)
     tw = make_tender(world, now=published, deadline_at=deadline)
     bid_a, bid_b = submit_both_bids(tw, now=published + timedelta(days=1))
     open_bids(tw, now=deadline + timedelta(hours=1))
     evaluate(tw, {bid_a.id: (60, 60), bid_b.id: (60, 60)}, now=deadline + timedelta(days=1))
-    evaluation_service.decide_award(tw.tender.id, world.committee, now=decided_at)
+    award.decide_award(tw.tender.id, world.committee, now=decided_at)
     return tw
 
 
@@ -293,19 +294,19 @@ def test_a_contract_one_working_day_early_is_refused_across_bank_holidays(
     # 09:00 London on the last working day of the standstill: one working day early.
     last_morning = datetime(last_day.year, last_day.month, last_day.day, 9, 0, tzinfo=UTC)
     refused(
-        lambda: tenders.enter_into_contracts(tw.tender.id, world.committee, now=last_morning),
+        lambda: award.enter_into_contracts(tw.tender.id, world.committee, now=last_morning),
         StandstillNotOver,
         f"standstill runs until the end of {last_day:%A %-d %B %Y}",
     )
     # A bank holiday inside the standstill counts for nothing.
     holiday_noon = datetime(holiday.year, holiday.month, holiday.day, 11, 0, tzinfo=UTC)
     refused(
-        lambda: tenders.enter_into_contracts(tw.tender.id, world.committee, now=holiday_noon),
+        lambda: award.enter_into_contracts(tw.tender.id, world.committee, now=holiday_noon),
         StandstillNotOver,
         "no contract can be entered into before it ends",
     )
     first_morning = datetime(first_day.year, first_day.month, first_day.day, 9, 0, tzinfo=UTC)
-    contracts = tenders.enter_into_contracts(tw.tender.id, world.committee, now=first_morning)
+    contracts = award.enter_into_contracts(tw.tender.id, world.committee, now=first_morning)
     assert len(contracts) == 1
 
 
@@ -399,7 +400,7 @@ def test_a_tender_with_bad_details_is_refused(world, change, field, message):
     data = tender_input(list(change.pop("school_ids", [world.school_a.id])), **change)
     before = snapshot()
     with pytest.raises(TenderError, match=message) as caught:
-        tenders.create_tender(world.committee, data)
+        drafting.create_tender(world.committee, data)
     assert caught.value.field == field
     assert snapshot() == before
 
@@ -411,7 +412,7 @@ def test_an_open_tenders_deadline_cannot_be_brought_forward(world):
         deadline_at=tw.tender.deadline_at - timedelta(days=1),
     )
     refused(
-        lambda: tenders.update_tender(
+        lambda: drafting.update_tender(
             tw.tender.id,
             world.committee,
             data,
@@ -427,7 +428,7 @@ def test_a_change_without_a_reason_is_refused_once_open(world):
     tw = make_tender(world)
     data = tender_input([world.school_a.id, world.school_b.id], title="New title")
     refused(
-        lambda: tenders.update_tender(
+        lambda: drafting.update_tender(
             tw.tender.id, world.committee, data, now=BEFORE_DEADLINE - timedelta(days=8)
         ),
         TenderError,
@@ -439,10 +440,10 @@ def test_a_change_after_the_deadline_is_refused(world):
     tw = make_tender(world)
     data = tender_input([world.school_a.id, world.school_b.id], title="Too late")
     refused(
-        lambda: tenders.update_tender(
+        lambda: drafting.update_tender(
             tw.tender.id, world.committee, data, now=AFTER_DEADLINE, reason="x"
         ),
-        tenders.TenderStateConflict,
+        TenderStateConflict,
         "deadline for bids has passed",
     )
 
@@ -451,7 +452,7 @@ def test_scores_out_of_range_are_refused(world):
     tw = make_tender(world)
     bid_a, _ = submit_both_bids(tw)
     open_bids(tw)
-    tenders.start_evaluation(tw.tender.id, world.committee, now=AFTER_DEADLINE + timedelta(days=1))
+    opening.start_evaluation(tw.tender.id, world.committee, now=AFTER_DEADLINE + timedelta(days=1))
     evaluation_service.declare_interests(tw.tender.id, tw.lot.id, world.committee, False, "")
     refused(
         lambda: evaluation_service.score_bid(

@@ -21,17 +21,17 @@ pytestmark = pytest.mark.browser
 TITLE = "School counselling 2027–2029 (browser test)"
 
 
-def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+def sign_out(page) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/sign-in"))
 
 
-def shift_dates(live_server, tender_id: int, days: int) -> None:  # type: ignore[no-untyped-def]
+def shift_dates(live_server, tender_id: int, days: int) -> None:
     """TEST ONLY: move the tender's timetable `days` into the past."""
     shift_tender_dates(live_server.database_url, tender_id, days, ROOT / "instance")
 
 
-def banner(page):  # type: ignore[no-untyped-def]
+def banner(page):
     return page.locator(".govuk-notification-banner").first
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from procurement.tenders import bids as bid_service
-from procurement.tenders import services as tenders
+from procurement.tenders import clarifications, drafting
 from procurement.tenders.errors import BiddingClosed, TenderStateConflict
 from procurement.tenders.models import (
     BidStatus,
@@ -29,8 +29,8 @@ from tests.procurement.tenders.factories import (
 )
 
 
-def _change_title(tw, now, title="Counselling and wellbeing 2026–28"):  # type: ignore[no-untyped-def]
-    return tenders.update_tender(
+def _change_title(tw, now, title="Counselling and wellbeing 2026–28"):
+    return drafting.update_tender(
         tw.tender.id,
         tw.committee,
         tender_input(
@@ -100,10 +100,10 @@ def test_re_confirming_makes_a_bid_count_again(world):
 def test_a_new_question_needs_an_answer_before_re_confirming(world):
     tw = make_tender(world)
     bid_a, _ = submit_both_bids(tw)
-    tenders.add_question(
+    drafting.add_question(
         tw.tender.id,
         world.committee,
-        tenders.QuestionInput(Criterion.QUALITY, "How do you handle complaints?"),
+        drafting.QuestionInput(Criterion.QUALITY, "How do you handle complaints?"),
         now=datetime(2026, 3, 9, 10, 0, tzinfo=UTC),
         reason="Complaints matter",
     )
@@ -135,7 +135,7 @@ def test_clarification_answers_go_to_every_bidder_without_naming_who_asked(clien
             answers={qid: "Yes" for qid in tw.questions.values()},
         ),
     )
-    asked = tenders.ask_clarification(
+    asked = clarifications.ask_clarification(
         tw.tender.id, world.provider_user_a, "Is clinical supervision paid separately?"
     )
     auth.as_user(world.committee)
@@ -167,7 +167,9 @@ def test_clarification_answers_go_to_every_bidder_without_naming_who_asked(clien
 def test_an_unanswered_question_is_seen_only_by_its_asker_and_the_committee(client, auth, world):
     now = datetime.now(UTC)
     tw = make_tender(world, now=now - timedelta(days=1), deadline_at=now + timedelta(days=10))
-    tenders.ask_clarification(tw.tender.id, world.provider_user_a, "Secret worry about TUPE?")
+    clarifications.ask_clarification(
+        tw.tender.id, world.provider_user_a, "Secret worry about TUPE?"
+    )
     for user, sees in (
         (world.provider_user_a, True),
         (world.committee, True),
@@ -182,14 +184,14 @@ def test_an_unanswered_question_is_seen_only_by_its_asker_and_the_committee(clie
 
 def test_a_question_is_answered_only_once(world):
     tw = make_tender(world)
-    asked = tenders.ask_clarification(
+    asked = clarifications.ask_clarification(
         tw.tender.id, world.provider_user_a, "Start date?", now=BEFORE_DEADLINE - timedelta(days=2)
     )
-    tenders.answer_clarification(
+    clarifications.answer_clarification(
         tw.tender.id, asked.id, world.committee, "20 April", now=BEFORE_DEADLINE - timedelta(days=1)
     )
     with pytest.raises(TenderStateConflict, match="already been answered"):
-        tenders.answer_clarification(
+        clarifications.answer_clarification(
             tw.tender.id, asked.id, world.committee, "21 April", now=BEFORE_DEADLINE
         )
     assert asked.answer == "20 April"
@@ -198,7 +200,9 @@ def test_a_question_is_answered_only_once(world):
 def test_questions_close_at_the_deadline(world):
     tw = make_tender(world)
     with pytest.raises(TenderStateConflict, match="clarification questions are closed"):
-        tenders.ask_clarification(tw.tender.id, world.provider_user_a, "Late?", now=AFTER_DEADLINE)
+        clarifications.ask_clarification(
+            tw.tender.id, world.provider_user_a, "Late?", now=AFTER_DEADLINE
+        )
 
 
 def test_a_change_to_a_draft_notifies_nobody_and_needs_no_reason(world):
@@ -211,11 +215,11 @@ def test_a_change_to_a_draft_notifies_nobody_and_needs_no_reason(world):
 def test_a_bid_that_no_longer_fits_a_changed_lot_cannot_just_be_re_confirmed(world):
     tw = make_tender(world)
     bid_a, _ = submit_both_bids(tw)  # capacity 4,321
-    tenders.update_lot(
+    drafting.update_lot(
         tw.tender.id,
         tw.lot.id,
         world.committee,
-        tenders.LotInput(
+        drafting.LotInput(
             title=tw.lot.title,
             description="",
             service_id=world.service.id,

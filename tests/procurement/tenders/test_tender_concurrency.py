@@ -18,7 +18,7 @@ from flask import Flask
 from app.extensions import db
 from app.models import AuditEvent, User
 from procurement.tenders import bids as bid_service
-from procurement.tenders import services as tenders
+from procurement.tenders import opening
 from procurement.tenders.models import Tender, TenderBid, TenderOpeningConfirmation, TenderStatus
 from tests import factories
 from tests.procurement.tenders.factories import bid_input, make_tender, submit_both_bids
@@ -60,7 +60,7 @@ def test_two_members_confirming_at_once_open_the_bids_exactly_once(live_app, wor
 
         def confirm(user_id: int, tender_id: int = tender_id) -> Any:
             user = db.session.get(User, user_id)
-            return tenders.confirm_opening(tender_id, user, now=after_deadline).status
+            return opening.confirm_opening(tender_id, user, now=after_deadline).status
 
         results = race(live_app, [lambda u=first: confirm(u), lambda u=second: confirm(u)])
         assert not [r for r in results if isinstance(r, Exception)], results

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.models import Role
+from procurement.tenders import award, opening
 from procurement.tenders import bids as bid_service
 from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
 from procurement.tenders.errors import ConflictOfInterest, TenderError, TenderStateConflict
 from procurement.tenders.models import Criterion, TenderStatus
 from tests import factories
@@ -27,11 +27,11 @@ from tests.procurement.tenders.factories import (
 LATER = AFTER_DEADLINE + timedelta(days=1)
 
 
-def _in_evaluation(world, **kwargs):  # type: ignore[no-untyped-def]
+def _in_evaluation(world, **kwargs):
     tw = make_tender(world, **kwargs)
     bid_a, bid_b = submit_both_bids(tw)
     open_bids(tw)
-    tenders.start_evaluation(tw.tender.id, world.committee, now=LATER)
+    opening.start_evaluation(tw.tender.id, world.committee, now=LATER)
     return tw, bid_a, bid_b
 
 
@@ -180,7 +180,7 @@ def test_equal_scores_go_to_the_bid_received_first(world):
     ranked = evaluation_service.ranking(tw.tender, tw.lot)
     assert ranked[0].total == ranked[1].total
     assert [r.bid_id for r in ranked] == [earlier.id, later.id]
-    evaluation_service.decide_award(tw.tender.id, world.committee, now=LATER + timedelta(days=1))
+    award.decide_award(tw.tender.id, world.committee, now=LATER + timedelta(days=1))
     assert earlier.awarded and not later.awarded
 
 
@@ -197,10 +197,10 @@ def test_a_multi_sourced_lot_is_awarded_to_the_best_bids_up_to_its_limit(world):
     )
     open_bids(tw)
     evaluate(tw, {bid_a.id: (50, 50), bid_b.id: (50, 50), bid_c.id: (50, 50)})
-    evaluation_service.decide_award(tw.tender.id, world.committee, now=LATER + timedelta(days=1))
+    award.decide_award(tw.tender.id, world.committee, now=LATER + timedelta(days=1))
     assert [bid_a.awarded, bid_b.awarded, bid_c.awarded] == [True, True, False]
     assert (bid_a.rank, bid_b.rank, bid_c.rank) == (1, 2, 3)
-    contracts = tenders.enter_into_contracts(
+    contracts = award.enter_into_contracts(
         tw.tender.id, world.committee, now=LATER + timedelta(days=20)
     )
     assert {c.provider_id for c in contracts} == {world.provider_a.id, world.provider_b.id}
@@ -209,7 +209,7 @@ def test_a_multi_sourced_lot_is_awarded_to_the_best_bids_up_to_its_limit(world):
 def test_the_award_waits_for_every_lot_to_be_moderated(world):
     tw, *_ = _in_evaluation(world)
     with pytest.raises(TenderError, match="Moderate the scores of every lot first"):
-        evaluation_service.decide_award(tw.tender.id, world.committee, now=LATER)
+        award.decide_award(tw.tender.id, world.committee, now=LATER)
     assert tw.tender.status is TenderStatus.EVALUATION
 
 
@@ -219,7 +219,7 @@ def test_each_bidder_gets_its_own_assessment_summary(client, auth, world):
     bid_a, bid_b = submit_both_bids(tw, now=now - timedelta(days=20))
     open_bids(tw, now=now - timedelta(days=9))
     evaluate(tw, {bid_a.id: (70, 60), bid_b.id: (80, 90)}, now=now - timedelta(days=8))
-    evaluation_service.decide_award(tw.tender.id, world.committee, now=now - timedelta(days=7))
+    award.decide_award(tw.tender.id, world.committee, now=now - timedelta(days=7))
 
     auth.as_user(world.provider_user_b)
     own = client.get(f"/tenders/{tw.tender.id}/bids/{bid_b.id}/assessment")

@@ -10,9 +10,8 @@ import sqlalchemy as sa
 from app import audit
 from app.extensions import db
 from procurement.contracts.models import Contract, ContractSource, ContractStatus
+from procurement.tenders import award, drafting, opening, publication, reading
 from procurement.tenders import bids as bid_service
-from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
 from procurement.tenders.errors import OpeningRefused, TenderError, TenderStateConflict
 from procurement.tenders.models import (
     BidStatus,
@@ -39,7 +38,7 @@ def test_a_tender_runs_from_draft_to_complete(world):
     tender = tw.tender
     assert tender.stage(T0) is TenderStage.DRAFT
 
-    tenders.publish_tender(tender.id, tw.committee, now=T0)
+    publication.publish_tender(tender.id, tw.committee, now=T0)
     assert tender.stage(T0) is TenderStage.OPEN
     assert tender.published_at == T0
 
@@ -57,13 +56,13 @@ def test_a_tender_runs_from_draft_to_complete(world):
     assert tender.status is TenderStatus.EVALUATION
 
     decided_at = AFTER_DEADLINE + timedelta(days=2)  # Weds 18 March 2026
-    evaluation_service.decide_award(tender.id, tw.committee, now=decided_at)
+    award.decide_award(tender.id, tw.committee, now=decided_at)
     assert tender.status is TenderStatus.STANDSTILL
     assert tender.standstill_ends_on == date(2026, 3, 30)  # 8 working days after the 18th
     assert bid_a.awarded and bid_a.rank == 1
     assert not bid_b.awarded and bid_b.rank == 2
 
-    contracts = tenders.enter_into_contracts(
+    contracts = award.enter_into_contracts(
         tender.id, tw.committee, now=datetime(2026, 3, 31, 9, 0, tzinfo=UTC)
     )
     assert tender.status is TenderStatus.CONTRACTED
@@ -80,7 +79,7 @@ def test_a_tender_runs_from_draft_to_complete(world):
     assert {s.school_id for s in contract.schools} == {world.school_a.id, world.school_b.id}
     assert (contract.starts_on, contract.ends_on) == (date(2026, 4, 20), date(2028, 4, 19))
 
-    tenders.complete_tender(tender.id, tw.committee, now=datetime(2026, 4, 1, tzinfo=UTC))
+    award.complete_tender(tender.id, tw.committee, now=datetime(2026, 4, 1, tzinfo=UTC))
     assert tender.status is TenderStatus.COMPLETE
 
     actions = [e.action for e in audit.events_in_scope(f"tender:{tender.id}")]
@@ -117,14 +116,14 @@ def test_opening_needs_two_different_committee_members_after_the_deadline(world)
     tw = make_tender(world)
     submit_both_bids(tw)
     with pytest.raises(OpeningRefused, match="only after the deadline"):
-        tenders.confirm_opening(tw.tender.id, tw.committee, now=BEFORE_DEADLINE)
+        opening.confirm_opening(tw.tender.id, tw.committee, now=BEFORE_DEADLINE)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TenderOpeningConfirmation)) == 0
 
-    tenders.confirm_opening(tw.tender.id, tw.committee, now=AFTER_DEADLINE)
+    opening.confirm_opening(tw.tender.id, tw.committee, now=AFTER_DEADLINE)
     assert tw.tender.status is TenderStatus.OPEN  # one confirmation opens nothing
     with pytest.raises(OpeningRefused, match="second, different committee member"):
-        tenders.confirm_opening(tw.tender.id, tw.committee, now=AFTER_DEADLINE)
-    tenders.confirm_opening(tw.tender.id, tw.committee2, now=AFTER_DEADLINE + timedelta(hours=1))
+        opening.confirm_opening(tw.tender.id, tw.committee, now=AFTER_DEADLINE)
+    opening.confirm_opening(tw.tender.id, tw.committee2, now=AFTER_DEADLINE + timedelta(hours=1))
 
     assert tw.tender.status is TenderStatus.OPENED
     confirmations = list(
@@ -142,7 +141,7 @@ def test_fewer_valid_bids_than_the_minimum_make_the_tender_unsuccessful(world):
     tw = make_tender(world, min_valid_bids=3)
     submit_both_bids(tw)
     open_bids(tw)
-    tenders.start_evaluation(tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=1))
+    opening.start_evaluation(tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=1))
     assert tw.tender.status is TenderStatus.UNSUCCESSFUL
     assert tw.lot.unsuccessful
     messages = db.session.scalars(sa.select(TenderNotification.message)).all()
@@ -153,31 +152,31 @@ def test_a_disqualified_bid_does_not_count_towards_the_minimum(world):
     tw = make_tender(world, min_valid_bids=2)
     bid_a, _ = submit_both_bids(tw)
     open_bids(tw)
-    tenders.disqualify_bid(
+    opening.disqualify_bid(
         tw.tender.id, bid_a.id, tw.committee, "No safeguarding policy", now=AFTER_DEADLINE
     )
-    tenders.start_evaluation(tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=1))
+    opening.start_evaluation(tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=1))
     assert tw.tender.status is TenderStatus.UNSUCCESSFUL
 
 
 def test_cancelling_before_opening_discards_the_bids_unseen(world):
     tw = make_tender(world)
     submit_both_bids(tw)
-    tenders.cancel_tender(tw.tender.id, tw.committee, "Budget withdrawn", now=AFTER_DEADLINE)
+    publication.cancel_tender(tw.tender.id, tw.committee, "Budget withdrawn", now=AFTER_DEADLINE)
     assert tw.tender.status is TenderStatus.CANCELLED
     assert tw.tender.bids_discarded
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TenderBid)) == 0
     told = set(db.session.scalars(sa.select(TenderNotification.provider_id)))
     assert told == {world.provider_a.id, world.provider_b.id}
     # The trail never shows the discarded bids.
-    assert not [e for e in tenders.trail(tw.tender) if e.entity_type == "tender_bid"]
+    assert not [e for e in reading.trail(tw.tender) if e.entity_type == "tender_bid"]
 
 
 def test_cancelling_after_opening_keeps_the_bids_on_record(world):
     tw = make_tender(world)
     submit_both_bids(tw)
     open_bids(tw)
-    tenders.cancel_tender(tw.tender.id, tw.committee, "Requirement changed", now=AFTER_DEADLINE)
+    publication.cancel_tender(tw.tender.id, tw.committee, "Requirement changed", now=AFTER_DEADLINE)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TenderBid)) == 2
 
 
@@ -186,21 +185,19 @@ def test_a_contracted_tender_cannot_be_cancelled(world):
     bid_a, bid_b = submit_both_bids(tw)
     open_bids(tw)
     evaluate(tw, {bid_a.id: (50, 50), bid_b.id: (50, 50)})
-    evaluation_service.decide_award(
-        tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=2)
-    )
-    tenders.enter_into_contracts(tw.tender.id, tw.committee, now=datetime(2026, 4, 1, tzinfo=UTC))
+    award.decide_award(tw.tender.id, tw.committee, now=AFTER_DEADLINE + timedelta(days=2))
+    award.enter_into_contracts(tw.tender.id, tw.committee, now=datetime(2026, 4, 1, tzinfo=UTC))
     with pytest.raises(TenderStateConflict, match="cannot be cancelled"):
-        tenders.cancel_tender(
+        publication.cancel_tender(
             tw.tender.id, tw.committee, "late", now=datetime(2026, 4, 2, tzinfo=UTC)
         )
 
 
 def test_a_draft_with_missing_parts_cannot_be_published(world):
     tw = make_tender(world, publish=False)
-    tenders.remove_lot(tw.tender.id, tw.lot.id, tw.committee, now=T0)
+    drafting.remove_lot(tw.tender.id, tw.lot.id, tw.committee, now=T0)
     with pytest.raises(TenderError, match="Add at least one lot"):
-        tenders.publish_tender(tw.tender.id, tw.committee, now=T0)
+        publication.publish_tender(tw.tender.id, tw.committee, now=T0)
     assert tw.tender.status is TenderStatus.DRAFT
 
 
@@ -208,7 +205,7 @@ def test_publishing_needs_three_working_days_before_the_deadline(world):
     tw = make_tender(world, publish=False)
     # Friday 13 March 2026: three working days later is Wednesday the 18th, after the deadline.
     with pytest.raises(TenderError, match="18 March 2026"):
-        tenders.publish_tender(
+        publication.publish_tender(
             tw.tender.id, tw.committee, now=datetime(2026, 3, 13, 9, 0, tzinfo=UTC)
         )
     assert tw.tender.status is TenderStatus.DRAFT

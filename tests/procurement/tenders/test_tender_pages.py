@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.calendar import add_working_days
 from app.extensions import db
 from app.time import london_date, london_instant, to_london
-from procurement.tenders import services as tenders
+from procurement.tenders import opening
 from procurement.tenders.models import (
     BidStatus,
     Criterion,
@@ -26,12 +26,12 @@ def _real_now() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
-def _open_tender(world):  # type: ignore[no-untyped-def]
+def _open_tender(world):
     now = _real_now()
     return make_tender(world, now=now - timedelta(days=1), deadline_at=now + timedelta(days=10))
 
 
-def _closed_tender(world, with_bids=True):  # type: ignore[no-untyped-def]
+def _closed_tender(world, with_bids=True):
     now = _real_now()
     tw = make_tender(world, now=now - timedelta(days=20), deadline_at=now - timedelta(days=1))
     bids = submit_both_bids(tw, now=now - timedelta(days=10)) if with_bids else None
@@ -239,8 +239,8 @@ def test_two_committee_members_open_the_bids_over_http(client, auth, world):
 
 def test_evaluation_award_and_a_refused_early_contract_through_the_pages(client, auth, world):
     tw, (bid_a, bid_b) = _closed_tender(world)
-    tenders.confirm_opening(tw.tender.id, world.committee)
-    tenders.confirm_opening(tw.tender.id, tw.committee2)
+    opening.confirm_opening(tw.tender.id, world.committee)
+    opening.confirm_opening(tw.tender.id, tw.committee2)
     auth.as_user(world.committee)
     base = f"/tenders/{tw.tender.id}"
     assert client.post(f"{base}/evaluation").status_code == 302

@@ -30,7 +30,7 @@ NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 W = Weights(price=60, quality=30, social_value=10)
 
 
-def bid(bid_id: int, tiers, quality=0, social=0, received=NOON):  # type: ignore[no-untyped-def]
+def bid(bid_id: int, tiers, quality=0, social=0, received=NOON):
     return BidToScore(
         bid_id=bid_id,
         received_at=received,

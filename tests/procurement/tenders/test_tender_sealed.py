@@ -18,9 +18,9 @@ from app.extensions import db
 from app.time import utcnow
 from procurement.contracts.models import Contract, ContractSchool, ContractSource, ContractStatus
 from procurement.tenders import bids as bid_service
+from procurement.tenders import clarifications, opening, publication
 from procurement.tenders import documents as document_service
 from procurement.tenders import evaluation as evaluation_service
-from procurement.tenders import services as tenders
 from tests import factories
 from tests.procurement.tenders.factories import (
     SECRET_ANSWER_A,
@@ -75,14 +75,14 @@ def build(world: factories.World, phase: str, *, with_bids: bool = True) -> Scen
     tender_doc = document_service.attach_to_tender(
         tw.tender.id, world.committee, "specification.txt", b"What we need.", now=published
     )
-    tenders.publish_tender(tw.tender.id, world.committee, now=published)
-    answered = tenders.ask_clarification(
+    publication.publish_tender(tw.tender.id, world.committee, now=published)
+    answered = clarifications.ask_clarification(
         tw.tender.id, world.provider_user_a, "When do the contracts start?", now=published
     )
-    tenders.answer_clarification(
+    clarifications.answer_clarification(
         tw.tender.id, answered.id, world.committee, "On the date in the notice.", now=published
     )
-    open_question = tenders.ask_clarification(
+    open_question = clarifications.ask_clarification(
         tw.tender.id,
         world.provider_user_b,
         "Is supervision included?",
@@ -117,7 +117,7 @@ def build(world: factories.World, phase: str, *, with_bids: bool = True) -> Scen
     return Scenario(tw=tw, ids=ids)
 
 
-def add_bids(tw: TenderWorld, when) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def add_bids(tw: TenderWorld, when) -> dict[str, int]:
     bid_a, bid_b = submit_both_bids(tw, now=when)
     document = document_service.attach_to_bid(
         tw.tender.id,
@@ -130,7 +130,7 @@ def add_bids(tw: TenderWorld, when) -> dict[str, int]:  # type: ignore[no-untype
     return {"bid_id": bid_a.id, "bid_b_id": bid_b.id, "document_id": document.id}
 
 
-def user_for(scenario: Scenario, role: str):  # type: ignore[no-untyped-def]
+def user_for(scenario: Scenario, role: str):
     world = scenario.world
     return {
         "sbm": world.sbm_a,
@@ -246,15 +246,22 @@ def expected_status(endpoint: str, method: str, role: str, phase: str) -> int:
     if role == "anonymous":
         return 302
     value = EXPECTED[(endpoint, method)].get(role, 403)
-    return value[phase] if isinstance(value, dict) else value  # type: ignore[return-value]
+    return value[phase] if isinstance(value, dict) else value
+
+
+SWEPT_VIEWS = ("procurement.tenders.views", "procurement.contracts.views")
+
+
+def in_swept_views(module: str) -> bool:
+    """A module of the tender views package, or the contract views."""
+    return any(module == views or module.startswith(views + ".") for views in SWEPT_VIEWS)
 
 
 def swept_routes(app: Flask) -> list[tuple[str, str, str]]:
-    """(endpoint, method, rule) for every route of the tender and contract modules."""
+    """(endpoint, method, rule) for every route of the tender and contract view modules."""
     routes = []
     for rule in app.url_map.iter_rules():
-        module = app.view_functions[rule.endpoint].__module__
-        if module not in ("procurement.tenders.views", "procurement.contracts.views"):
+        if not in_swept_views(app.view_functions[rule.endpoint].__module__):
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((rule.endpoint, method, rule.rule))
@@ -278,6 +285,26 @@ def url_for_route(app: Flask, endpoint: str, ids: dict[str, int]) -> str:
 def test_the_sweep_covers_every_tender_and_contract_route(app):
     found = {(endpoint, method) for endpoint, method, _ in swept_routes(app)}
     assert found == set(EXPECTED)
+
+
+def test_every_tender_url_is_in_the_sweep(app):
+    """Every route under /tenders, whichever module of the views package defines it."""
+    tender_routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/tenders")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    swept = {(endpoint, method) for endpoint, method, _ in swept_routes(app)}
+    assert len({endpoint for endpoint, _ in tender_routes}) == 35
+    assert tender_routes <= swept
+    modules = {app.view_functions[endpoint].__module__ for endpoint, _ in tender_routes}
+    assert modules == {
+        "procurement.tenders.views.lists",
+        "procurement.tenders.views.drafting",
+        "procurement.tenders.views.bids",
+        "procurement.tenders.views.evaluation",
+    }
 
 
 def _forbidden(role: str) -> list[str]:
@@ -397,7 +424,7 @@ def test_an_evaluator_sees_a_lots_bids_only_after_declaring_no_conflict(client, 
     refused = client.get(page)
     assert refused.status_code == 403
     assert "Declare your interests" in refused.get_data(as_text=True)
-    tenders.start_evaluation(tender_id, world.committee)
+    opening.start_evaluation(tender_id, world.committee)
     response = client.post(
         f"/tenders/{tender_id}/lots/{lot_id}/declaration", data={"has_conflict": "no"}
     )
@@ -411,7 +438,7 @@ def test_an_evaluator_sees_a_lots_bids_only_after_declaring_no_conflict(client, 
 def test_a_conflicted_evaluator_cannot_see_or_score_the_lot(client, auth, world):
     scenario = build(world, "opened")
     tender_id, lot_id = scenario.ids["tender_id"], scenario.ids["lot_id"]
-    tenders.start_evaluation(tender_id, world.committee)
+    opening.start_evaluation(tender_id, world.committee)
     evaluation_service.declare_interests(
         tender_id, lot_id, world.committee, True, "My sister works for Alpha Counselling"
     )

@@ -1,0 +1,76 @@
+"""The demo's sign-in accounts, one of each role, all with the published demo password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.demo.schools import DEMO_SCHOOL_URN
+from app.extensions import db
+from app.models import Provider, Role, School, User
+
+DEMO_PASSWORD = "pooled-demo"  # noqa: S105 - published demo password
+DEMO_PROVIDER = "West London Counselling Collective"  # the provider account's
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    role: Role
+    what: str
+
+
+ACCOUNTS = [
+    DemoAccount("admin@demo.pooled.test", "Priya Shah", Role.ADMIN, "partnership admin"),
+    DemoAccount(
+        "committee@demo.pooled.test",
+        "Tom Okafor",
+        Role.COMMITTEE,
+        "sustainability committee member",
+    ),
+    DemoAccount(
+        "committee2@demo.pooled.test",
+        "Helen Marsh",
+        Role.COMMITTEE,
+        "second committee member (for two-person bid opening)",
+    ),
+    DemoAccount(
+        "sbm@demo.pooled.test",
+        "Sarah Doyle",
+        Role.SBM,
+        "school business manager, Greenwood Primary School",
+    ),
+    DemoAccount(
+        "head@demo.pooled.test",
+        "James Whitfield",
+        Role.HEAD,
+        "head (budget holder), Greenwood Primary School",
+    ),
+    DemoAccount(
+        "provider@demo.pooled.test",
+        "Amira Haddad",
+        Role.PROVIDER,
+        "provider, West London Counselling Collective",
+    ),
+]
+
+
+def seed_accounts() -> int:
+    """The demo accounts that are not there yet (the school's at the demo school); how many."""
+    added = 0
+    demo_school_id = db.session.scalar(sa.select(School.id).where(School.urn == DEMO_SCHOOL_URN))
+    provider_id = db.session.scalar(sa.select(Provider.id).where(Provider.name == DEMO_PROVIDER))
+    for account in ACCOUNTS:
+        if db.session.scalar(sa.select(User.id).where(User.email == account.email)) is not None:
+            continue
+        user = User(email=account.email, name=account.name, role=account.role)
+        if account.role in (Role.SBM, Role.HEAD):
+            user.school_id = demo_school_id
+        if account.role is Role.PROVIDER:
+            user.provider_id = provider_id
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+        added += 1
+    return added

@@ -1,0 +1,477 @@
+"""Writing invoices: what is due on a day, and an invoice row with its lines for each.
+
+Due on `as_of`: each member school's subscription for the academic year, each delivered order,
+each cancellation charge, and each school's call-offs under awarded contracts once their term
+has ended (one invoice per school and term; a supplementary one for call-offs delivered later).
+Lines and VAT come from `rules`. Each invoice is written and committed on its own; unique
+constraints (one line per membership or order, one invoice per `billing_key`) make a second
+invoice for the same thing impossible, whoever else is billing at the same moment.
+
+Without Stripe each invoice is issued here at once with our own number (`PLD-000123`) for the
+partnership office to send; with Stripe it stays a draft until `stripe_sync` issues it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.calendar import AcademicYear, Term
+from app.extensions import db
+from app.models import Membership, MembershipTerm, School, User
+from app.money import format_pence
+from app.schools import subscription_for
+from app.time import utcnow
+from marketplace.billing import rules
+from marketplace.billing.errors import BillingError
+from marketplace.billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from marketplace.catalogue.models import VatTreatment
+from marketplace.orders.contract_prices import contract_prices
+from marketplace.orders.models import Order, OrderKind, OrderStatus
+
+# The partnership's subscription is an education service between eligible bodies: exempt.
+MEMBERSHIP_VAT = VatTreatment.EXEMPT
+LOCAL_NUMBER_PREFIX = "PLD"
+NOT_SENT_WITHOUT_STRIPE = "Stripe is not configured: the partnership office sends it."
+
+Progress = Callable[[str], None]
+
+
+# What is due ----------------------------------------------------------------------------------
+
+
+def membership_term(as_of: date) -> MembershipTerm | None:
+    """The membership term of the academic year `as_of` falls in, if there is one."""
+    year = AcademicYear.containing(as_of)
+    return db.session.scalar(
+        sa.select(MembershipTerm).where(MembershipTerm.start_year == year.start_year)
+    )
+
+
+def _billed_membership_ids() -> sa.Select:
+    return sa.select(InvoiceLine.membership_id).where(InvoiceLine.membership_id.is_not(None))
+
+
+def _billed_order_ids() -> sa.Select:
+    return sa.select(InvoiceLine.order_id).where(InvoiceLine.order_id.is_not(None))
+
+
+def unbilled_memberships(term_id: int) -> sa.Select:
+    """Member schools' memberships of the term that no invoice line bills yet."""
+    return (
+        sa.select(Membership)
+        .join(School, School.id == Membership.school_id)
+        .where(
+            Membership.term_id == term_id,
+            School.is_member.is_(True),
+            Membership.id.not_in(_billed_membership_ids()),
+        )
+        .order_by(School.name, Membership.id)
+    )
+
+
+def unbilled_order_conditions(kind: OrderKind) -> list[sa.ColumnElement[bool]]:
+    """Delivered orders (or call-offs under a contract) with something to pay, not billed."""
+    conditions = [
+        Order.kind == kind,
+        Order.status == OrderStatus.DELIVERED,
+        Order.total_pence > 0,
+        Order.id.not_in(_billed_order_ids()),
+    ]
+    if kind is OrderKind.CALL_OFF:
+        conditions.append(Order.contract_id.is_not(None))
+    return conditions
+
+
+def unbilled_orders(kind: OrderKind) -> sa.Select:
+    """The unbilled orders (or call-offs) of `kind`, by id."""
+    return sa.select(Order).where(*unbilled_order_conditions(kind)).order_by(Order.id)
+
+
+def unbilled_cancellation_charges() -> sa.Select:
+    """Cancelled orders that were never billed but still owe a charge under the offer's rules."""
+    return (
+        sa.select(Order)
+        .where(
+            Order.status == OrderStatus.CANCELLED,
+            Order.cancellation_charge_pence > 0,
+            Order.id.not_in(_billed_order_ids()),
+        )
+        .order_by(Order.id)
+    )
+
+
+def term_over(term_key: str, as_of: date) -> bool:
+    """True when the term ended before `as_of` (call-offs are billed once their term is over)."""
+    try:
+        return Term.parse(term_key).ends_on < as_of
+    except ValueError:
+        return False
+
+
+def _term_label(term_key: str) -> str:
+    try:
+        return Term.parse(term_key).label
+    except ValueError:
+        return term_key
+
+
+# Writing the invoices -------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What a plan wrote, and what it could not bill, in words."""
+
+    created: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Writing:
+    """How this plan writes its invoices."""
+
+    as_of: date
+    run_id: int | None
+    issue_here: bool  # Stripe is not configured: number and issue each invoice at once
+    days_to_pay: int
+
+
+def plan(
+    as_of: date,
+    run_id: int | None = None,
+    *,
+    issue_here: bool,
+    days_to_pay: int = rules.DAYS_TO_PAY,
+    progress: Progress | None = None,
+) -> Plan:
+    """Write an invoice for everything due on `as_of`, each committed on its own.
+
+    `issue_here` (Stripe is not configured) issues each at once with our own number, due
+    `days_to_pay` days after `as_of`; otherwise they stay drafts for Stripe to issue.
+    """
+    say = progress or (lambda message: None)
+    how = _Writing(as_of, run_id, issue_here, days_to_pay)
+    result = Plan()
+
+    def guarded(bill: Callable[..., int], *args: Any) -> None:
+        """Write one invoice in a transaction of its own; if someone else billed the same
+        thing at the same moment, the unique constraints refuse ours and it is skipped."""
+        try:
+            written = bill(*args)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            say(f"{bill.__name__}{args[:1]}: already billed elsewhere; skipped.")
+            return
+        except BillingError as exc:
+            db.session.rollback()
+            result.problems.append(exc.message)
+            say(exc.message)
+            return
+        result.created += written
+
+    term = membership_term(as_of)
+    if term is not None:
+        ids = list(
+            db.session.scalars(unbilled_memberships(term.id).with_only_columns(Membership.id))
+        )
+        for membership_id in ids:
+            guarded(_bill_membership, membership_id, how)
+    for order_id in list(
+        db.session.scalars(
+            sa.select(Order.id)
+            .where(*unbilled_order_conditions(OrderKind.ORDER))
+            .order_by(Order.id)
+        )
+    ):
+        guarded(_bill_order, order_id, how)
+    for order_id in list(
+        db.session.scalars(unbilled_cancellation_charges().with_only_columns(Order.id))
+    ):
+        guarded(_bill_cancellation_charge, order_id, how)
+    groups: dict[tuple[int, str], list[int]] = {}
+    for order_id, school_id, term_key in db.session.execute(
+        sa.select(Order.id, Order.school_id, Order.term_key)
+        .where(*unbilled_order_conditions(OrderKind.CALL_OFF))
+        .order_by(Order.school_id, Order.term_key, Order.id)
+    ):
+        if term_over(term_key, as_of):
+            groups.setdefault((school_id, term_key), []).append(order_id)
+    for (school_id, term_key), order_ids in groups.items():
+        guarded(_bill_call_offs, school_id, term_key, order_ids, how)
+    return result
+
+
+def _new_invoice(
+    school_id: int,
+    kind: InvoiceKind,
+    period: str,
+    key: str,
+    title: str,
+    run_id: int | None,
+    **values: Any,
+) -> Invoice:
+    invoice = Invoice(
+        school_id=school_id,
+        kind=kind,
+        period=period,
+        billing_key=key,
+        title=title[:200],
+        status=InvoiceStatus.DRAFT,
+        billing_run_id=run_id,
+        **values,
+    )
+    db.session.add(invoice)
+    return invoice
+
+
+def totals_of(lines: Iterable[InvoiceLine]) -> rules.Totals:
+    """The net, VAT and total of an invoice's lines."""
+    return rules.totals(
+        rules.LineAmounts(ln.quantity, ln.unit_pence, ln.amount_pence, ln.vat_rate_bp, ln.vat_pence)
+        for ln in lines
+    )
+
+
+def _finish_invoice(
+    invoice: Invoice, lines: list[InvoiceLine], how: _Writing, actor: User | None = None
+) -> None:
+    """Totals from the lines; issued here at once when Stripe is not configured."""
+    total = totals_of(lines)
+    invoice.net_pence = total.net_pence
+    invoice.vat_pence = total.vat_pence
+    invoice.total_pence = total.total_pence
+    db.session.flush()
+    if how.issue_here:
+        invoice.status = InvoiceStatus.OPEN
+        invoice.number = f"{LOCAL_NUMBER_PREFIX}-{invoice.id:06d}"
+        invoice.issued_at = utcnow()
+        invoice.due_on = how.as_of + timedelta(days=how.days_to_pay)
+        invoice.not_sent_reason = NOT_SENT_WITHOUT_STRIPE
+    audit.record(
+        actor,
+        "invoice",
+        invoice.id,
+        "created",
+        after={**invoice.snapshot(), "kind": invoice.kind.value, "period": invoice.period},
+        scope=f"school:{invoice.school_id}",
+    )
+
+
+def _bill_membership(membership_id: int, how: _Writing) -> int:
+    membership = db.session.get(Membership, membership_id)
+    if membership is None:
+        return 0
+    breakdown = subscription_for(membership)
+    if breakdown.subscription_pence <= 0:
+        return 0
+    label = membership.term.label
+    rate_bp = MEMBERSHIP_VAT.rate_bp
+    if breakdown.capped:
+        amounts = rules.fixed_line(breakdown.subscription_pence, rate_bp)
+        description = (
+            f"Partnership membership {label}: {breakdown.pupils:,} pupils at "
+            f"{format_pence(breakdown.rate_per_pupil_pence)}, capped at "
+            f"{format_pence(breakdown.cap_pence)}"
+        )
+    else:
+        amounts = rules.line(breakdown.pupils, breakdown.rate_per_pupil_pence, rate_bp)
+        description = (
+            f"Partnership membership {label}: per-pupil subscription "
+            f"({breakdown.pupils:,} pupils at {format_pence(breakdown.rate_per_pupil_pence)})"
+        )
+    invoice = _new_invoice(
+        membership.school_id,
+        InvoiceKind.MEMBERSHIP,
+        label,
+        f"membership-{membership.id}",
+        f"Partnership membership {label}",
+        how.run_id,
+        note="\n".join(breakdown.explanation()),
+    )
+    line = _line(membership_id=membership.id, description=description, amounts=amounts)
+    invoice.lines.append(line)
+    _finish_invoice(invoice, [line], how)
+    return 1
+
+
+def _lock_orders(order_ids: list[int], statuses: set[OrderStatus]) -> list[Order]:
+    """The orders, locked and re-read, that are still in one of `statuses` and unbilled."""
+    orders = list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(
+                Order.id.in_(order_ids),
+                Order.status.in_(statuses),
+                Order.id.not_in(_billed_order_ids()),
+            )
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    return orders
+
+
+def _mark_invoiced(order: Order, invoice: Invoice) -> None:
+    before = order.snapshot()
+    order.status = OrderStatus.INVOICED
+    audit.record(
+        None,
+        "order",
+        order.id,
+        "invoiced",
+        before=before,
+        after={**order.snapshot(), "invoice_id": invoice.id},
+        scope=f"school:{order.school_id}",
+    )
+
+
+def _bill_order(order_id: int, how: _Writing) -> int:
+    orders = _lock_orders([order_id], {OrderStatus.DELIVERED})
+    if not orders:
+        db.session.rollback()
+        return 0
+    order = orders[0]
+    invoice = _new_invoice(
+        order.school_id,
+        InvoiceKind.ORDER,
+        order.term_key,
+        f"order-{order.id}",
+        f"{order.service.name}: order {order.id}",
+        how.run_id,
+        po_number=order.po_number,
+        note=f"Delivered by {order.provider.name}.",
+    )
+    line = _order_line(order)
+    invoice.lines.append(line)
+    _finish_invoice(invoice, [line], how)
+    _mark_invoiced(order, invoice)
+    return 1
+
+
+def _bill_cancellation_charge(order_id: int, how: _Writing) -> int:
+    orders = _lock_orders([order_id], {OrderStatus.CANCELLED})
+    if not orders or orders[0].cancellation_charge_pence <= 0:
+        db.session.rollback()
+        return 0
+    order = orders[0]
+    amounts = rules.fixed_line(order.cancellation_charge_pence, order.service.vat.rate_bp)
+    invoice = _new_invoice(
+        order.school_id,
+        InvoiceKind.ORDER,
+        order.term_key,
+        f"order-{order.id}",
+        f"Cancellation charge: order {order.id}",
+        how.run_id,
+        po_number=order.po_number,
+        note="What the offer's cancellation rules charge for the order you cancelled.",
+    )
+    line = _line(
+        order_id=order.id,
+        description=(
+            f"Cancellation charge for order {order.id} ({order.service.name}, "
+            f"{_term_label(order.term_key)}) under {order.provider.name}'s notice rules"
+        ),
+        amounts=amounts,
+    )
+    invoice.lines.append(line)
+    _finish_invoice(invoice, [line], how)
+    return 1
+
+
+def _bill_call_offs(school_id: int, term_key: str, order_ids: list[int], how: _Writing) -> int:
+    orders = _lock_orders(order_ids, {OrderStatus.DELIVERED})
+    if not orders:
+        db.session.rollback()
+        return 0
+    key = f"call-offs-{school_id}-{term_key}"
+    earlier = db.session.scalar(
+        sa.select(sa.func.count(Invoice.id)).where(
+            Invoice.school_id == school_id,
+            Invoice.kind == InvoiceKind.CALL_OFF,
+            Invoice.period == term_key,
+        )
+    )
+    title = f"Contract call-offs: {_term_label(term_key)}"
+    if earlier:
+        # Delivered after the term's invoice: a supplementary invoice, billed once.
+        key += f"-supplementary-{earlier + 1}"
+        title += " (supplementary)"
+    po_numbers = sorted({o.po_number for o in orders if o.po_number})
+    invoice = _new_invoice(
+        school_id,
+        InvoiceKind.CALL_OFF,
+        term_key,
+        key,
+        title,
+        how.run_id,
+        po_number=", ".join(po_numbers)[:140],
+        note="Call-offs under contracts the partnership awarded, delivered this term.",
+    )
+    lines = [_order_line(order) for order in orders]
+    invoice.lines.extend(lines)
+    _finish_invoice(invoice, lines, how)
+    for order in orders:
+        _mark_invoiced(order, invoice)
+    return 1
+
+
+# Lines ----------------------------------------------------------------------------------------
+
+
+def _line(
+    *,
+    amounts: rules.LineAmounts,
+    description: str,
+    order_id: int | None = None,
+    membership_id: int | None = None,
+) -> InvoiceLine:
+    return InvoiceLine(
+        order_id=order_id,
+        membership_id=membership_id,
+        description=description[:500],
+        quantity=amounts.quantity,
+        unit_pence=amounts.unit_pence,
+        amount_pence=amounts.amount_pence,
+        vat_rate_bp=amounts.vat_rate_bp,
+        vat_pence=amounts.vat_pence,
+    )
+
+
+def _order_line(order: Order) -> InvoiceLine:
+    """One line per order: its charged units at the unit price (set-up charge included)."""
+    rate_bp = order.service.vat.rate_bp
+    unit = order.service.unit.value
+    charged = order.quantity - order.entitled_quantity
+    what = f"{order.service.name}, {_term_label(order.term_key)}"
+    if order.kind is OrderKind.CALL_OFF and order.contract_id is not None:
+        what += (
+            f", call-off {order.id} under contract {contract_prices().reference(order.contract_id)}"
+        )
+    else:
+        what += f", order {order.id} from {order.provider.name}"
+    if order.entitled_quantity:
+        what += f" ({order.entitled_quantity} included in your membership at £0)"
+    if order.setup_pence:
+        amounts = rules.fixed_line(order.total_pence, rate_bp)
+        description = (
+            f"{what}: {charged} {unit}{'s' if charged != 1 else ''} at "
+            f"{format_pence(order.unit_price_pence)} plus {format_pence(order.setup_pence)} set-up"
+        )
+    else:
+        amounts = rules.line(charged, order.unit_price_pence, rate_bp)
+        description = what
+    if amounts.amount_pence != order.total_pence:
+        raise BillingError(
+            f"Order {order.id} totals {format_pence(order.total_pence)} but its units come to "
+            f"{format_pence(amounts.amount_pence)}; it was not billed."
+        )
+    return _line(order_id=order.id, description=description, amounts=amounts)

@@ -1,0 +1,99 @@
+"""Reaching orders: loading one, always scoped to the organisation asking; the lists a school
+or a provider pages through; and the audit trail every change to an order writes.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app import audit
+from app.accounts import provider_for_user
+from app.extensions import db
+from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, User
+from marketplace.orders.errors import OrderNotFound
+from marketplace.orders.models import Order, OrderStatus
+
+
+def _load(order_id: int, *conditions: sa.ColumnElement[bool], lock: bool = False) -> Order:
+    stmt = sa.select(Order).where(Order.id == order_id, *conditions)
+    if lock:
+        # Wait for anyone else changing this order, then read its latest committed state.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    order = db.session.scalar(stmt)
+    if order is None:
+        raise OrderNotFound("There is no such order.")
+    return order
+
+
+def get_order_for_school(order_id: int, school_id: int, *, lock: bool = False) -> Order:
+    """One of the school's own orders (404 for anyone else's)."""
+    return _load(order_id, Order.school_id == school_id, lock=lock)
+
+
+def get_order_for_provider(order_id: int, provider_id: int, *, lock: bool = False) -> Order:
+    """An order placed with this provider (404 for anyone else's)."""
+    return _load(order_id, Order.provider_id == provider_id, lock=lock)
+
+
+def get_order_for_user(order_id: int, user: User) -> Order:
+    """An order the user may read: their school's, their provider's, or any for the partnership."""
+    if user.role in PARTNERSHIP_ROLES:
+        return _load(order_id)
+    conditions = []
+    if user.role in SCHOOL_ROLES and user.school_id is not None:
+        conditions.append(Order.school_id == user.school_id)
+    provider = provider_for_user(user)
+    if provider is not None:
+        conditions.append(Order.provider_id == provider.id)
+    if not conditions:
+        raise OrderNotFound("There is no such order.")
+    return _load(order_id, sa.or_(*conditions))
+
+
+# What a list of orders shows, loaded in a few queries rather than three per row.
+_LIST_LOADS = (
+    selectinload(Order.school),
+    selectinload(Order.provider),
+    selectinload(Order.service),
+)
+
+
+def school_orders(school_id: int, status: OrderStatus | None = None) -> sa.Select:
+    """The school's orders, newest first (a statement for pagination)."""
+    stmt = sa.select(Order).where(Order.school_id == school_id).options(*_LIST_LOADS)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    return stmt.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+def provider_orders(provider_id: int, status: OrderStatus | None = None) -> sa.Select:
+    """Orders placed with the provider (drafts are the school's business), newest first."""
+    stmt = (
+        sa.select(Order)
+        .where(Order.provider_id == provider_id, Order.status != OrderStatus.DRAFT)
+        .options(*_LIST_LOADS)
+    )
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    return stmt.order_by(Order.submitted_at.desc(), Order.id.desc())
+
+
+def history(order: Order) -> list[audit.AuditEvent]:
+    """The order's audit trail, oldest first."""
+    return audit.history("order", order.id)
+
+
+def record(
+    actor: User | None, order: Order, action: str, before: dict | None, **extra: object
+) -> None:
+    """Write the order's audit event for a change, in the caller's transaction."""
+    audit.record(
+        actor,
+        "order",
+        order.id,
+        action,
+        before=before,
+        after={**order.snapshot(), **extra},
+        scope=f"school:{order.school_id}",
+    )

@@ -1,0 +1,197 @@
+"""What happens to an order once it is submitted.
+
+submitted → approved (the head, over the school's approval threshold) → confirmed (the
+provider) → delivered → invoiced; or cancelled (by the school, or rejected by the head) /
+declined (by the provider). Rejecting, declining and cancelling release the order's capacity
+(marketplace.orders.capacity). Every change writes an audit event in the same transaction, and
+every public use case commits once at its end or, when it refuses, writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from app.calendar import Term
+from app.extensions import db
+from app.models import Role, User
+from app.time import london_today, utcnow
+from app.use_case import use_case
+from marketplace.billing.credits import credit_cancelled_order
+from marketplace.offers import pricing
+from marketplace.offers.models import Offer
+from marketplace.orders.access import get_order_for_provider, get_order_for_school, record
+from marketplace.orders.capacity import release_capacity
+from marketplace.orders.errors import CancellationRefused, InvalidOrder, OrderStateConflict
+from marketplace.orders.models import (
+    CANCELLABLE_STATUSES,
+    ORDER_CLOSED_STATUSES,
+    ORDER_RESERVING_STATUSES,
+    PROVIDER_COMMITTED_STATUSES,
+    STATUS_TEXT,
+    Order,
+    OrderStatus,
+)
+
+REASON_MAX = 500
+
+
+def _require(order: Order, allowed: frozenset[OrderStatus] | set[OrderStatus], doing: str) -> None:
+    if order.status not in allowed:
+        raise OrderStateConflict(
+            f"Order {order.id} is {STATUS_TEXT[order.status].lower()}, so it cannot be {doing}."
+        )
+
+
+def _clean_reason(reason: str | None, *, required: bool) -> str:
+    text = (reason or "").strip()
+    if required and not text:
+        raise InvalidOrder("Give a reason, so the school knows why", field="reason")
+    if len(text) > REASON_MAX:
+        raise InvalidOrder(f"The reason must be {REASON_MAX} characters or fewer", field="reason")
+    return text
+
+
+def _release(order: Order) -> None:
+    if order.offer_id is not None and order.status in ORDER_RESERVING_STATUSES:
+        release_capacity(order.offer_id, order.term_key, order.quantity)
+
+
+@use_case
+def approve(order_id: int, school_id: int, actor: User) -> Order:
+    """The head approves an order over the school's threshold."""
+    if actor.role is not Role.HEAD:
+        raise OrderStateConflict("Only the head (budget holder) can approve orders.")
+    order = get_order_for_school(order_id, school_id, lock=True)
+    _require(order, {OrderStatus.SUBMITTED}, "approved")
+    before = order.snapshot()
+    order.status = OrderStatus.APPROVED
+    order.approved_at = utcnow()
+    order.approved_by_id = actor.id
+    record(actor, order, "approved", before)
+    db.session.commit()
+    return order
+
+
+@use_case
+def reject(order_id: int, school_id: int, actor: User, reason: str | None) -> Order:
+    """The head turns down an order waiting for approval; its capacity is released."""
+    if actor.role is not Role.HEAD:
+        raise OrderStateConflict("Only the head (budget holder) can reject orders.")
+    order = get_order_for_school(order_id, school_id, lock=True)
+    _require(order, {OrderStatus.SUBMITTED}, "rejected")
+    text = _clean_reason(reason, required=True)
+    before = order.snapshot()
+    _release(order)
+    order.status = OrderStatus.CANCELLED
+    order.cancelled_at = utcnow()
+    record(actor, order, "rejected", before, reason=text)
+    db.session.commit()
+    return order
+
+
+@use_case
+def confirm(order_id: int, provider_id: int, actor: User) -> Order:
+    """The provider accepts an approved order."""
+    order = get_order_for_provider(order_id, provider_id, lock=True)
+    _require(order, {OrderStatus.APPROVED}, "confirmed")
+    before = order.snapshot()
+    order.status = OrderStatus.CONFIRMED
+    order.confirmed_at = utcnow()
+    record(actor, order, "confirmed", before)
+    db.session.commit()
+    return order
+
+
+@use_case
+def decline(order_id: int, provider_id: int, actor: User, reason: str | None) -> Order:
+    """The provider turns an order down before confirming it; its capacity is released."""
+    order = get_order_for_provider(order_id, provider_id, lock=True)
+    _require(order, {OrderStatus.SUBMITTED, OrderStatus.APPROVED}, "declined")
+    text = _clean_reason(reason, required=True)
+    before = order.snapshot()
+    _release(order)
+    order.status = OrderStatus.DECLINED
+    order.cancelled_at = utcnow()
+    record(actor, order, "declined", before, reason=text)
+    db.session.commit()
+    return order
+
+
+@use_case
+def deliver(order_id: int, provider_id: int, actor: User) -> Order:
+    """The provider records that a confirmed order has been delivered."""
+    order = get_order_for_provider(order_id, provider_id, lock=True)
+    _require(order, {OrderStatus.CONFIRMED}, "marked delivered")
+    before = order.snapshot()
+    order.status = OrderStatus.DELIVERED
+    order.delivered_at = utcnow()
+    record(actor, order, "delivered", before)
+    db.session.commit()
+    return order
+
+
+def cancellation_terms(order: Order, today: date | None = None) -> pricing.Settlement:
+    """What cancelling this order today would cost, under its offer's rules."""
+    offer = db.session.get(Offer, order.offer_id) if order.offer_id is not None else None
+    rules_ = pricing.CancellationRules(
+        notice_days=offer.notice_days if offer else 0,
+        admin_charge_bp=offer.cancellation_charge_bp if offer else 0,
+    )
+    term = Term.parse(order.term_key)
+    return pricing.settle_cancellation(
+        order.total_pence,
+        confirmed=order.status in PROVIDER_COMMITTED_STATUSES,
+        rules=rules_,
+        term_starts_on=term.starts_on,
+        term_ends_on=term.ends_on,
+        cancelled_on=today or london_today(),
+    )
+
+
+@use_case
+def cancel(
+    order_id: int,
+    school_id: int,
+    actor: User,
+    reason: str | None = "",
+    *,
+    today: date | None = None,
+) -> Order:
+    """The school cancels an order under its offer's notice rules; capacity is released.
+
+    Free until the provider confirms. Once confirmed, see
+    marketplace.offers.pricing.settle_cancellation: the days of the term inside the notice
+    period are charged pro rata plus the admin charge, and cancelling is refused when the
+    notice period would run past the end of the term.
+    A delivered or invoiced order is cancelled by the same rules: the charge is what the
+    school still pays (billed, or kept from the invoice) and the rest is credited.
+    """
+    order = get_order_for_school(order_id, school_id, lock=True)
+    if order.status in ORDER_CLOSED_STATUSES:
+        raise OrderStateConflict(f"Order {order.id} is already {order.status.value}.")
+    _require(order, CANCELLABLE_STATUSES, "cancelled")
+    text = _clean_reason(reason, required=False)
+    settlement = cancellation_terms(order, today)
+    if not settlement.allowed:
+        raise CancellationRefused(settlement.reason)
+    before = order.snapshot()
+    _release(order)
+    order.status = OrderStatus.CANCELLED
+    order.cancelled_at = utcnow()
+    order.cancellation_charge_pence = settlement.charge_pence
+    # Billing (issue 6): if the order was already invoiced, credit the school what the rules
+    # give back (a credit note, in this transaction; Stripe gets it on the next billing run).
+    # An order never invoiced needs nothing here: the billing run bills only the charge.
+    credit_cancelled_order(order, settlement.refund_pence, actor)
+    record(
+        actor,
+        order,
+        "cancelled",
+        before,
+        reason=text,
+        charge_pence=settlement.charge_pence,
+        refund_pence=settlement.refund_pence,
+        rule=settlement.reason,
+    )
+    db.session.commit()
+    return order

@@ -1,0 +1,388 @@
+"""Solving an instance: running HiGHS or CBC, the phases of one block (meet everything, else meet
+the most and then at least cost), sharing the time limit between blocks, and solve / solve_plain.
+
+Pure: the standard library, PuLP and (through PuLP) highspy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import pulp
+
+from procurement.optimizer.charges import _charges, _split_group
+from procurement.optimizer.instance import Instance, Rules, validate_instance
+from procurement.optimizer.model import _Block, _Model, _plan
+from procurement.optimizer.result import (
+    INFEASIBLE,
+    OPTIMAL,
+    TIME_LIMIT,
+    Allocation,
+    Award,
+    ModelSize,
+    Result,
+    Seconds,
+    Unmet,
+)
+
+HIGHS = "highs"
+CBC = "cbc"
+SOLVERS = (HIGHS, CBC)
+
+# Every objective the solver sees is a whole number (pence or units), so a proven bound less than
+# one unit below the best solution proves that solution optimal: the solver is asked for that.
+_ABSOLUTE_GAP = 0.999
+# A solve stopped by the time limit still counts as optimal within this relative gap.
+OPTIMALITY_GAP = 1e-4
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a solver
+
+
+@dataclass(frozen=True)
+class _Run:
+    status: str  # optimal, time_limit, infeasible or none (stopped before any solution)
+    objective: float | None
+    bound: float | None
+    seconds: float
+
+
+@cache
+def solver_name(solver: str) -> str:
+    """The solver's name and version, e.g. 'HiGHS 1.15.1'."""
+    if solver == HIGHS:
+        import highspy
+
+        # highspy's Highs() has an unannotated __init__.
+        return f"HiGHS {highspy.Highs().version()}"  # type: ignore[no-untyped-call]
+    path = pulp.PULP_CBC_CMD().path
+    try:
+        banner = subprocess.run(
+            [path], input="quit\n", capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+    except OSError:
+        banner = ""
+    found = re.search(r"Version:\s*(\S+)", banner)
+    return f"CBC {found.group(1)}" if found else "CBC"
+
+
+def _run(lp: pulp.LpProblem, solver: str, time_limit: float | None) -> _Run:
+    started = time.perf_counter()
+    if solver == HIGHS:
+        import highspy
+
+        engine = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP)
+        lp.solve(engine)
+        seconds = time.perf_counter() - started
+        highs = lp.solverModel
+        status = highs.getModelStatus()
+        info = highs.getInfo()
+        kinds = highspy.HighsModelStatus
+        found = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        if status == kinds.kOptimal:
+            return _Run(OPTIMAL, info.objective_function_value, info.mip_dual_bound, seconds)
+        if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
+            return _Run(INFEASIBLE, None, None, seconds)
+        if status in (kinds.kTimeLimit, kinds.kInterrupt, kinds.kIterationLimit):
+            if found:
+                objective = info.objective_function_value
+                return _Run(TIME_LIMIT, objective, info.mip_dual_bound, seconds)
+            return _Run("none", None, None, seconds)
+        raise RuntimeError(f"HiGHS stopped with {highs.modelStatusToString(status)}")
+
+    handle, log_path = tempfile.mkstemp(prefix="pooled-cbc-", suffix=".log")
+    os.close(handle)
+    try:
+        engine = pulp.PULP_CBC_CMD(
+            msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP, logPath=log_path
+        )
+        lp.solve(engine)
+        with open(log_path, encoding="utf-8", errors="replace") as log:
+            text = log.read()
+    finally:
+        os.unlink(log_path)
+    seconds = time.perf_counter() - started
+    if lp.status == pulp.LpStatusInfeasible:
+        return _Run(INFEASIBLE, None, None, seconds)
+    if lp.status != pulp.LpStatusOptimal:
+        return _Run("none", None, None, seconds)
+    objective = pulp.value(lp.objective) or 0.0
+    if lp.sol_status == pulp.LpSolutionOptimal:
+        return _Run(OPTIMAL, objective, objective, seconds)
+    found = re.search(r"Lower bound:\s*(\S+)", text)
+    bound = float(found.group(1)) if found else None
+    return _Run(TIME_LIMIT, objective, bound, seconds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Solving blocks
+
+
+@dataclass
+class _Outcome:
+    status: str  # optimal, time_limit, infeasible, none
+    purchases: list[dict[int, int]]
+    unmet: list[int]
+    bound: float | None
+
+
+@dataclass
+class _Clock:
+    started: float
+    limit: float | None
+    build: float = 0.0
+    solve: float = 0.0
+    runs: int = 0
+
+    def left(self, share_of: int = 1) -> float | None:
+        if self.limit is None:
+            return None
+        remaining = self.limit - (time.perf_counter() - self.started)
+        return max(remaining, 0.0) / max(share_of, 1)
+
+
+def _could_meet_everything(block: _Block) -> bool:
+    """A cheap necessary condition: every group and service has enough capacity within reach."""
+    for group in block.groups:
+        if sum(block.offers[j].bands[-1].high for j in group.offers) < group.quantity:
+            return False
+    for service in block.services:
+        wanted = sum(g.quantity for g in block.groups if g.service == service)
+        offered = sum(p.bands[-1].high for p in block.offers if p.offer.service == service)
+        if offered < wanted:
+            return False
+    return True
+
+
+def _settled(run: _Run) -> str:
+    """OPTIMAL if proven optimal, or stopped by the time limit within the 1e-4 optimality gap."""
+    if run.status == TIME_LIMIT and run.objective is not None and run.bound is not None:
+        if run.objective - run.bound <= OPTIMALITY_GAP * max(abs(run.objective), 1.0):
+            return OPTIMAL
+    return run.status
+
+
+def _make_whole(model: _Model, solve_again: Callable[[], _Run]) -> None:
+    """Turn the last solution into whole units at no extra cost (see _Model)."""
+    if model.whole():
+        return
+    with model.decided():
+        repaired = solve_again()
+    if repaired.status != OPTIMAL or not model.whole():
+        raise RuntimeError("could not turn the solver's allocation into whole units")
+
+
+def _solve_block(
+    block: _Block, rules: Rules, solver: str, clock: _Clock, share_of: int
+) -> tuple[_Outcome, _Model]:
+    started = time.perf_counter()
+    model = _Model(block, rules)
+    clock.build += time.perf_counter() - started
+    nothing: tuple[list[dict[int, int]], list[int]] = (
+        [{} for _ in block.groups],
+        [g.quantity for g in block.groups],
+    )
+
+    def run(limited: bool = True) -> _Run:
+        result = _run(model.lp, solver, clock.left(share_of) if limited else None)
+        clock.solve += result.seconds
+        clock.runs += 1
+        return result
+
+    def make_whole() -> None:
+        # With the choices fixed the model is a network flow: quick, so never time-limited.
+        _make_whole(model, lambda: run(limited=False))
+
+    if _could_meet_everything(block):
+        model.meet_everything()
+        first = run()
+        if first.status in (OPTIMAL, TIME_LIMIT):
+            make_whole()
+            return _Outcome(_settled(first), *model.values(), first.bound), model
+        if first.status == "none":
+            return _Outcome("none", *nothing, None), model
+    model.meet_most()
+    most = run()
+    if most.status in (INFEASIBLE, "none"):
+        return _Outcome(most.status, *nothing, None), model
+    make_whole()
+    fallback = model.values()
+    # The fewest unmet units: a whole number, and no more than the incumbent's (fractional) sum.
+    fewest = math.floor((most.objective or 0.0) + 1e-6)
+    model.cheapest_meeting_most(fewest)
+    cheapest = run()
+    if cheapest.status in (OPTIMAL, TIME_LIMIT):
+        make_whole()
+        status = OPTIMAL if most.status == _settled(cheapest) == OPTIMAL else TIME_LIMIT
+        return _Outcome(status, *model.values(), cheapest.bound), model
+    # Out of time before phase 2 found anything: keep phase 1's allocation, cost unbounded.
+    return _Outcome(TIME_LIMIT, *fallback, None), model
+
+
+# ---------------------------------------------------------------------------------------------
+# Solving an instance
+
+
+def solve(
+    instance: Instance,
+    *,
+    solver: str = HIGHS,
+    time_limit: float | None = None,
+    merge: bool = True,
+    split_services: bool = True,
+) -> Result:
+    """Allocate the pledges: meet as much demand as possible, then at least total cost.
+
+    merge groups schools with the same service, reachable offers (and, under single_source,
+    quantity) into one type; split_services solves each service as its own model. Both give the
+    same optimum as the plain school-by-school model (solve_plain) in far less time.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if time_limit is not None and time_limit <= 0:
+        raise ValueError(f"time_limit must be positive, got {time_limit}")
+    validate_instance(instance)
+    started = time.perf_counter()
+    clock = _Clock(started, time_limit)
+    plan = _plan(instance, merge, split_services)
+    clock.build += time.perf_counter() - started
+    name = solver_name(solver)
+
+    infeasible = [plan.messages[s] for s in sorted(plan.messages)]
+    awards: list[Award] = []
+    allocations: list[Allocation] = []
+    met: dict[tuple[str, str], int] = {}
+    pooled: dict[str, int] = defaultdict(int)
+    statuses: list[str] = []
+    bound_total: float | None = 0.0
+    notes: list[str] = []
+    columns = integers = rows = models = 0
+    blocks = [b for b in plan.blocks if not any(s in plan.messages for s in b.services)]
+    if infeasible:
+        blocks = []
+    for n, block in enumerate(blocks):
+        outcome, model = _solve_block(block, instance.rules, solver, clock, len(blocks) - n)
+        models += 1
+        columns += model.lp.numVariables()
+        integers += sum(1 for v in model.lp.variables() if v.cat == pulp.LpInteger)
+        rows += model.lp.numConstraints()
+        if outcome.status == INFEASIBLE:
+            names = ", ".join(block.services)
+            infeasible.append(
+                f"no allocation of {names} meets the rules (max_share"
+                f" {instance.rules.max_share}, min_providers {instance.rules.min_providers},"
+                f" single_source {str(instance.rules.single_source).lower()}) within the"
+                " offers' capacity, minimum awards and exclusions"
+            )
+            continue
+        if outcome.status == "none":
+            notes.append(
+                f"no allocation of {', '.join(block.services)} found within the time limit;"
+                " its demand is reported unmet"
+            )
+            statuses.append(TIME_LIMIT)
+            bound_total = None
+        else:
+            statuses.append(outcome.status)
+            if outcome.bound is None or bound_total is None:
+                bound_total = None
+            else:
+                bound_total += outcome.bound
+        totals: dict[int, int] = defaultdict(int)
+        for group, purchases in zip(block.groups, outcome.purchases, strict=True):
+            for j, units in purchases.items():
+                totals[j] += units
+            split, got = _split_group(group, purchases, block.offers)
+            for school, offer_id, units in split:
+                allocations.append(Allocation(school, group.service, offer_id, units))
+            for school, units in got.items():
+                met[(school, group.service)] = units
+        for j in sorted(totals, key=lambda j: block.offers[j].offer.id):
+            offer = block.offers[j].offer
+            quantity = totals[j]
+            tier = offer.tier_index(quantity)
+            if tier is None or not offer.can_award(quantity):
+                raise RuntimeError(
+                    f"solver awarded offer {offer.id} {quantity}, which it cannot take"
+                )
+            cost = offer.cost_pence(quantity)
+            price = offer.tiers[tier].unit_price_pence
+            awards.append(
+                Award(
+                    offer.id,
+                    offer.provider,
+                    offer.service,
+                    quantity,
+                    tier,
+                    price,
+                    offer.setup_pence,
+                    cost,
+                )
+            )
+            pooled[offer.service] += cost
+    size = ModelSize(
+        merge, models, clock.runs, sum(len(b.groups) for b in blocks), columns, integers, rows
+    )
+
+    if infeasible:
+        total = time.perf_counter() - started
+        return Result(
+            status=INFEASIBLE,
+            message="; ".join(infeasible),
+            objective_pence=None,
+            bound_pence=None,
+            gap=None,
+            solver=name,
+            seconds=Seconds(clock.build, clock.solve, total),
+            model=size,
+        )
+
+    unmet = []
+    for pledge in sorted(instance.demand, key=lambda d: (d.school, d.service)):
+        short = pledge.quantity - met.get((pledge.school, pledge.service), 0)
+        if short > 0:
+            unmet.append(Unmet(pledge.school, pledge.service, short))
+    charges, checks = _charges(instance, plan, met, pooled)
+    objective = sum(award.cost_pence for award in awards)
+    status = TIME_LIMIT if TIME_LIMIT in statuses else OPTIMAL
+    if bound_total is None:
+        bound, gap = None, None
+    else:
+        bound = min(objective, math.ceil(bound_total - 1e-6))
+        bound = max(bound, 0)
+        gap = 0.0 if objective == 0 else round((objective - bound) / objective, 6)
+    allocations.sort(key=lambda a: (a.school, a.service, a.offer))
+    awards.sort(key=lambda a: a.offer)
+    total = time.perf_counter() - started
+    return Result(
+        status=status,
+        message="; ".join(notes) or None,
+        objective_pence=objective,
+        bound_pence=bound,
+        gap=gap,
+        solver=name,
+        seconds=Seconds(clock.build, clock.solve, total),
+        awards=tuple(awards),
+        allocations=tuple(allocations),
+        unmet=tuple(unmet),
+        charges=tuple(charges),
+        checks=tuple(checks),
+        model=size,
+    )
+
+
+def solve_plain(
+    instance: Instance, *, solver: str = HIGHS, time_limit: float | None = None
+) -> Result:
+    """The plain school-by-school model: one model, one column per school and offer, no merging."""
+    return solve(instance, solver=solver, time_limit=time_limit, merge=False, split_services=False)

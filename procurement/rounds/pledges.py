@@ -1,0 +1,190 @@
+"""Schools' pledges: what a school pledged, the pool per lot, and pledging, changing and
+withdrawing before the deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app import audit
+from app.extensions import db
+from app.models import Role, User
+from app.time import format_instant, utcnow
+from app.use_case import use_case
+from procurement.rounds.access import audit_scope, lock_round
+from procurement.rounds.errors import (
+    PledgeNotAllowed,
+    PledgingClosed,
+    RoundError,
+    RoundNotFound,
+    RoundStateConflict,
+)
+from procurement.rounds.lots import Lot, lots
+from procurement.rounds.models import BuyingRound, Pledge, RoundStatus
+
+MAX_PLEDGE = 10_000  # units of one service in one term: more is a typing mistake
+
+
+def pledges_for_school(round_id: int, school_id: int) -> dict[tuple[int, str], Pledge]:
+    """The school's pledges in the round (withdrawn ones too), by (service id, term key)."""
+    rows = db.session.scalars(
+        sa.select(Pledge).where(Pledge.round_id == round_id, Pledge.school_id == school_id)
+    )
+    return {(p.service_id, p.term_key): p for p in rows}
+
+
+@dataclass(frozen=True)
+class LotTotal:
+    lot: Lot
+    schools: int
+    units: int
+
+
+def pledge_totals(buying_round: BuyingRound) -> list[LotTotal]:
+    """Schools pledging and units pledged per lot (active pledges), counted in SQL."""
+    rows = db.session.execute(
+        sa.select(Pledge.service_id, Pledge.term_key, sa.func.count(), sa.func.sum(Pledge.quantity))
+        .where(Pledge.round_id == buying_round.id, Pledge.withdrawn_at.is_(None))
+        .group_by(Pledge.service_id, Pledge.term_key)
+    )
+    counts = {(s, t): (n, int(q or 0)) for s, t, n, q in rows}
+    return [
+        LotTotal(lot, *counts.get((lot.service.id, lot.term.key), (0, 0)))
+        for lot in lots(buying_round)
+    ]
+
+
+def _pledging_closed(buying_round: BuyingRound, now: datetime) -> PledgingClosed:
+    if buying_round.status is RoundStatus.CANCELLED:
+        return PledgingClosed("This round was cancelled; nothing was changed.")
+    return PledgingClosed(
+        f"Pledging closed on {format_instant(min(buying_round.pledge_deadline_at, now))}, so "
+        "pledges can no longer be made, changed or withdrawn; nothing was changed."
+    )
+
+
+def _check_pledger(school_id: int, actor: User) -> None:
+    if actor.role is not Role.SBM:
+        raise PledgeNotAllowed(
+            "Only a school business manager can pledge for a school; nothing was changed."
+        )
+    if actor.school_id != school_id:
+        raise PledgeNotAllowed("You can pledge only for your own school; nothing was changed.")
+
+
+@dataclass(frozen=True)
+class PledgeChanges:
+    added: int = 0
+    changed: int = 0
+    withdrawn: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed or self.withdrawn)
+
+
+@use_case
+def save_pledges(
+    round_id: int,
+    school_id: int,
+    quantities: Mapping[tuple[int, str], int | None],
+    actor: User,
+    now: datetime | None = None,
+) -> PledgeChanges:
+    """Set the school's pledge for each lot: a positive quantity pledges, 0 or blank withdraws."""
+    now = now or utcnow()
+    _check_pledger(school_id, actor)
+    buying_round = lock_round(round_id, read=True)
+    if buying_round.status is RoundStatus.DRAFT:
+        raise RoundNotFound("There is no such buying round.")
+    if not buying_round.accepts_pledges(now):
+        raise _pledging_closed(buying_round, now)
+    by_key = {(lot.service.id, lot.term.key): lot for lot in lots(buying_round)}
+    for key, quantity in quantities.items():
+        lot = by_key.get(key)
+        if lot is None:
+            raise RoundError("You can pledge only for the round’s services and terms.")
+        if quantity is None:
+            continue
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise RoundError(
+                f"Enter the {lot.label} pledge as a whole number, like 5", field=lot.key
+            )
+        if quantity < 0:
+            raise RoundError(f"The {lot.label} pledge cannot be negative", field=lot.key)
+        if quantity > MAX_PLEDGE:
+            raise RoundError(
+                f"The {lot.label} pledge must be {MAX_PLEDGE:,} or fewer", field=lot.key
+            )
+    existing = pledges_for_school(round_id, school_id)
+    added = changed = withdrawn = 0
+    for key, quantity in sorted(quantities.items()):
+        pledge = existing.get(key)
+        wanted = quantity or 0
+        if wanted == 0:
+            if pledge is not None and pledge.active:
+                before = pledge.snapshot()
+                pledge.withdrawn_at = now
+                pledge.updated_by_id = actor.id
+                _record_pledge(actor, pledge, "withdrawn", before)
+                withdrawn += 1
+            continue
+        if pledge is None:
+            pledge = Pledge(
+                round_id=round_id,
+                school_id=school_id,
+                service_id=key[0],
+                term_key=key[1],
+                quantity=wanted,
+                created_by_id=actor.id,
+                updated_by_id=actor.id,
+            )
+            db.session.add(pledge)
+            db.session.flush()
+            _record_pledge(actor, pledge, "pledged", None)
+            added += 1
+        elif not pledge.active or pledge.quantity != wanted:
+            before = pledge.snapshot()
+            was_active = pledge.active
+            pledge.quantity = wanted
+            pledge.withdrawn_at = None
+            pledge.updated_by_id = actor.id
+            _record_pledge(actor, pledge, "changed" if was_active else "pledged again", before)
+            if was_active:
+                changed += 1
+            else:
+                added += 1
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise RoundStateConflict(
+            "Your school’s pledge was changed at the same moment somewhere else; check it and "
+            "save again."
+        ) from None
+    return PledgeChanges(added, changed, withdrawn)
+
+
+def _record_pledge(actor: User, pledge: Pledge, action: str, before: dict | None) -> None:
+    audit.record(
+        actor,
+        "pledge",
+        pledge.id,
+        action,
+        before=before,
+        after=pledge.snapshot(),
+        scope=audit_scope(pledge.round_id),
+    )
+
+
+@use_case
+def withdraw_pledges(
+    round_id: int, school_id: int, actor: User, now: datetime | None = None
+) -> PledgeChanges:
+    """Withdraw every pledge the school has in the round (before the deadline)."""
+    existing = pledges_for_school(round_id, school_id)
+    return save_pledges(round_id, school_id, dict.fromkeys(existing, 0), actor, now)

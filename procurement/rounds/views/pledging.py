@@ -1,0 +1,185 @@
+"""A school in a buying round: its pledges, what it got, and the notices it is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.errors import DomainError, refusal_status
+from app.forms import ActionForm, field_errors
+from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role, School
+from app.security import roles_required
+from app.time import utcnow
+from marketplace.orders.rules import plural
+from procurement.blueprint import bp
+from procurement.rounds.access import awarded_run, get_round_for_user, get_run, get_school_for_user
+from procurement.rounds.answers import run_answer
+from procurement.rounds.award import call_offs_for_school
+from procurement.rounds.estimates import indicative
+from procurement.rounds.forms import lot_field_name, pledge_form
+from procurement.rounds.lots import lots
+from procurement.rounds.models import BuyingRound, RoundStatus
+from procurement.rounds.notices import mark_notice_read
+from procurement.rounds.pledges import pledges_for_school, save_pledges, withdraw_pledges
+
+
+@bp.route("/rounds/<int:round_id>/schools/<int:school_id>/pledges", methods=["GET", "POST"])
+@roles_required(*PARTNERSHIP_ROLES, *SCHOOL_ROLES)
+def round_pledge(round_id: int, school_id: int):
+    """A school's pledges in a round, per service and term, with the indicative price."""
+    school = get_school_for_user(school_id, current_user)
+    buying_round = get_round_for_user(round_id, current_user)
+    round_lots = lots(buying_round)
+    existing = pledges_for_school(round_id, school.id)
+    # The service names a lot's field by the lot's key; the form by service id and term.
+    fields = {lot.key: lot_field_name(lot.service.id, lot.term.key) for lot in round_lots}
+    status = 200
+    if request.method == "POST":
+        if current_user.role is not Role.SBM or current_user.school_id != school.id:
+            return _pledge_page(
+                buying_round,
+                school,
+                pledge_form(round_lots, request.form),
+                403,
+                "Only your school’s business manager can pledge; nothing was changed.",
+            )
+        form = pledge_form(round_lots, request.form)
+        if form.validate_on_submit():
+            quantities = {
+                (lot.service.id, lot.term.key): form[fields[lot.key]].data for lot in round_lots
+            }
+            try:
+                changes = save_pledges(round_id, school.id, quantities, current_user)
+            except DomainError as exc:
+                status = refusal_status(exc)
+                field_errors(form, fields.get(exc.field or "", exc.field), exc.message)
+            else:
+                if changes.any:
+                    flash(
+                        "Your pledges are saved. You can change them until the deadline.", "success"
+                    )
+                else:
+                    flash("Nothing changed: your pledges were already these.", "success")
+                return redirect(
+                    url_for("procurement.round_pledge", round_id=round_id, school_id=school.id)
+                )
+        else:
+            status = 400
+    else:
+        form = pledge_form(
+            round_lots,
+            data={
+                fields[lot.key]: existing[(lot.service.id, lot.term.key)].quantity
+                for lot in round_lots
+                if (lot.service.id, lot.term.key) in existing
+                and existing[(lot.service.id, lot.term.key)].active
+            },
+        )
+    return _pledge_page(buying_round, school, form, status)
+
+
+def _pledge_page(
+    buying_round: BuyingRound,
+    school: School,
+    form: FlaskForm,
+    status: int,
+    error: str | None = None,
+) -> Any:
+    now = utcnow()
+    round_lots = lots(buying_round)
+    return (
+        render_template(
+            "procurement/rounds/round_pledge.html",
+            round=buying_round,
+            school=school,
+            form=form,
+            rows=[(lot, form[lot_field_name(lot.service.id, lot.term.key)]) for lot in round_lots],
+            pledges=pledges_for_school(buying_round.id, school.id),
+            estimate=(
+                indicative(buying_round, school.id)
+                if buying_round.status is RoundStatus.OPEN
+                else None
+            ),
+            can_pledge=(
+                current_user.role is Role.SBM
+                and current_user.school_id == school.id
+                and buying_round.accepts_pledges(now)
+            ),
+            action_form=ActionForm(),
+            error=error,
+            now=now,
+            plural=plural,
+        ),
+        status,
+    )
+
+
+@bp.route("/rounds/<int:round_id>/schools/<int:school_id>/pledges/withdraw", methods=["POST"])
+@roles_required(Role.SBM)
+def round_pledge_withdraw(round_id: int, school_id: int):
+    """Withdraw all of the school's pledges in the round."""
+    school = get_school_for_user(school_id, current_user)
+    buying_round = get_round_for_user(round_id, current_user)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _pledge_page(
+            buying_round,
+            school,
+            pledge_form(lots(buying_round)),
+            400,
+            "Your form expired or was sent twice. Try again.",
+        )
+    try:
+        changes = withdraw_pledges(round_id, school.id, current_user)
+    except DomainError as exc:
+        buying_round = get_round_for_user(round_id, current_user)
+        return _pledge_page(
+            buying_round,
+            school,
+            pledge_form(lots(buying_round)),
+            refusal_status(exc),
+            exc.message,
+        )
+    flash(
+        "Your pledges are withdrawn." if changes.withdrawn else "You had no pledges to withdraw.",
+        "success",
+    )
+    return redirect(url_for("procurement.round_pledge", round_id=round_id, school_id=school.id))
+
+
+@bp.route("/rounds/<int:round_id>/schools/<int:school_id>")
+@roles_required(*PARTNERSHIP_ROLES, *SCHOOL_ROLES)
+def round_allocation(round_id: int, school_id: int):
+    """One school's result: provider, units, tier reached, unit price, stand-alone, saving."""
+    school = get_school_for_user(school_id, current_user)
+    buying_round = get_round_for_user(round_id, current_user)
+    run = awarded_run(round_id)
+    if run is None and current_user.role in PARTNERSHIP_ROLES:
+        run_id = request.args.get("run", type=int)
+        run = get_run(round_id, run_id) if run_id else None
+    answer = run_answer(run, school.id) if run is not None else None
+    return render_template(
+        "procurement/rounds/round_allocation.html",
+        round=buying_round,
+        school=school,
+        run=run,
+        answer=answer,
+        call_offs=call_offs_for_school(round_id, school.id),
+        plural=plural,
+    )
+
+
+@bp.route("/rounds/notices/<int:notice_id>/read", methods=["POST"])
+@roles_required(*SCHOOL_ROLES)
+def round_notice_read(notice_id: int):
+    """Mark a round notice as read; it leaves the home page."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        mark_notice_read(notice_id, current_user.school_id, current_user)
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("home.home")
+    return redirect(target)

@@ -1,0 +1,147 @@
+"""Running the aggregator on a round, a run's page and files, and awarding a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Response, current_app, flash, jsonify, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.errors import DomainError, refusal_status
+from app.forms import ActionForm, filled, submit
+from app.models import PARTNERSHIP_ROLES
+from app.money import format_pence
+from app.security import roles_required
+from app.time import utcnow
+from marketplace.orders.rules import plural
+from procurement.blueprint import bp
+from procurement.rounds.access import get_round, get_run
+from procurement.rounds.answers import run_answer
+from procurement.rounds.award import award_run
+from procurement.rounds.forms import RunForm
+from procurement.rounds.models import RoundRun, RoundStatus, RunStatus
+from procurement.rounds.runs import execute_run, launch_run, queue_run, same_input_runs
+from procurement.rounds.views.rounds import round_page
+
+
+def _start(run: RoundRun) -> None:
+    """Solve in a detached process (production), or here and now when ROUND_RUNS is "inline"."""
+    if current_app.config.get("ROUND_RUNS") == "inline":
+        execute_run(run.id)
+        return
+    launch_run(
+        run,
+        database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+        instance_path=current_app.instance_path,
+        project_root=Path(current_app.root_path).parent,
+        log_dir=Path(
+            current_app.config.get("ROUND_RUN_LOG_DIR") or Path(current_app.instance_path) / "logs"
+        ),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/runs", methods=["POST"])
+@roles_required(*PARTNERSHIP_ROLES)
+def round_run(round_id: int):
+    """Run the aggregator on the round's pledges (in the background); show its progress."""
+    get_round(round_id)
+    form = RunForm()
+    outcome = submit(
+        form,
+        lambda: queue_run(
+            round_id,
+            current_user,
+            solver=form.solver.data,
+            time_limit_seconds=filled(form.time_limit_seconds.data),
+        ),
+    )
+    if not outcome.done:
+        return round_page(get_round(round_id), run_form=form, status=outcome.status)
+    run = outcome.value
+    _start(run)
+    flash(f"Run {run.number} has started.", "success")
+    return redirect(url_for("procurement.round_run_detail", round_id=round_id, run_id=run.id))
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>")
+@roles_required(*PARTNERSHIP_ROLES)
+def round_run_detail(round_id: int, run_id: int):
+    """One run: progress while it runs; then status, bound, gap, time and every allocation."""
+    return _run_page(round_id, run_id)
+
+
+def _run_page(round_id: int, run_id: int, status: int = 200) -> Any:
+    buying_round = get_round(round_id)
+    run = get_run(round_id, run_id)
+    now = utcnow()
+    page = render_template(
+        "procurement/rounds/round_run_detail.html",
+        round=buying_round,
+        run=run,
+        now=now,
+        stalled=run.stalled(now),
+        elapsed=int((now - (run.started_at or run.queued_at)).total_seconds()),
+        answer=run_answer(run),
+        same_inputs=same_input_runs(run),
+        action_form=ActionForm(),
+        can_award=(
+            run.found_allocation and buying_round.status in (RoundStatus.CLOSED, RoundStatus.RUN)
+        ),
+        plural=plural,
+        RunStatus=RunStatus,
+        school_link=lambda school_id: url_for(
+            "procurement.round_allocation", round_id=round_id, school_id=school_id, run=run.id
+        ),
+    )
+    return page, status
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/inputs.json")
+@roles_required(*PARTNERSHIP_ROLES)
+def round_run_inputs(round_id: int, run_id: int) -> Response:
+    """The run's exact optimizer instance (python -m procurement.optimizer reads it)."""
+    run = get_run(round_id, run_id)
+    response = jsonify(run.inputs)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="round-{round_id}-run-{run.number}-inputs.json"'
+    )
+    return response
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/result.json")
+@roles_required(*PARTNERSHIP_ROLES)
+def round_run_result(round_id: int, run_id: int) -> Any:
+    """The run's result as the optimizer wrote it."""
+    run = get_run(round_id, run_id)
+    if run.result is None:
+        return jsonify({"status": run.status.value, "progress": run.progress}), 404
+    response = jsonify(run.result)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="round-{round_id}-run-{run.number}-result.json"'
+    )
+    return response
+
+
+@bp.route("/rounds/<int:round_id>/runs/<int:run_id>/award", methods=["POST"])
+@roles_required(*PARTNERSHIP_ROLES)
+def round_award(round_id: int, run_id: int):
+    """Award a run: contracts, confirmed call-off orders, capacity reserved, schools told."""
+    get_run(round_id, run_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("Your form expired or was sent twice. Try again.")
+        return redirect(url_for("procurement.round_run_detail", round_id=round_id, run_id=run_id))
+    try:
+        summary = award_run(round_id, run_id, current_user)
+    except DomainError as exc:
+        flash(exc.message)
+        return _run_page(round_id, run_id, refusal_status(exc))
+    flash(
+        f"Awarded: {summary.contracts} {plural('contract', summary.contracts)}, "
+        f"{summary.orders} call-off {plural('order', summary.orders)} for "
+        f"{summary.schools} {plural('school', summary.schools)}, "
+        f"{format_pence(summary.total_pence)} in all. Each school has been told.",
+        "success",
+    )
+    return redirect(url_for("procurement.round_detail", round_id=round_id))

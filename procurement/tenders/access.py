@@ -1,0 +1,133 @@
+"""Loading a tender and who may act on it; what every stage writes (an audit event in the
+tender's scope, a message to bidders).
+
+Scoped loading: a tender is found only by someone who may see it (the partnership sees all,
+providers see published tenders); anyone else gets "Page not found", as for a tender that does
+not exist. A use case that changes a tender locks its row first (`locked_tender`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app import audit
+from app.extensions import db
+from app.models import Role, User
+from procurement.tenders.errors import LotNotFound, TenderError, TenderNotFound
+from procurement.tenders.models import (
+    TENDER_PUBLISHED_STATUSES,
+    BidStatus,
+    Tender,
+    TenderBid,
+    TenderLot,
+    TenderNotification,
+)
+
+
+def get_tender_for_user(tender_id: int, user: User) -> Tender:
+    """The tender, if this user may see it: the partnership sees all, providers published ones."""
+    tender = db.session.get(Tender, tender_id)
+    if tender is None:
+        raise TenderNotFound("Page not found")
+    if user.role in (Role.COMMITTEE, Role.ADMIN):
+        return tender
+    if user.role is Role.PROVIDER and tender.status in TENDER_PUBLISHED_STATUSES:
+        return tender
+    raise TenderNotFound("Page not found")
+
+
+def locked_tender(tender_id: int) -> Tender:
+    """The tender row, locked until the use case commits (PostgreSQL: SELECT … FOR UPDATE)."""
+    tender = db.session.execute(
+        sa.select(Tender)
+        .where(Tender.id == tender_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if tender is None:
+        raise TenderNotFound("Page not found")
+    return tender
+
+
+def get_lot(tender: Tender, lot_id: int) -> TenderLot:
+    """A lot of this tender; a lot of another tender is "Page not found"."""
+    lot = db.session.get(TenderLot, lot_id)
+    if lot is None or lot.tender_id != tender.id:
+        raise LotNotFound("Page not found")
+    return lot
+
+
+def tenders_for_user(user: User) -> list[Tender]:
+    """The tenders list: everything for the partnership, published tenders for providers."""
+    stmt = sa.select(Tender).order_by(Tender.created_at.desc(), Tender.id.desc())
+    if user.role is Role.PROVIDER:
+        stmt = stmt.where(Tender.status.in_(TENDER_PUBLISHED_STATUSES))
+    elif user.role not in (Role.COMMITTEE, Role.ADMIN):
+        return []
+    return list(db.session.scalars(stmt.options(selectinload(Tender.lots))))
+
+
+def require_committee(actor: User, refusal: str = "Only committee members can do this.") -> None:
+    """Refuse anyone but a committee member, saying what only the committee does."""
+    if actor.role is not Role.COMMITTEE:
+        raise TenderError(refusal, code="committee_only")
+
+
+def record(
+    actor: User | None,
+    tender: Tender,
+    entity_type: str,
+    entity_id: int | str,
+    action: str,
+    now: datetime,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """An audit event in the tender's scope, timed by the use case's one `now`."""
+    event = audit.record(
+        actor,
+        entity_type,
+        entity_id,
+        action,
+        before=before,
+        after=after,
+        scope=f"tender:{tender.id}",
+    )
+    event.at = now
+
+
+def tender_fields(tender: Tender) -> dict[str, Any]:
+    """The fields of a tender an audit event records, before and after a change."""
+    return {
+        "status": tender.status.value,
+        "title": tender.title,
+        "deadline_at": tender.deadline_at.isoformat(),
+        "contract_starts_on": tender.contract_starts_on.isoformat(),
+        "contract_ends_on": tender.contract_ends_on.isoformat(),
+        "min_valid_bids": tender.min_valid_bids,
+        "weights": [tender.price_weight, tender.quality_weight, tender.social_value_weight],
+    }
+
+
+def notify_bidders(
+    tender: Tender, now: datetime, message: str, provider_ids: Iterable[int] | None = None
+) -> None:
+    """An in-app message to every provider with a live bid (or to the providers given)."""
+    if provider_ids is None:
+        provider_ids = db.session.scalars(
+            sa.select(TenderBid.provider_id)
+            .where(TenderBid.tender_id == tender.id, TenderBid.status == BidStatus.SUBMITTED)
+            .distinct()
+        )
+    for provider_id in sorted(set(provider_ids)):
+        db.session.add(
+            TenderNotification(
+                tender_id=tender.id, provider_id=provider_id, message=message, created_at=now
+            )
+        )

@@ -1,0 +1,31 @@
+"""The demo buying round: open with other schools' pledges in, seeded once."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.demo.rounds import DEMO_ROUND_TITLE, seed_demo_round
+from app.extensions import db
+from app.time import utcnow
+from procurement.rounds.estimates import indicative
+from procurement.rounds.models import BuyingRound, RoundStatus
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_the_demo_round_is_open_with_pledges_and_seeding_again_adds_nothing(runner):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    (demo,) = db.session.scalars(
+        sa.select(BuyingRound).where(BuyingRound.title == DEMO_ROUND_TITLE)
+    )
+    assert demo.status is RoundStatus.OPEN and demo.pledge_deadline_at > utcnow()
+    estimate = indicative(demo)
+    assert estimate is not None and estimate.pool[0].schools >= 10
+    assert estimate.answer.awards
+    assert seed_demo_round() == 0
+    # Beside it, the demo's past round (app.demo.activity), awarded before this term.
+    assert count(BuyingRound) == 2
+    past = db.session.scalar(sa.select(BuyingRound).where(BuyingRound.id != demo.id))
+    assert past.status is RoundStatus.AWARDED
