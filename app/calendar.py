@@ -112,6 +112,14 @@ class Term:
             raise ValueError(f"“{key}” is not a term like 2026-autumn") from exc
 
 
+def term_label(term_key: str) -> str:
+    """A term key as people say it: 2026-autumn is Autumn 2026/27 (an unknown key as it is)."""
+    try:
+        return Term.parse(term_key).label
+    except ValueError:
+        return term_key
+
+
 @cache
 def _bank_holidays(year: int) -> frozenset[date]:
     # England's calendar (which Wales shares for bank holidays bar none that matter here).

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.calendar import AcademicYear, Term
+from app.calendar import AcademicYear, Term, term_label
 from app.extensions import db
 from app.models import Membership, MembershipTerm, School, User
 from app.money import format_pence
@@ -113,13 +113,6 @@ def term_over(term_key: str, as_of: date) -> bool:
         return Term.parse(term_key).ends_on < as_of
     except ValueError:
         return False
-
-
-def _term_label(term_key: str) -> str:
-    try:
-        return Term.parse(term_key).label
-    except ValueError:
-        return term_key
 
 
 # Writing the invoices -------------------------------------------------------------------------
@@ -378,7 +371,7 @@ def _bill_cancellation_charge(order_id: int, how: _Writing) -> int:
         order_id=order.id,
         description=(
             f"Cancellation charge for order {order.id} ({order.service.name}, "
-            f"{_term_label(order.term_key)}) under {order.provider.name}'s notice rules"
+            f"{term_label(order.term_key)}) under {order.provider.name}'s notice rules"
         ),
         amounts=amounts,
     )
@@ -400,7 +393,7 @@ def _bill_call_offs(school_id: int, term_key: str, order_ids: list[int], how: _W
             Invoice.period == term_key,
         )
     )
-    title = f"Contract call-offs: {_term_label(term_key)}"
+    title = f"Contract call-offs: {term_label(term_key)}"
     if earlier:
         # Delivered after the term's invoice: a supplementary invoice, billed once.
         key += f"-supplementary-{earlier + 1}"
@@ -451,7 +444,7 @@ def _order_line(order: Order) -> InvoiceLine:
     rate_bp = order.service.vat.rate_bp
     unit = order.service.unit.value
     charged = order.quantity - order.entitled_quantity
-    what = f"{order.service.name}, {_term_label(order.term_key)}"
+    what = f"{order.service.name}, {term_label(order.term_key)}"
     if order.kind is OrderKind.CALL_OFF and order.contract_id is not None:
         what += (
             f", call-off {order.id} under contract {contract_prices().reference(order.contract_id)}"

@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from app.calendar import Term
+from app.calendar import term_label
 from app.forms import PoundsField
 from app.models import SCHOOL_ROLES, Role
 from app.security import roles_required
@@ -115,10 +115,4 @@ def service_detail(service_id: int):
     )
 
 
-@bp.app_template_filter("term_label")
-def term_label(term_key: str) -> str:
-    """A term key as people say it: 2026-autumn is Autumn 2026/27."""
-    try:
-        return Term.parse(term_key).label
-    except ValueError:
-        return term_key
+bp.add_app_template_filter(term_label, "term_label")

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.accounts import provider_for_user
-from app.calendar import Term
+from app.calendar import Term, term_label
 from app.errors import DomainError, refusal_status
 from app.extensions import db
 from app.forms import ActionForm, field_errors
@@ -33,13 +33,7 @@ def _provider() -> Any:
 
 
 def _term_labels(keys: list[str]) -> dict[str, str]:
-    labels = {}
-    for key in keys:
-        try:
-            labels[key] = Term.parse(key).label
-        except ValueError:
-            labels[key] = key
-    return labels
+    return {key: term_label(key) for key in keys}
 
 
 def _prepare(form: OfferForm, term_keys: list[str]) -> None:

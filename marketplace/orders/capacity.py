@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.calendar import Term
+from app.calendar import term_label
 from app.extensions import db, rows_changed
 from marketplace.offers.models import Offer, OfferCapacity
 from marketplace.orders import rules
@@ -45,7 +45,7 @@ def reserve_capacity(offer_id: int, term_key: str, quantity: int) -> None:
         .execution_options(populate_existing=True)
     ).first()
     if row is None:
-        raise OfferUnavailable(f"This offer has no capacity for {_term_label(term_key)}.")
+        raise OfferUnavailable(f"This offer has no capacity for {term_label(term_key)}.")
     capacity, offer = row
     raise capacity_exhausted(offer, term_key, capacity.capacity - capacity.reserved, quantity)
 
@@ -53,7 +53,7 @@ def reserve_capacity(offer_id: int, term_key: str, quantity: int) -> None:
 def capacity_exhausted(offer: Offer, term_key: str, left: int, quantity: int) -> CapacityExhausted:
     """The refusal when an offer's term has fewer than `quantity` units left."""
     unit = offer.service.unit.value
-    label = _term_label(term_key)
+    label = term_label(term_key)
     if left <= 0:
         return CapacityExhausted(
             f"Capacity ran out: {offer.provider.name} has no {rules.plural(unit, 2)} left "
@@ -81,10 +81,3 @@ def release_capacity(offer_id: int, term_key: str, quantity: int) -> None:
     )
     if changed != 1:
         raise RuntimeError(f"offer {offer_id} holds fewer than {quantity} units for {term_key}")
-
-
-def _term_label(term_key: str) -> str:
-    try:
-        return Term.parse(term_key).label
-    except ValueError:
-        return term_key

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app import audit
-from app.calendar import Term
+from app.calendar import Term, term_label
 from app.extensions import db, rows_changed
 from app.models import User
 from app.money import format_pence, largest_remainder
@@ -38,7 +38,6 @@ from procurement.contracts.models import (
 from procurement.rounds.access import audit_scope, awarded_run, get_run, lock_round
 from procurement.rounds.answers import Answer, SchoolLine, run_answer
 from procurement.rounds.errors import AwardCapacityConflict, RoundStateConflict, RunStateConflict
-from procurement.rounds.lots import term_label
 from procurement.rounds.models import (
     ROUND_RUNNABLE_STATUSES,
     BuyingRound,

@@ -38,10 +38,3 @@ def lots(buying_round: BuyingRound) -> list[Lot]:
     terms = sorted(Term.parse(key) for key in buying_round.term_keys)
     services = sorted((rs.service for rs in buying_round.services), key=lambda s: (s.name, s.id))
     return [Lot(service, term) for service in services for term in terms]
-
-
-def term_label(term_key: str) -> str:
-    try:
-        return Term.parse(term_key).label
-    except ValueError:
-        return term_key

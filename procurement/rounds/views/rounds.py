@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.calendar import term_label
 from app.errors import DomainError, refusal_status
 from app.forms import ActionForm, submit
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role
@@ -35,7 +36,7 @@ from procurement.rounds.lifecycle import (
     services_to_choose,
     terms_to_choose,
 )
-from procurement.rounds.lots import lots, term_label
+from procurement.rounds.lots import lots
 from procurement.rounds.models import STATUS_TEXT, BuyingRound, RoundStatus
 from procurement.rounds.notices import notices_for_round
 from procurement.rounds.pledges import pledge_totals, pledges_for_school
