@@ -97,6 +97,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _reading_request() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in ("GET", "HEAD")
+
+
 def _configure_engine(engine: Any) -> None:
     """SQLite: enforce foreign keys, wait for locks, and let SQLAlchemy own transactions."""
     import sqlalchemy as sa
@@ -115,4 +121,8 @@ def _configure_engine(engine: Any) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that will write starts as a writer (BEGIN IMMEDIATE): it waits its turn
+        # (busy_timeout) for the write lock up front, instead of reading first and then failing
+        # with "database is locked" when it tries to upgrade while another writer holds it.
+        # Only the reads of a GET or HEAD request start as plain readers.
+        connection.exec_driver_sql("BEGIN" if _reading_request() else "BEGIN IMMEDIATE")

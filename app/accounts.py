@@ -63,6 +63,8 @@ def set_active(user_id: int, active: bool, actor: User) -> User:
     if user.active == active:
         return user
     user.active = active
+    if not active:
+        user.end_sessions()
     audit.record(
         actor,
         "user",

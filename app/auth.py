@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app.extensions import db
 from app.forms import LoginForm
 from app.security import SignInFailed, SignInLocked, authenticate
 
@@ -32,7 +33,9 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data or "", form.password.data or "")
+            user = authenticate(
+                form.email.data or "", form.password.data or "", request.remote_addr or ""
+            )
         except SignInLocked as exc:
             error, status = exc.message, 429
         except SignInFailed as exc:
@@ -46,7 +49,9 @@ def login():
 @bp.route("/sign-out", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST only, with CSRF)."""
+    """Sign out (POST only, with CSRF): every session cookie of this user stops working."""
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))

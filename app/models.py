@@ -131,6 +131,9 @@ class User(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session cookie's user id: raising it ends every session the user has
+    # (signing out, a new password, deactivation).
+    session_version: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
     school: Mapped[School | None] = relationship()
     provider: Mapped[Provider | None] = relationship()
@@ -139,8 +142,17 @@ class User(UserMixin, Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    def get_id(self) -> str:
+        """The id Flask-Login signs into the session cookie: "<user id>:<session version>"."""
+        return f"{self.id}:{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """Every session cookie issued to this user so far stops working."""
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -158,11 +170,13 @@ class User(UserMixin, Model):
 
 
 class LoginThrottle(Model):
-    """Failed sign-ins per email address, shared by every worker through the database."""
+    """Failed sign-ins per email address and client, shared by every worker through the
+    database. The row with `email` ANY_ADDRESS counts a client's failures at every address."""
 
     __tablename__ = "login_throttles"
 
     email: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    client: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

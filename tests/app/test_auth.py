@@ -4,11 +4,23 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 from app.extensions import db
-from app.models import LoginThrottle, Role
+from app.models import AuditEvent, LoginThrottle, Role
 from app.time import utcnow
 from tests import factories
+
+CLIENT = "127.0.0.1"  # the Flask test client's address
+STRANGER = "203.0.113.9"
+
+
+def sign_in_from(client, address, email, password=factories.PASSWORD):
+    return client.post(
+        "/sign-in",
+        data={"email": email, "password": password},
+        environ_overrides={"REMOTE_ADDR": address},
+    )
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -53,11 +65,11 @@ def test_repeated_failures_lock_the_address_for_a_while_with_a_clear_message(cli
 def test_the_lock_lifts_after_the_lock_period(client, auth, world):
     for _ in range(5):
         auth.login(world.sbm_a.email, "wrong")
-    throttle = db.session.get(LoginThrottle, world.sbm_a.email)
+    throttle = db.session.get(LoginThrottle, (world.sbm_a.email, CLIENT))
     throttle.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert auth.login(world.sbm_a.email).status_code == 302
-    assert db.session.get(LoginThrottle, world.sbm_a.email) is None
+    assert db.session.get(LoginThrottle, (world.sbm_a.email, CLIENT)) is None
 
 
 def test_unknown_addresses_are_locked_too_so_locks_reveal_nothing(client, auth):
@@ -135,3 +147,87 @@ def test_a_failed_sign_in_leaves_a_throttle_row(client, auth, world):
         sa.select(LoginThrottle).where(LoginThrottle.email == world.sbm_a.email)
     )
     assert row is not None and row.failures == 1
+
+
+def test_a_stranger_locking_an_address_does_not_lock_its_owner_out(client, auth, world):
+    for _ in range(5):
+        locked = sign_in_from(client, STRANGER, world.sbm_a.email, "guess")
+    assert locked.status_code == 429
+    assert sign_in_from(client, STRANGER, world.sbm_a.email).status_code == 429
+    # The owner, from their own client, signs in as usual.
+    assert auth.login(world.sbm_a.email).status_code == 302
+
+
+def test_a_lockout_is_recorded_in_the_audit_trail(client, world):
+    for _ in range(5):
+        sign_in_from(client, STRANGER, world.sbm_a.email, "guess")
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(
+            AuditEvent.entity_type == "sign_in", AuditEvent.action == "locked"
+        )
+    )
+    assert event is not None
+    assert event.entity_id == world.sbm_a.email
+    assert event.after["client"] == STRANGER
+
+
+def test_a_client_guessing_across_many_addresses_is_locked_as_a_whole(client, auth, app, world):
+    limit = app.config["LOGIN_CLIENT_MAX_FAILURES"]
+    for number in range(limit):
+        response = sign_in_from(client, STRANGER, f"someone{number}@example.test", "guess")
+    assert response.status_code == 429
+    assert "from your network" in response.get_data(as_text=True)
+    assert sign_in_from(client, STRANGER, world.sbm_a.email).status_code == 429
+    assert auth.login(world.sbm_a.email).status_code == 302  # other clients are not affected
+
+
+def _session_cookie(client):
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def _next_request_loads_the_user_again():
+    """The test fixtures keep one app context for the whole test, so Flask-Login's per-request
+    cache of the signed-in user (on `g`) would outlive the request that filled it."""
+    g.pop("_login_user", None)
+
+
+def test_a_session_cookie_saved_before_sign_out_no_longer_works(client, auth, world):
+    auth.as_user(world.sbm_a)
+    saved = _session_cookie(client)
+    assert client.get("/home").status_code == 200
+    auth.logout()
+    client.set_cookie("session", saved)
+    _next_request_loads_the_user_again()
+    assert client.get("/home").status_code == 302
+
+
+def test_a_new_password_ends_the_users_other_sessions(client, auth, world):
+    auth.as_user(world.sbm_a)
+    saved = _session_cookie(client)
+    world.sbm_a.set_password("a brand new passphrase")
+    db.session.commit()
+    client.set_cookie("session", saved)
+    _next_request_loads_the_user_again()
+    assert client.get("/home").status_code == 302
+
+
+def test_deactivating_a_user_ends_their_sessions_even_after_reactivation(client, auth, app, world):
+    auth.as_user(world.sbm_a)
+    saved = _session_cookie(client)
+    other = app.test_client()
+    _next_request_loads_the_user_again()
+    assert (
+        other.post(
+            "/sign-in", data={"email": world.admin.email, "password": factories.PASSWORD}
+        ).status_code
+        == 302
+    )
+    for active in ("0", "1"):
+        _next_request_loads_the_user_again()
+        response = other.post(f"/admin/users/{world.sbm_a.id}/active", data={"active": active})
+        assert response.status_code == 302
+    client.set_cookie("session", saved)
+    _next_request_loads_the_user_again()
+    assert client.get("/home").status_code == 302

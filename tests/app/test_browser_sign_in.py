@@ -3,7 +3,7 @@
 import pytest
 
 from app.demo.accounts import ACCOUNTS
-from tests.support.browser import SCREENSHOTS, sign_in
+from tests.support.browser import SCREENSHOTS, csp_violations, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,3 +49,16 @@ def test_pages_work_without_javascript(live_server, browser):
         assert "Greenwood Primary School" in tab.content()
     finally:
         context.close()
+
+
+def test_pages_run_under_the_content_security_policy(live_server, page):
+    response = page.goto(live_server.url + "/sign-in")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    # The policy really binds: an inline script is refused and Chromium reports it.
+    playwright_error = pytest.importorskip("playwright.sync_api").Error
+    with pytest.raises(playwright_error, match="Content Security Policy"):
+        page.add_script_tag(content="window.inlineRan = true;")
+    assert page.evaluate("() => window.inlineRan === undefined")
+    assert any("inline script" in text for text in csp_violations(page))
+    csp_violations(page).clear()  # provoked on purpose: not a failure of this page

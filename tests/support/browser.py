@@ -107,11 +107,11 @@ def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTem
 
 @contextmanager
 def demo_server(
-    backend: str, tmp: Path, templates: DemoTemplates, **env: str
+    backend: str, tmp: Path, templates: DemoTemplates, workers: int = 2, **env: str
 ) -> Iterator[LiveServer]:
-    """The demo partnership on gunicorn (2 workers) on a free 127.0.0.1 port, in a database of
-    its own (a copy of one built by `flask db upgrade` and `flask demo seed`); stopped and
-    dropped afterwards. `env` adds to or overrides the server's environment (e.g. Stripe)."""
+    """The demo partnership on gunicorn (`workers` workers) on a free 127.0.0.1 port, in a
+    database of its own (a copy of one built by `flask db upgrade` and `flask demo seed`);
+    stopped and dropped afterwards. `env` adds to or overrides the server's environment."""
     server_env = {
         **os.environ,
         "POOLED_INSTANCE_PATH": str(tmp / "instance"),
@@ -133,7 +133,7 @@ def demo_server(
                 f"127.0.0.1:{port}",
                 "--no-control-socket",
                 "--workers",
-                "2",
+                str(workers),
                 "--log-level",
                 "warning",
                 "wsgi:app",
@@ -188,10 +188,18 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
-    """A fresh browser context and page; a screenshot is kept under tests/screenshots/."""
+    """A fresh browser context and page; a screenshot is kept under tests/screenshots/.
+
+    Every page runs under the app's Content-Security-Policy: a violation Chromium reports in
+    the console fails the test (`csp_violations(page)` reads them, and a test that provokes
+    one on purpose clears the list).
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    violations: list[str] = []
+    tab.on("console", lambda message: _record_csp_violation(violations, message.text))
+    _CSP_VIOLATIONS[id(tab)] = violations
     try:
         yield tab
     finally:
@@ -201,6 +209,21 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
             tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         finally:
             context.close()
+            _CSP_VIOLATIONS.pop(id(tab), None)
+    assert violations == [], f"Content-Security-Policy violations: {violations}"
+
+
+_CSP_VIOLATIONS: dict[int, list[str]] = {}
+
+
+def _record_csp_violation(violations: list[str], text: str) -> None:
+    if "Content Security Policy" in text:
+        violations.append(text)
+
+
+def csp_violations(page: object) -> list[str]:
+    """The CSP violations Chromium has reported on this page so far (a live list)."""
+    return _CSP_VIOLATIONS[id(page)]
 
 
 def sign_in(page: object, server: LiveServer, email: str, password: str = "pooled-demo") -> None:

@@ -15,7 +15,7 @@ def tiers(*bands: tuple[int, int]) -> list[SimpleNamespace]:
 
 
 @pytest.fixture
-def render(app):  # type: ignore[no-untyped-def]
+def render(app):
     def render(source: str, **context: object) -> str:
         template = app.jinja_env.from_string(
             '{% from "macros/components.html" import tier_table %}' + source
