@@ -12,8 +12,10 @@ from app.models import School
 from tests import factories
 
 
-def test_models_and_migrations_agree(app, db_session):
-    with db.engine.connect() as connection:
+def test_models_and_migrations_agree(app):
+    # Its own connection, outside any test transaction: on SQLite a writer transaction (which
+    # the test's is) holds the one write lock.
+    with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "render_as_batch": True}
         )
