@@ -63,6 +63,7 @@ format: install-dev
 bench: install-dev
 	$(BIN)/python -m bench.aggregator --size all
 	$(BIN)/python -m bench.dashboards
+	$(BIN)/python -m bench.web
 
 clean:
 	rm -rf $(VENV) node_modules app/static/dist .pytest_cache tests/screenshots
