@@ -5,8 +5,9 @@
 // from node_modules (installed by `npm ci`) and this repository. GOV.UK-branded
 // files (the crown, the crest, the GDS Transport fonts, the GOV.UK favicons)
 // are deliberately not copied.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as sass from "sass";
 
@@ -42,8 +43,32 @@ for (const [, raw] of result.css.matchAll(/url\(([^)]*)\)/g)) {
   }
 }
 
+// Content-hashed names (app.3f2a9c1b04.css), so that browsers may keep each file for a year:
+// a changed file gets a new name. GOV.UK Frontend first, because app.js imports it by name.
+// manifest.json maps each plain name to its hashed one for the templates (app/assets.py).
+const manifest = {};
+function hashed(name) {
+  const path = join(out, name);
+  const digest = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 10);
+  const ext = extname(name);
+  const renamed = join(dirname(name), `${basename(name, ext)}.${digest}${ext}`);
+  renameSync(path, join(out, renamed));
+  manifest[name] = renamed;
+}
+hashed("govuk-frontend.min.js");
+const appJs = join(out, "app.js");
+writeFileSync(
+  appJs,
+  readFileSync(appJs, "utf8").replace("./govuk-frontend.min.js", `./${manifest["govuk-frontend.min.js"]}`),
+);
+for (const name of ["app.js", "app.css", "images/favicon.svg"]) {
+  hashed(name);
+}
+writeFileSync(join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+
 const version = JSON.parse(readFileSync(join(govuk, "..", "..", "package.json"), "utf8")).version;
 console.log(
-  `Built app/static/dist/ with govuk-frontend ${version}: app.css (${result.css.length} bytes), ` +
-    `govuk-frontend.min.js, app.js, images/favicon.svg`,
+  `Built app/static/dist/ with govuk-frontend ${version}: ` +
+    Object.values(manifest).join(", ") +
+    ` (app.css ${result.css.length} bytes) and manifest.json`,
 );

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import make_app
 
-PAGES = ["/sign-in", "/home", "/no-such-page", "/static/dist/app.css"]
+PAGES = ["/sign-in", "/home", "/no-such-page", "/static/dist/manifest.json"]
 
 
 def csp_directives(response) -> dict[str, str]:
