@@ -72,7 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in MODEL_MODULES:
         importlib.import_module(module)
 
-    from app import admin, assets, audit, auth, cli, errors, home, security, templating
+    from app import admin, assets, audit, auth, cache, cli, errors, home, security, templating
     from app.dashboards import views as dashboards
     from marketplace.blueprint import blueprint as marketplace_blueprint
     from marketplace.orders import contract_prices
@@ -83,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit.install_guards()
     security.init_app(app)
     assets.init_app(app)
+    cache.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

@@ -34,6 +34,10 @@ def make_app(database_url: str, tmp_path: Any, **overrides: Any) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
         "LOGIN_MAX_FAILURES": 5,
+        # Tests roll their transactions back behind the session's back: no figures cache here
+        # (tests/app/test_cache.py tests it on databases of its own).
+        "CACHE_TYPE": "NullCache",
+        "CACHE_NO_NULL_WARNING": True,
     }
     config.update(overrides)
     return create_app(config)

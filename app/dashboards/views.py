@@ -12,9 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
+from app.cache import cached_figures
 from app.calendar import AcademicYear
 from app.dashboards import presenters
 from app.dashboards.billing import billing_summary, invoices_due, owed
@@ -94,8 +104,28 @@ def _provider_tables(provider_id: int, year: AcademicYear) -> dict[str, Callable
     }
 
 
+# Tables that depend on the time of day as well as the data: never cached.
+LIVE_TABLES = frozenset({"deadlines"})
+
+
+def _build(
+    tables: dict[str, Callable[[], Table]], key: str, only: str | None = None
+) -> dict[str, Table]:
+    """The tables (or one of them), the data-only ones from the figures cache (app.cache):
+    recomputed after any write, so a dashboard is never staler than the last commit."""
+    names = [only] if only is not None else list(tables)
+    cached = [name for name in names if name not in LIVE_TABLES]
+    stored = cached_figures(
+        f"{key}:{london_today().isoformat()}:{','.join(cached)}",
+        lambda: {name: tables[name]() for name in cached},
+        current_app.config["FIGURES_CACHE_SECONDS"],
+    )
+    return {name: stored[name] if name in stored else tables[name]() for name in names}
+
+
 def _csv(
     tables: dict[str, Callable[[], Table]],
+    key: str,
     name: str,
     year: AcademicYear,
     problem: str | None = None,
@@ -104,7 +134,7 @@ def _csv(
         abort(404)
     if problem:
         return Response(problem + "\n", status=400, mimetype="text/plain")
-    table = tables[name]()
+    table = _build(tables, key, only=name)[name]
     return Response(
         table.csv_text(),
         mimetype="text/csv",
@@ -145,10 +175,15 @@ def dashboard():
 def dashboard_csv(name: str):
     year, _, problem = _year()
     if current_user.role in OFFICE:
-        return _csv(_partnership_tables(year), name, year, problem)
+        return _csv(_partnership_tables(year), _key("partnership", 0, year), name, year, problem)
     if current_user.role is Role.PROVIDER:
-        return _csv(_provider_tables(current_user.provider_id, year), name, year, problem)
-    return _csv(_school_tables(current_user.school_id, year), name, year, problem)
+        provider_id = current_user.provider_id
+        key = _key("provider", provider_id, year)
+        return _csv(_provider_tables(provider_id, year), key, name, year, problem)
+    school_id = current_user.school_id
+    return _csv(
+        _school_tables(school_id, year), _key("school", school_id, year), name, year, problem
+    )
 
 
 @bp.route("/dashboard/schools/<int:school_id>", endpoint="school_dashboard")
@@ -161,7 +196,10 @@ def school_dashboard(school_id: int):
 @roles_required(*OFFICE)
 def school_dashboard_csv(school_id: int, name: str):
     year, _, problem = _year()
-    return _csv(_school_tables(_school(school_id).id, year), name, year, problem)
+    school_id = _school(school_id).id
+    return _csv(
+        _school_tables(school_id, year), _key("school", school_id, year), name, year, problem
+    )
 
 
 @bp.route("/dashboard/providers/<int:provider_id>", endpoint="provider_dashboard")
@@ -174,7 +212,13 @@ def provider_dashboard(provider_id: int):
 @roles_required(*OFFICE)
 def provider_dashboard_csv(provider_id: int, name: str):
     year, _, problem = _year()
-    return _csv(_provider_tables(_provider(provider_id).id, year), name, year, problem)
+    provider_id = _provider(provider_id).id
+    key = _key("provider", provider_id, year)
+    return _csv(_provider_tables(provider_id, year), key, name, year, problem)
+
+
+def _key(kind: str, owner_id: int, year: AcademicYear) -> str:
+    return f"dashboard:{kind}:{owner_id}:{year.start_year}"
 
 
 def _csv_urls(endpoint: str, names: list[str], year: AcademicYear, **ids: int) -> dict[str, str]:
@@ -184,7 +228,7 @@ def _csv_urls(endpoint: str, names: list[str], year: AcademicYear, **ids: int) -
 
 def _render_partnership():
     year, years, problem = _year()
-    tables = {name: build() for name, build in _partnership_tables(year).items()}
+    tables = _build(_partnership_tables(year), _key("partnership", 0, year))
     return render_template(
         "app/dashboards/partnership.html",
         year=year,
@@ -207,7 +251,7 @@ def _render_partnership():
 
 def _render_school(school: School):
     year, years, problem = _year()
-    tables = {name: build() for name, build in _school_tables(school.id, year).items()}
+    tables = _build(_school_tables(school.id, year), _key("school", school.id, year))
     own = current_user.role not in OFFICE
     endpoint = "dashboards.dashboard_csv" if own else "dashboards.school_dashboard_csv"
     ids = {} if own else {"school_id": school.id}
@@ -227,7 +271,7 @@ def _render_school(school: School):
 
 def _render_provider(provider: Provider):
     year, years, problem = _year()
-    tables = {name: build() for name, build in _provider_tables(provider.id, year).items()}
+    tables = _build(_provider_tables(provider.id, year), _key("provider", provider.id, year))
     own = current_user.role not in OFFICE
     endpoint = "dashboards.dashboard_csv" if own else "dashboards.provider_dashboard_csv"
     ids = {} if own else {"provider_id": provider.id}
