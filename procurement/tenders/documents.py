@@ -27,7 +27,7 @@ from procurement.tenders.access import locked_tender, record, require_committee
 from procurement.tenders.bids import bid_for_viewer, own_bid, require_bidding_open
 from procurement.tenders.changes import editable_stage, record_change, require_reason
 from procurement.tenders.errors import DocumentNotFound, InvalidDocument, TenderNotFound
-from procurement.tenders.models import Tender, TenderDocument, TenderStage, TenderStatus
+from procurement.tenders.models import Tender, TenderDocument, TenderStage
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_DOCUMENTS_PER_BID = 10
@@ -259,7 +259,7 @@ def document_for_download(tender: Tender, document_id: int, user: User) -> Tende
     if document is None or document.tender_id != tender.id:
         raise DocumentNotFound()
     if document.bid_id is None:
-        if tender.status is TenderStatus.DRAFT and user.role not in (Role.COMMITTEE, Role.ADMIN):
+        if not tender.was_published and user.role not in (Role.COMMITTEE, Role.ADMIN):
             raise TenderNotFound("Page not found")
         return document
     try:
