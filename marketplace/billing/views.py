@@ -29,7 +29,11 @@ from marketplace.billing import payables, queries, runs
 from marketplace.billing import webhooks as billing_events
 from marketplace.billing.models import BillingRunStatus, InvoiceStatus
 from marketplace.billing.state import gateway_from_config, stripe_configured
-from marketplace.billing.stripe_gateway import WebhookSignatureInvalid, verify_webhook
+from marketplace.billing.stripe_gateway import (
+    WebhookRejected,
+    WebhookSignatureInvalid,
+    verify_webhook,
+)
 from marketplace.blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -224,5 +228,10 @@ def stripe_webhook():
         )
     except WebhookSignatureInvalid as exc:
         return jsonify(error=f"Invalid webhook: {exc}"), 400
+    except WebhookRejected as exc:
+        billing_events.record_rejection(exc.event_id, exc.reason, source="webhook")
+        return jsonify(error=f"Rejected webhook: {exc.reason}"), 400
     result = billing_events.handle_event(event, source="webhook")
+    if result.rejected:
+        return jsonify(error=f"Rejected webhook: {result.outcome}"), 400
     return jsonify(received=True, duplicate=result.duplicate, outcome=result.outcome)
