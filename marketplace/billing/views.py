@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from app.accounts import provider_for_user
 from app.errors import DomainError
-from app.extensions import csrf, db
+from app.extensions import csrf, paginate
 from app.forms import ActionForm
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role
 from app.security import roles_required
@@ -57,7 +57,7 @@ def _status_filter() -> InvoiceStatus | None:
 def invoices_list():
     """The school's invoices, newest first: what to pay, what is paid, what failed."""
     status = _status_filter()
-    page = db.paginate(queries.school_invoices(current_user.school_id, status), per_page=25)
+    page = paginate(queries.school_invoices(current_user.school_id, status), per_page=25)
 
     return render_template(
         "marketplace/billing/invoices.html",
@@ -139,7 +139,7 @@ def billing_page():
 def billing_invoices():
     """Every school's invoices, newest first, filtered by status."""
     status = _status_filter()
-    page = db.paginate(queries.all_invoices(status), per_page=50)
+    page = paginate(queries.all_invoices(status), per_page=50)
     return render_template(
         "marketplace/billing/billing_invoices.html",
         page=page,
