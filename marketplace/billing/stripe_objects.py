@@ -69,7 +69,7 @@ def _text(obj: Mapping[str, Any], key: str, max_length: int, *, required: bool =
         if required:
             raise MalformedStripeObject(f"{key} is missing")
         return None
-    if not isinstance(value, str) or len(value) > max_length:
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
         raise MalformedStripeObject(f"{key} is not text of up to {max_length} characters")
     return value
 

@@ -77,17 +77,22 @@ def read_event(event: Any) -> ReadEvent:
     if not isinstance(event, Mapping):
         raise MalformedStripeObject("the event is not an object")
     event_id = event.get("id")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+    if not isinstance(event_id, str) or not event_id or "\x00" in event_id or len(event_id) > 255:
         raise MalformedStripeObject("the event has no id")
     kind = event.get("type")
-    if not isinstance(kind, str) or not kind or len(kind) > 100:
+    if not isinstance(kind, str) or not kind or "\x00" in kind or len(kind) > 100:
         raise MalformedStripeObject("the event has no type")
     data = event.get("data")
     obj = data.get("object") if isinstance(data, Mapping) else None
     if not isinstance(obj, Mapping):
         raise MalformedStripeObject("data.object is not an object")
     object_id = obj.get("id")
-    if not isinstance(object_id, str) or not object_id or len(object_id) > 255:
+    if (
+        not isinstance(object_id, str)
+        or not object_id
+        or "\x00" in object_id
+        or len(object_id) > 255
+    ):
         raise MalformedStripeObject("data.object has no id")
     seconds = timestamp(event.get("created"), "created")
     read = ReadEvent(
@@ -196,7 +201,7 @@ def record_rejection(event_id: str, reason: str, *, source: str = "webhook") -> 
 
 
 def _reject(event_id: str, reason: str, source: str) -> EventResult:
-    shown_id = event_id[:255] or "unknown"
+    shown_id = event_id.replace("\x00", "")[:255] or "unknown"
     audit.record(
         None,
         "stripe_event",

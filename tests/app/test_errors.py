@@ -1,10 +1,11 @@
 """Error pages: plain words, no stack traces, and the session rolled back after a 500."""
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from app.extensions import db
-from app.models import School
+from app.models import AuditEvent, School
 from tests.conftest import make_app
 
 
@@ -38,3 +39,14 @@ def test_a_forbidden_page_says_so(client, auth, world):
     response = client.get("/admin/users")
     assert response.status_code == 403
     assert "You cannot see this page" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_form_or_query_is_refused_with_a_reason(client, auth, world):
+    auth.as_user(world.committee)
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    posted = client.post("/tenders/new", data={"title": "Counselling\x00", "min_valid_bids": "1"})
+    assert posted.status_code == 400
+    assert "NUL character" in posted.get_data(as_text=True)
+    searched = client.get("/tenders?q=%00")
+    assert searched.status_code == 400 and "NUL character" in searched.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before

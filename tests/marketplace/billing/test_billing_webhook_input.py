@@ -94,6 +94,10 @@ def _type_not_text(e):
     e["type"] = {"invoice": "paid"}
 
 
+def _nul_in_number(e):
+    e["data"]["object"]["number"] = "INV\x00-1"  # PostgreSQL cannot store NUL in text
+
+
 MALFORMED = [
     _data_a_string,
     _no_object_id,
@@ -106,6 +110,7 @@ MALFORMED = [
     _metadata_a_string,
     _number_too_long,
     _type_not_text,
+    _nul_in_number,
 ]
 
 
