@@ -50,3 +50,11 @@ def test_a_nul_character_in_a_form_or_query_is_refused_with_a_reason(client, aut
     searched = client.get("/tenders?q=%00")
     assert searched.status_code == 400 and "NUL character" in searched.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before
+
+
+@pytest.mark.parametrize("path", ["/admin/users", "/admin/schools", "/billing/invoices"])
+def test_a_list_page_beyond_any_list_is_not_found_not_a_500(client, auth, world, path):
+    auth.as_user(world.admin)
+    assert client.get(f"{path}?page=1").status_code == 200
+    for page in (str(2**63), "100001", "0", "-1", "²", "1e309"):
+        assert client.get(f"{path}?page={page}").status_code == 404, page
