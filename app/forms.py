@@ -225,7 +225,13 @@ class GrantForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[Required("Enter your email address")])
+    email = EmailField(
+        "Email address",
+        validators=[
+            Required("Enter your email address"),
+            Length(max=254, message="An email address has 254 characters or fewer"),
+        ],
+    )
     password = PasswordField("Password", validators=[Required("Enter your password")])
 
 

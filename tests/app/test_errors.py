@@ -58,3 +58,9 @@ def test_a_list_page_beyond_any_list_is_not_found_not_a_500(client, auth, world,
     assert client.get(f"{path}?page=1").status_code == 200
     for page in (str(2**63), "100001", "0", "-1", "²", "1e309"):
         assert client.get(f"{path}?page={page}").status_code == 404, page
+
+
+def test_an_overlong_email_at_sign_in_is_refused_on_the_field(client, world):
+    response = client.post("/sign-in", data={"email": "x" * 100_000, "password": "anything"})
+    assert response.status_code < 500
+    assert "254 characters or fewer" in response.get_data(as_text=True)
