@@ -16,11 +16,12 @@ from the same world. One query reads every table's row count and latest `updated
 the walk and again after each refusal (4xx, or the form shown again with "There is a
 problem"): nothing may have moved. The session cookie is restored after each request.
 
-Each backend sends half the hostile values to each field (and the other backend the other
-half: a CI run covers every field with every value); FUZZ_ALL=1 sends all of them on each.
+Every field gets, on both backends, the values whose effect differs by backend (100,000
+characters, NUL, 2**63) and half of the others (the other half on the other backend): a CI run
+covers every field with every value. FUZZ_ALL=1 sends all of them on each backend.
 
 Figures per backend (printed with `-s`): 60 POST routes, 57 forms fuzzed, 3 excluded with a
-reason; 188 fields; 11 hostile values; 1,034 form submissions and 358 query-string requests
+reason; 188 fields; 11 hostile values; 1,316 form submissions and 455 query-string requests
 (2,068 and 715 with FUZZ_ALL=1); 5xx = 0. Seven button-only actions are posted without their
 button on the page (the world's records are not in the state that shows it): they carry no
 fields, so the forged post is the test.
