@@ -563,7 +563,7 @@ ON_BOTH = frozenset({"x" * 100_000, "\x00", str(2**63)})
 def hostile_values(index: int, backend: str) -> list[str]:
     """The values field (or page) number `index` gets on this backend: ON_BOTH, and half of
     the others (the other half on the other backend), so a run on both covers every field with
-    every value within about a minute per backend. FUZZ_ALL=1 sends all of them on each."""
+    every value while each backend sends about two thirds. FUZZ_ALL=1 sends all of them on each."""
     if os.environ.get("FUZZ_ALL") == "1":
         return HOSTILE
     part = (index + PASS_OF_BACKEND[backend]) % 2
