@@ -9,7 +9,7 @@ from flask_login import current_user
 from app import accounts
 from app import schools as school_service
 from app.errors import DomainError, refusal_status
-from app.extensions import db
+from app.extensions import db, paginate
 from app.forms import (
     GiasUploadForm,
     GrantForm,
@@ -30,7 +30,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @roles_required(Role.ADMIN)
 def users():
     """Everyone who can sign in."""
-    page = db.paginate(sa.select(User).order_by(User.role, User.email), per_page=50)
+    page = paginate(sa.select(User).order_by(User.role, User.email), per_page=50)
     return render_template("app/admin/users.html", page=page)
 
 
@@ -97,7 +97,7 @@ def schools():
         stmt = stmt.where(sa.or_(*conditions))
     if members_only:
         stmt = stmt.where(School.is_member.is_(True))
-    page = db.paginate(stmt, per_page=50)
+    page = paginate(stmt, per_page=50)
     return render_template(
         "app/admin/schools.html",
         page=page,

@@ -18,6 +18,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import (
@@ -55,6 +56,18 @@ class Required(InputRequired):
         if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             # Typed but unreadable (e.g. "2.5" for a whole number): the field has said why.
             raise StopValidation("" if field.process_errors else message)
+
+
+def record_id(value: object) -> int:
+    """`coerce` for a choice of records by id: ASCII digits within 32 bits, else ValueError.
+
+    `int` alone takes "-1", other scripts' digits ("٣") and 2**63, which then fail in the
+    database; a choice field turns this ValueError into its own "not a valid choice".
+    """
+    text = str(value).strip() if not isinstance(value, int) else str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > WHOLE_NUMBER_MAX:
+        raise ValueError(f"not a record id: {text[:20]!r}")
+    return int(text)
 
 
 def filled(value: T | None) -> T:
@@ -159,6 +172,34 @@ class WholeNumberField(IntegerField):
         self.data = int(text)
 
 
+class RecordChoiceField(SelectField):
+    """One record chosen by id from a list; `data` is the id (see `record_id`)."""
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("coerce", record_id)
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"{self.label.text}: choose from the list") from None
+
+
+class RecordChoicesField(SelectMultipleField):
+    """Records chosen by id from a list; `data` is the list of ids (see `record_id`)."""
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("coerce", record_id)
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"{self.label.text}: choose from the list") from None
+
+
 class DayField(DateField):
     """A date from the browser's date picker, with a clear message when it is not one."""
 
@@ -184,7 +225,13 @@ class GrantForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[Required("Enter your email address")])
+    email = EmailField(
+        "Email address",
+        validators=[
+            Required("Enter your email address"),
+            Length(max=254, message="An email address has 254 characters or fewer"),
+        ],
+    )
     password = PasswordField("Password", validators=[Required("Enter your password")])
 
 
@@ -201,10 +248,10 @@ class UserForm(FlaskForm):
         ],
     )
     role = SelectField("Role", choices=[(r.value, r.label) for r in Role])
-    school_id = SelectField(
-        "School (for business managers and heads)", coerce=int, validators=[Optional()]
+    school_id = RecordChoiceField(
+        "School (for business managers and heads)", validators=[Optional()]
     )
-    provider_id = SelectField("Provider (for provider users)", coerce=int, validators=[Optional()])
+    provider_id = RecordChoiceField("Provider (for provider users)", validators=[Optional()])
     password = PasswordField(
         "Temporary password",
         description="At least 10 characters. Tell the person to change it when they sign in.",

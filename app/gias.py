@@ -24,6 +24,8 @@ COLUMNS = {
     "town": "Town",
 }
 CLOSED_STATUSES = frozenset({"Closed"})
+# URNs and pupil counts are stored in 32-bit integer columns.
+WHOLE_MAX = 2_147_483_647
 MAX_PROBLEMS_SHOWN = 10
 
 
@@ -89,6 +91,13 @@ def decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+def _whole(text: str) -> int | None:
+    """A whole number written in ASCII digits that fits the database, else None ("²", 10^20)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > WHOLE_MAX:
+        return None
+    return int(text)
+
+
 def parse(data: bytes, *, la_code: str | None = None) -> GiasFile:
     """Check the whole file and return its schools; raises GiasFileError naming every problem."""
     text = decode(data)
@@ -128,10 +137,10 @@ def parse(data: bytes, *, la_code: str | None = None) -> GiasFile:
                 continue
             value = {name: row[i].strip() for name, i in index.items()}
             urn_text = value["urn"]
-            if not urn_text.isdigit():
-                problems.append(f"line {line_number}: URN “{urn_text}” is not a number")
+            urn = _whole(urn_text)
+            if urn is None:
+                problems.append(f"line {line_number}: URN “{urn_text[:20]}” is not a number")
                 continue
-            urn = int(urn_text)
             if urn in first_line_of:
                 duplicates.setdefault(urn, [first_line_of[urn]]).append(line_number)
                 continue
@@ -147,13 +156,13 @@ def parse(data: bytes, *, la_code: str | None = None) -> GiasFile:
                 continue
             pupils: int | None = None
             if value["pupils"]:
-                if not value["pupils"].isdigit():
+                pupils = _whole(value["pupils"])
+                if pupils is None:
                     problems.append(
-                        f"line {line_number}: NumberOfPupils “{value['pupils']}”"
+                        f"line {line_number}: NumberOfPupils “{value['pupils'][:20]}”"
                         " is not a whole number"
                     )
                     continue
-                pupils = int(value["pupils"])
             fsm: float | None = None
             if value["fsm_percent"]:
                 try:

@@ -9,7 +9,7 @@ from functools import cache, wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app
+from flask import Flask, abort, current_app, request
 from flask_login import current_user, login_required
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -54,7 +54,26 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refuse_nul_characters() -> None:
+    """No NUL character (U+0000) in a query string or a form field: PostgreSQL cannot store it
+    in text and no one types it, so the request is refused with a reason before any view
+    reads it (400, nothing changed)."""
+    values = list(request.args.values())
+    if request.mimetype in FORM_MIMETYPES:
+        values.extend(value for _, value in request.form.items(multi=True))
+    if any("\x00" in value for value in values):
+        raise DomainError(
+            "Something you sent contains a NUL character (U+0000), which cannot be stored. "
+            "Remove it and try again. Nothing has been changed.",
+            code="nul_character",
+        )
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to see that page."
     login_manager.login_message_category = "info"

@@ -33,6 +33,7 @@ PURE = (
     "marketplace.offers.pricing",
     "marketplace.orders.rules",
     "marketplace.billing.rules",
+    "marketplace.billing.stripe_objects",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",

@@ -9,12 +9,18 @@ idempotency key derived from our own ids (see marketplace.billing_rules).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
 from typing import Any
 
 import stripe
+
+from app.time import utcnow
+from marketplace.billing.stripe_objects import (
+    StripeCreditNote,
+    StripeInvoice,
+    credit_note_from_object,
+    invoice_from_object,
+)
 
 CURRENCY = "gbp"
 WEBHOOK_TOLERANCE_SECONDS = 300
@@ -29,85 +35,22 @@ class GatewayError(Exception):
         self.retryable = retryable
 
 
+class WebhookRejected(Exception):
+    """A webhook signed with our secret but refused (stale or future timestamp, not an event);
+    recorded as rejected. `event_id` is the event's id when the body names one."""
+
+    def __init__(self, reason: str, event_id: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.event_id = event_id
+
+
 class IdempotencyConflict(GatewayError):
     """The same idempotency key was used before with other parameters."""
 
 
 class WebhookSignatureInvalid(Exception):
     """A webhook whose Stripe-Signature does not match its raw body (or is missing)."""
-
-
-@dataclass(frozen=True)
-class StripeInvoice:
-    """The parts of a Stripe invoice that billing reads."""
-
-    id: str
-    status: str
-    customer: str
-    number: str | None
-    total: int
-    tax: int
-    amount_paid: int
-    amount_remaining: int
-    due_on: date | None
-    hosted_invoice_url: str | None
-    created: int
-    paid_at: datetime | None
-    voided_at: datetime | None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StripeCreditNote:
-    id: str
-    number: str | None
-    status: str
-    total: int
-    invoice: str
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-def _instant(timestamp: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
-
-
-def _date(timestamp: Any) -> date | None:
-    instant = _instant(timestamp)
-    return instant.date() if instant is not None else None
-
-
-def invoice_from_object(obj: Mapping[str, Any]) -> StripeInvoice:
-    """A StripeInvoice from an invoice as Stripe sends it (API response or event payload)."""
-    transitions = obj.get("status_transitions") or {}
-    due = obj.get("due_date")
-    taxes = obj.get("total_taxes") or []
-    return StripeInvoice(
-        id=obj["id"],
-        status=obj.get("status") or "draft",
-        customer=obj.get("customer") or "",
-        number=obj.get("number"),
-        total=int(obj.get("total") or 0),
-        tax=sum(int(t.get("amount") or 0) for t in taxes),
-        amount_paid=int(obj.get("amount_paid") or 0),
-        amount_remaining=int(obj.get("amount_remaining") or 0),
-        due_on=_date(due),
-        hosted_invoice_url=obj.get("hosted_invoice_url"),
-        created=int(obj.get("created") or 0),
-        paid_at=_instant(transitions.get("paid_at")),
-        voided_at=_instant(transitions.get("voided_at")),
-        metadata=dict(obj.get("metadata") or {}),
-    )
-
-
-def credit_note_from_object(obj: Mapping[str, Any]) -> StripeCreditNote:
-    return StripeCreditNote(
-        id=obj["id"],
-        number=obj.get("number"),
-        status=obj.get("status") or "issued",
-        total=int(obj.get("total") or 0),
-        invoice=obj.get("invoice") or "",
-        metadata=dict(obj.get("metadata") or {}),
-    )
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -123,24 +66,51 @@ def _metadata(obj: Any) -> dict[str, str]:
 
 
 def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
-    """The event in a webhook, after checking its signature against the raw body."""
+    """The event in a webhook, after checking its signature against the raw body.
+
+    WebhookSignatureInvalid: not signed with our secret (nobody we know sent it).
+    WebhookRejected: signed with our secret, but signed more than the tolerance before *or
+    after* now (Stripe's SDK checks only the past), or its body is not a Stripe event.
+    """
     if not secret:
         raise WebhookSignatureInvalid("STRIPE_WEBHOOK_SECRET is not set")
     if not signature:
         raise WebhookSignatureInvalid("no Stripe-Signature header")
     try:
-        stripe.WebhookSignature.verify_header(
-            payload.decode("utf-8"), signature, secret, WEBHOOK_TOLERANCE_SECONDS
-        )
-    except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
+        # The signature only: the SDK's tolerance would let a timestamp in the future through.
+        stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature, secret)
+        signed_at = _signed_at(signature)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
         raise WebhookSignatureInvalid(str(exc)) from None
     try:
         event = json.loads(payload)
-    except ValueError:
-        raise WebhookSignatureInvalid("the body is not JSON") from None
-    if not isinstance(event, dict) or event.get("object") != "event" or "id" not in event:
-        raise WebhookSignatureInvalid("the body is not a Stripe event")
+    except (ValueError, RecursionError):
+        raise WebhookRejected("the body is not JSON") from None
+    event_id = event.get("id") if isinstance(event, dict) else None
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise WebhookRejected("the body is not a Stripe event (no event id)")
+    if event.get("object") != "event":
+        raise WebhookRejected("the body is not a Stripe event", event_id)
+    skew = signed_at - utcnow().timestamp()
+    if abs(skew) > WEBHOOK_TOLERANCE_SECONDS:
+        when = "in the future" if skew > 0 else "ago"
+        raise WebhookRejected(
+            f"signed {abs(int(skew))} s {when}, outside the {WEBHOOK_TOLERANCE_SECONDS} s allowed",
+            event_id,
+        )
     return event
+
+
+def _signed_at(signature: str) -> int:
+    """The `t=` of a Stripe-Signature header (ValueError when there is none)."""
+    for part in signature.split(","):
+        key, _, value = part.partition("=")
+        if key.strip() == "t":
+            text = value.strip()
+            if text.isascii() and text.isdigit() and len(text) <= 12:
+                return int(text)
+            break
+    raise ValueError("the Stripe-Signature header has no timestamp")
 
 
 class StripeGateway:

@@ -31,12 +31,8 @@ from marketplace.billing.models import (
     InvoiceStatus,
 )
 from marketplace.billing.state import namespace
-from marketplace.billing.stripe_gateway import (
-    GatewayError,
-    IdempotencyConflict,
-    StripeGateway,
-    StripeInvoice,
-)
+from marketplace.billing.stripe_gateway import GatewayError, IdempotencyConflict, StripeGateway
+from marketplace.billing.stripe_objects import StripeInvoice
 
 FOOTER = (
     "Please pay by BACS within {days} days, quoting the invoice number and your purchase-order "

@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from app.accounts import provider_for_user
 from app.errors import DomainError
-from app.extensions import csrf, db
+from app.extensions import csrf, paginate
 from app.forms import ActionForm
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role
 from app.security import roles_required
@@ -29,7 +29,11 @@ from marketplace.billing import payables, queries, runs
 from marketplace.billing import webhooks as billing_events
 from marketplace.billing.models import BillingRunStatus, InvoiceStatus
 from marketplace.billing.state import gateway_from_config, stripe_configured
-from marketplace.billing.stripe_gateway import WebhookSignatureInvalid, verify_webhook
+from marketplace.billing.stripe_gateway import (
+    WebhookRejected,
+    WebhookSignatureInvalid,
+    verify_webhook,
+)
 from marketplace.blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -53,7 +57,7 @@ def _status_filter() -> InvoiceStatus | None:
 def invoices_list():
     """The school's invoices, newest first: what to pay, what is paid, what failed."""
     status = _status_filter()
-    page = db.paginate(queries.school_invoices(current_user.school_id, status), per_page=25)
+    page = paginate(queries.school_invoices(current_user.school_id, status), per_page=25)
 
     return render_template(
         "marketplace/billing/invoices.html",
@@ -135,7 +139,7 @@ def billing_page():
 def billing_invoices():
     """Every school's invoices, newest first, filtered by status."""
     status = _status_filter()
-    page = db.paginate(queries.all_invoices(status), per_page=50)
+    page = paginate(queries.all_invoices(status), per_page=50)
     return render_template(
         "marketplace/billing/billing_invoices.html",
         page=page,
@@ -224,5 +228,10 @@ def stripe_webhook():
         )
     except WebhookSignatureInvalid as exc:
         return jsonify(error=f"Invalid webhook: {exc}"), 400
+    except WebhookRejected as exc:
+        billing_events.record_rejection(exc.event_id, exc.reason, source="webhook")
+        return jsonify(error=f"Rejected webhook: {exc.reason}"), 400
     result = billing_events.handle_event(event, source="webhook")
+    if result.rejected:
+        return jsonify(error=f"Rejected webhook: {result.outcome}"), 400
     return jsonify(received=True, duplicate=result.duplicate, outcome=result.outcome)

@@ -7,7 +7,8 @@ once, changes nothing the second time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +20,14 @@ from app.extensions import db
 from app.time import utcnow
 from marketplace.billing.models import CreditNote, CreditNoteStatus, Invoice, StripeEvent
 from marketplace.billing.state import get_state, set_state, sqlite_writer
-from marketplace.billing.stripe_gateway import (
-    GatewayError,
-    StripeGateway,
+from marketplace.billing.stripe_gateway import GatewayError, StripeGateway
+from marketplace.billing.stripe_objects import (
+    MalformedStripeObject,
+    StripeCreditNote,
+    StripeInvoice,
     credit_note_from_object,
     invoice_from_object,
+    timestamp,
 )
 from marketplace.billing.stripe_sync import apply_remote
 
@@ -51,6 +55,57 @@ class EventResult:
     event_id: str
     duplicate: bool
     outcome: str
+    rejected: bool = False
+
+
+@dataclass(frozen=True)
+class ReadEvent:
+    """What billing reads of a Stripe event, checked: nothing later parses the raw dict."""
+
+    id: str
+    type: str
+    object_id: str
+    created_at: datetime | None
+    invoice: StripeInvoice | None = None
+    credit_note: StripeCreditNote | None = None
+
+
+def read_event(event: Any) -> ReadEvent:
+    """The event's parts billing uses; MalformedStripeObject when it is not a Stripe event
+    (`data` not an object, no object id, a `created` or an amount that is not a number, a date
+    beyond the calendar, …)."""
+    if not isinstance(event, Mapping):
+        raise MalformedStripeObject("the event is not an object")
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id or "\x00" in event_id or len(event_id) > 255:
+        raise MalformedStripeObject("the event has no id")
+    kind = event.get("type")
+    if not isinstance(kind, str) or not kind or "\x00" in kind or len(kind) > 100:
+        raise MalformedStripeObject("the event has no type")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    if not isinstance(obj, Mapping):
+        raise MalformedStripeObject("data.object is not an object")
+    object_id = obj.get("id")
+    if (
+        not isinstance(object_id, str)
+        or not object_id
+        or "\x00" in object_id
+        or len(object_id) > 255
+    ):
+        raise MalformedStripeObject("data.object has no id")
+    seconds = timestamp(event.get("created"), "created")
+    read = ReadEvent(
+        id=event_id,
+        type=kind,
+        object_id=object_id,
+        created_at=datetime.fromtimestamp(seconds, UTC) if seconds is not None else None,
+    )
+    if kind.startswith("invoice.") and obj.get("object") == "invoice":
+        return replace(read, invoice=invoice_from_object(obj))
+    if kind.startswith("credit_note.") and obj.get("object") == "credit_note":
+        return replace(read, credit_note=credit_note_from_object(obj))
+    return read
 
 
 def _own_id(metadata: dict[str, str], key: str) -> int | None:
@@ -76,32 +131,30 @@ def _find_invoice(stripe_id: str, metadata: dict[str, str]) -> Invoice | None:
     return invoice
 
 
-def _apply(event: dict[str, Any]) -> str:
+def _apply(event: ReadEvent) -> str:
     """The event's effects on our rows (the caller records the event and commits)."""
-    kind = event.get("type", "")
-    obj = (event.get("data") or {}).get("object") or {}
-    if kind.startswith("invoice.") and obj.get("object") == "invoice":
-        remote = invoice_from_object(obj)
+    if event.invoice is not None:
+        remote = event.invoice
         invoice = _find_invoice(remote.id, remote.metadata)
         if invoice is None:
             return "ignored: not a Pooled invoice"
-        outcome = apply_remote(invoice.id, remote, source=f"stripe event {event['id']}")
-        if kind == "invoice.payment_failed":
+        outcome = apply_remote(invoice.id, remote, source=f"stripe event {event.id}")
+        if event.type == "invoice.payment_failed":
             invoice = db.session.get(Invoice, invoice.id)
             assert invoice is not None
-            invoice.payment_failed_at = _created(event) or utcnow()
+            invoice.payment_failed_at = event.created_at or utcnow()
             audit.record(
                 None,
                 "invoice",
                 invoice.id,
                 "payment-failed",
-                after={"stripe_event": event["id"]},
+                after={"stripe_event": event.id},
                 scope=f"school:{invoice.school_id}",
             )
             outcome = "payment failed recorded" + ("" if outcome == "no change" else f"; {outcome}")
         return f"invoice {invoice.id}: {outcome}"
-    if kind.startswith("credit_note.") and obj.get("object") == "credit_note":
-        remote_note = credit_note_from_object(obj)
+    if event.credit_note is not None:
+        remote_note = event.credit_note
         note = db.session.scalar(
             sa.select(CreditNote).where(CreditNote.stripe_credit_note_id == remote_note.id)
         )
@@ -126,30 +179,53 @@ def _apply(event: dict[str, Any]) -> str:
     return "ignored: not an event billing uses"
 
 
-def _created(event: dict[str, Any]) -> datetime | None:
-    created = event.get("created")
-    return datetime.fromtimestamp(int(created), UTC) if created else None
-
-
 def handle_event(event: dict[str, Any], *, source: str = "webhook") -> EventResult:
-    """Process one verified Stripe event once; a second delivery changes nothing."""
+    """Process one verified Stripe event once; a second delivery changes nothing.
+
+    An event billing cannot read is recorded as rejected (in the audit trail) and changes
+    nothing else; the result says `rejected` (the webhook answers 400).
+    """
     with sqlite_writer():
-        return _handle_event(event, source)
+        try:
+            read = read_event(event)
+        except MalformedStripeObject as exc:
+            event_id = event.get("id") if isinstance(event, Mapping) else None
+            return _reject(event_id if isinstance(event_id, str) else "", str(exc), source)
+        return _handle_event(read, source)
 
 
-def _handle_event(event: dict[str, Any], source: str) -> EventResult:
-    event_id = str(event["id"])
+def record_rejection(event_id: str, reason: str, *, source: str = "webhook") -> EventResult:
+    """Record a webhook signed with our secret but refused (see verify_webhook)."""
+    with sqlite_writer():
+        return _reject(event_id, reason, source)
+
+
+def _reject(event_id: str, reason: str, source: str) -> EventResult:
+    shown_id = event_id.replace("\x00", "")[:255] or "unknown"
+    audit.record(
+        None,
+        "stripe_event",
+        shown_id,
+        "rejected",
+        after={"reason": reason[:300], "source": source},
+        scope="billing",
+    )
+    db.session.commit()
+    return EventResult(shown_id, False, f"rejected: {reason}", rejected=True)
+
+
+def _handle_event(event: ReadEvent, source: str) -> EventResult:
+    event_id = event.id
     if db.session.scalar(sa.select(StripeEvent.id).where(StripeEvent.event_id == event_id)):
         return EventResult(event_id, True, "already processed")
-    obj = (event.get("data") or {}).get("object") or {}
     try:
         outcome = _apply(event)
         db.session.add(
             StripeEvent(
                 event_id=event_id,
-                type=str(event.get("type", ""))[:100],
-                object_id=str(obj.get("id", ""))[:255],
-                stripe_created_at=_created(event),
+                type=event.type,
+                object_id=event.object_id,
+                stripe_created_at=event.created_at,
                 source=source,
                 outcome=outcome[:300],
             )
@@ -191,8 +267,10 @@ def reconcile(gateway: StripeGateway) -> ReconcileReport:
         result = handle_event(event, source="reconcile")
         if not result.duplicate:
             report.events_applied += 1
-            report.lines.append(f"{event['type']} {result.event_id}: {result.outcome}")
-        newest = max(newest, int(event.get("created") or 0))
+            report.lines.append(f"{event.get('type')} {result.event_id}: {result.outcome}")
+        created = event.get("created")
+        if isinstance(created, int) and not result.rejected:
+            newest = max(newest, created)
     invoices_since = int(get_state(INVOICES_CURSOR, "0") or 0)
     newest_invoice = invoices_since
     for remote in gateway.list_invoices(created_gte=invoices_since):
@@ -214,4 +292,11 @@ def reconcile(gateway: StripeGateway) -> ReconcileReport:
     return report
 
 
-__all__ = ["EVENT_TYPES", "EventResult", "GatewayError", "handle_event", "reconcile"]
+__all__ = [
+    "EVENT_TYPES",
+    "EventResult",
+    "GatewayError",
+    "handle_event",
+    "reconcile",
+    "record_rejection",
+]

@@ -21,7 +21,15 @@ from wtforms import (
 from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from app.forms import DayField, PoundsField, Required, WholeNumberField, field_errors, filled
+from app.forms import (
+    DayField,
+    PoundsField,
+    RecordChoiceField,
+    Required,
+    WholeNumberField,
+    field_errors,
+    filled,
+)
 from marketplace.offers.pricing import Tier
 from marketplace.offers.services import MAX_TIERS, OfferInput
 
@@ -67,8 +75,8 @@ class CapacityForm(Form):
 
 
 class OfferForm(FlaskForm):
-    service_id = SelectField(
-        "Service", coerce=int, validators=[Required("Choose a service from the catalogue")]
+    service_id = RecordChoiceField(
+        "Service", validators=[Required("Choose a service from the catalogue")]
     )
     title = StringField(
         "Title",

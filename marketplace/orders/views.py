@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.accounts import provider_for_user
 from app.errors import DomainError, refusal_status
-from app.extensions import db
+from app.extensions import db, paginate
 from app.forms import ActionForm, field_errors
 from app.models import Role
 from app.money import format_pence
@@ -50,7 +50,7 @@ def _term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
 def orders_list():
     """The school's orders, newest first, filtered by status."""
     status = _status_filter()
-    page = db.paginate(access.school_orders(current_user.school_id, status), per_page=25)
+    page = paginate(access.school_orders(current_user.school_id, status), per_page=25)
     return render_template(
         "marketplace/orders/orders.html",
         page=page,
@@ -333,7 +333,7 @@ def provider_orders():
     """Orders placed with this provider: confirm, decline or mark delivered."""
     provider_id = _seller_id()
     status = _status_filter()
-    page = db.paginate(access.provider_orders(provider_id, status), per_page=25)
+    page = paginate(access.provider_orders(provider_id, status), per_page=25)
     waiting = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Order)

@@ -12,7 +12,7 @@ from marketplace.catalogue.models import Service
 from procurement.blueprint import bp
 from procurement.contracts import services as register_service
 from procurement.contracts.models import ContractSource
-from procurement.tenders.models import TENDER_PUBLISHED_STATUSES, Tender
+from procurement.tenders.models import Tender
 
 
 @bp.route("/contracts")
@@ -39,7 +39,7 @@ def contract_detail(contract_id: int):
     tender = None
     if contract.source is ContractSource.TENDER and contract.source_id is not None:
         tender = db.session.get(Tender, contract.source_id)
-        if tender is not None and tender.status not in TENDER_PUBLISHED_STATUSES:
+        if tender is not None and not tender.was_published:
             tender = None
     service = db.session.get(Service, contract.service_id)
     status, status_text = register_service.shown_status(contract, today)

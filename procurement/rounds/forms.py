@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional, ValidationError
 
-from app.forms import Required, WholeNumberField
+from app.forms import RecordChoicesField, Required, WholeNumberField
 from app.time import london_instant
 from procurement.optimizer import SOLVERS
 from procurement.rounds.lifecycle import RoundInput
@@ -73,11 +73,10 @@ class RoundForm(FlaskForm, RulesFields):
     description = TextAreaField(
         "What schools should know (optional)", validators=[Optional(), Length(max=4000)]
     )
-    service_ids = SelectMultipleField("Services", coerce=int, validate_choice=False)
+    service_ids = RecordChoicesField("Services", validate_choice=False)
     term_keys = SelectMultipleField("Terms", validate_choice=False)
-    offer_ids = SelectMultipleField(
+    offer_ids = RecordChoicesField(
         "Offers taking part",
-        coerce=int,
         validate_choice=False,
         description="Each offer takes part at its own tiers and the capacity it has left.",
     )

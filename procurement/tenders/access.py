@@ -2,7 +2,8 @@
 tender's scope, a message to bidders).
 
 Scoped loading: a tender is found only by someone who may see it (the partnership sees all,
-providers see published tenders); anyone else gets "Page not found", as for a tender that does
+providers see tenders that were ever published — a draft cancelled before publication never
+was); anyone else gets "Page not found", as for a tender that does
 not exist. A use case that changes a tender locks its row first (`locked_tender`).
 """
 
@@ -20,7 +21,6 @@ from app.extensions import db
 from app.models import Role, User
 from procurement.tenders.errors import LotNotFound, TenderError, TenderNotFound
 from procurement.tenders.models import (
-    TENDER_PUBLISHED_STATUSES,
     BidStatus,
     Tender,
     TenderBid,
@@ -36,7 +36,7 @@ def get_tender_for_user(tender_id: int, user: User) -> Tender:
         raise TenderNotFound("Page not found")
     if user.role in (Role.COMMITTEE, Role.ADMIN):
         return tender
-    if user.role is Role.PROVIDER and tender.status in TENDER_PUBLISHED_STATUSES:
+    if user.role is Role.PROVIDER and tender.was_published:
         return tender
     raise TenderNotFound("Page not found")
 
@@ -66,7 +66,7 @@ def tenders_for_user(user: User) -> list[Tender]:
     """The tenders list: everything for the partnership, published tenders for providers."""
     stmt = sa.select(Tender).order_by(Tender.created_at.desc(), Tender.id.desc())
     if user.role is Role.PROVIDER:
-        stmt = stmt.where(Tender.status.in_(TENDER_PUBLISHED_STATUSES))
+        stmt = stmt.where(Tender.was_published)
     elif user.role not in (Role.COMMITTEE, Role.ADMIN):
         return []
     return list(db.session.scalars(stmt.options(selectinload(Tender.lots))))

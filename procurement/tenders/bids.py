@@ -148,7 +148,7 @@ def submit_bid(
     now = now or utcnow()
     provider_id = _provider_id(actor)
     tender = locked_tender(tender_id)
-    if tender.status is TenderStatus.DRAFT:
+    if not tender.was_published:
         raise TenderNotFound("Page not found")
     lot = get_lot(tender, lot_id)
     require_bidding_open(tender, now)

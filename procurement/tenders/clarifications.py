@@ -23,7 +23,6 @@ from procurement.tenders.models import (
     Tender,
     TenderBid,
     TenderClarification,
-    TenderStatus,
 )
 
 
@@ -36,7 +35,7 @@ def ask_clarification(
     if actor.role is not Role.PROVIDER or actor.provider_id is None:
         raise TenderError("Only providers ask clarification questions.", code="provider_only")
     tender = locked_tender(tender_id)
-    if tender.status is TenderStatus.DRAFT:
+    if not tender.was_published:
         raise TenderNotFound("Page not found")
     if not tender.is_accepting_bids(now):
         raise TenderStateConflict("The deadline has passed: clarification questions are closed.")

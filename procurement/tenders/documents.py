@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from procurement.tenders.access import locked_tender, record, require_committee
 from procurement.tenders.bids import bid_for_viewer, own_bid, require_bidding_open
 from procurement.tenders.changes import editable_stage, record_change, require_reason
 from procurement.tenders.errors import DocumentNotFound, InvalidDocument, TenderNotFound
-from procurement.tenders.models import Tender, TenderDocument, TenderStage, TenderStatus
+from procurement.tenders.models import Tender, TenderDocument, TenderStage
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_DOCUMENTS_PER_BID = 10
@@ -56,9 +57,24 @@ class CheckedFile:
     content: bytes
 
 
-def _clean_name(filename: str) -> str:
+# Unicode categories never kept in a stored name: controls (C0, DEL, C1), format characters
+# (the bidirectional overrides and isolates U+202A–U+202E, U+2066–U+2069, the marks
+# U+200E/U+200F, zero-width characters), surrogates, and line and paragraph separators.
+# "invoice\u202etxt.pdf" shows as "invoicefdp.txt": it is stored as "invoicetxt.pdf".
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+FALLBACK_STEM = "document"
+
+
+def clean_filename(filename: str) -> str:
+    """The name an upload is stored and shown under: its last path part, without control,
+    format or reserved characters; "document.pdf" when nothing but the extension is left."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip().strip(".")
+    name = "".join(c for c in name if unicodedata.category(c) not in _UNSAFE_CATEGORIES)
+    name = re.sub(r'["<>|:*?]', "", name).strip()
+    stem, dot, extension = name.rpartition(".")
+    if dot and extension.strip() and not stem.strip(" ."):
+        name = f"{FALLBACK_STEM}.{extension.strip()}"  # ".pdf", or only controls before it
+    name = name.strip(".").strip()
     return name[-FILENAME_MAX:]
 
 
@@ -90,7 +106,12 @@ def _looks_like(extension: str, content: bytes) -> bool:
 
 def check_file(filename: str, content: bytes) -> CheckedFile:
     """Accept an allowed, non-empty file up to the size limit, or say what is wrong with it."""
-    name = _clean_name(filename)
+    name = clean_filename(filename)
+    if not name and (filename or "").strip():
+        raise InvalidDocument(
+            "The file's name has nothing we can keep: rename it, for example plan.pdf",
+            field="file",
+        )
     if not name:
         raise InvalidDocument("Choose a file to upload", field="file")
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
@@ -259,7 +280,7 @@ def document_for_download(tender: Tender, document_id: int, user: User) -> Tende
     if document is None or document.tender_id != tender.id:
         raise DocumentNotFound()
     if document.bid_id is None:
-        if tender.status is TenderStatus.DRAFT and user.role not in (Role.COMMITTEE, Role.ADMIN):
+        if not tender.was_published and user.role not in (Role.COMMITTEE, Role.ADMIN):
             raise TenderNotFound("Page not found")
         return document
     try:

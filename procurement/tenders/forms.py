@@ -14,15 +14,21 @@ from wtforms import (
     FormField,
     HiddenField,
     RadioField,
-    SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Length, Optional
 from wtforms.widgets import TextInput
 
-from app.forms import DayField, PoundsField, Required, WholeNumberField, filled
+from app.forms import (
+    DayField,
+    PoundsField,
+    RecordChoiceField,
+    RecordChoicesField,
+    Required,
+    WholeNumberField,
+    filled,
+)
 from app.time import london_instant
 from procurement.tenders.bids import ANSWER_MAX, MAX_TIERS, BidInput
 from procurement.tenders.changes import REASON_MAX
@@ -107,7 +113,7 @@ class TenderForm(FlaskForm):
         default=10,
         validators=[Required("Enter the social value weight")],
     )
-    school_ids = SelectMultipleField("Schools taking part", coerce=int, choices=[])
+    school_ids = RecordChoicesField("Schools taking part", choices=[])
     reason = _reason_field()
 
     def to_input(self) -> TenderInput:
@@ -133,8 +139,8 @@ class LotForm(FlaskForm):
         "Lot title", validators=[Required("Enter a title for the lot"), Length(max=TITLE_MAX)]
     )
     description = TextAreaField("Description (optional)", validators=[Optional()])
-    service_id = SelectField(
-        "Service", coerce=int, validators=[Required("Choose a service from the catalogue")]
+    service_id = RecordChoiceField(
+        "Service", validators=[Required("Choose a service from the catalogue")]
     )
     expected_volume = WholeNumberField(
         "Expected volume over the contract",

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.extensions import Model
@@ -74,8 +75,6 @@ STAGE_LABELS = {
     TenderStage.UNSUCCESSFUL: "Unsuccessful",
 }
 
-# Published: providers and the OCDS export see these tenders (never drafts).
-TENDER_PUBLISHED_STATUSES = frozenset(set(TenderStatus) - {TenderStatus.DRAFT})
 # Bids have been opened: their contents may be seen by evaluators without a conflict.
 TENDER_OPENED_STATUSES = frozenset(
     {
@@ -176,6 +175,20 @@ class Tender(Model):
     @property
     def reference(self) -> str:
         return f"TEN-{self.id:04d}"
+
+    @hybrid_property
+    def was_published(self) -> bool:
+        """Ever published: only then do providers, schools and the notices see it.
+
+        Visibility never follows the status alone: a draft cancelled before publication is
+        "cancelled" but was never public, and stays the committee's and admin's only.
+        """
+        return self.published_at is not None
+
+    @was_published.inplace.expression
+    @classmethod
+    def _was_published_expression(cls) -> sa.ColumnElement[bool]:
+        return cls.published_at.is_not(None)
 
     def stage(self, now: datetime) -> TenderStage:
         """The stage at `now`: an open tender whose deadline has passed is closed."""

@@ -106,7 +106,7 @@ def cancel_tender(tender_id: int, actor: User, reason: str, now: datetime | None
         )
     reason = require_reason(reason, "Say why the tender is cancelled")
     before = tender_fields(tender)
-    was_published = tender.status is not TenderStatus.DRAFT
+    was_published = tender.was_published
     if tender.opened_at is None:
         _discard_bids(tender, now)
     tender.status = TenderStatus.CANCELLED

@@ -16,7 +16,6 @@ from app import audit
 from app.extensions import db
 from app.models import Role, User
 from procurement.tenders.models import (
-    TENDER_PUBLISHED_STATUSES,
     BidStatus,
     Tender,
     TenderAmendment,
@@ -179,7 +178,7 @@ def published_tenders() -> list[Tender]:
     return list(
         db.session.scalars(
             sa.select(Tender)
-            .where(Tender.status.in_(TENDER_PUBLISHED_STATUSES))
+            .where(Tender.was_published)
             .order_by(Tender.published_at.desc(), Tender.id.desc())
         )
     )

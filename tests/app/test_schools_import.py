@@ -1,13 +1,16 @@
 """`flask schools import-gias` and the admin upload: upsert by URN, or write nothing."""
 
+import html
 import io
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from app.config import Config
 from app.extensions import db
 from app.models import AuditEvent, School
+from tests.app.test_gias import rewrite
 
 DATA = Path(Config.DEMO_DATA_DIR) / "schools"
 SAMPLE = DATA / "gias_sample_99.csv"
@@ -121,3 +124,32 @@ def test_a_large_file_shows_progress(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Importing schools" in result.output
     assert "created: 1170" in result.output
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("URN", "100000000000000000000", "URN “10000000000000000000” is not a number"),
+        ("URN", "²", "URN “²” is not a number"),
+        ("URN", "-1", "URN “-1” is not a number"),
+        ("NumberOfPupils", "100000000000000000000", "is not a whole number"),
+        ("NumberOfPupils", "²", "NumberOfPupils “²” is not a whole number"),
+    ],
+)
+def test_an_impossible_urn_or_pupil_count_is_named_and_writes_nothing(
+    client, auth, world, column, value, message
+):
+    def change(rows):
+        rows[3][rows[0].index(column)] = value
+
+    auth.as_user(world.admin)
+    before = school_count()
+    response = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(rewrite(SAMPLE.read_bytes(), change)), "schools.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code < 500
+    page = html.unescape(response.get_data(as_text=True))
+    assert "There is a problem" in page and f"line 4: {column}" in page and message in page
+    assert school_count() == before

@@ -18,7 +18,7 @@ from app.security import roles_required
 from app.time import to_london, utcnow
 from procurement.blueprint import bp
 from procurement.tenders import access, documents, ocds, reading
-from procurement.tenders.models import TENDER_PUBLISHED_STATUSES, Tender
+from procurement.tenders.models import Tender
 from procurement.tenders.views.common import TENDER_ROLES, detail_context, load_tender
 
 
@@ -114,7 +114,7 @@ def tender_ocds_all():
 def tender_ocds(tender_id: int):
     """One tender's published releases, as an OCDS 1.1 release package."""
     tender = db.session.get(Tender, tender_id)
-    if tender is None or tender.status not in TENDER_PUBLISHED_STATUSES:
+    if tender is None or not tender.was_published:
         abort(404)
     package = ocds.release_package(tender.id, uri=request.url)
     stamp = to_london(utcnow()).strftime("%Y%m%d")

@@ -45,6 +45,7 @@ from procurement.tenders.models import (
 from tests.procurement.tenders.factories import (
     AFTER_DEADLINE,
     BEFORE_DEADLINE,
+    T0,
     bid_input,
     evaluate,
     make_tender,
@@ -491,3 +492,63 @@ def test_bad_tender_form_input_is_shown_on_the_form_and_saves_nothing(client, au
     assert "enter a 24-hour time like 12:00" in body
     assert "must be a whole number" in body
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "stored"),
+    [
+        ("invoice\u202etxt.pdf", "invoicetxt.pdf"),  # shows as "invoicefdp.txt"
+        ("\u2066plan\u2069\u200e\u200f.pdf", "plan.pdf"),
+        ("minutes\x85\u200b.pdf", "minutes.pdf"),
+        ("\u202e.pdf", "document.pdf"),
+        (".pdf", "document.pdf"),
+        ("C:\\Users\\me\\Plan <v2>.pdf", "Plan v2.pdf"),
+    ],
+)
+def test_control_and_bidi_characters_are_stripped_from_stored_names(uploaded, stored):
+    assert document_service.clean_filename(uploaded) == stored
+
+
+def test_a_name_with_nothing_left_is_refused_with_a_reason(world):
+    tw = make_tender(world)
+    bid_a, _ = submit_both_bids(tw)
+    refused(
+        lambda: document_service.attach_to_bid(
+            tw.tender.id,
+            bid_a.id,
+            world.provider_user_a,
+            "\u202e\x00",
+            b"%PDF-1.4",
+            now=BEFORE_DEADLINE,
+        ),
+        InvalidDocument,
+        "rename it",
+    )
+
+
+def test_an_rtl_override_never_reaches_a_stored_name_or_a_download(client, auth, world):
+    tw = make_tender(world, publish=False)
+    tender_doc = document_service.attach_to_tender(
+        tw.tender.id, world.committee, "invoice\u202etxt.pdf", b"%PDF-1.4 spec", now=T0
+    )
+    publication.publish_tender(tw.tender.id, world.committee, now=T0)
+    bid_a, _ = submit_both_bids(tw)
+    bid_doc = document_service.attach_to_bid(
+        tw.tender.id,
+        bid_a.id,
+        world.provider_user_a,
+        "price\u202exslx.pdf",
+        b"%PDF-1.4",
+        now=BEFORE_DEADLINE,
+    )
+    assert (tender_doc.filename, bid_doc.filename) == ("invoicetxt.pdf", "pricexslx.pdf")
+    trail = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.entity_type == "tender_document")
+    )
+    assert all("\u202e" not in str(event.after) for event in trail)
+    auth.as_user(world.provider_user_a)
+    download = client.get(f"/tenders/{tw.tender.id}/documents/{tender_doc.id}")
+    assert download.status_code == 200
+    disposition = download.headers["Content-Disposition"]
+    assert "invoicetxt.pdf" in disposition
+    assert "\u202e" not in disposition and "%E2%80%AE" not in disposition.upper()

@@ -1,0 +1,757 @@
+"""Every form in the app, as its proper role, with hostile values: never a 5xx, and a refusal
+changes nothing.
+
+How it works. `app.url_map` lists every POST route; each is either in CASES (who submits it,
+for which records, and what a valid submission looks like) or in NOT_FUZZED with the reason,
+and the test fails when a route is in neither, so a new form cannot escape. For each case the
+page holding the form is fetched and its fields read from the HTML (inputs, selects, text
+areas, buttons with a name), so a field added to a template is fuzzed without a change here.
+The baseline is the form as rendered, with the valid values of the case on top; then every
+field in turn gets every hostile value with the other fields left valid. Every GET route is
+also fetched with each hostile value in the query string (`q`, `page`, `year`, `status`, …
+at once).
+
+Each submission runs inside a SAVEPOINT that is rolled back afterwards, so every one starts
+from the same world. One query reads every table's row count and latest `updated_at` before
+the walk and again after each refusal (4xx, or the form shown again with "There is a
+problem"): nothing may have moved. The session cookie is restored after each request.
+
+Every field gets, on both backends, the values whose effect differs by backend (100,000
+characters, NUL, 2**63) and half of the others (the other half on the other backend): a CI run
+covers every field with every value. FUZZ_ALL=1 sends all of them on each backend.
+
+Figures per backend (printed with `-s`): 60 POST routes, 57 forms fuzzed, 3 excluded with a
+reason; 188 fields; 11 hostile values; 1,316 form submissions and 455 query-string requests
+(2,068 and 715 with FUZZ_ALL=1); 5xx = 0. Seven button-only actions are posted without their
+button on the page (the world's records are not in the state that shows it): they carry no
+fields, so the forged post is the test.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.extensions import db
+from app.models import MembershipTerm
+from app.time import utcnow
+from marketplace.orders import decisions
+from marketplace.orders import drafting as order_drafting
+from procurement.rounds.models import RoundNotice
+from procurement.tenders import clarifications
+from tests import factories
+from tests.marketplace.conftest import term_key
+from tests.procurement.rounds.factories import make_round_world
+from tests.procurement.tenders.factories import (
+    evaluate,
+    make_tender,
+    open_bids,
+    submit_both_bids,
+)
+from tests.support.fuzzing import read_form, snapshot, snapshot_query
+
+HOSTILE = [
+    "",
+    "   ",
+    "-1",
+    "0",
+    "1e309",
+    str(2**63),
+    "²",
+    "x" * 100_000,
+    "\x00",
+    "\u202e",
+    "<script>alert(1)</script>",
+]
+QUERY_NAMES = ("q", "page", "year", "status", "term", "members", "run", "school_id", "provider_id")
+
+# POST routes not walked here, each with the reason.
+NOT_FUZZED = {
+    "marketplace.stripe_webhook": "not a form: a signed JSON body, fuzzed by "
+    "tests/marketplace/billing/test_billing_webhook_input.py",
+    "marketplace.billing": "starts a billing run against Stripe (the form has no fields but "
+    "the button); its refusals are in tests/marketplace/billing/test_billing_views.py",
+    "procurement.round_run": "queues an optimiser run for the background worker; the run's "
+    "settings are fuzzed through procurement.round_rules",
+}
+
+
+@dataclass
+class Case:
+    """One POST route: who submits it, where the form is shown, and a valid submission."""
+
+    endpoint: str
+    role: str
+    url: str
+    page: str | None = None  # the page whose form posts to `url` (default: `url` itself)
+    valid: dict[str, Any] = field(default_factory=dict)
+    may_change: frozenset[str] = frozenset()  # tables a refusal may still write (throttles)
+
+
+# --- the world ------------------------------------------------------------------------------
+
+
+@dataclass
+class Ids:
+    """Plain ids of the world (ORM objects expire when each savepoint rolls back)."""
+
+    values: dict[str, int]
+
+    def __getattr__(self, name: str) -> int:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def build_world() -> tuple[factories.World, Ids]:
+    world = factories.make_world()
+    ids: dict[str, int] = {}
+    ids["membership_term"] = db.session.scalar(sa.select(MembershipTerm.id))
+    key = term_key()
+    for offer in (world.offer_a, world.offer_b):
+        offer.valid_to = offer.valid_to + timedelta(days=400)
+    db.session.flush()
+
+    def order(quantity: int) -> int:
+        return order_drafting.create_draft(
+            school_id=world.school_a.id,
+            offer_id=world.offer_a.id,
+            term_key=key,
+            quantity=quantity,
+            po_number="PO-1001",
+            actor=world.sbm_a,
+        ).id
+
+    ids["order_draft"] = order(2)
+    ids["order_approval"] = order(20)  # over the head's threshold: waits for approval
+    order_drafting.submit(ids["order_approval"], world.school_a.id, world.sbm_a)
+    ids["order_sent"] = order(3)  # within the threshold: waits for the provider
+    order_drafting.submit(ids["order_sent"], world.school_a.id, world.sbm_a)
+    ids["order_confirmed"] = order(4)
+    order_drafting.submit(ids["order_confirmed"], world.school_a.id, world.sbm_a)
+    decisions.confirm(ids["order_confirmed"], world.provider_a.id, world.provider_user_a)
+
+    now = utcnow()
+    draft = make_tender(world, publish=False, now=now, deadline_at=now + timedelta(days=40))
+    ids["tender_draft"], ids["tender_draft_lot"] = draft.tender.id, draft.lot.id
+    ids["tender_draft_question"] = draft.questions[next(iter(draft.questions))]
+    live = make_tender(world, now=now, deadline_at=now + timedelta(days=40))
+    ids["tender_open"], ids["tender_open_lot"] = live.tender.id, live.lot.id
+    bid_a, _ = submit_both_bids(live, now=now)
+    ids["open_bid"] = bid_a.id
+    asked = clarifications.ask_clarification(
+        live.tender.id, world.provider_user_a, "When do contracts start?", now=now
+    )
+    ids["clarification"] = asked.id
+    unopened = make_tender(world)
+    submit_both_bids(unopened)
+    ids["tender_closed"] = unopened.tender.id
+    closed = make_tender(world)
+    bid_c, _ = submit_both_bids(closed)
+    open_bids(closed)
+    ids["tender_opened"], ids["tender_opened_lot"] = closed.tender.id, closed.lot.id
+    ids["opened_bid"] = bid_c.id
+    scored = make_tender(world)
+    bid_s, bid_t = submit_both_bids(scored)
+    open_bids(scored)
+    evaluate(scored, {bid_s.id: (80, 70), bid_t.id: (60, 50)})
+    ids["tender_scored"], ids["tender_scored_lot"] = scored.tender.id, scored.lot.id
+    ids["scored_bid"] = bid_s.id
+    ids["committee2"] = scored.committee2.id
+
+    rw = make_round_world(world)
+    ids["round"] = rw.buying_round.id
+    draft_round = make_round_world(world, open_now=False)
+    ids["round_draft"] = draft_round.buying_round.id
+    notice = RoundNotice(round_id=rw.buying_round.id, school_id=world.school_a.id, message="Hi")
+    db.session.add(notice)
+    db.session.flush()
+    ids["notice"] = notice.id
+    ids["user_sbm_b"] = world.sbm_b.id
+    db.session.commit()
+    return world, Ids(ids)
+
+
+def _gias_file() -> tuple[io.BytesIO, str]:
+    from app.config import Config
+
+    path = f"{Config.DEMO_DATA_DIR}/schools/gias_sample_99.csv"
+    with open(path, "rb") as handle:
+        return io.BytesIO(handle.read()), "schools.csv"
+
+
+def _pdf() -> tuple[io.BytesIO, str]:
+    return io.BytesIO(b"%PDF-1.4 fuzz"), "plan.pdf"
+
+
+def cases(i: Ids, world: factories.World) -> list[Case]:
+    school = world.school_a.id
+    t, r = i.tender_draft, i.round
+    tomorrow = (utcnow() + timedelta(days=60)).date().isoformat()
+    return [
+        Case(
+            "auth.login",
+            "anonymous",
+            "/sign-in",
+            valid={"password": factories.PASSWORD},
+            may_change=frozenset({"login_throttles", "audit_events"}),
+        ),
+        Case("auth.logout", "sbm", "/sign-out", page="/home"),
+        Case(
+            "admin.grants",
+            "admin",
+            "/admin/grants",
+            valid={"source": "Council", "amount": "1000", "received_on": "2026-09-01"},
+        ),
+        Case(
+            "admin.membership_enrol",
+            "admin",
+            f"/admin/membership/{i.membership_term}/enrol",
+            page="/admin/membership",
+        ),
+        Case(
+            "admin.membership_term_save",
+            "admin",
+            "/admin/membership/save",
+            page="/admin/membership",
+        ),
+        Case(
+            "admin.membership_edit",
+            "admin",
+            f"/admin/schools/{school}/membership/{i.membership_term}",
+        ),
+        Case("admin.schools_import", "admin", "/admin/schools/import", valid={"file": _gias_file}),
+        Case(
+            "admin.user_set_active",
+            "admin",
+            f"/admin/users/{i.user_sbm_b}/active",
+            page="/admin/users",
+        ),
+        Case(
+            "admin.user_new",
+            "admin",
+            "/admin/users/new",
+            valid={
+                "email": "new.person@example.org",
+                "name": "New Person",
+                "role": "sbm",
+                "school_id": str(school),
+            },
+        ),
+        Case("marketplace.entitlement_settings", "admin", "/entitlements/settings"),
+        Case(
+            "marketplace.order_new",
+            "sbm",
+            f"/offers/{world.offer_a.id}/order",
+            valid={"quantity": "2", "po_number": "PO-7", "term_key": term_key()},
+        ),
+        Case(
+            "marketplace.order_approve",
+            "head",
+            f"/orders/{i.order_approval}/approve",
+            page=f"/orders/{i.order_approval}",
+        ),
+        Case(
+            "marketplace.order_reject",
+            "head",
+            f"/orders/{i.order_approval}/reject",
+            page=f"/orders/{i.order_approval}",
+            valid={"reason": "Over budget"},
+        ),
+        Case(
+            "marketplace.order_cancel",
+            "sbm",
+            f"/orders/{i.order_sent}/cancel",
+            valid={"reason": "Not needed"},
+        ),
+        Case(
+            "marketplace.order_confirm",
+            "provider",
+            f"/orders/{i.order_sent}/confirm",
+            page=f"/orders/{i.order_sent}",
+        ),
+        Case(
+            "marketplace.order_decline",
+            "provider",
+            f"/orders/{i.order_sent}/decline",
+            page=f"/orders/{i.order_sent}",
+            valid={"reason": "Fully booked"},
+        ),
+        Case(
+            "marketplace.order_deliver",
+            "provider",
+            f"/orders/{i.order_confirmed}/deliver",
+            page=f"/orders/{i.order_confirmed}",
+        ),
+        Case(
+            "marketplace.order_edit",
+            "sbm",
+            f"/orders/{i.order_draft}/edit",
+            valid={"quantity": "3"},
+        ),
+        Case(
+            "marketplace.order_submit",
+            "sbm",
+            f"/orders/{i.order_draft}/submit",
+            page=f"/orders/{i.order_draft}",
+        ),
+        Case("marketplace.offer_edit", "provider", f"/provider/offers/{world.offer_a.id}/edit"),
+        Case(
+            "marketplace.offer_publish",
+            "provider",
+            f"/provider/offers/{world.offer_a.id}/publish",
+            page="/provider/offers",
+        ),
+        Case(
+            "marketplace.offer_withdraw",
+            "provider",
+            f"/provider/offers/{world.offer_a.id}/withdraw",
+            page="/provider/offers",
+        ),
+        Case(
+            "marketplace.offer_new",
+            "provider",
+            "/provider/offers/new",
+            valid={
+                "service_id": str(world.service.id),
+                "title": "Fuzz offer",
+                "tiers-0-min_quantity": "0",
+                "tiers-0-price": "250",
+                "valid_from": "2026-09-01",
+                "valid_to": "2027-08-31",
+            },
+        ),
+        Case("procurement.round_cancel", "committee", f"/rounds/{r}/cancel", page=f"/rounds/{r}"),
+        Case("procurement.round_close", "committee", f"/rounds/{r}/close", page=f"/rounds/{r}"),
+        Case(
+            "procurement.round_open",
+            "committee",
+            f"/rounds/{i.round_draft}/open",
+            page=f"/rounds/{i.round_draft}",
+        ),
+        Case("procurement.round_rules", "committee", f"/rounds/{r}/rules", page=f"/rounds/{r}"),
+        Case(
+            "procurement.round_award",
+            "committee",
+            f"/rounds/{r}/runs/999999/award",
+            page=f"/rounds/{r}",
+        ),
+        Case("procurement.round_pledge", "sbm", f"/rounds/{r}/schools/{school}/pledges"),
+        Case(
+            "procurement.round_pledge_withdraw",
+            "sbm",
+            f"/rounds/{r}/schools/{school}/pledges/withdraw",
+            page=f"/rounds/{r}/schools/{school}/pledges",
+        ),
+        Case(
+            "procurement.round_new",
+            "committee",
+            "/rounds/new",
+            valid={
+                "title": "Fuzz round",
+                "service_ids": [str(world.service.id)],
+                "deadline_on": tomorrow,
+                "deadline_time": "17:00",
+                "max_share_percent": "100",
+                "min_providers": "1",
+            },
+        ),
+        Case(
+            "procurement.round_notice_read", "sbm", f"/rounds/notices/{i.notice}/read", page="/home"
+        ),
+        Case(
+            "procurement.tender_new",
+            "committee",
+            "/tenders/new",
+            valid={
+                "title": "Fuzz tender",
+                "deadline_on": tomorrow,
+                "deadline_time": "12:00",
+                "contract_starts_on": "2027-09-01",
+                "contract_ends_on": "2028-08-31",
+                "min_valid_bids": "1",
+                "price_weight": "60",
+                "quality_weight": "30",
+                "social_value_weight": "10",
+                "school_ids": [str(school)],
+            },
+        ),
+        Case("procurement.tender_edit", "committee", f"/tenders/{t}/edit"),
+        Case(
+            "procurement.tender_lot_new",
+            "committee",
+            f"/tenders/{t}/lots/new",
+            valid={
+                "title": "Lot two",
+                "service_id": str(world.service.id),
+                "expected_volume": "100",
+                "max_suppliers": "1",
+            },
+        ),
+        Case(
+            "procurement.tender_lot_edit",
+            "committee",
+            f"/tenders/{t}/lots/{i.tender_draft_lot}/edit",
+        ),
+        Case(
+            "procurement.tender_lot_remove",
+            "committee",
+            f"/tenders/{t}/lots/{i.tender_draft_lot}/remove",
+            page=f"/tenders/{t}",
+        ),
+        Case(
+            "procurement.tender_question_new",
+            "committee",
+            f"/tenders/{t}/questions/new",
+            valid={"criterion": "quality", "text": "How?"},
+        ),
+        Case(
+            "procurement.tender_question_remove",
+            "committee",
+            f"/tenders/{t}/questions/{i.tender_draft_question}/remove",
+            page=f"/tenders/{t}",
+        ),
+        Case(
+            "procurement.tender_documents",
+            "committee",
+            f"/tenders/{t}/documents",
+            valid={"file": _pdf},
+        ),
+        Case(
+            "procurement.tender_publish", "committee", f"/tenders/{t}/publish", page=f"/tenders/{t}"
+        ),
+        Case(
+            "procurement.tender_cancel",
+            "committee",
+            f"/tenders/{t}/cancel",
+            valid={"reason": "No longer needed"},
+        ),
+        Case(
+            "procurement.tender_ask",
+            "provider",
+            f"/tenders/{i.tender_open}/clarifications",
+            page=f"/tenders/{i.tender_open}",
+            valid={"question": "Is TUPE relevant?"},
+        ),
+        Case(
+            "procurement.tender_answer",
+            "committee",
+            f"/tenders/{i.tender_open}/clarifications/{i.clarification}/answer",
+            valid={"answer": "On the date in the notice."},
+        ),
+        Case(
+            "procurement.tender_bid_form",
+            "provider",
+            f"/tenders/{i.tender_open}/lots/{i.tender_open_lot}/bid",
+        ),
+        Case(
+            "procurement.tender_bid_withdraw",
+            "provider",
+            f"/tenders/{i.tender_open}/bids/{i.open_bid}/withdraw",
+            page=f"/tenders/{i.tender_open}/bids/{i.open_bid}",
+        ),
+        Case(
+            "procurement.tender_bid_reconfirm",
+            "provider",
+            f"/tenders/{i.tender_open}/bids/{i.open_bid}/reconfirm",
+            page=f"/tenders/{i.tender_open}/bids/{i.open_bid}",
+        ),
+        Case(
+            "procurement.tender_bid_document_upload",
+            "provider",
+            f"/tenders/{i.tender_open}/bids/{i.open_bid}/documents",
+            page=f"/tenders/{i.tender_open}/bids/{i.open_bid}",
+            valid={"file": _pdf},
+        ),
+        Case(
+            "procurement.tender_confirm_opening",
+            "committee",
+            f"/tenders/{i.tender_closed}/opening",
+            page=f"/tenders/{i.tender_closed}",
+        ),
+        Case(
+            "procurement.tender_start_evaluation",
+            "committee",
+            f"/tenders/{i.tender_opened}/evaluation",
+            page=f"/tenders/{i.tender_opened}",
+        ),
+        Case(
+            "procurement.tender_declaration",
+            "committee",
+            f"/tenders/{i.tender_opened}/lots/{i.tender_opened_lot}/declaration",
+        ),
+        Case(
+            "procurement.tender_bid_disqualify",
+            "committee",
+            f"/tenders/{i.tender_opened}/bids/{i.opened_bid}/disqualify",
+            valid={"reason": "Late documents"},
+        ),
+        Case(
+            "procurement.tender_bid_score",
+            "committee",
+            f"/tenders/{i.tender_scored}/bids/{i.scored_bid}/score",
+        ),
+        Case(
+            "procurement.tender_moderation",
+            "committee",
+            f"/tenders/{i.tender_scored}/lots/{i.tender_scored_lot}/moderation",
+        ),
+        Case(
+            "procurement.tender_award",
+            "committee",
+            f"/tenders/{i.tender_scored}/award",
+            page=f"/tenders/{i.tender_scored}",
+        ),
+        Case(
+            "procurement.tender_enter_contracts",
+            "committee",
+            f"/tenders/{i.tender_scored}/contracts",
+            page=f"/tenders/{i.tender_scored}",
+        ),
+        Case(
+            "procurement.tender_complete",
+            "committee",
+            f"/tenders/{i.tender_scored}/complete",
+            page=f"/tenders/{i.tender_scored}",
+        ),
+    ]
+
+
+@dataclass
+class Tally:
+    field_index: int = 0
+    unseen: list[str] = field(default_factory=list)
+    forms: int = 0
+    fields: int = 0
+    submissions: int = 0
+    queries: int = 0
+    accepted_baselines: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def is_refusal(status: int, body: str) -> bool:
+    return 400 <= status < 500 or (status == 200 and "There is a problem" in body)
+
+
+def materialise(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v() if callable(v) else v) for k, v in data.items()}
+
+
+@pytest.fixture
+def fuzz_world(app: Flask, db_session: Any) -> Iterator[tuple[factories.World, Ids]]:
+    yield build_world()
+
+
+PASS_OF_BACKEND = {"sqlite": 0, "postgresql": 1}
+
+
+# Sent to every field on both backends: what PostgreSQL refuses and SQLite takes (text over a
+# column's length, NUL) and what overflows either (64 bits). The others behave alike on both.
+ON_BOTH = frozenset({"x" * 100_000, "\x00", str(2**63)})
+
+
+def hostile_values(index: int, backend: str) -> list[str]:
+    """The values field (or page) number `index` gets on this backend: ON_BOTH, and half of
+    the others (the other half on the other backend), so a run on both covers every field with
+    every value while each backend sends about two thirds. FUZZ_ALL=1 sends all of them on each."""
+    if os.environ.get("FUZZ_ALL") == "1":
+        return HOSTILE
+    part = (index + PASS_OF_BACKEND[backend]) % 2
+    split = [value for value in HOSTILE if value not in ON_BOTH]
+    return [v for v in HOSTILE if v in ON_BOTH or (v in split and split.index(v) % 2 == part)]
+
+
+def test_every_form_refuses_hostile_values_without_a_5xx_or_a_change(
+    app: Flask, backend: str, db_session: Any, fuzz_world: tuple[factories.World, Ids]
+) -> None:
+    world, ids = fuzz_world
+
+    def sample(index: int) -> list[str]:
+        return hostile_values(index, backend)
+
+    connection: sa.Connection = db_session.bind
+    all_cases = cases(ids, world)
+    by_endpoint = {case.endpoint: case for case in all_cases}
+    post_endpoints = {
+        rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())
+    }
+    unaccounted = post_endpoints - set(by_endpoint) - set(NOT_FUZZED)
+    assert not unaccounted, f"POST routes neither fuzzed nor excluded with a reason: {unaccounted}"
+    assert not set(by_endpoint) & set(NOT_FUZZED)
+
+    users = {
+        "admin": world.admin,
+        "committee": world.committee,
+        "sbm": world.sbm_a,
+        "head": world.head_a,
+        "provider": world.provider_user_a,
+    }
+    emails = {role: user.email for role, user in users.items()}
+    get_urls = _get_urls(app, ids, world)
+    clients: dict[str, FlaskClient] = {"anonymous": app.test_client()}
+    for role, email in emails.items():
+        client = app.test_client()
+        with app.app_context():
+            response = client.post(
+                "/sign-in", data={"email": email, "password": factories.PASSWORD}
+            )
+            assert response.status_code == 302, role
+            assert client.get("/home").status_code == 200, role
+        clients[role] = client
+    db_session.remove()
+    query = snapshot_query()
+    tally = Tally()
+
+    base = snapshot(connection, query)  # every submission starts here (savepoints roll back)
+
+    def send(case_role: str, method: str, url: str, data: dict[str, Any] | None = None):
+        """(response, body, tables that moved) for one request, rolled back afterwards."""
+        client = clients[case_role]
+        cookie = client.get_cookie("session")
+        savepoint = connection.begin_nested()
+        try:
+            with app.app_context():  # a fresh `g` (the signed-in user) and session teardown
+                try:
+                    if method == "GET":
+                        response = client.get(url)
+                    else:
+                        response = client.post(url, data=data, content_type="multipart/form-data")
+                except Exception as exc:  # the test client re-raises what would be a 500
+                    response = app.response_class(f"{type(exc).__name__}: {exc}"[:300], 500)
+                body = response.get_data(as_text=True)
+            moved: set[str] = set()
+            if is_refusal(response.status_code, body):
+                after = snapshot(connection, query)
+                moved = {k for k in base if base[k] != after[k]}
+            return response, body, moved
+        finally:
+            db_session.remove()
+            savepoint.rollback()
+            if cookie is None:
+                client.delete_cookie("session")
+            else:
+                client.set_cookie(cookie.key, cookie.value)
+
+    for case in all_cases:
+        page = case.page or case.url
+        shown, shown_body, _ = send(case.role, "GET", page)
+        assert shown.status_code == 200, f"{case.endpoint}: {page} gave {shown.status_code}"
+        try:
+            values, files = read_form(shown_body, case.url, case.page is None)
+        except LookupError:
+            if case.page is None:
+                tally.failures.append(f"{case.endpoint}: no form on {page}")
+            # A button-only action whose button this world's state does not show: it is
+            # still posted (a forged request), with the fields the case names.
+            tally.unseen.append(case.endpoint)
+            values, files = {}, set()
+        baseline: dict[str, Any] = {
+            k: (v[0] if len(v) == 1 else v) for k, v in values.items() if k != "csrf_token"
+        }
+        if case.endpoint == "auth.login":
+            baseline["email"] = emails["sbm"]
+        baseline.update(case.valid)
+        names = sorted((set(values) | set(case.valid) | files) - {"csrf_token"})
+        tally.forms += 1
+        tally.fields += len(names)
+        response, _, _ = send(case.role, "POST", case.url, materialise(baseline))
+        if response.status_code >= 500:
+            tally.failures.append(f"{case.endpoint} baseline: {response.status_code}")
+        if response.status_code in (302, 303):
+            tally.accepted_baselines += 1
+        for name in names:
+            tally.field_index += 1
+            for value in sample(tally.field_index):
+                data = materialise(baseline)
+                if name in files or name == "file":
+                    data[name] = (io.BytesIO(b"%PDF-1.4 fuzz"), value or "empty")
+                elif isinstance(baseline.get(name), list):
+                    data[name] = [value]
+                else:
+                    data[name] = value
+                response, body, moved = send(case.role, "POST", case.url, data)
+                tally.submissions += 1
+                where = f"{case.endpoint} {name}={value[:12]!r}"
+                moved = {k for k in moved if k.split(".")[0] not in case.may_change}
+                if response.status_code >= 500:
+                    tally.failures.append(f"{where}: {response.status_code} {body[:150]}")
+                elif moved:
+                    tally.failures.append(
+                        f"{where}: refused ({response.status_code}) but changed {sorted(moved)}"
+                    )
+
+    # GET pages with hostile query strings.
+    for role, url in get_urls:
+        tally.field_index += 1
+        for value in sample(tally.field_index):
+            query_string = {name: value for name in QUERY_NAMES}
+            response, _, _ = send(role, "GET", url + "?" + _encode(query_string))
+            tally.queries += 1
+            if response.status_code >= 500:
+                tally.failures.append(
+                    f"GET {url} ?…={value[:12]!r}: {response.status_code} {response.data[:150]!r}"
+                )
+
+    print(
+        f"\nfuzz: {len(post_endpoints)} POST routes, {tally.forms} forms fuzzed, "
+        f"{len(NOT_FUZZED)} excluded; {tally.fields} fields x {len(HOSTILE)} values; "
+        f"{tally.submissions} submissions ({tally.accepted_baselines} baselines accepted); "
+        f"{tally.queries} query-string requests; failures: {len(tally.failures)}; "
+        f"buttons not shown in this world (posted anyway): {tally.unseen}"
+    )
+    assert not tally.failures, "\n".join(tally.failures[:60])
+
+
+def _encode(values: dict[str, str]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(values)
+
+
+def _get_urls(app: Flask, ids: Ids, world: factories.World) -> list[tuple[str, str]]:
+    """Every GET route, filled with the world's ids, with a role that may read it."""
+    fill = {
+        "tender_id": ids.tender_open,
+        "lot_id": ids.tender_open_lot,
+        "bid_id": ids.open_bid,
+        "round_id": ids.round,
+        "school_id": world.school_a.id,
+        "offer_id": world.offer_a.id,
+        "order_id": ids.order_sent,
+        "term_id": ids.membership_term,
+        "user_id": ids.user_sbm_b,
+        "provider_id": world.provider_a.id,
+        "service_id": world.service.id,
+    }
+    found: list[tuple[str, str]] = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or rule.endpoint == "static":
+            continue
+        if any(arg not in fill for arg in rule.arguments):
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<int:{arg}>", str(fill[arg])).replace(f"<{arg}>", str(fill[arg]))
+        role = _role_for(rule.endpoint)
+        found.append((role, url))
+    return found
+
+
+def _role_for(endpoint: str) -> str:
+    if endpoint.startswith("admin.") or "billing" in endpoint or "dashboard" in endpoint:
+        return "admin"
+    if endpoint.startswith("procurement.tender") or endpoint.startswith("procurement.contract"):
+        return "committee"
+    if "provider" in endpoint or "offer_edit" in endpoint:
+        return "provider"
+    return "sbm"
