@@ -1,10 +1,11 @@
 """What happens to an order once it is submitted.
 
 submitted → approved (the head, over the school's approval threshold) → confirmed (the
-provider) → delivered → invoiced; or cancelled (by the school, or rejected by the head) /
-declined (by the provider). Rejecting, declining and cancelling release the order's capacity
-(marketplace.orders.capacity). Every change writes an audit event in the same transaction, and
-every public use case commits once at its end or, when it refuses, writes nothing.
+provider) → delivered → invoiced; or rejected (by the head, with a reason the school sees) /
+cancelled (by the school) / declined (by the provider). Rejecting, declining and cancelling
+release the order's capacity (marketplace.orders.capacity). Every change writes an audit
+event in the same transaction, and every public use case commits once at its end or, when it
+refuses, writes nothing.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def reject(order_id: int, school_id: int, actor: User, reason: str | None) -> Or
     text = _clean_reason(reason, required=True)
     before = order.snapshot()
     _release(order)
-    order.status = OrderStatus.CANCELLED
+    order.status = OrderStatus.REJECTED
+    order.rejection_reason = text
     order.cancelled_at = utcnow()
     record(actor, order, "rejected", before, reason=text)
     db.session.commit()

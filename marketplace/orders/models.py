@@ -28,6 +28,7 @@ class OrderStatus(StrEnum):
     INVOICED = "invoiced"
     CANCELLED = "cancelled"
     DECLINED = "declined"
+    REJECTED = "rejected"  # turned down by the school's head (budget holder), with a reason
 
 
 ORDER_EDITABLE_STATUSES = frozenset({OrderStatus.DRAFT})
@@ -41,7 +42,9 @@ ORDER_RESERVING_STATUSES = frozenset(
         OrderStatus.INVOICED,
     }
 )
-ORDER_CLOSED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.DECLINED})
+ORDER_CLOSED_STATUSES = frozenset(
+    {OrderStatus.CANCELLED, OrderStatus.DECLINED, OrderStatus.REJECTED}
+)
 # What each status means to the people reading it.
 STATUS_TEXT = {
     OrderStatus.DRAFT: "Draft",
@@ -52,6 +55,7 @@ STATUS_TEXT = {
     OrderStatus.INVOICED: "Invoiced",
     OrderStatus.CANCELLED: "Cancelled",
     OrderStatus.DECLINED: "Declined",
+    OrderStatus.REJECTED: "Rejected",
 }
 CANCELLABLE_STATUSES = frozenset(
     {
@@ -108,6 +112,8 @@ class Order(Model):
     # (marketplace.offers.pricing.settle_cancellation).
     cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     po_number: Mapped[str] = mapped_column(sa.String(60), default="")
+    # The head's reason for rejecting the order (status rejected), shown to the school.
+    rejection_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[OrderStatus] = enum_column(OrderStatus, default=OrderStatus.DRAFT, index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -200,8 +200,23 @@ def test_the_head_must_say_why_when_rejecting(client, login, market):
     assert "Give a reason" in " ".join(error_summary(response.get_data(as_text=True)))
     assert counts() == before
     client.post(f"/orders/{order.id}/reject", data={"reject-reason": "Over budget this term"})
-    assert order.status is OrderStatus.CANCELLED
+    assert order.status is OrderStatus.REJECTED
     assert reserved(market.offer_a.id) == 0
+
+
+def test_the_sbm_sees_the_rejection_and_its_reason_on_the_order_and_in_the_list(
+    client, login, market
+):
+    order = draft(market, quantity=12)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.reject(order.id, market.school_a.id, market.head_a, "Over <budget> this term")
+    login(market.sbm_a)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Rejected" in page and "Cancelled" not in text(page)
+    assert "Your head rejected this order: Over &lt;budget&gt; this term" in page
+    listing = client.get("/orders").get_data(as_text=True)
+    assert "Rejected" in text(listing) and "Over &lt;budget&gt; this term" in listing
+    assert "Rejected" in text(client.get("/orders?status=rejected").get_data(as_text=True))
 
 
 def test_the_provider_confirms_declines_and_delivers_from_the_order_page(client, login, market):
