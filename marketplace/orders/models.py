@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -123,6 +123,14 @@ class Order(Model):
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After delivery the school confirms receipt or raises a dispute until acceptance_due_on
+    # (marketplace.orders.acceptance); undisputed, the delivery is deemed accepted after it.
+    acceptance_due_on: Mapped[date | None]
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disputed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    dispute_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     school: Mapped[School] = relationship()
@@ -136,6 +144,15 @@ class Order(Model):
         """Over the school's approval threshold, so the head must approve it
         (marketplace.orders.rules.needs_approval); on the class, the same rule in SQL."""
         return rules.needs_approval(self.total_pence, threshold_pence)
+
+    @property
+    def dispute_open(self) -> bool:
+        """Delivered, disputed by the school, and not yet resolved."""
+        return (
+            self.status is OrderStatus.DELIVERED
+            and self.disputed_at is not None
+            and self.accepted_at is None
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """The fields an audit event records."""

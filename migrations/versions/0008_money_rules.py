@@ -67,11 +67,67 @@ def upgrade():
         batch_op.add_column(
             sa.Column("rejection_reason", sa.Text(), nullable=False, server_default=sa.text("''"))
         )
+        batch_op.add_column(sa.Column("acceptance_due_on", sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("accepted_by_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("disputed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("disputed_by_id", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("dispute_reason", sa.Text(), nullable=False, server_default=sa.text("''"))
+        )
+        batch_op.create_foreign_key(
+            op.f("fk_orders_accepted_by_id_users"), "users", ["accepted_by_id"], ["id"]
+        )
+        batch_op.create_foreign_key(
+            op.f("fk_orders_disputed_by_id_users"), "users", ["disputed_by_id"], ["id"]
+        )
         batch_op.drop_constraint(op.f("ck_orders_orderstatus"), type_="check")
         batch_op.create_check_constraint(op.f("ck_orders_orderstatus"), _status_check(NEW_STATUSES))
 
-    # Orders a head rejected were stored as cancelled, the reason only in the audit trail.
+    with op.batch_alter_table("pledges", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "estimated_pence", sa.BigInteger(), nullable=False, server_default=sa.text("0")
+            )
+        )
+        batch_op.add_column(sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("approved_by_id", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("po_number", sa.String(length=60), nullable=False, server_default=sa.text("''"))
+        )
+        batch_op.create_foreign_key(
+            op.f("fk_pledges_approved_by_id_users"), "users", ["approved_by_id"], ["id"]
+        )
+
     connection = op.get_bind()
+    # Pledges made before this rule were commitments when made: they stay in their rounds.
+    pledges = sa.table(
+        "pledges",
+        sa.column("approved_at", sa.DateTime(timezone=True)),
+        sa.column("approved_by_id", sa.Integer),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+        sa.column("updated_by_id", sa.Integer),
+    )
+    connection.execute(
+        pledges.update().values(
+            approved_at=pledges.c.updated_at, approved_by_id=pledges.c.updated_by_id
+        )
+    )
+
+    # Deliveries recorded before this rule were billed as delivered: they count as accepted.
+    delivered = sa.table(
+        "orders",
+        sa.column("status", sa.String),
+        sa.column("delivered_at", sa.DateTime(timezone=True)),
+        sa.column("accepted_at", sa.DateTime(timezone=True)),
+    )
+    connection.execute(
+        delivered.update()
+        .where(delivered.c.delivered_at.is_not(None))
+        .values(accepted_at=delivered.c.delivered_at)
+    )
+
+    # Orders a head rejected were stored as cancelled, the reason only in the audit trail.
     orders = sa.table(
         "orders",
         sa.column("id", sa.Integer),
@@ -87,6 +143,13 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("pledges", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("fk_pledges_approved_by_id_users"), type_="foreignkey")
+        batch_op.drop_column("po_number")
+        batch_op.drop_column("approved_by_id")
+        batch_op.drop_column("approved_at")
+        batch_op.drop_column("estimated_pence")
+
     orders = sa.table("orders", sa.column("status", sa.String))
     op.get_bind().execute(
         orders.update().where(orders.c.status == "rejected").values(status="cancelled")
@@ -94,4 +157,12 @@ def downgrade():
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_orders_orderstatus"), type_="check")
         batch_op.create_check_constraint(op.f("ck_orders_orderstatus"), _status_check(OLD_STATUSES))
+        batch_op.drop_constraint(op.f("fk_orders_disputed_by_id_users"), type_="foreignkey")
+        batch_op.drop_constraint(op.f("fk_orders_accepted_by_id_users"), type_="foreignkey")
+        batch_op.drop_column("dispute_reason")
+        batch_op.drop_column("disputed_by_id")
+        batch_op.drop_column("disputed_at")
+        batch_op.drop_column("accepted_by_id")
+        batch_op.drop_column("accepted_at")
+        batch_op.drop_column("acceptance_due_on")
         batch_op.drop_column("rejection_reason")

@@ -68,7 +68,12 @@ def test_the_demo_has_a_term_of_real_activity(runner):
     """Orders at every stage, an awarded round with savings, billing and grants."""
     runner.invoke(args=["demo", "seed"])
     statuses = set(db.session.scalars(sa.select(Order.status).where(Order.kind == OrderKind.ORDER)))
-    assert {OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.CONFIRMED} <= statuses
+    assert {
+        OrderStatus.DRAFT,
+        OrderStatus.SUBMITTED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.REJECTED,
+    } <= statuses
     assert OrderStatus.INVOICED in statuses  # delivered, then billed by the demo's billing run
     invoice_statuses = set(db.session.scalars(sa.select(Invoice.status)))
     assert {InvoiceStatus.OPEN, InvoiceStatus.PAID} <= invoice_statuses

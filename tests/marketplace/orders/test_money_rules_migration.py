@@ -10,7 +10,9 @@ from marketplace.orders import decisions, drafting
 from tests import factories
 from tests.conftest import make_app
 from tests.databases import fresh_database, migrate
+from tests.marketplace.billing.conftest import make_order
 from tests.marketplace.conftest import term_key
+from tests.procurement.rounds.factories import make_round_world, pledge
 
 
 def _statuses(ids: list[int]) -> list[tuple[str, str | None]]:
@@ -43,6 +45,12 @@ def test_orders_cancelled_by_a_rejection_become_rejected_with_their_reason(backe
                 orders.append(order.id)
             decisions.reject(orders[0], world.school_a.id, world.head_a, "Over budget")
             decisions.cancel(orders[1], world.school_a.id, world.sbm_a, "Not needed")
+            delivered = make_order(world.school_b, world.offer_a, 2)
+            delivered.accepted_at = None
+            rw = make_round_world(world)
+            pledge(rw, world.sbm_b, 10, approve=False)  # over the threshold: waiting
+            db.session.commit()
+            delivered_id, round_id = delivered.id, rw.buying_round.id
 
             db.session.remove()  # migrations run on their own connection
             # Before this migration, a rejection was stored as a cancellation.
@@ -57,6 +65,17 @@ def test_orders_cancelled_by_a_rejection_become_rejected_with_their_reason(backe
             reasons = db.session.execute(
                 sa.text("SELECT rejection_reason FROM orders ORDER BY id")
             ).scalars()
-            assert list(reasons) == ["Over budget", ""]
+            assert list(reasons) == ["Over budget", "", ""]
+            # Deliveries recorded before the rule count as accepted; pledges made before it
+            # were commitments when made.
+            accepted, delivered_at = db.session.execute(
+                sa.text("SELECT accepted_at, delivered_at FROM orders WHERE id = :id"),
+                {"id": delivered_id},
+            ).one()
+            assert accepted is not None and accepted == delivered_at
+            approved = db.session.execute(
+                sa.text("SELECT approved_at FROM pledges WHERE round_id = :id"), {"id": round_id}
+            ).scalar_one()
+            assert approved is not None
             db.session.remove()
             db.engine.dispose()

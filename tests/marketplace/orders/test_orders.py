@@ -83,7 +83,9 @@ def test_the_provider_confirms_then_marks_delivered_and_each_step_is_audited(mar
     order = draft(market, quantity=5)
     drafting.submit(order.id, market.school_a.id, market.sbm_a)
     decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
-    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(
+        order.id, market.provider_a.id, market.provider_user_a, today=decisions.starts_on(order)
+    )
     assert order.status is OrderStatus.DELIVERED
     assert order.confirmed_at is not None and order.delivered_at is not None
     events = access.history(order)
@@ -385,7 +387,9 @@ def test_cancelling_inside_the_notice_period_at_the_end_of_term_is_refused(marke
 
 def test_a_delivered_order_is_cancelled_by_the_offers_rules(market):
     order = _confirmed(market, notice_days=10, charge_bp=1_000)
-    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(
+        order.id, market.provider_a.id, market.provider_user_a, today=decisions.starts_on(order)
+    )
     term = Term.parse(order.term_key)
     decisions.cancel(
         order.id, market.school_a.id, market.sbm_a, today=term.starts_on - timedelta(30)
