@@ -70,6 +70,8 @@ class Config:
     STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    # Working days (London) a school has to confirm receipt of a delivery or dispute it.
+    DELIVERY_DISPUTE_WORKING_DAYS = int(os.environ.get("DELIVERY_DISPUTE_WORKING_DAYS", "5"))
     # The partnership's fee on what providers are paid, in basis points (500 = 5%).
     PARTNERSHIP_FEE_BP = int(os.environ.get("PARTNERSHIP_FEE_BP", "500"))
     DEMO_DATA_DIR = os.environ.get(

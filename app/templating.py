@@ -33,6 +33,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Invoices", "marketplace.invoices", frozenset({Role.SBM, Role.HEAD})),
     ("Payments", "marketplace.provider_payables", frozenset({Role.PROVIDER})),
     ("Billing", "marketplace.billing", frozenset({Role.ADMIN})),
+    ("Disputes", "marketplace.order_disputes", frozenset({Role.ADMIN})),
     ("Dashboard", "dashboards.dashboard", frozenset(Role)),
     ("Schools", "admin.schools", frozenset({Role.ADMIN, Role.COMMITTEE})),
     ("Users", "admin.users", frozenset({Role.ADMIN})),

@@ -42,6 +42,7 @@ from app.extensions import db
 from app.models import Provider, Role, School
 from app.security import roles_required
 from app.time import london_today, utcnow
+from marketplace.orders.acceptance import open_disputes
 
 bp = Blueprint("dashboards", __name__)
 OFFICE = (Role.ADMIN, Role.COMMITTEE)
@@ -246,6 +247,7 @@ def _render_partnership():
         providers=db.session.execute(
             db.select(Provider.id, Provider.name).order_by(Provider.name)
         ).all(),
+        disputes=len(open_disputes()) if current_user.role is Role.ADMIN else 0,
     ), (400 if problem else 200)
 
 

@@ -25,9 +25,10 @@ from marketplace.billing import runs
 from marketplace.billing.state import stripe_configured
 from marketplace.catalogue.models import Service, ServiceKind
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders import decisions, drafting
+from marketplace.orders import acceptance, decisions, drafting
 from marketplace.orders.models import Order
 from procurement.rounds.access import get_round
+from procurement.rounds.approvals import approve_pledges, awaiting
 from procurement.rounds.award import award_run
 from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
 from procurement.rounds.models import RoundStatus
@@ -112,6 +113,7 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
     """Orders for this term and next, taken as far along their lifecycle as the demo needs."""
     term = Term.containing(today)
     placed = 0
+    disputes: list[int] = []
     for school in _schools(rng, ORDERING_SCHOOLS):
         for slug in rng.sample(sorted(ORDERED), rng.randint(1, 3)):
             offers = _live_offers(slug)
@@ -137,17 +139,47 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
                     continue  # a draft the SBM has not sent yet
                 order = drafting.submit(order.id, school.id, actor, today=today)
                 if order.status.value == "submitted":
+                    if stage < 0.18:
+                        decisions.reject(
+                            order.id,
+                            school.id,
+                            _head_like(school),
+                            "Not in this term’s budget: order it again next term.",
+                        )
+                        continue
                     if stage < 0.3:
                         continue  # waiting for the head
                     decisions.approve(order.id, school.id, _head_like(school))
                 if stage < 0.45:
                     continue  # waiting for the provider
-                decisions.confirm(order.id, offer.provider_id, actor)
-                if term_key == term.key and rng.random() < 0.6:
-                    decisions.deliver(order.id, offer.provider_id, actor)
+                if term_key == term.key and rng.random() < 0.6 and today >= term.starts_on:
+                    # Work already done this term: the order was placed before the term began.
+                    order.created_at = order.submitted_at = datetime.combine(
+                        term.starts_on - timedelta(days=30), time(10), tzinfo=UTC
+                    )
+                    decisions.confirm(order.id, offer.provider_id, actor)
+                    decisions.deliver(order.id, offer.provider_id, actor, today=today)
+                    _after_delivery(order.id, school, stage, disputes)
+                else:
+                    decisions.confirm(order.id, offer.provider_id, actor)
             except DomainError:
                 continue  # capacity ran out or the offer is not for this school: as in life
     return placed
+
+
+def _after_delivery(order_id: int, school: School, stage: float, disputes: list[int]) -> None:
+    """Most schools confirm receipt at once (billed tonight); one disputes a delivery; the
+    rest are still inside their window to confirm or dispute."""
+    if not disputes:
+        acceptance.dispute(
+            order_id,
+            school.id,
+            _sbm_like(school),
+            "Two of the sessions did not take place; the counsellor was off sick.",
+        )
+        disputes.append(order_id)
+    elif stage < 0.8:
+        acceptance.confirm_receipt(order_id, school.id, _sbm_like(school))
 
 
 def _head_like(school: School) -> User:
@@ -204,13 +236,17 @@ def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
         )
         for n, school in enumerate(_schools(rng, PLEDGING_SCHOOLS)):
             sbm = _sbm_like(school)
+            pledged_at = opened + timedelta(days=1 + n % 10)
             save_pledges(
                 buying_round.id,
                 school.id,
                 {(offers[0].service_id, term.key): rng.randint(8, 40)},
                 sbm,
-                now=opened + timedelta(days=1 + n % 10),
+                now=pledged_at,
+                po_number=f"{PO_PREFIX}{school.urn}-SLT",
             )
+            if awaiting(buying_round.id, school.id):  # over the threshold: the head approves
+                approve_pledges(buying_round.id, school.id, _head_like(school), pledged_at)
         close_pledging(buying_round.id, committee, now=deadline + timedelta(hours=1))
         run = queue_run(buying_round.id, committee, now=deadline + timedelta(hours=2))
         run = execute_run(run.id)

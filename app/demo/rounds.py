@@ -14,9 +14,12 @@ from app.models import Role, School, User
 from app.time import london_date, utcnow
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
+from marketplace.orders.rules import needs_approval
 from procurement.rounds.access import audit_scope
+from procurement.rounds.approvals import price_lists
 from procurement.rounds.lifecycle import offer_runs_in, terms_to_choose
 from procurement.rounds.models import BuyingRound, Pledge, RoundOffer, RoundService, RoundStatus
+from procurement.rounds.rules import pledge_estimate_pence
 
 DEMO_ROUND_TITLE = "Counselling days for next term"
 # (school URN, days) pledged already; Greenwood Primary (the demo SBM's school) is left to pledge.
@@ -34,6 +37,7 @@ DEMO_PLEDGES = [
     (101907, 6),  # Stanhope Primary
     (101928, 18),  # Villiers High
 ]
+NO_PO_URN = 101907  # Stanhope Primary has not given its purchase-order number yet
 
 
 def _demo_term(today: date, offers: list[Offer]) -> Term | None:
@@ -94,25 +98,37 @@ def seed_demo_round(now: datetime | None = None) -> int:
     db.session.add(buying_round)
     db.session.flush()
     urns = [urn for urn, _ in DEMO_PLEDGES]
-    school_ids = {
-        urn: school_id
-        for urn, school_id in db.session.execute(
-            sa.select(School.urn, School.id).where(School.urn.in_(urns))
-        )
-    }
+    schools = {s.urn: s for s in db.session.scalars(sa.select(School).where(School.urn.in_(urns)))}
+    lists = price_lists(buying_round)[offers[0].service_id]
+    one_waits = False
     for urn, days in DEMO_PLEDGES:
-        if urn in school_ids:
-            db.session.add(
-                Pledge(
-                    round_id=buying_round.id,
-                    school_id=school_ids[urn],
-                    service_id=offers[0].service_id,
-                    term_key=term.key,
-                    quantity=days,
-                    created_at=now,
-                    updated_at=now,
-                )
+        school = schools.get(urn)
+        if school is None:
+            continue
+        estimate = pledge_estimate_pence(days, lists)
+        # Most pledges are approved (within the threshold, or by the head) and carry the
+        # school's PO; the largest one over its school's threshold waits for its head, and one
+        # was made without a PO yet.
+        waiting = (
+            not one_waits
+            and days >= 14
+            and needs_approval(estimate, school.approval_threshold_pence)
+        )
+        one_waits = one_waits or waiting
+        db.session.add(
+            Pledge(
+                round_id=buying_round.id,
+                school_id=school.id,
+                service_id=offers[0].service_id,
+                term_key=term.key,
+                quantity=days,
+                estimated_pence=estimate,
+                approved_at=None if waiting else now,
+                po_number="" if urn == NO_PO_URN else f"PO-{urn}-CNS",
+                created_at=now,
+                updated_at=now,
             )
+        )
     audit.record(
         committee,
         "round",

@@ -32,6 +32,7 @@ from marketplace.billing import rules
 from marketplace.billing.errors import BillingError
 from marketplace.billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from marketplace.catalogue.models import VatTreatment
+from marketplace.orders import acceptance
 from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.models import Order, OrderKind, OrderStatus
 
@@ -76,11 +77,21 @@ def unbilled_memberships(term_id: int) -> sa.Select:
     )
 
 
-def unbilled_order_conditions(kind: OrderKind) -> list[sa.ColumnElement[bool]]:
-    """Delivered orders (or call-offs under a contract) with something to pay, not billed."""
+def _billable_delivery(as_of: date) -> list[sa.ColumnElement[bool]]:
+    """Delivered, accepted by `as_of` (marketplace.orders.acceptance.billable), and with the
+    school's purchase-order number (a call-off awarded from a pledge without one waits)."""
+    return [
+        Order.status == OrderStatus.DELIVERED,
+        acceptance.billable(as_of),
+        Order.po_number != "",
+    ]
+
+
+def unbilled_order_conditions(kind: OrderKind, as_of: date) -> list[sa.ColumnElement[bool]]:
+    """Accepted deliveries (or call-offs under a contract) with something to pay, not billed."""
     conditions = [
         Order.kind == kind,
-        Order.status == OrderStatus.DELIVERED,
+        *_billable_delivery(as_of),
         Order.total_pence > 0,
         Order.id.not_in(_billed_order_ids()),
     ]
@@ -89,9 +100,9 @@ def unbilled_order_conditions(kind: OrderKind) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def unbilled_orders(kind: OrderKind) -> sa.Select:
-    """The unbilled orders (or call-offs) of `kind`, by id."""
-    return sa.select(Order).where(*unbilled_order_conditions(kind)).order_by(Order.id)
+def unbilled_orders(kind: OrderKind, as_of: date) -> sa.Select:
+    """The unbilled orders (or call-offs) of `kind` billable on `as_of`, by id."""
+    return sa.select(Order).where(*unbilled_order_conditions(kind, as_of)).order_by(Order.id)
 
 
 def unbilled_cancellation_charges() -> sa.Select:
@@ -180,7 +191,7 @@ def plan(
     for order_id in list(
         db.session.scalars(
             sa.select(Order.id)
-            .where(*unbilled_order_conditions(OrderKind.ORDER))
+            .where(*unbilled_order_conditions(OrderKind.ORDER, as_of))
             .order_by(Order.id)
         )
     ):
@@ -192,7 +203,7 @@ def plan(
     groups: dict[tuple[int, str], list[int]] = {}
     for order_id, school_id, term_key in db.session.execute(
         sa.select(Order.id, Order.school_id, Order.term_key)
-        .where(*unbilled_order_conditions(OrderKind.CALL_OFF))
+        .where(*unbilled_order_conditions(OrderKind.CALL_OFF, as_of))
         .order_by(Order.school_id, Order.term_key, Order.id)
     ):
         if term_over(term_key, as_of):
@@ -295,14 +306,14 @@ def _bill_membership(membership_id: int, how: _Writing) -> int:
     return 1
 
 
-def _lock_orders(order_ids: list[int], statuses: set[OrderStatus]) -> list[Order]:
-    """The orders, locked and re-read, that are still in one of `statuses` and unbilled."""
+def _lock_orders(order_ids: list[int], *conditions: sa.ColumnElement[bool]) -> list[Order]:
+    """The orders, locked and re-read, that still meet `conditions` and are unbilled."""
     orders = list(
         db.session.scalars(
             sa.select(Order)
             .where(
                 Order.id.in_(order_ids),
-                Order.status.in_(statuses),
+                *conditions,
                 Order.id.not_in(_billed_order_ids()),
             )
             .order_by(Order.id)
@@ -314,6 +325,19 @@ def _lock_orders(order_ids: list[int], statuses: set[OrderStatus]) -> list[Order
 
 
 def _mark_invoiced(order: Order, invoice: Invoice) -> None:
+    if order.accepted_at is None:
+        # Undisputed past its window: deemed accepted now, as billing finds it.
+        before = order.snapshot()
+        order.accepted_at = utcnow()
+        audit.record(
+            None,
+            "order",
+            order.id,
+            "deemed accepted",
+            before=before,
+            after={**order.snapshot(), "acceptance_due_on": str(order.acceptance_due_on)},
+            scope=f"school:{order.school_id}",
+        )
     before = order.snapshot()
     order.status = OrderStatus.INVOICED
     audit.record(
@@ -328,7 +352,7 @@ def _mark_invoiced(order: Order, invoice: Invoice) -> None:
 
 
 def _bill_order(order_id: int, how: _Writing) -> int:
-    orders = _lock_orders([order_id], {OrderStatus.DELIVERED})
+    orders = _lock_orders([order_id], *_billable_delivery(how.as_of))
     if not orders:
         db.session.rollback()
         return 0
@@ -351,7 +375,7 @@ def _bill_order(order_id: int, how: _Writing) -> int:
 
 
 def _bill_cancellation_charge(order_id: int, how: _Writing) -> int:
-    orders = _lock_orders([order_id], {OrderStatus.CANCELLED})
+    orders = _lock_orders([order_id], Order.status == OrderStatus.CANCELLED)
     if not orders or orders[0].cancellation_charge_pence <= 0:
         db.session.rollback()
         return 0
@@ -381,7 +405,7 @@ def _bill_cancellation_charge(order_id: int, how: _Writing) -> int:
 
 
 def _bill_call_offs(school_id: int, term_key: str, order_ids: list[int], how: _Writing) -> int:
-    orders = _lock_orders(order_ids, {OrderStatus.DELIVERED})
+    orders = _lock_orders(order_ids, *_billable_delivery(how.as_of))
     if not orders:
         db.session.rollback()
         return 0

@@ -361,10 +361,10 @@ def due_summary(as_of: date, *, with_stripe: bool) -> Due:
     memberships = 0
     if term is not None:
         memberships = count_rows(invoicing.unbilled_memberships(term.id))
-    orders = count_rows(invoicing.unbilled_orders(OrderKind.ORDER))
+    orders = count_rows(invoicing.unbilled_orders(OrderKind.ORDER, as_of))
     charges = count_rows(invoicing.unbilled_cancellation_charges())
     call_offs = waiting = 0
-    for term_key, count in _call_off_counts():
+    for term_key, count in _call_off_counts(as_of):
         if invoicing.term_over(term_key, as_of):
             call_offs += count
         else:
@@ -373,10 +373,10 @@ def due_summary(as_of: date, *, with_stripe: bool) -> Due:
     return Due(memberships, orders, charges, call_offs, waiting, to_push)
 
 
-def _call_off_counts() -> list[tuple[str, int]]:
+def _call_off_counts(as_of: date) -> list[tuple[str, int]]:
     stmt = (
         sa.select(Order.term_key, sa.func.count(Order.id))
-        .where(*invoicing.unbilled_order_conditions(OrderKind.CALL_OFF))
+        .where(*invoicing.unbilled_order_conditions(OrderKind.CALL_OFF, as_of))
         .group_by(Order.term_key)
     )
     return [(key, count) for key, count in db.session.execute(stmt)]

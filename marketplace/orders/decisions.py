@@ -1,10 +1,11 @@
 """What happens to an order once it is submitted.
 
 submitted → approved (the head, over the school's approval threshold) → confirmed (the
-provider) → delivered → invoiced; or cancelled (by the school, or rejected by the head) /
-declined (by the provider). Rejecting, declining and cancelling release the order's capacity
-(marketplace.orders.capacity). Every change writes an audit event in the same transaction, and
-every public use case commits once at its end or, when it refuses, writes nothing.
+provider) → delivered → invoiced; or rejected (by the head, with a reason the school sees) /
+cancelled (by the school) / declined (by the provider). Rejecting, declining and cancelling
+release the order's capacity (marketplace.orders.capacity). Every change writes an audit
+event in the same transaction, and every public use case commits once at its end or, when it
+refuses, writes nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from datetime import date
 from app.calendar import Term
 from app.extensions import db
 from app.models import Role, User
-from app.time import london_today, utcnow
+from app.time import london_date, london_today, utcnow
 from app.use_case import use_case
 from marketplace.billing.credits import credit_cancelled_order
 from marketplace.offers import pricing
 from marketplace.offers.models import Offer
+from marketplace.orders import rules
+from marketplace.orders.acceptance import dispute_working_days
 from marketplace.orders.access import get_order_for_provider, get_order_for_school, record
 from marketplace.orders.capacity import release_capacity
 from marketplace.orders.errors import CancellationRefused, InvalidOrder, OrderStateConflict
@@ -82,7 +85,8 @@ def reject(order_id: int, school_id: int, actor: User, reason: str | None) -> Or
     text = _clean_reason(reason, required=True)
     before = order.snapshot()
     _release(order)
-    order.status = OrderStatus.CANCELLED
+    order.status = OrderStatus.REJECTED
+    order.rejection_reason = text
     order.cancelled_at = utcnow()
     record(actor, order, "rejected", before, reason=text)
     db.session.commit()
@@ -117,15 +121,34 @@ def decline(order_id: int, provider_id: int, actor: User, reason: str | None) ->
     return order
 
 
+def starts_on(order: Order) -> date:
+    """When the order's work can start: its term's first day, or later when the offer's lead
+    time from submission runs past it (marketplace.orders.rules.order_starts_on)."""
+    offer = db.session.get(Offer, order.offer_id) if order.offer_id is not None else None
+    submitted = london_date(order.submitted_at) if order.submitted_at else None
+    return rules.order_starts_on(
+        Term.parse(order.term_key).starts_on, submitted, offer.lead_time_days if offer else 0
+    )
+
+
 @use_case
-def deliver(order_id: int, provider_id: int, actor: User) -> Order:
-    """The provider records that a confirmed order has been delivered."""
+def deliver(order_id: int, provider_id: int, actor: User, *, today: date | None = None) -> Order:
+    """The provider records that a confirmed order has been delivered, not before it starts.
+
+    The school then has DELIVERY_DISPUTE_WORKING_DAYS working days to confirm receipt or
+    dispute it (marketplace.orders.acceptance).
+    """
     order = get_order_for_provider(order_id, provider_id, lock=True)
     _require(order, {OrderStatus.CONFIRMED}, "marked delivered")
+    today = today or london_today()
+    problem = rules.delivery_problem(today=today, starts_on=starts_on(order))
+    if problem:
+        raise OrderStateConflict(problem)
     before = order.snapshot()
     order.status = OrderStatus.DELIVERED
     order.delivered_at = utcnow()
-    record(actor, order, "delivered", before)
+    order.acceptance_due_on = rules.acceptance_due_on(today, dispute_working_days())
+    record(actor, order, "delivered", before, acceptance_due_on=order.acceptance_due_on.isoformat())
     db.session.commit()
     return order
 

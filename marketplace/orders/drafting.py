@@ -35,6 +35,7 @@ from marketplace.orders.errors import (
     PriceChanged,
 )
 from marketplace.orders.models import (
+    ORDER_CLOSED_STATUSES,
     ORDER_RESERVING_STATUSES,
     STATUS_TEXT,
     Order,
@@ -305,5 +306,26 @@ def submit(order_id: int, school_id: int, actor: User, *, today: date | None = N
             note=f"Within the school’s approval threshold of "
             f"{format_pence(school.approval_threshold_pence)}",
         )
+    db.session.commit()
+    return order
+
+
+@use_case
+def give_po_number(order_id: int, school_id: int, actor: User, po_number: str | None) -> Order:
+    """The school gives its purchase-order number to an order that has none (a call-off
+    awarded from a pledge made without one); billing waits for it."""
+    order = get_order_for_school(order_id, school_id, lock=True)
+    if order.po_number:
+        raise OrderStateConflict(
+            f"Order {order.id} already has purchase-order number {order.po_number}; "
+            "nothing was changed."
+        )
+    if order.status in ORDER_CLOSED_STATUSES:
+        raise OrderStateConflict(
+            f"Order {order.id} is {STATUS_TEXT[order.status].lower()}; nothing was changed."
+        )
+    before = {**order.snapshot(), "po_number": order.po_number}
+    order.po_number = _clean_po(po_number)
+    record(actor, order, "purchase order given", before, po_number=order.po_number)
     db.session.commit()
     return order

@@ -50,3 +50,13 @@ class ReasonForm(FlaskForm):
             Length(max=REASON_MAX, message=f"Keep it to {REASON_MAX} characters or fewer"),
         ],
     )
+
+
+class PoNumberForm(FlaskForm):
+    po_number = StringField(
+        "Your purchase-order number",
+        validators=[
+            Required("Enter your purchase-order number"),
+            Length(max=PO_NUMBER_MAX, message=f"Keep it to {PO_NUMBER_MAX} characters or fewer"),
+        ],
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +28,7 @@ class OrderStatus(StrEnum):
     INVOICED = "invoiced"
     CANCELLED = "cancelled"
     DECLINED = "declined"
+    REJECTED = "rejected"  # turned down by the school's head (budget holder), with a reason
 
 
 ORDER_EDITABLE_STATUSES = frozenset({OrderStatus.DRAFT})
@@ -41,7 +42,9 @@ ORDER_RESERVING_STATUSES = frozenset(
         OrderStatus.INVOICED,
     }
 )
-ORDER_CLOSED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.DECLINED})
+ORDER_CLOSED_STATUSES = frozenset(
+    {OrderStatus.CANCELLED, OrderStatus.DECLINED, OrderStatus.REJECTED}
+)
 # What each status means to the people reading it.
 STATUS_TEXT = {
     OrderStatus.DRAFT: "Draft",
@@ -52,6 +55,7 @@ STATUS_TEXT = {
     OrderStatus.INVOICED: "Invoiced",
     OrderStatus.CANCELLED: "Cancelled",
     OrderStatus.DECLINED: "Declined",
+    OrderStatus.REJECTED: "Rejected",
 }
 CANCELLABLE_STATUSES = frozenset(
     {
@@ -108,6 +112,8 @@ class Order(Model):
     # (marketplace.offers.pricing.settle_cancellation).
     cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     po_number: Mapped[str] = mapped_column(sa.String(60), default="")
+    # The head's reason for rejecting the order (status rejected), shown to the school.
+    rejection_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[OrderStatus] = enum_column(OrderStatus, default=OrderStatus.DRAFT, index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -117,6 +123,14 @@ class Order(Model):
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After delivery the school confirms receipt or raises a dispute until acceptance_due_on
+    # (marketplace.orders.acceptance); undisputed, the delivery is deemed accepted after it.
+    acceptance_due_on: Mapped[date | None]
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disputed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    dispute_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     school: Mapped[School] = relationship()
@@ -130,6 +144,15 @@ class Order(Model):
         """Over the school's approval threshold, so the head must approve it
         (marketplace.orders.rules.needs_approval); on the class, the same rule in SQL."""
         return rules.needs_approval(self.total_pence, threshold_pence)
+
+    @property
+    def dispute_open(self) -> bool:
+        """Delivered, disputed by the school, and not yet resolved."""
+        return (
+            self.status is OrderStatus.DELIVERED
+            and self.disputed_at is not None
+            and self.accepted_at is None
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """The fields an audit event records."""

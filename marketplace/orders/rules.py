@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 
+from app.calendar import add_working_days
+
 MAX_ORDER_QUANTITY = 100_000  # more than any one school could need: a typing mistake
 
 
@@ -83,6 +85,35 @@ def needs_approval(total_pence: int, threshold_pence: int) -> bool:
     on the class, builds the same comparison as an SQL condition.
     """
     return total_pence > threshold_pence
+
+
+def order_starts_on(term_starts_on: date, submitted_on: date | None, lead_time_days: int) -> date:
+    """When an order's work can start: the term's first day, or later when the provider's lead
+    time (working days from submission) runs past it."""
+    if submitted_on is None:
+        return term_starts_on
+    return max(term_starts_on, add_working_days(submitted_on, max(0, lead_time_days)))
+
+
+def delivery_problem(*, today: date, starts_on: date) -> str | None:
+    """Delivery cannot be recorded before the order's work can have started."""
+    if today < starts_on:
+        return (
+            f"This order starts on {starts_on:%-d %B %Y}, so its delivery cannot be recorded "
+            "before then; nothing was changed."
+        )
+    return None
+
+
+def acceptance_due_on(delivered_on: date, working_days: int) -> date:
+    """The last day the school can confirm receipt or raise a dispute: `working_days` London
+    working days after the day delivery was recorded."""
+    return add_working_days(delivered_on, working_days)
+
+
+def deemed_accepted(due_on: date | None, as_of: date) -> bool:
+    """An undisputed delivery is accepted once its window has passed (the day after due_on)."""
+    return due_on is not None and as_of > due_on
 
 
 def plural(unit: str, count: int) -> str:

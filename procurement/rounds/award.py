@@ -41,6 +41,7 @@ from procurement.rounds.errors import AwardCapacityConflict, RoundStateConflict,
 from procurement.rounds.models import (
     ROUND_RUNNABLE_STATUSES,
     BuyingRound,
+    Pledge,
     RoundNotice,
     RoundRun,
     RoundStatus,
@@ -84,6 +85,36 @@ def _check_integers(run: RoundRun, answer: Answer) -> None:
         )
 
 
+def _approved_pledges(
+    round_id: int, run: RoundRun, answer: Answer
+) -> dict[tuple[int, str], Pledge]:
+    """The approved pledge behind each school line that gets units, by (school id, lot key).
+
+    A run uses only approved pledges; if one was since withdrawn or changed back to waiting for
+    the head, the award is refused, naming them, and the committee runs the aggregator again.
+    """
+    rows = db.session.scalars(sa.select(Pledge).where(Pledge.round_id == round_id))
+    by_lot = {(p.school_id, p.service_id, p.term_key): p for p in rows}
+    found: dict[tuple[int, str], Pledge] = {}
+    stale: list[str] = []
+    for line in answer.lines:
+        if not line.supplies:
+            continue
+        lot = run.labels["lots"][line.lot_key]
+        pledge = by_lot.get((line.school_id, lot["service_id"], lot["term_key"]))
+        if pledge is None or not pledge.active or not pledge.approved:
+            stale.append(f"{line.school_name} ({line.lot_label})")
+            continue
+        found[(line.school_id, line.lot_key)] = pledge
+    if stale:
+        raise RunStateConflict(
+            f"Run {run.number} allocates to pledges that are no longer approved: "
+            + "; ".join(stale)
+            + ". Run the aggregator again; nothing was changed."
+        )
+    return found
+
+
 def _contract_reference(round_id: int, term_key: str, offer_id: int) -> str:
     return f"RND{round_id}-{term_key}-O{offer_id}"
 
@@ -122,6 +153,7 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
     if not answer.awards:
         raise RunStateConflict(f"Run {run.number} awards nothing, so there is nothing to award.")
     _check_integers(run, answer)
+    pledges = _approved_pledges(round_id, run, answer)
     before_status = buying_round.snapshot()
     moved = rows_changed(
         sa.update(BuyingRound)
@@ -180,6 +212,7 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
         per_school[line.school_id].append(line)
         if not line.supplies:
             continue
+        pledge = pledges[(line.school_id, line.lot_key)]
         # The school's charge for the lot, split over its suppliers by what their units cost.
         weights = [s.units * s.award.unit_price_pence for s in line.supplies]
         if sum(weights) == 0:
@@ -213,7 +246,7 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
                 unit_price_pence=(2 * share + supply.units) // (2 * supply.units),
                 setup_pence=0,
                 total_pence=share,
-                po_number=f"ROUND-{round_id}",
+                po_number=pledge.po_number,
                 notes=(
                     f"Call-off from buying round “{buying_round.title}” (run {run.number}), "
                     f"contract {contract.reference}: {supply.units} "
@@ -223,7 +256,9 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
                 status=OrderStatus.CONFIRMED,
                 created_by_id=actor.id,
                 submitted_at=now,
-                approved_at=now,
+                # Approved as the pledge was: by the head, or within the threshold when made.
+                approved_at=pledge.approved_at,
+                approved_by_id=pledge.approved_by_id,
                 confirmed_at=now,
             )
             db.session.add(order)
@@ -233,7 +268,13 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
                 "order",
                 order.id,
                 "created",
-                after={**order.snapshot(), "contract_id": contract.id, "round_id": round_id},
+                after={
+                    **order.snapshot(),
+                    "contract_id": contract.id,
+                    "round_id": round_id,
+                    "pledge_id": pledge.id,
+                    "po_number": order.po_number,
+                },
                 scope=f"school:{order.school_id}",
             )
             orders += 1
@@ -290,7 +331,10 @@ def _award_message(buying_round: BuyingRound, lines: Iterable[SchoolLine]) -> st
         if line.unmet:
             text += f" {line.unmet} of your {line.pledged} could not be met."
         parts.append(text)
-    parts.append("Your call-off orders are confirmed.")
+    parts.append(
+        "Your call-off orders are confirmed. Any without your purchase-order number are not "
+        "billed until you add it on the order."
+    )
     return " ".join(parts)
 
 

@@ -56,7 +56,7 @@ def _solve_cached(inputs: Inputs) -> dict[str, Any]:
 
 def indicative(buying_round: BuyingRound, school_id: int | None = None) -> Estimate | None:
     """The pool's price now (and one school's share), or None when nobody has pledged."""
-    inputs = build_inputs(buying_round)
+    inputs = build_inputs(buying_round, include_awaiting=True)
     if not inputs.instance["demand"]:
         return None
     result = _solve_cached(inputs)

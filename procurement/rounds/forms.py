@@ -22,6 +22,7 @@ from app.forms import RecordChoicesField, Required, WholeNumberField
 from app.time import london_instant
 from procurement.optimizer import SOLVERS
 from procurement.rounds.lifecycle import RoundInput
+from procurement.rounds.pledges import PO_NUMBER_MAX
 
 
 class DayField(DateField):
@@ -148,7 +149,19 @@ def pledge_form(lots: Sequence[Any], formdata: Any = None, data: dict | None = N
     """A form with one whole-number field per lot (service and term) of the round."""
 
     class PledgeForm(FlaskForm):
-        pass
+        po_number = StringField(
+            "Your purchase-order number (optional)",
+            description=(
+                "It goes on your call-off orders when the round is awarded. Without it they "
+                "are not billed until you add it on each order."
+            ),
+            validators=[
+                Optional(),
+                Length(
+                    max=PO_NUMBER_MAX, message=f"Keep it to {PO_NUMBER_MAX} characters or fewer"
+                ),
+            ],
+        )
 
     for lot in lots:
         setattr(

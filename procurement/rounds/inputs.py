@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Provider, School
 from marketplace.offers.models import Offer, OfferStatus
+from procurement.rounds.approvals import awaiting
 from procurement.rounds.lots import lots
 from procurement.rounds.models import BuyingRound, Pledge, RoundOffer
 
@@ -50,12 +51,19 @@ def _offer_key(offer_id: int, term_key: str) -> str:
     return f"O{offer_id}@{term_key}"
 
 
-def build_inputs(buying_round: BuyingRound) -> Inputs:
-    """The optimizer instance for the round's current active pledges, offers and rules."""
+def build_inputs(buying_round: BuyingRound, *, include_awaiting: bool = False) -> Inputs:
+    """The optimizer instance for the round's active, approved pledges, offers and rules.
+
+    Pledges still waiting for their head's approval take no part (and are named in the labels'
+    "skipped"), unless `include_awaiting` (the indicative price while pledging is open).
+    """
+    conditions = [Pledge.round_id == buying_round.id, Pledge.withdrawn_at.is_(None)]
+    if not include_awaiting:
+        conditions.append(Pledge.approved_at.is_not(None))
     pledges = list(
         db.session.execute(
             sa.select(Pledge.school_id, Pledge.service_id, Pledge.term_key, Pledge.quantity)
-            .where(Pledge.round_id == buying_round.id, Pledge.withdrawn_at.is_(None))
+            .where(*conditions)
             .order_by(Pledge.school_id, Pledge.service_id, Pledge.term_key)
         )
     )
@@ -100,6 +108,14 @@ def build_inputs(buying_round: BuyingRound) -> Inputs:
             "term_key": lot.term.key,
             "term": lot.term.label,
         }
+    if not include_awaiting:
+        for pledge in awaiting(buying_round.id):
+            label = lot_by_key.get((pledge.service_id, pledge.term_key))
+            labels["skipped"].append(
+                f"{pledge.school.name}’s pledge of {pledge.quantity} for "
+                f"{label.label if label else pledge.service.name} was not approved by the "
+                "school’s head and takes no part."
+            )
     demand = []
     for school_id, service_id, term_key, quantity in pledges:
         pledged_lot = lot_by_key.get((service_id, term_key))

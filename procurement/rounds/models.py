@@ -173,6 +173,15 @@ class Pledge(Model):
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("services.id"), index=True)
     term_key: Mapped[str] = mapped_column(sa.String(20))
     quantity: Mapped[int]
+    # What the pledge could cost the school, to decide whether its head must approve it
+    # (procurement.rounds.rules.pledge_estimate_pence), and who approved it, when.
+    estimated_pence: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, server_default=sa.text("0")
+    )
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The school's own purchase-order number, carried onto the call-off order at award.
+    po_number: Mapped[str] = mapped_column(sa.String(60), default="", server_default=sa.text("''"))
     # Withdrawn pledges are kept (with their last quantity) so the history reads true.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -187,6 +196,11 @@ class Pledge(Model):
     def active(self) -> bool:
         return self.withdrawn_at is None
 
+    @property
+    def approved(self) -> bool:
+        """Approved by the head, or within the school's threshold when made."""
+        return self.approved_at is not None
+
     def snapshot(self) -> dict[str, Any]:
         """The fields an audit event records."""
         return {
@@ -194,6 +208,9 @@ class Pledge(Model):
             "term_key": self.term_key,
             "quantity": self.quantity,
             "withdrawn": self.withdrawn_at is not None,
+            "estimated_pence": self.estimated_pence,
+            "approved": self.approved_at is not None,
+            "po_number": self.po_number,
         }
 
 

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 
 from app import audit
 from app.extensions import db
-from app.models import Role, User
+from app.models import Role, School, User
 from app.time import format_instant, utcnow
 from app.use_case import use_case
 from procurement.rounds.access import audit_scope, lock_round
+from procurement.rounds.approvals import price_lists, settle_approval
 from procurement.rounds.errors import (
     PledgeNotAllowed,
     PledgingClosed,
@@ -27,6 +28,7 @@ from procurement.rounds.lots import Lot, lots
 from procurement.rounds.models import BuyingRound, Pledge, RoundStatus
 
 MAX_PLEDGE = 10_000  # units of one service in one term: more is a typing mistake
+PO_NUMBER_MAX = 60
 
 
 def pledges_for_school(round_id: int, school_id: int) -> dict[tuple[int, str], Pledge]:
@@ -94,10 +96,23 @@ def save_pledges(
     quantities: Mapping[tuple[int, str], int | None],
     actor: User,
     now: datetime | None = None,
+    po_number: str | None = None,
 ) -> PledgeChanges:
-    """Set the school's pledge for each lot: a positive quantity pledges, 0 or blank withdraws."""
+    """Set the school's pledge for each lot: a positive quantity pledges, 0 or blank withdraws.
+
+    Each new or raised pledge is estimated and approved at once when within the school's
+    approval threshold, or left waiting for the head (procurement.rounds.approvals). A
+    purchase-order number, when given, goes on every active pledge of the school in the round
+    and from there onto its call-off orders.
+    """
     now = now or utcnow()
     _check_pledger(school_id, actor)
+    po = None if po_number is None else " ".join(po_number.split())
+    if po is not None and len(po) > PO_NUMBER_MAX:
+        raise RoundError(
+            f"The purchase-order number must be {PO_NUMBER_MAX} characters or fewer",
+            field="po_number",
+        )
     buying_round = lock_round(round_id, read=True)
     if buying_round.status is RoundStatus.DRAFT:
         raise RoundNotFound("There is no such buying round.")
@@ -121,6 +136,9 @@ def save_pledges(
                 f"The {lot.label} pledge must be {MAX_PLEDGE:,} or fewer", field=lot.key
             )
     existing = pledges_for_school(round_id, school_id)
+    school = db.session.get(School, school_id)
+    assert school is not None
+    lists = price_lists(buying_round)
     added = changed = withdrawn = 0
     for key, quantity in sorted(quantities.items()):
         pledge = existing.get(key)
@@ -140,9 +158,11 @@ def save_pledges(
                 service_id=key[0],
                 term_key=key[1],
                 quantity=wanted,
+                po_number=po or "",
                 created_by_id=actor.id,
                 updated_by_id=actor.id,
             )
+            settle_approval(pledge, lists[key[0]], school, actor, now)
             db.session.add(pledge)
             db.session.flush()
             _record_pledge(actor, pledge, "pledged", None)
@@ -153,11 +173,22 @@ def save_pledges(
             pledge.quantity = wanted
             pledge.withdrawn_at = None
             pledge.updated_by_id = actor.id
+            if not was_active:
+                pledge.approved_at = None  # a pledge made again is a new commitment
+            settle_approval(pledge, lists[key[0]], school, actor, now)
             _record_pledge(actor, pledge, "changed" if was_active else "pledged again", before)
             if was_active:
                 changed += 1
             else:
                 added += 1
+    if po is not None:
+        for pledge in pledges_for_school(round_id, school_id).values():
+            if pledge.active and pledge.po_number != po:
+                before = pledge.snapshot()
+                pledge.po_number = po
+                pledge.updated_by_id = actor.id
+                _record_pledge(actor, pledge, "purchase order given", before)
+                changed += 1
     try:
         db.session.commit()
     except sa.exc.IntegrityError:

@@ -49,24 +49,27 @@ def test_an_order_goes_from_the_sbm_through_the_head_to_the_provider_and_back(pa
     expect(page.locator(".govuk-notification-banner")).to_contain_text("approved")
     sign_out(page)
 
-    # The provider confirms it, then marks it delivered.
+    # The provider confirms it; delivery cannot be recorded before the order starts.
     sign_in(page, live_server, "provider@demo.pooled.test")
     page.get_by_role("link", name="Orders", exact=True).click()
     page.get_by_role("link", name=f"Order {order_id}", exact=True).click()
     page.get_by_role("button", name="Confirm order").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("confirmed")
+    expect(page.get_by_text("You can record delivery from")).to_be_visible()
     page.get_by_role("button", name="Mark as delivered").click()
-    expect(page.locator(".govuk-notification-banner")).to_contain_text("delivered")
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "its delivery cannot be recorded before then"
+    )
     sign_out(page)
 
-    # The SBM sees it delivered, with its history.
+    # The SBM sees it confirmed, with its history.
     sign_in(page, live_server, "sbm@demo.pooled.test")
     page.get_by_role("link", name="Orders", exact=True).click()
     row = page.locator("#orders-table tr", has_text=f"Order {order_id}")
-    expect(row).to_contain_text("Delivered")
+    expect(row).to_contain_text("Confirmed")
     expect(row).to_contain_text("PO PO-GW-4471")
     row.get_by_role("link", name=f"Order {order_id}").click()
     history = page.locator("#history")
     for step in ("Draft → Submitted", "Submitted → Approved", "Approved → Confirmed"):
         expect(history).to_contain_text(step)
-    expect(history).to_contain_text("Confirmed → Delivered")
+    expect(history).not_to_contain_text("Delivered")

@@ -17,6 +17,7 @@ from marketplace.orders.rules import plural
 from procurement.blueprint import bp
 from procurement.rounds.access import awarded_run, get_round_for_user, get_run, get_school_for_user
 from procurement.rounds.answers import run_answer
+from procurement.rounds.approvals import approve_pledges, awaiting
 from procurement.rounds.award import call_offs_for_school
 from procurement.rounds.estimates import indicative
 from procurement.rounds.forms import lot_field_name, pledge_form
@@ -52,14 +53,28 @@ def round_pledge(round_id: int, school_id: int):
                 (lot.service.id, lot.term.key): form[fields[lot.key]].data for lot in round_lots
             }
             try:
-                changes = save_pledges(round_id, school.id, quantities, current_user)
+                changes = save_pledges(
+                    round_id,
+                    school.id,
+                    quantities,
+                    current_user,
+                    po_number=form["po_number"].data or "",
+                )
             except DomainError as exc:
                 status = refusal_status(exc)
                 field_errors(form, fields.get(exc.field or "", exc.field), exc.message)
             else:
                 if changes.any:
+                    waiting = awaiting(round_id, school.id)
                     flash(
-                        "Your pledges are saved. You can change them until the deadline.", "success"
+                        "Your pledges are saved. You can change them until the deadline."
+                        + (
+                            " Over your school’s approval threshold, so your head must approve "
+                            "them before the deadline or they take no part."
+                            if waiting
+                            else ""
+                        ),
+                        "success",
                     )
                 else:
                     flash("Nothing changed: your pledges were already these.", "success")
@@ -69,15 +84,14 @@ def round_pledge(round_id: int, school_id: int):
         else:
             status = 400
     else:
-        form = pledge_form(
-            round_lots,
-            data={
-                fields[lot.key]: existing[(lot.service.id, lot.term.key)].quantity
-                for lot in round_lots
-                if (lot.service.id, lot.term.key) in existing
-                and existing[(lot.service.id, lot.term.key)].active
-            },
-        )
+        data: dict[str, Any] = {
+            fields[lot.key]: existing[(lot.service.id, lot.term.key)].quantity
+            for lot in round_lots
+            if (lot.service.id, lot.term.key) in existing
+            and existing[(lot.service.id, lot.term.key)].active
+        }
+        data["po_number"] = next((p.po_number for p in existing.values() if p.active), "")
+        form = pledge_form(round_lots, data=data)
     return _pledge_page(buying_round, school, form, status)
 
 
@@ -112,6 +126,13 @@ def _pledge_page(
             error=error,
             now=now,
             plural=plural,
+            awaiting=awaiting(buying_round.id, school.id),
+            threshold_pence=school.approval_threshold_pence,
+            can_approve=(
+                current_user.role is Role.HEAD
+                and current_user.school_id == school.id
+                and buying_round.accepts_pledges(now)
+            ),
         ),
         status,
     )
@@ -145,6 +166,40 @@ def round_pledge_withdraw(round_id: int, school_id: int):
         )
     flash(
         "Your pledges are withdrawn." if changes.withdrawn else "You had no pledges to withdraw.",
+        "success",
+    )
+    return redirect(url_for("procurement.round_pledge", round_id=round_id, school_id=school.id))
+
+
+@bp.route("/rounds/<int:round_id>/schools/<int:school_id>/pledges/approve", methods=["POST"])
+@roles_required(Role.HEAD)
+def round_pledge_approve(round_id: int, school_id: int):
+    """The head approves the school's pledges that are over its approval threshold."""
+    school = get_school_for_user(school_id, current_user)
+    buying_round = get_round_for_user(round_id, current_user)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _pledge_page(
+            buying_round,
+            school,
+            pledge_form(lots(buying_round)),
+            400,
+            "Your form expired or was sent twice. Try again.",
+        )
+    try:
+        approved = approve_pledges(round_id, school.id, current_user)
+    except DomainError as exc:
+        buying_round = get_round_for_user(round_id, current_user)
+        return _pledge_page(
+            buying_round,
+            school,
+            pledge_form(lots(buying_round)),
+            refusal_status(exc),
+            exc.message,
+        )
+    flash(
+        f"{len(approved)} {plural('pledge', len(approved))} approved: "
+        "they take part when the round is run.",
         "success",
     )
     return redirect(url_for("procurement.round_pledge", round_id=round_id, school_id=school.id))

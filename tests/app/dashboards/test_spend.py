@@ -68,7 +68,12 @@ def test_spend_by_category_and_by_service_for_one_school(market, year):
 def test_a_providers_orders_by_status_and_what_it_is_owed(market, year):
     booked(market, quantity=5)
     delivered = booked(market, quantity=4)
-    decisions.deliver(delivered.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(
+        delivered.id,
+        market.provider_a.id,
+        market.provider_user_a,
+        today=decisions.starts_on(delivered),
+    )
     draft(market, quantity=2)  # the school's own until sent
     table = orders_by_status(market.provider_a.id, year)
     assert table.rows == (("Confirmed", 1, 125_000), ("Delivered", 1, 100_000))

@@ -8,7 +8,7 @@ from app.demo.rounds import DEMO_ROUND_TITLE, seed_demo_round
 from app.extensions import db
 from app.time import utcnow
 from procurement.rounds.estimates import indicative
-from procurement.rounds.models import BuyingRound, RoundStatus
+from procurement.rounds.models import BuyingRound, Pledge, RoundStatus
 
 
 def count(model) -> int:
@@ -25,6 +25,11 @@ def test_the_demo_round_is_open_with_pledges_and_seeding_again_adds_nothing(runn
     assert estimate is not None and estimate.pool[0].schools >= 10
     assert estimate.answer.awards
     assert seed_demo_round() == 0
+    # Pledges in each state: approved with the school's PO, waiting for the head, no PO yet.
+    pledges = list(db.session.scalars(sa.select(Pledge).where(Pledge.round_id == demo.id)))
+    assert any(p.approved and p.po_number for p in pledges)
+    assert any(not p.approved and p.estimated_pence > 0 for p in pledges)
+    assert any(p.approved and not p.po_number for p in pledges)
     # Beside it, the demo's past round (app.demo.activity), awarded before this term.
     assert count(BuyingRound) == 2
     past = db.session.scalar(sa.select(BuyingRound).where(BuyingRound.id != demo.id))

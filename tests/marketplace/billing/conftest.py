@@ -111,6 +111,8 @@ def make_order(
         approved_at=now,
         confirmed_at=now,
         delivered_at=now if status in (OrderStatus.DELIVERED, OrderStatus.INVOICED) else None,
+        # Delivered orders here were accepted by the school (tests of acceptance set their own).
+        accepted_at=now if status in (OrderStatus.DELIVERED, OrderStatus.INVOICED) else None,
     )
     db.session.add(order)
     db.session.flush()

@@ -254,7 +254,7 @@ def test_the_marketplaces_cancel_of_an_invoiced_order_credits_what_the_rules_giv
 
     from app.calendar import Term
     from marketplace.billing import payables
-    from marketplace.orders import decisions, drafting
+    from marketplace.orders import acceptance, decisions, drafting
     from tests.marketplace.conftest import draft
 
     market.offer_a.cancellation_charge_bp = 1_000
@@ -262,7 +262,10 @@ def test_the_marketplaces_cancel_of_an_invoiced_order_credits_what_the_rules_giv
     order = draft(market, quantity=5)  # £1,250
     drafting.submit(order.id, market.school_a.id, market.sbm_a)
     decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
-    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(
+        order.id, market.provider_a.id, market.provider_user_a, today=decisions.starts_on(order)
+    )
+    acceptance.confirm_receipt(order.id, market.school_a.id, market.sbm_a)
     bill(None)
     invoice = invoice_for_order(order.id)
     assert invoice is not None

@@ -7,6 +7,7 @@ import pytest
 from app.extensions import db
 from marketplace.orders import access, decisions, drafting
 from marketplace.orders.models import OrderStatus
+from tests.marketplace.billing.conftest import make_contract, make_order
 from tests.marketplace.conftest import counts, draft, reserved, term_key
 from tests.marketplace.html import banners, error_summary, row_cells, summary_value, text
 
@@ -200,8 +201,23 @@ def test_the_head_must_say_why_when_rejecting(client, login, market):
     assert "Give a reason" in " ".join(error_summary(response.get_data(as_text=True)))
     assert counts() == before
     client.post(f"/orders/{order.id}/reject", data={"reject-reason": "Over budget this term"})
-    assert order.status is OrderStatus.CANCELLED
+    assert order.status is OrderStatus.REJECTED
     assert reserved(market.offer_a.id) == 0
+
+
+def test_the_sbm_sees_the_rejection_and_its_reason_on_the_order_and_in_the_list(
+    client, login, market
+):
+    order = draft(market, quantity=12)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.reject(order.id, market.school_a.id, market.head_a, "Over <budget> this term")
+    login(market.sbm_a)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Rejected" in page and "Cancelled" not in text(page)
+    assert "Your head rejected this order: Over &lt;budget&gt; this term" in page
+    listing = client.get("/orders").get_data(as_text=True)
+    assert "Rejected" in text(listing) and "Over &lt;budget&gt; this term" in listing
+    assert "Rejected" in text(client.get("/orders?status=rejected").get_data(as_text=True))
 
 
 def test_the_provider_confirms_declines_and_delivers_from_the_order_page(client, login, market):
@@ -212,7 +228,14 @@ def test_the_provider_confirms_declines_and_delivers_from_the_order_page(client,
     listing = client.get("/provider/orders").get_data(as_text=True)
     assert "2 approved orders" in text(listing)
     assert client.post(f"/orders/{first.id}/confirm").status_code == 302
-    assert client.post(f"/orders/{first.id}/deliver").status_code == 302
+    # Before the order starts, delivery cannot be recorded.
+    early = client.post(f"/orders/{first.id}/deliver")
+    assert early.status_code == 409
+    assert "its delivery cannot be recorded before then" in early.get_data(as_text=True)
+    assert first.status is OrderStatus.CONFIRMED
+    decisions.deliver(
+        first.id, market.provider_a.id, market.provider_user_a, today=decisions.starts_on(first)
+    )
     response = client.post(f"/orders/{second.id}/decline", data={"decline-reason": ""})
     assert response.status_code == 400
     client.post(f"/orders/{second.id}/decline", data={"decline-reason": "No counsellor free"})
@@ -327,3 +350,29 @@ def test_a_shared_pooled_charge_shows_its_unit_price_as_an_average(client, login
         "£250.00 on average: your share of the pooled cost"
     )
     assert summary_value(page, "Total") == "£2,500.02 (no VAT)"
+
+
+def test_the_order_page_asks_the_school_for_a_missing_po_number(client, login, market):
+    call_off = make_order(
+        market.school_a,
+        market.offer_a,
+        2,
+        contract=make_contract(market.offer_a),
+        status=OrderStatus.CONFIRMED,
+        po_number="",
+    )
+    login(market.provider_user_a)
+    page = client.get(f"/orders/{call_off.id}").get_data(as_text=True)
+    assert "Waiting for the school’s purchase-order number" in page
+    login(market.sbm_a)
+    page = client.get(f"/orders/{call_off.id}").get_data(as_text=True)
+    assert "It is not billed until you give it" in page
+    response = client.post(f"/orders/{call_off.id}/po-number", data={"po-po_number": ""})
+    assert response.status_code == 400
+    assert "Enter your purchase-order number" in response.get_data(as_text=True)
+    response = client.post(
+        f"/orders/{call_off.id}/po-number", data={"po-po_number": "PO-31"}, follow_redirects=True
+    )
+    assert "It can now be billed" in " ".join(banners(response.get_data(as_text=True)))
+    assert call_off.po_number == "PO-31"
+    assert "It is not billed until you give it" not in response.get_data(as_text=True)

@@ -83,7 +83,9 @@ def test_the_provider_confirms_then_marks_delivered_and_each_step_is_audited(mar
     order = draft(market, quantity=5)
     drafting.submit(order.id, market.school_a.id, market.sbm_a)
     decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
-    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(
+        order.id, market.provider_a.id, market.provider_user_a, today=decisions.starts_on(order)
+    )
     assert order.status is OrderStatus.DELIVERED
     assert order.confirmed_at is not None and order.delivered_at is not None
     events = access.history(order)
@@ -117,7 +119,7 @@ def test_declining_rejecting_or_cancelling_releases_the_capacity(market, who):
         assert order.status is OrderStatus.DECLINED
     elif who == "reject":
         decisions.reject(order.id, market.school_a.id, market.head_a, "Not in the budget")
-        assert order.status is OrderStatus.CANCELLED
+        assert order.status is OrderStatus.REJECTED
     else:
         decisions.cancel(order.id, market.school_a.id, market.sbm_a)
         assert order.status is OrderStatus.CANCELLED
@@ -128,6 +130,38 @@ def test_declining_rejecting_or_cancelling_releases_the_capacity(market, who):
         "Not in the budget",
         "",
     }
+
+
+def test_a_rejection_is_its_own_status_with_the_heads_reason(market):
+    order = draft(market, quantity=12)
+    drafting.submit(order.id, market.school_a.id, market.sbm_a)
+    decisions.reject(order.id, market.school_a.id, market.head_a, "  Not in this year’s budget ")
+    assert order.status is OrderStatus.REJECTED
+    assert order.rejection_reason == "Not in this year’s budget"
+    assert order.cancelled_at is not None and order.cancellation_charge_pence == 0
+    event = access.history(order)[-1]
+    assert (event.action, event.after["status"]) == ("rejected", "rejected")
+    # A rejected order is closed: it cannot be approved, rejected again or cancelled.
+    before = counts()
+    with pytest.raises(OrderStateConflict, match="is rejected"):
+        decisions.approve(order.id, market.school_a.id, market.head_a)
+    with pytest.raises(OrderStateConflict, match="already rejected"):
+        decisions.cancel(order.id, market.school_a.id, market.sbm_a)
+    assert counts() == before
+
+
+def test_only_the_head_rejects_and_only_orders_waiting_for_approval(market):
+    waiting = draft(market, quantity=12)
+    drafting.submit(waiting.id, market.school_a.id, market.sbm_a)
+    approved = draft(market, quantity=5)
+    drafting.submit(approved.id, market.school_a.id, market.sbm_a)
+    before = counts()
+    with pytest.raises(OrderStateConflict, match="Only the head"):
+        decisions.reject(waiting.id, market.school_a.id, market.sbm_a, "No")
+    with pytest.raises(OrderStateConflict, match="is approved, so it cannot be rejected"):
+        decisions.reject(approved.id, market.school_a.id, market.head_a, "No")
+    assert counts() == before
+    assert waiting.status is OrderStatus.SUBMITTED and waiting.rejection_reason == ""
 
 
 def test_declining_needs_a_reason(market):
@@ -353,7 +387,9 @@ def test_cancelling_inside_the_notice_period_at_the_end_of_term_is_refused(marke
 
 def test_a_delivered_order_is_cancelled_by_the_offers_rules(market):
     order = _confirmed(market, notice_days=10, charge_bp=1_000)
-    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    decisions.deliver(
+        order.id, market.provider_a.id, market.provider_user_a, today=decisions.starts_on(order)
+    )
     term = Term.parse(order.term_key)
     decisions.cancel(
         order.id, market.school_a.id, market.sbm_a, today=term.starts_on - timedelta(30)

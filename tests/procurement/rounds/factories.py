@@ -13,6 +13,7 @@ from app.models import Role, School, User
 from app.time import utcnow
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferCapacity
+from procurement.rounds.approvals import approve_pledges, awaiting
 from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
 from procurement.rounds.models import BuyingRound
 from procurement.rounds.pledges import save_pledges
@@ -80,11 +81,39 @@ def lot_of(rw: RoundWorld) -> tuple[int, str]:
     return (rw.world.service.id, rw.term.key)
 
 
-def pledge(rw: RoundWorld, sbm: User, quantity: int | None, now: datetime | None = None):
-    """The SBM pledges for their school in the round's one lot."""
-    return save_pledges(
-        rw.buying_round.id, sbm.school_id, {lot_of(rw): quantity}, sbm, now or rw.now
+def pledge(
+    rw: RoundWorld,
+    sbm: User,
+    quantity: int | None,
+    now: datetime | None = None,
+    *,
+    approve: bool = True,
+    po_number: str | None = None,
+):
+    """The SBM pledges for their school in the round's one lot; over the school's approval
+    threshold, its head approves it too (unless `approve` is False)."""
+    changes = save_pledges(
+        rw.buying_round.id,
+        sbm.school_id,
+        {lot_of(rw): quantity},
+        sbm,
+        now or rw.now,
+        po_number=po_number,
     )
+    if approve and awaiting(rw.buying_round.id, sbm.school_id):
+        approve_pledges(rw.buying_round.id, sbm.school_id, head_of(sbm.school_id), now or rw.now)
+    return changes
+
+
+def head_of(school_id: int) -> User:
+    """The school's head (budget holder), made if the school has none yet."""
+    head = db.session.scalar(
+        sa.select(User).where(User.school_id == school_id, User.role == Role.HEAD)
+    )
+    if head is None:
+        school = db.session.get(School, school_id)
+        head = make_user(Role.HEAD, school=school)
+    return head
 
 
 def pledging_schools(rw: RoundWorld, quantities: list[int]) -> list[tuple[School, User]]:

@@ -34,15 +34,15 @@ def active_quantity(rw, school_id: int) -> int | None:
 
 def test_a_pledge_can_be_made_changed_withdrawn_and_made_again_before_the_deadline(rw):
     sbm = rw.world.sbm_a
-    assert pledge(rw, sbm, 10).added == 1
+    assert pledge(rw, sbm, 10, approve=False).added == 1
     assert active_quantity(rw, sbm.school_id) == 10
-    assert pledge(rw, sbm, 12).changed == 1
+    assert pledge(rw, sbm, 12, approve=False).changed == 1
     assert active_quantity(rw, sbm.school_id) == 12
-    assert pledge(rw, sbm, 0).withdrawn == 1
+    assert pledge(rw, sbm, 0, approve=False).withdrawn == 1
     assert active_quantity(rw, sbm.school_id) is None
-    assert pledge(rw, sbm, 7).added == 1
+    assert pledge(rw, sbm, 7, approve=False).added == 1
     assert active_quantity(rw, sbm.school_id) == 7
-    assert not pledge(rw, sbm, 7).any
+    assert not pledge(rw, sbm, 7, approve=False).any
     actions = [e.action for e in audit.events_in_scope(f"round:{rw.buying_round.id}")]
     assert actions[-4:] == ["pledged", "changed", "withdrawn", "pledged again"]
     # One row per school, service and term: the history is in the audit trail.

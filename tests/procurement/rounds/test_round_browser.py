@@ -41,11 +41,25 @@ def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_
     sign_out(page)
 
     sign_in(page, live_server, "sbm@demo.pooled.test")
-    pledge_from_home(page, "10")
-    expect(page.locator(".govuk-notification-banner")).to_contain_text("Your pledges are saved")
+    page.get_by_role("link", name=ROUND).click()
+    page.get_by_label(re.compile(r"^School counselling, Spring")).fill("10")
+    page.get_by_label("Your purchase-order number (optional)").fill("PO-GW-R1")
+    page.get_by_role("button", name="Save pledges").click()
+    banner = page.locator(".govuk-notification-banner")
+    expect(banner).to_contain_text("Your pledges are saved")
+    expect(banner).to_contain_text("your head must approve them")  # over £2,500
+    expect(page.locator("#pledge-approvals")).to_contain_text("Awaiting approval")
     share = page.locator("#indicative-price")
     expect(share).to_contain_text("14 schools pledged")
     expect(share).to_contain_text("against £2,900.00 buying alone")  # 10 days at £290
+    sign_out(page)
+
+    # Greenwood's head approves the pledge before the deadline.
+    sign_in(page, live_server, "head@demo.pooled.test")
+    page.get_by_role("link", name=ROUND).click()
+    page.get_by_role("button", name="Approve pledges").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("1 pledge approved")
+    expect(page.locator("#pledge-approvals")).to_contain_text("Approved")
     sign_out(page)
 
     # The committee closes pledging, runs the aggregator and awards the run.
@@ -76,4 +90,5 @@ def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_
     expect(calls).to_contain_text("Confirmed")
     calls.get_by_role("link").first.click()
     expect(page.locator(".govuk-summary-list")).to_contain_text("contract price")
-    expect(page.locator(".govuk-summary-list")).to_contain_text("ROUND-")
+    expect(page.locator(".govuk-summary-list")).to_contain_text("PO-GW-R1")
+    expect(page.locator(".govuk-summary-list")).not_to_contain_text("ROUND-")

@@ -20,7 +20,7 @@ from marketplace.blueprint import bp
 from marketplace.catalogue import services as catalogue
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders import access, decisions, drafting
-from marketplace.orders.forms import OrderForm, ReasonForm
+from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
 from marketplace.orders.models import CANCELLABLE_STATUSES, STATUS_TEXT, Order, OrderStatus
 
 SCHOOL = (Role.SBM, Role.HEAD)
@@ -165,7 +165,7 @@ def order_edit(order_id: int):
 # One order -------------------------------------------------------------------------------------
 
 
-def _detail(
+def show_order(
     order: Order, *, status: int = 200, errors: list[str] | None = None, **forms: Any
 ) -> Any:
     user = current_user
@@ -190,6 +190,9 @@ def _detail(
             action_form=ActionForm(),
             reject_form=forms.get("reject_form") or ReasonForm(prefix="reject"),
             decline_form=forms.get("decline_form") or ReasonForm(prefix="decline"),
+            po_form=forms.get("po_form") or PoNumberForm(prefix="po"),
+            dispute_form=forms.get("dispute_form") or ReasonForm(prefix="dispute"),
+            starts_on=decisions.starts_on(order),
             errors=errors or [],
         ),
         status,
@@ -200,17 +203,17 @@ def _detail(
 @roles_required(*Role)
 def order_detail(order_id: int):
     """One order: what, how much, its notice rules, what happens next and its history."""
-    return _detail(access.get_order_for_user(order_id, current_user))
+    return show_order(access.get_order_for_user(order_id, current_user))
 
 
-def _act(order_id: int, action: Any, success: str, **forms: Any) -> Any:
+def run_action(order_id: int, action: Any, success: str, **forms: Any) -> Any:
     """Run one action; on success redirect with a message, else show the order with the error."""
     try:
         order = action()
     except DomainError as exc:
         status = refusal_status(exc)
         order = access.get_order_for_user(order_id, current_user)
-        return _detail(order, status=status, errors=[exc.message], **forms)
+        return show_order(order, status=status, errors=[exc.message], **forms)
     flash(success.format(id=order.id), "success")
     return redirect(url_for("marketplace.order_detail", order_id=order.id))
 
@@ -233,7 +236,7 @@ def order_submit(order_id: int):
             flash(exc.message, "error")
             return redirect(url_for("marketplace.order_edit", order_id=order_id))
         order = access.get_order_for_school(order_id, current_user.school_id)
-        return _detail(order, status=status, errors=[exc.message])
+        return show_order(order, status=status, errors=[exc.message])
     if order.status is OrderStatus.SUBMITTED:
         message = (
             f"Order {order.id} submitted. It is over your school’s approval threshold, so it "
@@ -250,7 +253,7 @@ def order_submit(order_id: int):
 def order_approve(order_id: int):
     """The head approves an order over the school's threshold."""
     _checked_action_form()
-    return _act(
+    return run_action(
         order_id,
         lambda: decisions.approve(order_id, current_user.school_id, current_user),
         "Order {id} approved and sent to the provider.",
@@ -264,12 +267,30 @@ def order_reject(order_id: int):
     form = ReasonForm(prefix="reject")
     if not form.validate_on_submit():
         order = access.get_order_for_school(order_id, current_user.school_id)
-        return _detail(order, status=400, reject_form=form)
-    return _act(
+        return show_order(order, status=400, reject_form=form)
+    return run_action(
         order_id,
         lambda: decisions.reject(order_id, current_user.school_id, current_user, form.reason.data),
         "Order {id} rejected.",
         reject_form=form,
+    )
+
+
+@bp.route("/orders/<int:order_id>/po-number", methods=["POST"])
+@roles_required(*SCHOOL)
+def order_po_number(order_id: int):
+    """The school gives the purchase-order number a call-off was awarded without."""
+    form = PoNumberForm(prefix="po")
+    if not form.validate_on_submit():
+        order = access.get_order_for_school(order_id, current_user.school_id)
+        return show_order(order, status=400, po_form=form)
+    return run_action(
+        order_id,
+        lambda: drafting.give_po_number(
+            order_id, current_user.school_id, current_user, form.po_number.data
+        ),
+        "Purchase-order number added to order {id}. It can now be billed.",
+        po_form=form,
     )
 
 
@@ -356,7 +377,7 @@ def order_confirm(order_id: int):
     """The provider accepts an approved order."""
     _checked_action_form()
     provider_id = _seller_id()
-    return _act(
+    return run_action(
         order_id,
         lambda: decisions.confirm(order_id, provider_id, current_user),
         "Order {id} confirmed. The school can see it.",
@@ -371,8 +392,8 @@ def order_decline(order_id: int):
     form = ReasonForm(prefix="decline")
     if not form.validate_on_submit():
         order = access.get_order_for_provider(order_id, provider_id)
-        return _detail(order, status=400, decline_form=form)
-    return _act(
+        return show_order(order, status=400, decline_form=form)
+    return run_action(
         order_id,
         lambda: decisions.decline(order_id, provider_id, current_user, form.reason.data),
         "Order {id} declined. The school has been told why.",
@@ -386,7 +407,7 @@ def order_deliver(order_id: int):
     """The provider records delivery of a confirmed order."""
     _checked_action_form()
     provider_id = _seller_id()
-    return _act(
+    return run_action(
         order_id,
         lambda: decisions.deliver(order_id, provider_id, current_user),
         "Order {id} marked as delivered.",

@@ -1,0 +1,8 @@
+"""Order pages on the marketplace blueprint, by stage.
+
+`orders`: ordering, the order page, and the head's and provider's decisions on it;
+`deliveries`: after delivery, the school's confirmation or dispute and the partnership office's
+list of disputes with its resolutions.
+"""
+
+from marketplace.orders.views import deliveries, orders  # noqa: F401  (their routes)
