@@ -98,6 +98,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         dashboards.bp,
     ):
         app.register_blueprint(blueprint)
+    from app import worker
+
+    worker.import_tasks(tuple(app.config["JOBS_EXTRA_MODULES"]))
     return app
 
 

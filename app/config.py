@@ -82,6 +82,10 @@ class Config:
     JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "pooled").strip() or "pooled"
     # Run every job inline when its session commits, with no consumer (tests, debugging).
     JOBS_IMMEDIATE = _flag("JOBS_IMMEDIATE", False)
+    # More modules that define tasks, comma-separated (the job tests' own tasks).
+    JOBS_EXTRA_MODULES = tuple(
+        m.strip() for m in os.environ.get("JOBS_EXTRA_MODULES", "").split(",") if m.strip()
+    )
     JOBS_WORKERS = int(os.environ.get("JOBS_WORKERS", "2"))
     # A running job holds a lease the consumer renews every JOBS_HEARTBEAT_SECONDS; when a
     # consumer dies, its jobs are sent again once their lease has lapsed.

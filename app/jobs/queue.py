@@ -31,6 +31,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from huey import Huey
 from huey.api import TaskWrapper
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
@@ -67,6 +68,8 @@ class Job:
     retries: int
     retry_delay: int
     huey_task: TaskWrapper = field(repr=False)
+    # A periodic task's second huey task, which the consumer's scheduler starts.
+    on_schedule: TaskWrapper | None = field(default=None, repr=False)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function directly (in this process, in the current app context)."""
@@ -108,7 +111,7 @@ def periodic_task(schedule: Callable[[Any], bool], retries: int = 0) -> Callable
             _run_periodic(job)
 
         run_on_schedule.__module__ = function.__module__
-        huey.periodic_task(schedule, name=f"{job.name}:periodic")(run_on_schedule)
+        job.on_schedule = huey.periodic_task(schedule, name=f"{job.name}:periodic")(run_on_schedule)
         return job
 
     return decorator
@@ -136,6 +139,11 @@ def enqueue_after_commit(
     return run
 
 
+def send_after_commit(run: JobRun) -> None:
+    """Send an already recorded job (queued again, e.g. a retry) when the session commits."""
+    db.session.info.setdefault(_PENDING, []).append(run)
+
+
 def _summary(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
     text = ", ".join(parts)
@@ -158,6 +166,8 @@ def _after_soft_rollback(session: Any, previous_transaction: Any) -> None:
 def send(task_name: str, job_run_id: int, delay: float | None = None) -> None:
     """Send the queue a message for a recorded job (it is claimed when it runs, so a second
     message for the same job is harmless)."""
+    if has_app_context() and current_app._get_current_object() is not _state.app:  # type: ignore[attr-defined]
+        use(current_app._get_current_object())  # type: ignore[attr-defined]
     job = JOBS.get(task_name)
     if job is None:
         log.error("job %s names task %s, which this process does not know", job_run_id, task_name)
@@ -175,6 +185,8 @@ def send(task_name: str, job_run_id: int, delay: float | None = None) -> None:
 
 
 def _app() -> Flask:
+    if has_app_context():  # inline (JOBS_IMMEDIATE): the app whose session committed
+        return current_app._get_current_object()  # type: ignore[attr-defined]
     if _state.app is None:
         raise RuntimeError("the job queue is not configured: create the app first")
     return _state.app
@@ -344,21 +356,29 @@ def _run_periodic(job: Job) -> None:
 
 
 def configure(app: Flask) -> None:
-    """Point the queue at its storage: memory (run inline) when JOBS_IMMEDIATE, Redis when
-    REDIS_URL is set, else a SQLite file in the instance folder."""
-    _state.app = app
+    """Give the app its queue storage: memory (jobs run inline) when JOBS_IMMEDIATE, Redis
+    when REDIS_URL is set, else a SQLite file in the instance folder."""
     name = app.config["JOBS_QUEUE_NAME"]
-    huey.name = name
+    storage: Any
     if app.config["JOBS_IMMEDIATE"]:
-        huey._immediate = True
-        huey.storage = MemoryStorage(name)
+        storage = MemoryStorage(name)
     elif app.config["REDIS_URL"]:
-        huey._immediate = False
-        huey.storage = RedisStorage(name, url=app.config["REDIS_URL"])
+        storage = RedisStorage(name, url=app.config["REDIS_URL"])
     else:
-        huey._immediate = False
         path = app.config["JOBS_SQLITE_PATH"] or os.path.join(app.instance_path, "jobs.sqlite3")
-        huey.storage = SqliteStorage(name, filename=path)
+        storage = SqliteStorage(name, filename=path)
+    app.extensions["jobs"] = (bool(app.config["JOBS_IMMEDIATE"]), storage)
+    use(app)
+
+
+def use(app: Flask) -> None:
+    """Point the one huey instance at this app's storage (a process serves one app; tests
+    make several, one after another)."""
+    immediate, storage = app.extensions["jobs"]
+    _state.app = app
+    huey.name = storage.name
+    huey._immediate = immediate
+    huey.storage = storage
 
 
 # Every session (the app's and the tests' connection-bound ones) sends its jobs on commit.
