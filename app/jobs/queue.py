@@ -91,8 +91,8 @@ def task(retries: int = 0, retry_delay: int = 0) -> Callable[[Callable[..., Any]
         def run(job_run_id: int) -> None:
             _run_job(name, job_run_id)
 
-        run.__module__ = function.__module__
-        wrapper = huey.task(name=name)(run)
+        run.__module__ = function.__module__  # huey names it module.qualname, as `name`
+        wrapper = huey.task(name=function.__qualname__)(run)
         job = Job(name, function, retries, retry_delay, wrapper)
         JOBS[name] = job
         return job
@@ -111,7 +111,9 @@ def periodic_task(schedule: Callable[[Any], bool], retries: int = 0) -> Callable
             _run_periodic(job)
 
         run_on_schedule.__module__ = function.__module__
-        job.on_schedule = huey.periodic_task(schedule, name=f"{job.name}:periodic")(run_on_schedule)
+        job.on_schedule = huey.periodic_task(schedule, name=f"{function.__qualname__}:periodic")(
+            run_on_schedule
+        )
         return job
 
     return decorator

@@ -70,7 +70,7 @@ def test_a_bad_crontab_is_refused_when_it_is_defined():
 
 
 def periodic_names(utc: datetime) -> set[str]:
-    return {type(task).__name__ for task in huey.read_periodic(utc)}
+    return {huey._registry.task_to_string(type(task)) for task in huey.read_periodic(utc)}
 
 
 def test_the_scheduler_starts_reconciliation_hourly_and_round_closing_every_minute():
