@@ -4,6 +4,7 @@ through a billing run is restarted and the run finishes with nothing billed twic
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from flask import Flask
 
 from app.extensions import db
 from app.jobs import JobRun, JobStatus, enqueue_after_commit, send
-from app.models import AuditEvent, Role
+from app.models import AuditEvent, GiasImport, GiasImportStatus, Role, School
 from marketplace.billing import runs
 from marketplace.billing.models import BillingRun, BillingRunStatus, Invoice, InvoiceLine
 from marketplace.billing.tasks import execute_billing_run
@@ -214,3 +215,41 @@ def test_two_consumers_on_redis_run_every_job_exactly_once(database, tmp_path):
         }
         assert workers == pids  # both consumers took jobs
         assert set(db.session.scalars(sa.select(JobRun.attempts))) == {1}
+
+
+def test_a_large_gias_upload_is_imported_by_the_consumer_while_its_page_shows_progress(
+    database, queue, tmp_path
+):
+    from tests.app.test_schools_import import big_file
+
+    app = queue.app(database, tmp_path, GIAS_QUEUE_ABOVE=100)
+    with app.app_context():
+        admin = factories.make_user(Role.ADMIN)
+        db.session.commit()
+        email = admin.email
+    client = app.test_client()
+    signed_in = client.post("/sign-in", data={"email": email, "password": factories.PASSWORD})
+    assert signed_in.status_code == 302
+    response = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(big_file(12)), "big.csv"), "la_code": ""},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    waiting = client.get(response.location).get_data(as_text=True)
+    assert "0 of 1080 schools imported" in waiting  # no consumer yet: nothing done in the web
+    assert '<meta http-equiv="refresh" content="3">' in waiting
+
+    with queue.consumer(database, tmp_path) as consumer:
+        wait_for(
+            lambda: "Import finished" in client.get(response.location).get_data(as_text=True),
+            120,
+            "the import to finish",
+            consumer,
+        )
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Import finished: 1080 created, 0 updated" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(School)) == 1080
+        record = db.session.scalar(sa.select(GiasImport))
+        assert (record.status, record.rows_done) == (GiasImportStatus.FINISHED, 1080)
