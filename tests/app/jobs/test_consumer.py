@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from flask import Flask
 from app.extensions import db
 from app.jobs import JobRun, JobStatus, enqueue_after_commit, send
 from app.models import AuditEvent, GiasImport, GiasImportStatus, Role, School
+from app.time import utcnow
 from marketplace.billing import runs
 from marketplace.billing.models import BillingRun, BillingRunStatus, Invoice, InvoiceLine
 from marketplace.billing.tasks import execute_billing_run
@@ -253,3 +255,53 @@ def test_a_large_gias_upload_is_imported_by_the_consumer_while_its_page_shows_pr
         assert db.session.scalar(sa.select(sa.func.count()).select_from(School)) == 1080
         record = db.session.scalar(sa.select(GiasImport))
         assert (record.status, record.rows_done) == (GiasImportStatus.FINISHED, 1080)
+
+
+def test_an_aggregator_run_left_running_by_a_killed_consumer_is_solved_by_the_next(
+    database, queue, tmp_path
+):
+    # What a consumer killed mid-solve leaves behind (a solve takes milliseconds here, too
+    # short to kill reliably): the run marked running, its job claimed under a lapsed lease.
+    app = queue.app(database, tmp_path)
+    with app.app_context():
+        world = factories.make_world()
+        rw = make_round_world(world)
+        pledge(rw, world.sbm_a, 10)
+        pledge(rw, world.sbm_b, 45)
+        close(rw)
+        run = queue_run(rw.buying_round.id, world.committee)
+        run.status, run.started_at, run.pid = RunStatus.RUNNING, utcnow(), 999_999
+        stuck = JobRun(
+            task_name=solve_run.name,
+            args={"args": [run.id], "kwargs": {}},
+            args_summary=str(run.id),
+            status=JobStatus.RUNNING,
+            attempts=1,
+            claimed_by="gone:999999:killed",
+            lease_until=utcnow() - timedelta(seconds=1),
+        )
+        db.session.add(stuck)
+        db.session.commit()
+        run_id, job_id = run.id, stuck.id
+
+    with queue.consumer(database, tmp_path) as consumer:
+        wait_for(
+            lambda: job(app, job_id).status is JobStatus.SUCCEEDED,
+            60 + LEASE_SECONDS,
+            "the run's job to be taken over",
+            consumer,
+        )
+
+    with app.app_context():
+        run = db.session.get(RoundRun, run_id)
+        assert (run.status, run.outcome, run.pid) == (RunStatus.DONE, "optimal", consumer.pid)
+        finished = [
+            e.action
+            for e in db.session.scalars(
+                sa.select(AuditEvent).where(
+                    AuditEvent.entity_type == "round_run", AuditEvent.entity_id == str(run_id)
+                )
+            )
+        ]
+        assert finished.count("finished") == 1
+    assert job(app, job_id).attempts == 2
