@@ -20,6 +20,7 @@ loses the message it had taken) and a message may be sent twice:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -129,6 +130,10 @@ def enqueue_after_commit(
 ) -> JobRun:
     """Record a job in the current session; it is sent to the queue when the session commits,
     and forgotten if it rolls back. Arguments must be JSON values (ids, not objects)."""
+    try:
+        json.dumps([args, kwargs])
+    except TypeError as exc:
+        raise TypeError(f"{job.name}: a job's arguments must be JSON values ({exc})") from None
     run = JobRun(
         task_name=job.name,
         args={"args": list(args), "kwargs": kwargs},
@@ -156,7 +161,7 @@ def _after_commit(session: Any) -> None:
     pending = session.info.pop(_PENDING, [])
     for run in pending:
         state = sa.inspect(run)
-        if state.persistent or state.detached and state.key is not None:
+        if state.persistent or (state.detached and state.key is not None):
             send(run.task_name, state.key[1][0])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -48,3 +49,13 @@ def test_a_job_that_fails_every_attempt_is_recorded_failed_with_its_error(db_ses
     assert run.status == JobStatus.FAILED
     assert run.attempts == 3  # the first try and two retries
     assert run.last_error == "ValueError: Plain is not renamed yet"
+
+
+def test_a_job_with_arguments_that_are_not_json_values_is_refused_when_asked_for(db_session):
+    school = factories.make_school()
+
+    with pytest.raises(TypeError, match="a job's arguments must be JSON values"):
+        enqueue_after_commit(rename_school, school, "objects are not sent")
+    db.session.commit()
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
