@@ -1,5 +1,6 @@
 # Pooled: two commands do everything on a fresh machine with Python 3.11, Node and make.
 #   make run   install, build assets, migrate, seed the demo partnership, serve on 127.0.0.1:8000
+#              with a job-queue consumer beside it (Ctrl-C stops both)
 #   make test  install the dev tools and run the whole test suite
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,6 +9,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 8000
 WORKERS ?= 3
+# Jobs the queue consumer runs at the same time (threads).
+JOB_WORKERS ?= 2
 # One pytest worker per core; each worker has its own databases and live servers.
 PYTEST_ARGS ?= -n auto --dist loadfile
 
@@ -45,7 +48,12 @@ run: install assets seed
 	@echo
 	@$(FLASK) demo logins
 	@echo
-	@echo "Pooled is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	@echo "Pooled is starting on http://127.0.0.1:$(PORT), with a job consumer  (Ctrl-C stops both)"
+	@# The consumer runs in the background; whichever way this recipe ends (Ctrl-C, gunicorn
+	@# exiting), the EXIT trap stops it and waits for it.
+	@$(FLASK) jobs worker --workers $(JOB_WORKERS) & consumer=$$!; \
+	trap 'kill -TERM $$consumer 2>/dev/null; wait $$consumer 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --no-control-socket --access-logfile - wsgi:app
 
 test: install-dev assets

@@ -1,9 +1,9 @@
-"""The partnership office: users, schools (GIAS import) and membership terms."""
+"""The partnership office: users, schools (GIAS import), membership terms and the job queue."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import accounts
@@ -11,6 +11,7 @@ from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
 from app.forms import (
+    ActionForm,
     GiasUploadForm,
     GrantForm,
     MembershipForm,
@@ -20,7 +21,8 @@ from app.forms import (
     submit,
 )
 from app.grants import record_grant
-from app.models import Grant, Membership, MembershipTerm, Provider, Role, School, User
+from app.jobs import services as job_service
+from app.models import GiasImport, Grant, Membership, MembershipTerm, Provider, Role, School, User
 from app.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -116,14 +118,35 @@ def schools_import():
     if form.validate_on_submit():
         data = form.file.data.read()
         try:
-            report = school_service.import_gias(
-                data, la_code=form.la_code.data or None, actor=current_user
+            result = school_service.start_gias_import(
+                data,
+                filename=form.file.data.filename or "",
+                la_code=form.la_code.data or None,
+                actor=current_user,
+                queue_above=current_app.config["GIAS_QUEUE_ABOVE"],
             )
         except DomainError as exc:
             form.file.errors = [*form.file.errors, exc.message]
         else:
+            if isinstance(result, GiasImport):
+                flash(
+                    f"The file has {result.rows_total} schools: they are being imported.",
+                    "success",
+                )
+                return redirect(url_for("admin.schools_import_progress", import_id=result.id))
+            report = result
             flash("Import finished: " + report.summary() + ".", "success")
     return render_template("app/admin/schools_import.html", form=form, report=report)
+
+
+@bp.route("/schools/import/<int:import_id>")
+@roles_required(Role.ADMIN)
+def schools_import_progress(import_id: int):
+    """A large GIAS import's progress; the page refreshes itself until the job is done."""
+    record = school_service.get_gias_import(import_id)
+    return render_template(
+        "app/admin/schools_import_progress.html", record=record, refresh_seconds=3
+    )
 
 
 @bp.route("/schools/<int:school_id>/membership/<int:term_id>", methods=["GET", "POST"])
@@ -242,3 +265,33 @@ def grants():
         sa.select(Grant).order_by(Grant.received_on.desc(), Grant.id.desc())
     ).all()
     return render_template("app/admin/grants.html", form=form, grants=rows), outcome.status
+
+
+@bp.route("/jobs")
+@roles_required(Role.ADMIN)
+def jobs():
+    """Background jobs: the ones that failed, with their error, and the latest ones."""
+    return render_template(
+        "app/admin/jobs.html",
+        failed=job_service.failed_jobs(50),
+        recent=job_service.recent_jobs(50),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@roles_required(Role.ADMIN)
+def job_retry(job_id: int):
+    """Queue a failed job again."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired. Try again.", "error")
+        return redirect(url_for("admin.jobs"), code=303)
+    try:
+        run = job_service.retry_job(job_id, current_user)
+    except DomainError as exc:
+        refusal_status(exc)
+        flash(exc.message, "error")
+    else:
+        flash(f"Job {run.id} queued again.", "success")
+    return redirect(url_for("admin.jobs"), code=303)

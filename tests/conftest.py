@@ -38,6 +38,8 @@ def make_app(database_url: str, tmp_path: Any, **overrides: Any) -> Flask:
         # (tests/app/test_cache.py tests it on databases of its own).
         "CACHE_TYPE": "NullCache",
         "CACHE_NO_NULL_WARNING": True,
+        # Jobs run inline when their session commits; tests/app/jobs run a real consumer.
+        "JOBS_IMMEDIATE": True,
     }
     config.update(overrides)
     return create_app(config)

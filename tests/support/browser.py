@@ -109,9 +109,10 @@ def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTem
 def demo_server(
     backend: str, tmp: Path, templates: DemoTemplates, workers: int = 2, **env: str
 ) -> Iterator[LiveServer]:
-    """The demo partnership on gunicorn (`workers` workers) on a free 127.0.0.1 port, in a
-    database of its own (a copy of one built by `flask db upgrade` and `flask demo seed`);
-    stopped and dropped afterwards. `env` adds to or overrides the server's environment."""
+    """The demo partnership on gunicorn (`workers` workers) on a free 127.0.0.1 port, with a
+    job-queue consumer beside it (as `make run` has), in a database of its own (a copy of one
+    built by `flask db upgrade` and `flask demo seed`); stopped and dropped afterwards. `env`
+    adds to or overrides the server's environment."""
     server_env = {
         **os.environ,
         "POOLED_INSTANCE_PATH": str(tmp / "instance"),
@@ -141,17 +142,24 @@ def demo_server(
             cwd=ROOT,
             env=server_env,
         )
+        consumer = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker", "--workers", "2"],
+            cwd=ROOT,
+            env=server_env,
+        )
         server.url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(server.url, process)
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            for running in (process, consumer):
+                running.terminate()
+            for running in (process, consumer):
+                try:
+                    running.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    running.kill()
+                    running.wait()
 
 
 @pytest.fixture(scope="module")

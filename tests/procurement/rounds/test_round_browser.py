@@ -69,7 +69,7 @@ def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_
     page.get_by_role("button", name="Close pledging now").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Pledging is closed")
     page.get_by_role("button", name="Run the aggregator").click()
-    # The page refreshes itself (no JavaScript needed) until the detached process answers.
+    # The page refreshes itself (no JavaScript needed) until the queue consumer has solved the run.
     expect(page.get_by_role("heading", level=1)).to_contain_text("Optimal", timeout=60_000)
     expect(page.locator("#allocation-lines")).to_contain_text("Greenwood Primary School")
     expect(page.locator("#allocation-lines")).to_contain_text("Perivale Primary School")

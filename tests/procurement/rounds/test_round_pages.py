@@ -37,10 +37,8 @@ def text(page: str) -> str:
 
 @pytest.fixture
 def inline_runs(app):
-    """Solve runs inside the request (the test database is one uncommitted transaction)."""
-    app.config["ROUND_RUNS"] = "inline"
-    yield
-    app.config.pop("ROUND_RUNS", None)
+    """Solve runs as the request commits (the test database is one uncommitted transaction)."""
+    assert app.config["JOBS_IMMEDIATE"]  # the run's job runs inline; a consumer in other tests
 
 
 @pytest.fixture
