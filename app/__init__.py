@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 MODEL_MODULES = (
     "app.models",
     "app.audit",
+    "app.notifications.models",
     "marketplace.catalogue.models",
     "marketplace.offers.models",
     "marketplace.orders.models",

@@ -1,4 +1,4 @@
-"""Signing in and out."""
+"""Signing in and out, forgotten passwords and invitations."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import accounts
+from app.account_links import LinkPurpose
+from app.errors import DomainError
 from app.extensions import db
-from app.forms import LoginForm
+from app.forms import ForgotPasswordForm, LoginForm, SetPasswordForm, field_errors
 from app.security import SignInFailed, SignInLocked, authenticate
 
 bp = Blueprint("auth", __name__)
@@ -55,3 +58,46 @@ def logout():
     logout_user()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a password reset link; the answer is the same whether the address exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data or "")
+        return render_template("app/auth/reset_requested.html", email=form.email.data)
+    status = 400 if form.errors else 200
+    return render_template("app/auth/forgot_password.html", form=form), status
+
+
+def _set_password_page(token: str, purpose: LinkPurpose, template: str):
+    try:
+        user = accounts.user_for_link(token, purpose)
+    except DomainError as exc:
+        return render_template("app/auth/link_refused.html", message=exc.message), 400
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password_from_link(token, purpose, form.password.data or "")
+        except DomainError as exc:
+            field_errors(form, exc.field, exc.message)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash("Your password is set. Sign in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if form.errors else 200
+    return render_template(template, form=form, user=user), status
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from a reset link."""
+    return _set_password_page(token, LinkPurpose.PASSWORD_RESET, "app/auth/reset_password.html")
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """Set your password from an invitation link."""
+    return _set_password_page(token, LinkPurpose.INVITATION, "app/auth/accept_invitation.html")

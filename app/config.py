@@ -72,6 +72,18 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     # The partnership's fee on what providers are paid, in basis points (500 = 5%).
     PARTNERSHIP_FEE_BP = int(os.environ.get("PARTNERSHIP_FEE_BP", "500"))
+    # Email. Without MAIL_SERVER every email is written as an .eml file under instance/mail/
+    # (admins read them on the Outbox page).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "").strip()
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS", False)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Pooled <no-reply@pooled.test>")
+    # Links in emails start with this (no trailing slash).
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # Password-reset requests per address per hour before further requests send nothing.
+    PASSWORD_RESET_MAX_PER_HOUR = int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", "3"))
     DEMO_DATA_DIR = os.environ.get(
         "POOLED_DATA_DIR", str(Path(__file__).resolve().parent.parent.parent / "shared" / "data")
     )

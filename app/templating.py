@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 
 from app.models import Role
@@ -44,8 +44,8 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
 
 def nav_items() -> list[dict[str, Any]]:
     """The navigation for the signed-in user's role, marking the current section."""
-    if not current_user.is_authenticated:
-        return []
+    if not has_request_context() or not current_user.is_authenticated:
+        return []  # an email rendered by a task or a command has no navigation
     endpoints = current_app.view_functions
     current = request.endpoint or ""
     items = []

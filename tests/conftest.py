@@ -15,7 +15,7 @@ from app.extensions import db
 from tests import factories
 from tests.databases import BACKENDS, fresh_database, migrate, skip_or_fail_without_postgres
 
-pytest_plugins = ["tests.support.browser", "tests.support.stripe_fixtures"]
+pytest_plugins = ["tests.support.browser", "tests.support.stripe_fixtures", "tests.support.smtp"]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -1,0 +1,103 @@
+"""Sending outbox rows, each at most once however often the send task runs.
+
+A send first *claims* the row: an UPDATE from queued to sending, committed, that only one
+task can win. Only the winner transmits, then marks it sent. A task that fails puts the row
+back to queued with its error (the queue retries with back-off) or, after MAIL_MAX_ATTEMPTS,
+marks it failed. A claim older than CLAIM_TIMEOUT (its worker died between claiming and
+marking) may be claimed again: the message keeps its Message-ID so a mail server can drop it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db, rows_changed
+from app.notifications.mailer import transmit
+from app.notifications.models import OutboxMessage, OutboxStatus
+from app.time import utcnow
+
+CLAIM_TIMEOUT = timedelta(minutes=10)
+MAIL_MAX_ATTEMPTS = 6  # the first try and five retries
+
+
+class DeliveryFailed(RuntimeError):
+    """The mail server (or the disk) refused; the queue retries the task."""
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    claimable = sa.or_(
+        OutboxMessage.status == OutboxStatus.QUEUED,
+        sa.and_(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_at < now - CLAIM_TIMEOUT,
+        ),
+    )
+    won = rows_changed(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, claimable)
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return won == 1
+
+
+def send_message(message_id: int, now: datetime | None = None) -> bool:
+    """Send one outbox row if nobody else has; True when this call sent it."""
+    now = now or utcnow()
+    if not _claim(message_id, now):
+        return False
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    assert message is not None
+    try:
+        transmit(message)
+    except Exception as exc:  # noqa: BLE001 — any failure is recorded, then retried
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        message.status = (
+            OutboxStatus.FAILED if message.attempts >= MAIL_MAX_ATTEMPTS else OutboxStatus.QUEUED
+        )
+        db.session.commit()
+        raise DeliveryFailed(message.last_error) from exc
+    message.status = OutboxStatus.SENT
+    message.sent_at = utcnow()
+    message.last_error = ""
+    db.session.commit()
+    return True
+
+
+def queued_ids() -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(OutboxMessage.id)
+            .where(OutboxMessage.status == OutboxStatus.QUEUED)
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def send_queued() -> tuple[int, int]:
+    """Send every queued row now (a sweep behind the per-message tasks); (sent, failed)."""
+    sent = failed = 0
+    for message_id in queued_ids():
+        try:
+            sent += send_message(message_id)
+        except DeliveryFailed:
+            failed += 1
+    return sent, failed
+
+
+def retry(message_id: int) -> OutboxMessage | None:
+    """An admin sends a failed message again: it goes back to the queue with fresh attempts."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.status is not OutboxStatus.FAILED:
+        return None
+    message.status = OutboxStatus.QUEUED
+    message.attempts = 0
+    db.session.commit()
+    return message
