@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 MODEL_MODULES = (
     "app.models",
     "app.audit",
+    "app.jobs.models",
     "app.notifications.models",
     "marketplace.catalogue.models",
     "marketplace.offers.models",
@@ -68,6 +69,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         _configure_engine(db.engine)
     csrf.init_app(app)
+    from app import jobs
+
+    jobs.init_app(app)
 
     # Every model, so metadata (and Alembic) sees the whole schema.
     for module in MODEL_MODULES:
@@ -95,6 +99,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         dashboards.bp,
     ):
         app.register_blueprint(blueprint)
+    from app import worker
+
+    worker.import_tasks(tuple(app.config["JOBS_EXTRA_MODULES"]))
     return app
 
 

@@ -1,4 +1,4 @@
-"""The partnership office: users, schools (GIAS import) and membership terms."""
+"""The partnership office: users, schools (GIAS import), membership terms and the job queue."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db
 from app.forms import (
+    ActionForm,
     GiasUploadForm,
     GrantForm,
     InviteForm,
@@ -20,6 +21,7 @@ from app.forms import (
     submit,
 )
 from app.grants import record_grant
+from app.jobs import services as job_service
 from app.models import Grant, Membership, MembershipTerm, Provider, Role, School, User
 from app.security import roles_required
 
@@ -241,3 +243,33 @@ def grants():
         sa.select(Grant).order_by(Grant.received_on.desc(), Grant.id.desc())
     ).all()
     return render_template("app/admin/grants.html", form=form, grants=rows), outcome.status
+
+
+@bp.route("/jobs")
+@roles_required(Role.ADMIN)
+def jobs():
+    """Background jobs: the ones that failed, with their error, and the latest ones."""
+    return render_template(
+        "app/admin/jobs.html",
+        failed=job_service.failed_jobs(50),
+        recent=job_service.recent_jobs(50),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@roles_required(Role.ADMIN)
+def job_retry(job_id: int):
+    """Queue a failed job again."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired. Try again.", "error")
+        return redirect(url_for("admin.jobs"), code=303)
+    try:
+        run = job_service.retry_job(job_id, current_user)
+    except DomainError as exc:
+        refusal_status(exc)
+        flash(exc.message, "error")
+    else:
+        flash(f"Job {run.id} queued again.", "success")
+    return redirect(url_for("admin.jobs"), code=303)

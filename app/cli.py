@@ -16,6 +16,7 @@ from app.demo import accounts as demo_accounts
 from app.demo import seed as demo
 from app.errors import DomainError
 from app.extensions import db
+from app.jobs.cli import jobs_cli
 from app.models import Provider, Role, School
 from marketplace.billing.cli import billing_cli
 from procurement.rounds.cli import rounds_cli
@@ -132,5 +133,5 @@ def users_invite_command(
 
 def init_app(app: Flask) -> None:
     """Every command group of the app, core and domains."""
-    for group in (schools_cli, demo_cli, users_cli, billing_cli, rounds_cli, ocds_cli):
+    for group in (schools_cli, demo_cli, users_cli, jobs_cli, billing_cli, rounds_cli, ocds_cli):
         app.cli.add_command(group)

@@ -87,3 +87,21 @@ class Config:
     DEMO_DATA_DIR = os.environ.get(
         "POOLED_DATA_DIR", str(Path(__file__).resolve().parent.parent.parent / "shared" / "data")
     )
+    # Background jobs (huey). REDIS_URL set: the queue lives in Redis and consumers may run on
+    # many hosts; else in a SQLite file (JOBS_SQLITE_PATH, default instance/jobs.sqlite3).
+    REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+    JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH", "").strip()
+    JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "pooled").strip() or "pooled"
+    # Run every job inline when its session commits, with no consumer (tests, debugging).
+    JOBS_IMMEDIATE = _flag("JOBS_IMMEDIATE", False)
+    # More modules that define tasks, comma-separated (the job tests' own tasks).
+    JOBS_EXTRA_MODULES = tuple(
+        m.strip() for m in os.environ.get("JOBS_EXTRA_MODULES", "").split(",") if m.strip()
+    )
+    JOBS_WORKERS = int(os.environ.get("JOBS_WORKERS", "2"))
+    # A running job holds a lease the consumer renews every JOBS_HEARTBEAT_SECONDS; when a
+    # consumer dies, its jobs are sent again once their lease has lapsed.
+    JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", "120"))
+    JOBS_HEARTBEAT_SECONDS = float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "30"))
+    # A job still queued this long after it was sent is sent again (its message was lost).
+    JOBS_RESEND_AFTER_SECONDS = float(os.environ.get("JOBS_RESEND_AFTER_SECONDS", "600"))

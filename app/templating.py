@@ -38,6 +38,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Users", "admin.users", frozenset({Role.ADMIN})),
     ("Membership", "admin.membership_terms", frozenset({Role.ADMIN})),
     ("Grants", "admin.grants", frozenset({Role.ADMIN})),
+    ("Jobs", "admin.jobs", frozenset({Role.ADMIN})),
     ("My school", "home.my_school", frozenset({Role.SBM, Role.HEAD})),
 ]
 

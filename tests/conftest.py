@@ -34,6 +34,8 @@ def make_app(database_url: str, tmp_path: Any, **overrides: Any) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
         "LOGIN_MAX_FAILURES": 5,
+        # Jobs run inline when their session commits; tests/app/jobs run a real consumer.
+        "JOBS_IMMEDIATE": True,
     }
     config.update(overrides)
     return create_app(config)

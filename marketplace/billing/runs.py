@@ -12,9 +12,9 @@ Without STRIPE_API_KEY the invoices are still produced and stored here, issued w
 number for the partnership office to send, and pages say that Stripe is not configured.
 
 A run is recorded as a `BillingRun` with a heartbeat; a run whose process died, or that has
-not beaten for RUN_STALE_AFTER, no longer blocks the next. The admin page starts a run in a
-thread of the web process (`execute_in_background`); `flask billing run` runs it in the
-command's own process.
+not beaten for RUN_STALE_AFTER, no longer blocks the next. The admin page queues the run as a
+job (`marketplace.billing.tasks`), which a queue consumer executes, and executes again (it
+resumes) if that consumer dies; `flask billing run` runs it in the command's own process.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -49,7 +48,6 @@ from marketplace.billing.models import (
     StripeEvent,
 )
 from marketplace.billing.state import (
-    gateway_from_config,
     namespace,
     sqlite_writer,
     stripe_configured,
@@ -98,13 +96,23 @@ def _is_alive(run: BillingRun) -> bool:
     return _runner_alive(run.runner) if run.runner else True
 
 
-def start_run(actor: User | None, as_of: date | None = None) -> BillingRun:
-    """Record a new billing run, unless one is already running; runs that died are closed."""
+def start_run(
+    actor: User | None,
+    as_of: date | None = None,
+    *,
+    before_commit: Callable[[BillingRun], object] | None = None,
+) -> BillingRun:
+    """Record a new billing run, unless one is already running; runs that died are closed.
+    `before_commit` is called with the new run before it is committed (to queue its job)."""
     with sqlite_writer():
-        return _start_run(actor, as_of)
+        return _start_run(actor, as_of, before_commit)
 
 
-def _start_run(actor: User | None, as_of: date | None) -> BillingRun:
+def _start_run(
+    actor: User | None,
+    as_of: date | None,
+    before_commit: Callable[[BillingRun], object] | None,
+) -> BillingRun:
     for run in db.session.scalars(
         sa.select(BillingRun).where(BillingRun.status == BillingRunStatus.RUNNING)
     ):
@@ -130,8 +138,31 @@ def _start_run(actor: User | None, as_of: date | None) -> BillingRun:
     audit.record(
         actor, "billing_run", run.id, "started", after={"as_of": str(run.as_of)}, scope="billing"
     )
+    if before_commit is not None:
+        before_commit(run)
     db.session.commit()
     return run
+
+
+def take_over(run_id: int) -> BillingRun | None:
+    """Make this process the runner of a run about to execute (its job, first or again after
+    the consumer running it died, or an admin's retry after it failed). None when there is
+    nothing to do: the run finished, or a later run has started (it resumed this one's work)."""
+    with sqlite_writer():
+        run = db.session.get(BillingRun, run_id, with_for_update=True)
+        if run is None or run.status is BillingRunStatus.FINISHED:
+            db.session.rollback()
+            return None
+        if run.status is BillingRunStatus.FAILED:
+            if db.session.scalar(sa.select(sa.func.max(BillingRun.id))) != run.id:
+                db.session.rollback()
+                return None
+            run.status = BillingRunStatus.RUNNING
+            run.finished_at = None
+        run.runner = _runner_label()
+        run.heartbeat_at = utcnow()
+        db.session.commit()
+        return run
 
 
 def recent_runs(limit: int = 10) -> list[BillingRun]:
@@ -275,26 +306,6 @@ def _push_all(sync: StripeSync, run_id: int, report: RunReport, say: Progress) -
             report.failures.append(f"Credit note {note_id}: {exc.message}")
             record_error(CreditNote, note_id, exc.message)
         _update_run(run_id, pushed=report.pushed, failures=len(report.failures))
-
-
-def execute_in_background(run_id: int) -> None:
-    """Run a started billing run in a thread of this process (the admin page's button)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    threading.Thread(
-        target=_execute_in_thread, args=(app, run_id), daemon=True, name="billing-run"
-    ).start()
-
-
-def _execute_in_thread(app: Flask, run_id: int) -> None:
-    with app.app_context():
-        try:
-            run = db.session.get(BillingRun, run_id)
-            if run is not None:
-                execute(run, gateway_from_config())
-        except Exception:  # the run records its failure; the thread must not die noisily
-            log.exception("billing run %s failed", run_id)
-        finally:
-            db.session.remove()
 
 
 # The admin page's figures ---------------------------------------------------------------------

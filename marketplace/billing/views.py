@@ -22,14 +22,16 @@ from app.accounts import provider_for_user
 from app.errors import DomainError
 from app.extensions import csrf, db
 from app.forms import ActionForm
+from app.jobs import enqueue_after_commit
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role
 from app.security import roles_required
 from app.time import london_today
 from marketplace.billing import payables, queries, runs
 from marketplace.billing import webhooks as billing_events
 from marketplace.billing.models import BillingRunStatus, InvoiceStatus
-from marketplace.billing.state import gateway_from_config, stripe_configured
+from marketplace.billing.state import stripe_configured
 from marketplace.billing.stripe_gateway import WebhookSignatureInvalid, verify_webhook
+from marketplace.billing.tasks import execute_billing_run
 from marketplace.blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -94,21 +96,16 @@ def billing_page():
             flash("The form expired. Try again.", "error")
             return redirect(url_for("marketplace.billing"), code=303)
         try:
-            run = runs.start_run(current_user)
+            run = runs.start_run(
+                current_user,
+                before_commit=lambda run: enqueue_after_commit(
+                    execute_billing_run, run.id, requested_by=current_user
+                ),
+            )
         except DomainError as exc:
             flash(exc.message, "error")
             return redirect(url_for("marketplace.billing"), code=303)
-        if current_app.config.get("BILLING_RUN_IN_BACKGROUND", True):
-            runs.execute_in_background(run.id)
-            flash(f"Billing run {run.id} started.", "success")
-        else:
-            try:
-                report = runs.execute(run, gateway_from_config())
-            except Exception as exc:  # recorded on the run; shown on the page
-                log.exception("billing run %s failed", run.id)
-                flash(f"Billing run {run.id} failed: {exc}", "error")
-            else:
-                flash(f"Billing run {run.id} finished: {report.summary()}", "success")
+        flash(f"Billing run {run.id} started.", "success")
         return redirect(url_for("marketplace.billing"), code=303)
     recent = runs.recent_runs(10)
     latest = recent[0] if recent else None

@@ -1,7 +1,7 @@
 """notifications: the email outbox, in-app notifications, preferences; invited users
 
 Revision ID: 0010_notifications
-Revises: 0007_hardening
+Revises: 0009_jobs
 Create Date: 2026-12-06 03:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_notifications"
-down_revision = "0007_hardening"
+down_revision = "0009_jobs"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,5 @@
 """A round's life in the committee's hands: set it up and open it, close pledging early,
-cancel it, change the aggregator's rules.
+cancel it, change the aggregator's rules; and pledging closing by itself at the deadline.
 
 draft → open (schools pledge until the deadline) → closed → run → awarded; or cancelled
 before the award. Running and awarding are in `procurement.rounds.runs` and
@@ -271,6 +271,32 @@ def close_pledging(round_id: int, actor: User, now: datetime | None = None) -> B
     record_round_change(actor, buying_round, "pledging closed", before)
     db.session.commit()
     return buying_round
+
+
+@use_case
+def close_rounds_past_deadline(now: datetime | None = None) -> int:
+    """Close pledging on every open round whose pledge deadline has passed (the scheduler does
+    this every minute); returns how many it closed."""
+    now = now or utcnow()
+    due = list(
+        db.session.scalars(
+            sa.select(BuyingRound.id)
+            .where(BuyingRound.status == RoundStatus.OPEN, BuyingRound.pledge_deadline_at <= now)
+            .order_by(BuyingRound.id)
+        )
+    )
+    closed = 0
+    for round_id in due:
+        buying_round = lock_round(round_id)
+        if buying_round.status is not RoundStatus.OPEN or buying_round.pledge_deadline_at > now:
+            continue  # closed (or its deadline moved) since the list was read
+        before = buying_round.snapshot()
+        buying_round.status = RoundStatus.CLOSED
+        buying_round.closed_at = now
+        record_round_change(None, buying_round, "pledging closed at the deadline", before)
+        closed += 1
+    db.session.commit()
+    return closed
 
 
 @use_case

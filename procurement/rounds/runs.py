@@ -1,16 +1,12 @@
-"""Running the aggregator: a run records its inputs when queued, is solved once (in a
-detached process, or inline), and is compared with the runs on the same inputs.
+"""Running the aggregator: a run records its inputs when queued, is solved once (by a queue
+consumer: `procurement.rounds.tasks`, or inline by `flask rounds run`), and is compared with
+the runs on the same inputs.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,8 +71,10 @@ def queue_run(
     *,
     solver: str = optimizer.HIGHS,
     time_limit_seconds: int = DEFAULT_TIME_LIMIT,
+    before_commit: Callable[[RoundRun], object] | None = None,
 ) -> RoundRun:
-    """Record a new run with the round's current pledges, offers and rules as its inputs."""
+    """Record a new run with the round's current pledges, offers and rules as its inputs.
+    `before_commit` is called with the new run before it is committed (to queue its job)."""
     now = now or utcnow()
     if solver not in optimizer.SOLVERS:
         raise RoundError(f"Choose a solver: {', '.join(optimizer.SOLVERS)}", field="solver")
@@ -146,8 +144,23 @@ def queue_run(
         },
         scope=audit_scope(round_id),
     )
+    if before_commit is not None:
+        before_commit(run)
     db.session.commit()
     return run
+
+
+def requeue_interrupted(run_id: int) -> bool:
+    """Put a run whose solver died half-way back in the queue (running → queued), so it can be
+    solved again from its recorded inputs; the caller must hold the run's job. True if it did."""
+    changed = rows_changed(
+        sa.update(RoundRun)
+        .where(RoundRun.id == run_id, RoundRun.status == RunStatus.RUNNING)
+        .values(status=RunStatus.QUEUED, started_at=None, pid=None, progress="Starting again")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return changed == 1
 
 
 def execute_run(run_id: int, *, pid: int | None = None) -> RoundRun:
@@ -229,43 +242,6 @@ def execute_run(run_id: int, *, pid: int | None = None) -> RoundRun:
     )
     db.session.commit()
     return run
-
-
-def launch_run(
-    run: RoundRun, *, database_url: str, instance_path: str, project_root: Path, log_dir: Path
-) -> int:
-    """Start `flask rounds run ROUND --run RUN` as a detached process; returns its pid.
-
-    The web worker returns at once; the round page refreshes itself until the run is done.
-    The process gets this app's database and instance folder, and logs to log_dir.
-    """
-    log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATABASE_URL": database_url, "POOLED_INSTANCE_PATH": instance_path}
-    command = [
-        sys.executable,
-        "-m",
-        "flask",
-        "--app",
-        "wsgi",
-        "rounds",
-        "run",
-        str(run.round_id),
-        "--run",
-        str(run.id),
-    ]
-    with (log_dir / f"round-run-{run.id}.log").open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own command line, no shell
-            command,
-            cwd=project_root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    # Reap it when it ends, so no zombie is left behind in the worker.
-    threading.Thread(target=process.wait, daemon=True).start()
-    return process.pid
 
 
 def same_input_runs(run: RoundRun) -> list[tuple[RoundRun, bool | None]]:

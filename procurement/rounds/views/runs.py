@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import Response, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.errors import DomainError, refusal_status
 from app.forms import ActionForm, filled, submit
+from app.jobs import enqueue_after_commit
 from app.models import PARTNERSHIP_ROLES
 from app.money import format_pence
 from app.security import roles_required
@@ -20,25 +20,10 @@ from procurement.rounds.access import get_round, get_run
 from procurement.rounds.answers import run_answer
 from procurement.rounds.award import award_run
 from procurement.rounds.forms import RunForm
-from procurement.rounds.models import RoundRun, RoundStatus, RunStatus
-from procurement.rounds.runs import execute_run, launch_run, queue_run, same_input_runs
+from procurement.rounds.models import RoundStatus, RunStatus
+from procurement.rounds.runs import queue_run, same_input_runs
+from procurement.rounds.tasks import solve_run
 from procurement.rounds.views.rounds import round_page
-
-
-def _start(run: RoundRun) -> None:
-    """Solve in a detached process (production), or here and now when ROUND_RUNS is "inline"."""
-    if current_app.config.get("ROUND_RUNS") == "inline":
-        execute_run(run.id)
-        return
-    launch_run(
-        run,
-        database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
-        instance_path=current_app.instance_path,
-        project_root=Path(current_app.root_path).parent,
-        log_dir=Path(
-            current_app.config.get("ROUND_RUN_LOG_DIR") or Path(current_app.instance_path) / "logs"
-        ),
-    )
 
 
 @bp.route("/rounds/<int:round_id>/runs", methods=["POST"])
@@ -54,12 +39,14 @@ def round_run(round_id: int):
             current_user,
             solver=form.solver.data,
             time_limit_seconds=filled(form.time_limit_seconds.data),
+            before_commit=lambda run: enqueue_after_commit(
+                solve_run, run.id, requested_by=current_user
+            ),
         ),
     )
     if not outcome.done:
         return round_page(get_round(round_id), run_form=form, status=outcome.status)
     run = outcome.value
-    _start(run)
     flash(f"Run {run.number} has started.", "success")
     return redirect(url_for("procurement.round_run_detail", round_id=round_id, run_id=run.id))
 
