@@ -79,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from app import admin, audit, auth, cli, errors, home, security, templating
     from app.dashboards import views as dashboards
+    from app.notifications import views as notifications
     from marketplace.blueprint import blueprint as marketplace_blueprint
     from marketplace.orders import contract_prices
     from procurement.blueprint import blueprint as procurement_blueprint
@@ -97,6 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         marketplace_blueprint(),
         procurement_blueprint(),
         dashboards.bp,
+        notifications.bp,
     ):
         app.register_blueprint(blueprint)
     from app import worker

@@ -80,6 +80,8 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _flag("MAIL_USE_TLS", False)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Pooled <no-reply@pooled.test>")
+    # Where .eml files go without MAIL_SERVER (default: instance/mail/).
+    MAIL_FOLDER = os.environ.get("MAIL_FOLDER", "")
     # Links in emails start with this (no trailing slash).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     # Password-reset requests per address per hour before further requests send nothing.

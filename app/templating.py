@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.models import Role
 from app.money import format_pence
+from app.notifications import inbox
 from app.time import format_date, format_instant
 
 # (label, endpoint, roles). An item shows only once its endpoint exists.
@@ -38,6 +39,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Users", "admin.users", frozenset({Role.ADMIN})),
     ("Membership", "admin.membership_terms", frozenset({Role.ADMIN})),
     ("Grants", "admin.grants", frozenset({Role.ADMIN})),
+    ("Outbox", "notifications.outbox", frozenset({Role.ADMIN})),
     ("Jobs", "admin.jobs", frozenset({Role.ADMIN})),
     ("My school", "home.my_school", frozenset({Role.SBM, Role.HEAD})),
 ]
@@ -56,6 +58,13 @@ def nav_items() -> list[dict[str, Any]]:
     return items
 
 
+def unread_notifications() -> int:
+    """How many notifications the signed-in user has not read (for the header)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return 0
+    return inbox.unread_count(current_user.id)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_pence
     app.jinja_env.filters["money0"] = lambda pence: format_pence(pence, show_pence=False)
@@ -68,6 +77,7 @@ def init_app(app: Flask) -> None:
         return {
             "partnership_name": app.config["PARTNERSHIP_NAME"],
             "nav_items": nav_items(),
+            "unread_notifications": unread_notifications(),
             # Pages link to a feature only once its view exists.
             "available_endpoints": app.view_functions,
         }

@@ -16,6 +16,7 @@ from typing import Any
 # Every module that defines tasks (core first, then the domains).
 TASK_MODULES = (
     "app.jobs.services",
+    "app.notifications.tasks",
     "app.schools",
     "marketplace.billing.tasks",
     "procurement.rounds.tasks",

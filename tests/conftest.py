@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ def make_app(database_url: str, tmp_path: Any, **overrides: Any) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
         "LOGIN_MAX_FAILURES": 5,
+        "MAIL_FOLDER": str(Path(tmp_path) / "mail"),
         # Jobs run inline when their session commits; tests/app/jobs run a real consumer.
         "JOBS_IMMEDIATE": True,
     }

@@ -71,33 +71,16 @@ def send_message(message_id: int, now: datetime | None = None) -> bool:
     return True
 
 
-def queued_ids() -> list[int]:
-    return list(
-        db.session.scalars(
-            sa.select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.QUEUED)
-            .order_by(OutboxMessage.id)
-        )
-    )
-
-
-def send_queued() -> tuple[int, int]:
-    """Send every queued row now (a sweep behind the per-message tasks); (sent, failed)."""
-    sent = failed = 0
-    for message_id in queued_ids():
-        try:
-            sent += send_message(message_id)
-        except DeliveryFailed:
-            failed += 1
-    return sent, failed
-
-
 def retry(message_id: int) -> OutboxMessage | None:
     """An admin sends a failed message again: it goes back to the queue with fresh attempts."""
+    from app.jobs import enqueue_after_commit
+    from app.notifications.tasks import send_email
+
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.status is not OutboxStatus.FAILED:
         return None
     message.status = OutboxStatus.QUEUED
     message.attempts = 0
+    enqueue_after_commit(send_email, message.id)
     db.session.commit()
     return message

@@ -29,7 +29,9 @@ def build_message(message: OutboxMessage) -> EmailMessage:
 
 
 def mail_folder() -> Path:
-    return Path(current_app.instance_path) / "mail"
+    """Where emails are written without MAIL_SERVER: MAIL_FOLDER, or instance/mail/."""
+    folder = current_app.config.get("MAIL_FOLDER")
+    return Path(folder) if folder else Path(current_app.instance_path) / "mail"
 
 
 def eml_path(message: OutboxMessage) -> Path:

@@ -3,18 +3,20 @@
 It writes, in the caller's transaction (the caller's use case commits): an in-app
 notification per person, and an outbox row per person who wants the email, keyed by event and
 recipient so that telling the same event twice writes nothing new. Rows to send straight away
-are handed to the send task after the commit; rows for a daily digest wait (status held).
+are handed to the send task (app.notifications.tasks) when the transaction commits; rows for
+a daily digest wait (status held).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.jobs import enqueue_after_commit
 from app.models import User
 from app.notifications.kinds import Delivery, effective_delivery, kind
 from app.notifications.models import (
@@ -24,15 +26,7 @@ from app.notifications.models import (
     OutboxStatus,
 )
 from app.notifications.rendering import Email, render_email
-
-# Called with each outbox id to send once the transaction commits (the jobs queue installs
-# itself here; until then rows wait for `delivery.send_queued`).
-_after_commit_senders: list[Callable[[int], None]] = []
-
-
-def install_sender(sender: Callable[[int], None]) -> None:
-    """Send queued outbox rows through `sender(outbox_id)` once their transaction commits."""
-    _after_commit_senders[:] = [sender]
+from app.notifications.tasks import send_email
 
 
 def preference(user_id: int, kind_key: str) -> Delivery | None:
@@ -145,6 +139,5 @@ def outbox_row(
     if not _add_once(row):
         return None
     if not held:
-        for sender in _after_commit_senders:
-            sender(row.id)
+        enqueue_after_commit(send_email, row.id)
     return row

@@ -31,6 +31,7 @@ from marketplace.orders.models import (
     Order,
     OrderStatus,
 )
+from marketplace.orders.notices import order_decided
 
 REASON_MAX = 500
 
@@ -68,6 +69,7 @@ def approve(order_id: int, school_id: int, actor: User) -> Order:
     order.approved_at = utcnow()
     order.approved_by_id = actor.id
     record(actor, order, "approved", before)
+    order_decided(order, "approved")
     db.session.commit()
     return order
 
@@ -85,6 +87,7 @@ def reject(order_id: int, school_id: int, actor: User, reason: str | None) -> Or
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = utcnow()
     record(actor, order, "rejected", before, reason=text)
+    order_decided(order, "rejected", text)
     db.session.commit()
     return order
 
@@ -98,6 +101,7 @@ def confirm(order_id: int, provider_id: int, actor: User) -> Order:
     order.status = OrderStatus.CONFIRMED
     order.confirmed_at = utcnow()
     record(actor, order, "confirmed", before)
+    order_decided(order, "confirmed")
     db.session.commit()
     return order
 
@@ -113,6 +117,7 @@ def decline(order_id: int, provider_id: int, actor: User, reason: str | None) ->
     order.status = OrderStatus.DECLINED
     order.cancelled_at = utcnow()
     record(actor, order, "declined", before, reason=text)
+    order_decided(order, "declined", text)
     db.session.commit()
     return order
 
@@ -126,6 +131,7 @@ def deliver(order_id: int, provider_id: int, actor: User) -> Order:
     order.status = OrderStatus.DELIVERED
     order.delivered_at = utcnow()
     record(actor, order, "delivered", before)
+    order_decided(order, "delivered")
     db.session.commit()
     return order
 

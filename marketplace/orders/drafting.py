@@ -41,6 +41,7 @@ from marketplace.orders.models import (
     OrderKind,
     OrderStatus,
 )
+from marketplace.orders.notices import order_awaiting_approval
 
 PO_NUMBER_MAX = 60
 NOTES_MAX = 2000
@@ -305,5 +306,7 @@ def submit(order_id: int, school_id: int, actor: User, *, today: date | None = N
             note=f"Within the school’s approval threshold of "
             f"{format_pence(school.approval_threshold_pence)}",
         )
+    else:
+        order_awaiting_approval(order)
     db.session.commit()
     return order
