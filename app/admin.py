@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import accounts
@@ -22,7 +22,7 @@ from app.forms import (
 )
 from app.grants import record_grant
 from app.jobs import services as job_service
-from app.models import Grant, Membership, MembershipTerm, Provider, Role, School, User
+from app.models import GiasImport, Grant, Membership, MembershipTerm, Provider, Role, School, User
 from app.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -117,14 +117,35 @@ def schools_import():
     if form.validate_on_submit():
         data = form.file.data.read()
         try:
-            report = school_service.import_gias(
-                data, la_code=form.la_code.data or None, actor=current_user
+            result = school_service.start_gias_import(
+                data,
+                filename=form.file.data.filename or "",
+                la_code=form.la_code.data or None,
+                actor=current_user,
+                queue_above=current_app.config["GIAS_QUEUE_ABOVE"],
             )
         except DomainError as exc:
             form.file.errors = [*form.file.errors, exc.message]
         else:
+            if isinstance(result, GiasImport):
+                flash(
+                    f"The file has {result.rows_total} schools: they are being imported.",
+                    "success",
+                )
+                return redirect(url_for("admin.schools_import_progress", import_id=result.id))
+            report = result
             flash("Import finished: " + report.summary() + ".", "success")
     return render_template("app/admin/schools_import.html", form=form, report=report)
+
+
+@bp.route("/schools/import/<int:import_id>")
+@roles_required(Role.ADMIN)
+def schools_import_progress(import_id: int):
+    """A large GIAS import's progress; the page refreshes itself until the job is done."""
+    record = school_service.get_gias_import(import_id)
+    return render_template(
+        "app/admin/schools_import_progress.html", record=record, refresh_seconds=3
+    )
 
 
 @bp.route("/schools/<int:school_id>/membership/<int:term_id>", methods=["GET", "POST"])

@@ -107,3 +107,5 @@ class Config:
     JOBS_HEARTBEAT_SECONDS = float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "30"))
     # A job still queued this long after it was sent is sent again (its message was lost).
     JOBS_RESEND_AFTER_SECONDS = float(os.environ.get("JOBS_RESEND_AFTER_SECONDS", "600"))
+    # A GIAS file with more schools than this is imported by a job (the page shows progress).
+    GIAS_QUEUE_ABOVE = int(os.environ.get("GIAS_QUEUE_ABOVE", "300"))

@@ -247,6 +247,41 @@ class Grant(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class GiasImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class GiasImport(Model):
+    """A large GIAS file being imported by a job: the file itself (so any consumer host can
+    read it), how far the job has got, and what it found."""
+
+    __tablename__ = "gias_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(200), default="")
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    la_code: Mapped[str | None] = mapped_column(sa.String(10))
+    status: Mapped[GiasImportStatus] = enum_column(
+        GiasImportStatus, default=GiasImportStatus.QUEUED
+    )
+    rows_total: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (GiasImportStatus.QUEUED, GiasImportStatus.RUNNING)
+
+
 class AuditEvent(Model):
     """Append-only record of a state change: who, when, what, before and after."""
 

@@ -1,4 +1,4 @@
-"""Use cases for schools: the GIAS import and membership."""
+"""Use cases for schools: the GIAS import (a large file's as a queued job) and membership."""
 
 from __future__ import annotations
 
@@ -10,8 +10,17 @@ import sqlalchemy as sa
 from app import audit, gias
 from app.errors import DomainError, NotFound
 from app.extensions import db
+from app.jobs import enqueue_after_commit, task
 from app.membership import SubscriptionBreakdown, subscription
-from app.models import Membership, MembershipTerm, School, User
+from app.models import (
+    GiasImport,
+    GiasImportStatus,
+    Membership,
+    MembershipTerm,
+    School,
+    User,
+)
+from app.time import utcnow
 
 
 class ImportFailed(DomainError):
@@ -60,11 +69,19 @@ def import_gias(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Upsert schools by URN from a GIAS export; a bad file raises and writes nothing."""
+    return _import(_parse(data, la_code), actor, progress)
+
+
+def _parse(data: bytes, la_code: str | None) -> gias.GiasFile:
     try:
-        parsed = gias.parse(data, la_code=la_code)
+        return gias.parse(data, la_code=la_code)
     except gias.GiasFileError as exc:
         raise ImportFailed(str(exc)) from exc
 
+
+def _import(
+    parsed: gias.GiasFile, actor: User | None, progress: Callable[[int, int], None] | None
+) -> ImportReport:
     existing = {school.urn: school for school in db.session.scalars(sa.select(School))}
     created = updated = unchanged = 0
     total = len(parsed.schools)
@@ -74,6 +91,7 @@ def import_gias(
         if school is None:
             school = School(urn=row.urn, needs_pupil_count=row.pupils is None, **values)
             db.session.add(school)
+            existing[row.urn] = school
             created += 1
         else:
             changed = {k: v for k, v in values.items() if getattr(school, k) != v}
@@ -97,6 +115,83 @@ def import_gias(
     audit.record(actor, "gias_import", "-", "imported", after=report.__dict__, scope="schools")
     db.session.commit()
     return report
+
+
+def start_gias_import(
+    data: bytes,
+    *,
+    filename: str,
+    la_code: str | None,
+    actor: User,
+    queue_above: int,
+) -> ImportReport | GiasImport:
+    """Import a GIAS file now if it has at most `queue_above` schools; else check it now (a
+    bad file is refused at once, writing nothing) and queue the import as a job."""
+    parsed = _parse(data, la_code)
+    if len(parsed.schools) <= queue_above:
+        return _import(parsed, actor, None)
+    record = GiasImport(
+        filename=filename[:200],
+        data=data,
+        la_code=la_code,
+        rows_total=len(parsed.schools),
+        requested_by_id=actor.id,
+    )
+    db.session.add(record)
+    db.session.flush()
+    audit.record(
+        actor,
+        "gias_import",
+        record.id,
+        "queued",
+        after={"filename": record.filename, "schools": record.rows_total},
+        scope="schools",
+    )
+    enqueue_after_commit(import_gias_file, record.id, requested_by=actor)
+    db.session.commit()
+    return record
+
+
+def get_gias_import(import_id: int) -> GiasImport:
+    record = db.session.get(GiasImport, import_id)
+    if record is None:
+        raise NotFound("No such import.")
+    return record
+
+
+@task(retries=2, retry_delay=30)
+def import_gias_file(import_id: int) -> None:
+    """Import a queued GIAS file, committing every 500 schools with the progress the page shows.
+    Schools are upserted by URN, so an import run again after a failure redoes nothing twice."""
+    record = db.session.get(GiasImport, import_id)
+    if record is None or record.status is GiasImportStatus.FINISHED:
+        return
+    record.status = GiasImportStatus.RUNNING
+    record.error = ""
+    db.session.commit()
+    actor = db.session.get(User, record.requested_by_id) if record.requested_by_id else None
+
+    def progress(done: int, total: int) -> None:
+        record.rows_done, record.rows_total = done, total
+        db.session.commit()
+
+    session = db.session()
+    session.expire_on_commit = False  # the schools already read stay loaded between batches
+    try:
+        report = _import(_parse(record.data, record.la_code), actor, progress)
+    except Exception as exc:
+        db.session.rollback()
+        record.status = GiasImportStatus.FAILED
+        record.error = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}"
+        record.finished_at = utcnow()
+        db.session.commit()
+        raise
+    finally:
+        session.expire_on_commit = True
+    record.status = GiasImportStatus.FINISHED
+    record.summary = report.summary()
+    record.finished_at = utcnow()
+    db.session.commit()
 
 
 def get_school(school_id: int) -> School:

@@ -190,3 +190,61 @@ def test_no_module_is_over_500_lines_without_a_stated_reason():
         if LONG_BECAUSE not in docstring:
             too_long.append(f"{name}: {text.count(chr(10))} lines")
     assert too_long == []
+
+
+# Long work runs as a queued job: nothing in the app starts a thread or a background process,
+# except the queue's consumer (the lease heartbeat) and command-line tools.
+STARTS_IN_BACKGROUND = frozenset(
+    {
+        "Thread",
+        "Timer",
+        "Popen",
+        "Process",
+        "fork",
+        "forkpty",
+        "start_new_thread",
+        "ThreadPoolExecutor",
+        "ProcessPoolExecutor",
+        "Pool",
+    }
+)
+MAY_START_IN_BACKGROUND = ("app.jobs.queue", "app.worker")
+
+
+def _starts_in_background(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr in STARTS_IN_BACKGROUND:
+            found.append(f"line {node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.ImportFrom):
+            found += [
+                f"line {node.lineno}: from {node.module} import {alias.name}"
+                for alias in node.names
+                if alias.name in STARTS_IN_BACKGROUND
+            ]
+    return found
+
+
+def test_no_thread_or_process_is_started_outside_the_consumer_and_the_command_line():
+    wrong = [
+        f"{name} {where}"
+        for name, path in sorted(source_modules().items())
+        if not (within(name, MAY_START_IN_BACKGROUND) or name.split(".")[-1] == "cli")
+        for where in _starts_in_background(path)
+    ]
+    assert wrong == []
+
+
+def test_the_background_check_finds_a_thread_and_a_process(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import threading, subprocess\n"
+        "from multiprocessing import Process\n"
+        "threading.Thread(target=print).start()\n"
+        "subprocess.Popen(['true'])\n"
+    )
+    assert sorted(_starts_in_background(sample)) == [
+        "line 2: from multiprocessing import Process",
+        "line 3: .Thread",
+        "line 4: .Popen",
+    ]

@@ -292,34 +292,35 @@ def _run_job(name: str, job_run_id: int) -> None:
                 db.session.rollback()
                 log.exception("job %s (%s) failed", job_run_id, name)
                 error = f"{type(exc).__name__}: {exc}"[:4000]
-                if attempts < max_attempts:
-                    delay = job.retry_delay * 2 ** (attempts - 1)
-                    if _finish(
-                        job_run_id,
-                        label,
-                        status=JobStatus.QUEUED,
-                        last_error=error,
-                        enqueued_at=utcnow() + timedelta(seconds=delay),
-                        lease_until=None,
-                    ):
-                        send(name, job_run_id, delay=delay or None)
-                else:
-                    _finish(
-                        job_run_id,
-                        label,
-                        status=JobStatus.FAILED,
-                        last_error=error,
-                        finished_at=utcnow(),
-                        lease_until=None,
-                    )
+            else:
+                _finish(
+                    job_run_id,
+                    label,
+                    status=JobStatus.SUCCEEDED,
+                    finished_at=utcnow(),
+                    lease_until=None,
+                )
                 return
-            _finish(
+            if attempts >= max_attempts:
+                _finish(
+                    job_run_id,
+                    label,
+                    status=JobStatus.FAILED,
+                    last_error=error,
+                    finished_at=utcnow(),
+                    lease_until=None,
+                )
+                return
+            delay = job.retry_delay * 2 ** (attempts - 1)
+            if _finish(
                 job_run_id,
                 label,
-                status=JobStatus.SUCCEEDED,
-                finished_at=utcnow(),
+                status=JobStatus.QUEUED,
+                last_error=error,
+                enqueued_at=utcnow() + timedelta(seconds=delay),
                 lease_until=None,
-            )
+            ):
+                send(name, job_run_id, delay=delay or None)
         finally:
             db.session.remove()
 

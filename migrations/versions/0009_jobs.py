@@ -1,4 +1,4 @@
-"""jobs: the record of every queued job
+"""jobs: the record of every queued job; large GIAS imports queued with their file
 
 Revision ID: 0009_jobs
 Revises: 0007_hardening
@@ -62,5 +62,47 @@ def upgrade():
         )
 
 
+    op.create_table(
+        "gias_imports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("la_code", sa.String(length=10), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "queued",
+                "running",
+                "finished",
+                "failed",
+                name="giasimportstatus",
+                native_enum=False,
+                length=30,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("rows_total", sa.Integer(), nullable=False),
+        sa.Column("rows_done", sa.Integer(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("requested_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"],
+            ["users.id"],
+            name=op.f("fk_gias_imports_requested_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gias_imports")),
+    )
+    with op.batch_alter_table("gias_imports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_gias_imports_requested_by_id"), ["requested_by_id"], unique=False
+        )
+
+
 def downgrade():
+    op.drop_table("gias_imports")
     op.drop_table("job_runs")

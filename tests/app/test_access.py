@@ -15,6 +15,7 @@ PAGES = {
     "/admin/schools": {Role.ADMIN, Role.COMMITTEE},
     "/admin/schools/import": {Role.ADMIN},
     "/admin/membership": {Role.ADMIN},
+    "/admin/jobs": {Role.ADMIN},
 }
 
 

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from app.config import Config
 from app.extensions import db
-from app.models import AuditEvent, School
+from app.jobs import JobRun, JobStatus
+from app.models import AuditEvent, GiasImport, GiasImportStatus, School
 
 DATA = Path(Config.DEMO_DATA_DIR) / "schools"
 SAMPLE = DATA / "gias_sample_99.csv"
@@ -107,17 +108,82 @@ def test_only_csv_files_may_be_uploaded(client, auth, world):
     assert "The file must be a CSV file" in response.get_data(as_text=True)
 
 
-def test_a_large_file_shows_progress(runner, tmp_path):
+def big_file(copies: int) -> bytes:
+    """The sample `copies` times over, each copy with URNs of its own."""
     lines = SAMPLE.read_bytes().split(b"\r\n")
     header, rows = lines[0], [r for r in lines[1:] if r]
     big = [header]
-    for copy in range(13):  # 13 × 99 rows, each copy with URNs of its own
+    for copy in range(copies):
         for row in rows:
             urn, rest = row.split(b",", 1)
             big.append(str(int(urn) + 1_000_000 * (copy + 1)).encode() + b"," + rest)
+    return b"\r\n".join(big)
+
+
+def test_a_large_file_shows_progress(runner, tmp_path):
     path = tmp_path / "big.csv"
-    path.write_bytes(b"\r\n".join(big))
+    path.write_bytes(big_file(13))  # 13 × 99 rows
     result = runner.invoke(args=["schools", "import-gias", str(path)])
     assert result.exit_code == 0, result.output
     assert "Importing schools" in result.output
     assert "created: 1170" in result.output
+
+
+def test_a_large_upload_is_imported_by_a_job_and_its_page_shows_how_it_went(
+    app, client, auth, world
+):
+    # Jobs run inline here as the upload commits (JOBS_IMMEDIATE); tests/app/jobs run them on
+    # a real consumer.
+    auth.as_user(world.admin)
+    before = school_count()
+    response = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(big_file(4)), "big.csv"), "la_code": ""},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    record = db.session.scalar(sa.select(GiasImport))
+    assert response.location.endswith(f"/admin/schools/import/{record.id}")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "The file has 360 schools: they are being imported." in page
+    assert "Import finished: 360 created, 0 updated" in page
+    assert 'http-equiv="refresh"' not in page
+    assert school_count() == before + 360
+    assert (record.status, record.rows_done, record.rows_total) == (
+        GiasImportStatus.FINISHED,
+        360,
+        360,
+    )
+    job = db.session.scalar(sa.select(JobRun))
+    assert (job.task_name, job.status, job.requested_by_id) == (
+        "app.schools.import_gias_file",
+        JobStatus.SUCCEEDED,
+        world.admin.id,
+    )
+
+
+def test_a_queued_import_shows_its_progress_and_refreshes_itself(client, auth, world):
+    auth.as_user(world.admin)
+    record = GiasImport(filename="big.csv", data=b"", rows_total=1200, rows_done=500)
+    db.session.add(record)
+    db.session.commit()
+
+    page = client.get(f"/admin/schools/import/{record.id}").get_data(as_text=True)
+
+    assert "500 of 1200 schools imported" in page
+    assert '<meta http-equiv="refresh" content="3">' in page
+    assert client.get("/admin/schools/import/999999").status_code == 404
+
+
+def test_a_bad_large_upload_is_refused_at_once_and_queues_nothing(client, auth, world):
+    auth.as_user(world.admin)
+    bad = big_file(4).replace(b"Closed", b"Closed", 1) + b"\r\nnot-a-urn,x"
+    response = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(bad), "big.csv"), "la_code": ""},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "There is a problem" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(GiasImport)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0

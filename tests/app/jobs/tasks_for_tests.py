@@ -3,8 +3,11 @@ consumers they start)."""
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 
+from app import audit
 from app.extensions import db
 from app.jobs import task
 from app.models import School
@@ -22,3 +25,11 @@ def fail_until_renamed(school_id: int) -> None:
     assert school is not None
     if not school.name.startswith("Renamed"):
         raise ValueError(f"{school.name} is not renamed yet")
+
+
+@task()
+def note_once(key: str) -> None:
+    """Leave one audit event per run, so a test can count how often each job ran."""
+    time.sleep(0.1)  # long enough for both consumers to be busy
+    audit.record(None, "job_test", key, "ran")
+    db.session.commit()

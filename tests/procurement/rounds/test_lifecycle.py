@@ -117,3 +117,29 @@ def test_cancelling_stops_pledges_runs_and_awards_and_tells_the_pledging_schools
         queue_run(rw.buying_round.id, rw.world.committee, now=utcnow() + timedelta(days=30))
     with pytest.raises(RoundStateConflict):
         cancel_round(rw.buying_round.id, rw.world.committee)
+
+
+def test_the_scheduler_closes_pledging_once_the_deadline_has_passed(rw):
+    from procurement.rounds.lifecycle import close_rounds_past_deadline
+    from procurement.rounds.tasks import close_rounds_past_their_deadline
+
+    buying_round = rw.buying_round
+    deadline = buying_round.pledge_deadline_at
+    draft = make_round_world(rw.world, open_now=False).buying_round
+
+    assert close_rounds_past_deadline(deadline - timedelta(seconds=1)) == 0
+    assert buying_round.status is RoundStatus.OPEN
+
+    assert close_rounds_past_deadline(deadline + timedelta(seconds=30)) == 1
+    db.session.expire_all()
+    assert buying_round.status is RoundStatus.CLOSED
+    assert buying_round.closed_at == deadline + timedelta(seconds=30)
+    assert draft.status is RoundStatus.DRAFT  # only open rounds close
+    events = audit.events_in_scope(f"round:{buying_round.id}")
+    assert events[-1].action == "pledging closed at the deadline"
+    assert events[-1].actor_id is None
+    # The periodic task (what the consumer runs every minute) finds nothing more to close.
+    close_rounds_past_their_deadline()
+    assert [e.action for e in audit.events_in_scope(f"round:{buying_round.id}")].count(
+        "pledging closed at the deadline"
+    ) == 1
