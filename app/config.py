@@ -80,6 +80,8 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _flag("MAIL_USE_TLS", False)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Pooled <no-reply@pooled.test>")
+    # A send claimed longer ago than this (its worker died mid-send) may be taken over.
+    MAIL_CLAIM_SECONDS = float(os.environ.get("MAIL_CLAIM_SECONDS", "120"))
     # Where .eml files go without MAIL_SERVER (default: instance/mail/).
     MAIL_FOLDER = os.environ.get("MAIL_FOLDER", "")
     # Links in emails start with this (no trailing slash).

@@ -3,8 +3,11 @@
 A send first *claims* the row: an UPDATE from queued to sending, committed, that only one
 task can win. Only the winner transmits, then marks it sent. A task that fails puts the row
 back to queued with its error (the queue retries with back-off) or, after MAIL_MAX_ATTEMPTS,
-marks it failed. A claim older than CLAIM_TIMEOUT (its worker died between claiming and
-marking) may be claimed again: the message keeps its Message-ID so a mail server can drop it.
+marks it failed. A task that finds the row claimed by another raises ClaimHeld, so the queue
+tries again later; a claim older than MAIL_CLAIM_SECONDS (its worker died between claiming
+and marking, e.g. killed mid-SMTP) is then taken over. The message keeps its Message-ID on
+every attempt, so a mail server can drop a repeat of one that did get through just before
+its worker died.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from app.notifications.mailer import transmit
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.time import utcnow
 
-CLAIM_TIMEOUT = timedelta(minutes=10)
 MAIL_MAX_ATTEMPTS = 6  # the first try and five retries
 
 
@@ -26,12 +28,22 @@ class DeliveryFailed(RuntimeError):
     """The mail server (or the disk) refused; the queue retries the task."""
 
 
+class ClaimHeld(RuntimeError):
+    """Another worker is sending the row right now; the queue retries the task later."""
+
+
+def claim_timeout() -> timedelta:
+    from flask import current_app
+
+    return timedelta(seconds=float(current_app.config["MAIL_CLAIM_SECONDS"]))
+
+
 def _claim(message_id: int, now: datetime) -> bool:
     claimable = sa.or_(
         OutboxMessage.status == OutboxStatus.QUEUED,
         sa.and_(
             OutboxMessage.status == OutboxStatus.SENDING,
-            OutboxMessage.claimed_at < now - CLAIM_TIMEOUT,
+            OutboxMessage.claimed_at < now - claim_timeout(),
         ),
     )
     won = rows_changed(
@@ -49,9 +61,16 @@ def _claim(message_id: int, now: datetime) -> bool:
 
 
 def send_message(message_id: int, now: datetime | None = None) -> bool:
-    """Send one outbox row if nobody else has; True when this call sent it."""
+    """Send one outbox row if nobody else has; True when this call sent it, False when it is
+    already sent (or failed for good, or not to be sent alone). ClaimHeld while another
+    worker holds it."""
     now = now or utcnow()
     if not _claim(message_id, now):
+        status = db.session.scalar(
+            sa.select(OutboxMessage.status).where(OutboxMessage.id == message_id)
+        )
+        if status is OutboxStatus.SENDING:
+            raise ClaimHeld(f"outbox {message_id} is being sent by another worker")
         return False
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     assert message is not None
