@@ -40,6 +40,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("round_awarded", "Buying round awards"),
     Kind("tender_published", "New tenders in your categories"),
     Kind("clarification_answered", "Clarification answers on tenders you follow"),
+    Kind("tender_update", "Changes, cancellations and contracts of tenders you bid in"),
     Kind("bid_deadline", "Bid deadlines coming up"),
     Kind("standstill_letter", "Award decisions on your bids (standstill letters)", required=True),
     Kind("contract_ending", "Contracts ending"),
