@@ -19,6 +19,7 @@ TASK_MODULES = (
     "app.notifications.tasks",
     "app.schools",
     "marketplace.billing.tasks",
+    "procurement.contracts.tasks",
     "procurement.rounds.tasks",
     "procurement.tenders.tasks",
 )
