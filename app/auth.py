@@ -11,8 +11,16 @@ from app import accounts
 from app.account_links import LinkPurpose
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import ForgotPasswordForm, LoginForm, SetPasswordForm, field_errors
-from app.security import SignInFailed, SignInLocked, authenticate
+from app.forms import (
+    ForgotPasswordForm,
+    InviteForm,
+    LoginForm,
+    SetPasswordForm,
+    field_errors,
+    submit,
+)
+from app.models import Role
+from app.security import SignInFailed, SignInLocked, authenticate, roles_required
 
 bp = Blueprint("auth", __name__)
 
@@ -101,3 +109,41 @@ def reset_password(token: str):
 def accept_invitation(token: str):
     """Set your password from an invitation link."""
     return _set_password_page(token, LinkPurpose.INVITATION, "app/auth/accept_invitation.html")
+
+
+# Roles a head or SBM may invite at their own school; a provider user, at their provider.
+STAFF_ROLES = {
+    Role.HEAD: (Role.SBM, Role.HEAD),
+    Role.SBM: (Role.SBM, Role.HEAD),
+    Role.PROVIDER: (Role.PROVIDER,),
+}
+
+
+@bp.route("/account/invite", methods=["GET", "POST"])
+@roles_required(Role.HEAD, Role.SBM, Role.PROVIDER)
+def invite_colleague():
+    """Invite a colleague to your own school or provider; they set their own password."""
+    form = InviteForm()
+    roles = STAFF_ROLES[current_user.role]
+    form.role.choices = [(r.value, r.label) for r in roles]
+    form.school_id.choices = [(current_user.school_id or 0, current_user.organisation_name)]
+    form.provider_id.choices = [(current_user.provider_id or 0, current_user.organisation_name)]
+    if request.method == "POST":  # the organisation is always the inviter's own
+        form.school_id.data = current_user.school_id or 0
+        form.provider_id.data = current_user.provider_id or 0
+    outcome = submit(
+        form,
+        lambda: accounts.invite_user(
+            name=form.name.data or "",
+            email=form.email.data or "",
+            role=Role(form.role.data),
+            school_id=current_user.school_id,
+            provider_id=current_user.provider_id,
+            actor=current_user,
+        ),
+    )
+    if outcome.done:
+        user, _link = outcome.value
+        flash(f"Invitation sent to {user.email}. The link works for 7 days.", "success")
+        return redirect(url_for("auth.invite_colleague"))
+    return render_template("app/auth/invite_colleague.html", form=form), outcome.status

@@ -271,3 +271,56 @@ def test_without_a_mail_server_each_email_is_written_as_an_eml_file(client, worl
     assert "Subject: Reset your Pooled password" in content
     assert f"To: {world.sbm_a.email}" in content
     assert "multipart/alternative" in content
+
+
+def test_an_sbm_invites_a_colleague_to_their_own_school(client, auth, world):
+    auth.as_user(world.sbm_a)
+    page = client.get("/account/invite").get_data(as_text=True)
+    assert "Invite a colleague" in page and "Alpha Primary School" in page
+    response = client.post(
+        "/account/invite",
+        data={"name": "New Head", "email": "newhead@example.org", "role": "head",
+              "school_id": world.school_b.id},  # another school's id is ignored
+    )  # fmt: skip
+    assert response.status_code == 302
+    user = db.session.scalar(sa.select(User).where(User.email == "newhead@example.org"))
+    assert (user.role, user.school_id) == (Role.HEAD, world.school_a.id)
+    assert outbox_count(recipient="newhead@example.org", kind="invitation") == 1
+
+
+def test_an_sbm_cannot_invite_a_provider_or_an_admin(client, auth, world):
+    auth.as_user(world.sbm_a)
+    for role in ("provider", "admin", "committee"):
+        response = client.post(
+            "/account/invite", data={"name": "X", "email": f"{role}@example.org", "role": role}
+        )
+        assert response.status_code == 400
+        assert "Not a valid choice" in response.get_data(as_text=True)
+    assert outbox_count(kind="invitation") == 0
+
+
+def test_a_provider_user_invites_their_own_staff(client, auth, world):
+    auth.as_user(world.provider_user_a)
+    response = client.post(
+        "/account/invite", data={"name": "Staff", "email": "staff@example.org", "role": "provider"}
+    )
+    assert response.status_code == 302
+    user = db.session.scalar(sa.select(User).where(User.email == "staff@example.org"))
+    assert (user.role, user.provider_id) == (Role.PROVIDER, world.provider_a.id)
+
+
+def test_committee_members_and_admins_do_not_use_the_colleague_page(client, auth, world):
+    auth.as_user(world.committee)
+    assert client.get("/account/invite").status_code == 403
+
+
+def test_may_invite_follows_the_rules(world):
+    from app.accounts import may_invite
+
+    assert may_invite(world.admin, Role.ADMIN, None, None)
+    assert may_invite(world.head_a, Role.SBM, world.school_a.id, None)
+    assert not may_invite(world.head_a, Role.SBM, world.school_b.id, None)
+    assert not may_invite(world.sbm_a, Role.PROVIDER, None, world.provider_a.id)
+    assert may_invite(world.provider_user_a, Role.PROVIDER, None, world.provider_a.id)
+    assert not may_invite(world.provider_user_a, Role.PROVIDER, None, world.provider_b.id)
+    assert not may_invite(world.committee, Role.SBM, world.school_a.id, None)
