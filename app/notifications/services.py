@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -52,6 +53,12 @@ def _add_once(row: Notification | OutboxMessage) -> bool:
     return True
 
 
+def _in_app(link: str) -> str:
+    """The link as a path on this site, for the notification list (emails keep BASE_URL)."""
+    base = current_app.config["BASE_URL"]
+    return link[len(base) :] or "/" if link.startswith(base) else link
+
+
 def notify(
     kind_key: str,
     recipients: Iterable[User],
@@ -89,7 +96,7 @@ def notify(
                     kind=kind_key,
                     title=subject,
                     summary=summary,
-                    link=link,
+                    link=_in_app(link),
                 )
             )
         delivery = effective_delivery(kind_key, preference(user.id, kind_key))
