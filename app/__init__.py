@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "app.models",
     "app.audit",
     "app.jobs.models",
+    "app.notifications.models",
     "marketplace.catalogue.models",
     "marketplace.offers.models",
     "marketplace.orders.models",
@@ -78,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from app import admin, assets, audit, auth, cache, cli, errors, home, security, templating
     from app.dashboards import views as dashboards
+    from app.notifications import views as notifications
     from marketplace.blueprint import blueprint as marketplace_blueprint
     from marketplace.orders import contract_prices
     from procurement.blueprint import blueprint as procurement_blueprint
@@ -98,6 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         marketplace_blueprint(),
         procurement_blueprint(),
         dashboards.bp,
+        notifications.bp,
     ):
         app.register_blueprint(blueprint)
     from app import worker

@@ -14,9 +14,9 @@ from app.forms import (
     ActionForm,
     GiasUploadForm,
     GrantForm,
+    InviteForm,
     MembershipForm,
     MembershipTermForm,
-    UserForm,
     filled,
     submit,
 )
@@ -39,31 +39,30 @@ def users():
 @bp.route("/users/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def user_new():
-    """Create a user for a school, a provider or the partnership."""
-    form = UserForm()
+    """Invite someone from a school, a provider or the partnership: they set their password."""
+    form = InviteForm()
     form.school_id.choices = [(0, "Not a school user")] + [
         (s.id, s.name) for s in db.session.scalars(sa.select(School).order_by(School.name))
     ]
     form.provider_id.choices = [(0, "Not a provider user")] + [
         (p.id, p.name) for p in db.session.scalars(sa.select(Provider).order_by(Provider.name))
     ]
-    if form.validate_on_submit():
-        try:
-            user = accounts.create_user(
-                name=form.name.data or "",
-                email=form.email.data or "",
-                role=Role(form.role.data),
-                password=form.password.data or "",
-                school_id=form.school_id.data or None,
-                provider_id=form.provider_id.data or None,
-                actor=current_user,
-            )
-        except DomainError as exc:
-            form.email.errors = [*form.email.errors, exc.message]
-        else:
-            flash(f"Account created for {user.email}.", "success")
-            return redirect(url_for("admin.users"))
-    return render_template("app/admin/user_new.html", form=form)
+    outcome = submit(
+        form,
+        lambda: accounts.invite_user(
+            name=form.name.data or "",
+            email=form.email.data or "",
+            role=Role(form.role.data),
+            school_id=form.school_id.data or None,
+            provider_id=form.provider_id.data or None,
+            actor=current_user,
+        ),
+    )
+    if outcome.done:
+        user, _link = outcome.value
+        flash(f"Invitation sent to {user.email}. The link works for 7 days.", "success")
+        return redirect(url_for("admin.users"))
+    return render_template("app/admin/user_new.html", form=form), outcome.status
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])

@@ -92,22 +92,20 @@ def demo_logins_command() -> None:
     print_logins()
 
 
-@users_cli.command("create")
+@users_cli.command("invite")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--school-urn", type=int, help="For business managers and heads.")
 @click.option("--provider", "provider_name", help="Provider name, for provider users.")
-def users_create_command(
+def users_invite_command(
     email: str,
     name: str,
     role: str,
-    password: str,
     school_urn: int | None,
     provider_name: str | None,
 ) -> None:
-    """Create a user."""
+    """Invite someone: email them a link to set their own password, and print the link."""
     school_id = provider_id = None
     if school_urn is not None:
         school_id = db.session.scalar(sa.select(School.id).where(School.urn == school_urn))
@@ -120,17 +118,17 @@ def users_create_command(
         if provider_id is None:
             raise click.ClickException(f"No provider called {provider_name!r}.")
     try:
-        user = accounts.create_user(
+        user, link = accounts.invite_user(
             name=name,
             email=email,
             role=Role(role),
-            password=password,
             school_id=school_id,
             provider_id=provider_id,
         )
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"Created {user.email} ({user.role.label}).")
+    click.echo(f"Invited {user.email} ({user.role.label}). The link works once, for 7 days:")
+    click.echo(link)
 
 
 def init_app(app: Flask) -> None:

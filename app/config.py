@@ -74,6 +74,22 @@ class Config:
     DELIVERY_DISPUTE_WORKING_DAYS = int(os.environ.get("DELIVERY_DISPUTE_WORKING_DAYS", "5"))
     # The partnership's fee on what providers are paid, in basis points (500 = 5%).
     PARTNERSHIP_FEE_BP = int(os.environ.get("PARTNERSHIP_FEE_BP", "500"))
+    # Email. Without MAIL_SERVER every email is written as an .eml file under instance/mail/
+    # (admins read them on the Outbox page).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "").strip()
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS", False)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Pooled <no-reply@pooled.test>")
+    # A send claimed longer ago than this (its worker died mid-send) may be taken over.
+    MAIL_CLAIM_SECONDS = float(os.environ.get("MAIL_CLAIM_SECONDS", "120"))
+    # Where .eml files go without MAIL_SERVER (default: instance/mail/).
+    MAIL_FOLDER = os.environ.get("MAIL_FOLDER", "")
+    # Links in emails start with this (no trailing slash).
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # Password-reset requests per address per hour before further requests send nothing.
+    PASSWORD_RESET_MAX_PER_HOUR = int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", "3"))
     DEMO_DATA_DIR = os.environ.get(
         "POOLED_DATA_DIR", str(Path(__file__).resolve().parent.parent.parent / "shared" / "data")
     )

@@ -235,7 +235,9 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[Required("Enter your password")])
 
 
-class UserForm(FlaskForm):
+class InviteForm(FlaskForm):
+    """Invite someone: they get an email with a link to set their own password."""
+
     name = StringField(
         "Full name", validators=[Required("Enter the person’s name"), Length(max=200)]
     )
@@ -252,14 +254,6 @@ class UserForm(FlaskForm):
         "School (for business managers and heads)", validators=[Optional()]
     )
     provider_id = RecordChoiceField("Provider (for provider users)", validators=[Optional()])
-    password = PasswordField(
-        "Temporary password",
-        description="At least 10 characters. Tell the person to change it when they sign in.",
-        validators=[
-            Required("Enter a temporary password"),
-            Length(min=10, message="The password must be at least 10 characters"),
-        ],
-    )
 
     def validate_school_id(self, field: Field) -> None:
         if self.role.data in (Role.SBM.value, Role.HEAD.value) and not field.data:
@@ -268,6 +262,32 @@ class UserForm(FlaskForm):
     def validate_provider_id(self, field: Field) -> None:
         if self.role.data == Role.PROVIDER.value and not field.data:
             raise ValidationError("Choose the provider this person works for")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[Required("Enter your email address"), Length(max=254)],
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        description="At least 10 characters. A few unrelated words make a strong password.",
+        validators=[
+            Required("Enter a new password"),
+            Length(min=10, message="The password must be at least 10 characters"),
+            Length(max=200, message="The password must be 200 characters or fewer"),
+        ],
+    )
+    confirm = PasswordField(
+        "Type the new password again", validators=[Required("Type the new password again")]
+    )
+
+    def validate_confirm(self, field: Field) -> None:
+        if field.data != self.password.data:
+            raise ValidationError("The passwords do not match")
 
 
 class GiasUploadForm(FlaskForm):

@@ -131,6 +131,8 @@ class User(UserMixin, Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Invited by email and not yet set a password (the invitation link sets it).
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Part of every session cookie's user id: raising it ends every session the user has
     # (signing out, a new password, deactivation).
     session_version: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))

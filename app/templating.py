@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 
 from app.models import Role
 from app.money import format_pence
+from app.notifications import inbox
 from app.time import format_date, format_instant
 
 # (label, endpoint, roles). An item shows only once its endpoint exists.
@@ -39,6 +40,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Users", "admin.users", frozenset({Role.ADMIN})),
     ("Membership", "admin.membership_terms", frozenset({Role.ADMIN})),
     ("Grants", "admin.grants", frozenset({Role.ADMIN})),
+    ("Outbox", "notifications.outbox", frozenset({Role.ADMIN})),
     ("Jobs", "admin.jobs", frozenset({Role.ADMIN})),
     ("My school", "home.my_school", frozenset({Role.SBM, Role.HEAD})),
 ]
@@ -46,8 +48,8 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
 
 def nav_items() -> list[dict[str, Any]]:
     """The navigation for the signed-in user's role, marking the current section."""
-    if not current_user.is_authenticated:
-        return []
+    if not has_request_context() or not current_user.is_authenticated:
+        return []  # an email rendered by a task or a command has no navigation
     endpoints = current_app.view_functions
     current = request.endpoint or ""
     items = []
@@ -55,6 +57,13 @@ def nav_items() -> list[dict[str, Any]]:
         if current_user.role in roles and endpoint in endpoints:
             items.append({"text": label, "href": url_for(endpoint), "active": current == endpoint})
     return items
+
+
+def unread_notifications() -> int:
+    """How many notifications the signed-in user has not read (for the header)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return 0
+    return inbox.unread_count(current_user.id)
 
 
 def init_app(app: Flask) -> None:
@@ -69,6 +78,7 @@ def init_app(app: Flask) -> None:
         return {
             "partnership_name": app.config["PARTNERSHIP_NAME"],
             "nav_items": nav_items(),
+            "unread_notifications": unread_notifications(),
             # Pages link to a feature only once its view exists.
             "available_endpoints": app.view_functions,
         }

@@ -16,9 +16,12 @@ from typing import Any
 # Every module that defines tasks (core first, then the domains).
 TASK_MODULES = (
     "app.jobs.services",
+    "app.notifications.tasks",
     "app.schools",
     "marketplace.billing.tasks",
+    "procurement.contracts.tasks",
     "procurement.rounds.tasks",
+    "procurement.tenders.tasks",
 )
 
 

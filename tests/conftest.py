@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from app.extensions import db
 from tests import factories
 from tests.databases import BACKENDS, fresh_database, migrate, skip_or_fail_without_postgres
 
-pytest_plugins = ["tests.support.browser", "tests.support.stripe_fixtures"]
+pytest_plugins = ["tests.support.browser", "tests.support.stripe_fixtures", "tests.support.smtp"]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -38,6 +39,7 @@ def make_app(database_url: str, tmp_path: Any, **overrides: Any) -> Flask:
         # (tests/app/test_cache.py tests it on databases of its own).
         "CACHE_TYPE": "NullCache",
         "CACHE_NO_NULL_WARNING": True,
+        "MAIL_FOLDER": str(Path(tmp_path) / "mail"),
         # Jobs run inline when their session commits; tests/app/jobs run a real consumer.
         "JOBS_IMMEDIATE": True,
     }

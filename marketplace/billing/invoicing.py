@@ -29,6 +29,7 @@ from app.money import format_pence
 from app.schools import subscription_for
 from app.time import utcnow
 from marketplace.billing import rules
+from marketplace.billing.emails import invoice_issued
 from marketplace.billing.errors import BillingError
 from marketplace.billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from marketplace.catalogue.models import VatTreatment
@@ -259,6 +260,7 @@ def _finish_invoice(
         invoice.issued_at = utcnow()
         invoice.due_on = how.as_of + timedelta(days=how.days_to_pay)
         invoice.not_sent_reason = NOT_SENT_WITHOUT_STRIPE
+        invoice_issued(invoice)  # Stripe sends its own; an invoice issued here is emailed
     audit.record(
         actor,
         "invoice",

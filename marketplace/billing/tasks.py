@@ -30,3 +30,14 @@ def reconcile_with_stripe() -> None:
         return  # Stripe is not configured: nothing to reconcile
     report = webhooks.reconcile(gateway)
     log.info("Stripe reconciliation: %s", report.summary())
+
+
+@periodic_task(london_crontab(minute="0", hour="7"))
+def send_billing_notices() -> None:
+    """Every day at 07:00 London time: overdue invoices issued here, and providers' payables
+    for terms that have just ended."""
+    from marketplace.billing.emails import send_overdue_notices, send_payables_ready
+
+    told = send_overdue_notices() + send_payables_ready()
+    if told:
+        log.info("sent %s billing notices", told)

@@ -34,6 +34,7 @@ from marketplace.orders.models import (
     Order,
     OrderStatus,
 )
+from marketplace.orders.notices import order_decided
 
 REASON_MAX = 500
 
@@ -71,6 +72,7 @@ def approve(order_id: int, school_id: int, actor: User) -> Order:
     order.approved_at = utcnow()
     order.approved_by_id = actor.id
     record(actor, order, "approved", before)
+    order_decided(order, "approved")
     db.session.commit()
     return order
 
@@ -89,6 +91,7 @@ def reject(order_id: int, school_id: int, actor: User, reason: str | None) -> Or
     order.rejection_reason = text
     order.cancelled_at = utcnow()
     record(actor, order, "rejected", before, reason=text)
+    order_decided(order, "rejected", text)
     db.session.commit()
     return order
 
@@ -102,6 +105,7 @@ def confirm(order_id: int, provider_id: int, actor: User) -> Order:
     order.status = OrderStatus.CONFIRMED
     order.confirmed_at = utcnow()
     record(actor, order, "confirmed", before)
+    order_decided(order, "confirmed")
     db.session.commit()
     return order
 
@@ -117,6 +121,7 @@ def decline(order_id: int, provider_id: int, actor: User, reason: str | None) ->
     order.status = OrderStatus.DECLINED
     order.cancelled_at = utcnow()
     record(actor, order, "declined", before, reason=text)
+    order_decided(order, "declined", text)
     db.session.commit()
     return order
 
@@ -149,6 +154,7 @@ def deliver(order_id: int, provider_id: int, actor: User, *, today: date | None 
     order.delivered_at = utcnow()
     order.acceptance_due_on = rules.acceptance_due_on(today, dispute_working_days())
     record(actor, order, "delivered", before, acceptance_due_on=order.acceptance_due_on.isoformat())
+    order_decided(order, "delivered")
     db.session.commit()
     return order
 

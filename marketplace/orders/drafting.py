@@ -42,6 +42,7 @@ from marketplace.orders.models import (
     OrderKind,
     OrderStatus,
 )
+from marketplace.orders.notices import order_awaiting_approval
 
 PO_NUMBER_MAX = 60
 NOTES_MAX = 2000
@@ -306,6 +307,8 @@ def submit(order_id: int, school_id: int, actor: User, *, today: date | None = N
             note=f"Within the school’s approval threshold of "
             f"{format_pence(school.approval_threshold_pence)}",
         )
+    else:
+        order_awaiting_approval(order)
     db.session.commit()
     return order
 

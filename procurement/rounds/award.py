@@ -37,6 +37,7 @@ from procurement.contracts.models import (
 )
 from procurement.rounds.access import audit_scope, awarded_run, get_run, lock_round
 from procurement.rounds.answers import Answer, SchoolLine, run_answer
+from procurement.rounds.emails import round_awarded
 from procurement.rounds.errors import AwardCapacityConflict, RoundStateConflict, RunStateConflict
 from procurement.rounds.models import (
     ROUND_RUNNABLE_STATUSES,
@@ -281,13 +282,27 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
             schools.add(line.school_id)
 
     for school_id, school_lines in sorted(per_school.items()):
+        parts = _award_parts(school_lines)
         db.session.add(
             RoundNotice(
                 round_id=round_id,
                 school_id=school_id,
-                message=_award_message(buying_round, school_lines),
+                message=" ".join(
+                    [
+                        f"Buying round “{buying_round.title}” has been awarded.",
+                        *parts,
+                        "Your call-off orders are confirmed.",
+                    ]
+                ),
                 created_at=now,
             )
+        )
+        round_awarded(
+            buying_round,
+            school_id,
+            parts,
+            charge_pence=sum(line.charge_pence for line in school_lines),
+            saving_pence=sum(line.saving_pence for line in school_lines),
         )
 
     run.awarded_at = now
@@ -313,8 +328,9 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
     return AwardSummary(len(contracts), orders, len(schools), total)
 
 
-def _award_message(buying_round: BuyingRound, lines: Iterable[SchoolLine]) -> str:
-    parts = [f"Buying round “{buying_round.title}” has been awarded."]
+def _award_parts(lines: Iterable[SchoolLine]) -> list[str]:
+    """One sentence per lot: what the school got, from whom, its charge and saving."""
+    parts = []
     for line in lines:
         if line.met == 0:
             parts.append(
@@ -335,7 +351,7 @@ def _award_message(buying_round: BuyingRound, lines: Iterable[SchoolLine]) -> st
         "Your call-off orders are confirmed. Any without your purchase-order number are not "
         "billed until you add it on the order."
     )
-    return " ".join(parts)
+    return parts
 
 
 def call_offs_for_school(round_id: int, school_id: int) -> list[Order]:

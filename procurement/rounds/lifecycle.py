@@ -24,6 +24,7 @@ from app.use_case import use_case
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
 from procurement.rounds.access import audit_scope, lock_round, record_round_change
+from procurement.rounds.emails import round_cancelled, round_opened
 from procurement.rounds.errors import RoundError, RoundStateConflict
 from procurement.rounds.models import (
     ROUND_FINISHED_STATUSES,
@@ -226,6 +227,8 @@ def create_round(data: RoundInput, actor: User, now: datetime | None = None) -> 
     audit.record(
         actor, "round", buying_round.id, "created", after=after, scope=audit_scope(buying_round)
     )
+    if data.open_now:
+        round_opened(buying_round)
     db.session.commit()
     return buying_round
 
@@ -249,6 +252,7 @@ def open_round(round_id: int, actor: User, now: datetime | None = None) -> Buyin
     buying_round.status = RoundStatus.OPEN
     buying_round.opened_at = now
     record_round_change(actor, buying_round, "opened", before)
+    round_opened(buying_round)
     db.session.commit()
     return buying_round
 
@@ -316,7 +320,8 @@ def cancel_round(round_id: int, actor: User, now: datetime | None = None) -> Buy
         .where(Pledge.round_id == round_id, Pledge.withdrawn_at.is_(None))
         .distinct()
         .order_by(Pledge.school_id)
-    )
+    ).all()
+    round_cancelled(buying_round, pledging)
     for school_id in pledging:
         db.session.add(
             RoundNotice(

@@ -40,3 +40,14 @@ def close_rounds_past_their_deadline() -> None:
         return
     if closed:
         log.info("closed pledging on %s rounds", closed)
+
+
+@periodic_task(london_crontab(minute="0", hour="7"))
+def remind_rounds_closing() -> None:
+    """Every day at 07:00 London time: remind schools that have not pledged in rounds closing
+    in 3 days or 1 day."""
+    from procurement.rounds.emails import send_closing_reminders
+
+    told = send_closing_reminders()
+    if told:
+        log.info("reminded %s people of rounds closing", told)

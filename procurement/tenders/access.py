@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from app import audit
 from app.extensions import db
 from app.models import Role, User
+from procurement.tenders.emails import tender_notification_sent
 from procurement.tenders.errors import LotNotFound, TenderError, TenderNotFound
 from procurement.tenders.models import (
     BidStatus,
@@ -116,9 +117,16 @@ def tender_fields(tender: Tender) -> dict[str, Any]:
 
 
 def notify_bidders(
-    tender: Tender, now: datetime, message: str, provider_ids: Iterable[int] | None = None
+    tender: Tender,
+    now: datetime,
+    message: str,
+    provider_ids: Iterable[int] | None = None,
+    *,
+    kind: str = "tender_update",
+    email: bool = True,
 ) -> None:
-    """An in-app message to every provider with a live bid (or to the providers given)."""
+    """An in-app message to every provider with a live bid (or to the providers given), also
+    emailed to (and listed for) the provider's users unless `email` is False."""
     if provider_ids is None:
         provider_ids = db.session.scalars(
             sa.select(TenderBid.provider_id)
@@ -126,8 +134,10 @@ def notify_bidders(
             .distinct()
         )
     for provider_id in sorted(set(provider_ids)):
-        db.session.add(
-            TenderNotification(
-                tender_id=tender.id, provider_id=provider_id, message=message, created_at=now
-            )
+        row = TenderNotification(
+            tender_id=tender.id, provider_id=provider_id, message=message, created_at=now
         )
+        db.session.add(row)
+        if email:
+            db.session.flush()
+            tender_notification_sent(tender, row, kind)

@@ -33,6 +33,7 @@ from procurement.tenders.access import (
     require_committee,
     tender_fields,
 )
+from procurement.tenders.emails import standstill_letter
 from procurement.tenders.errors import StandstillNotOver, TenderError, TenderStateConflict
 from procurement.tenders.evaluation import ranking, valid_bids
 from procurement.tenders.models import Tender, TenderBid, TenderLot, TenderStatus
@@ -81,6 +82,17 @@ def decide_award(tender_id: int, actor: User, now: datetime | None = None) -> Te
             f"was {outcome}. Your assessment summary is on the tender page. The standstill runs "
             f"until the end of {tender.standstill_ends_on:%-d %B %Y}.",
             provider_ids=[provider_id],
+            email=False,  # the standstill letter below says it in full
+        )
+        standstill_letter(
+            tender,
+            provider_id,
+            [
+                assessment_summary(tender, bid)
+                for lot in live_lots
+                for bid in valid_bids(lot)
+                if bid.provider_id == provider_id
+            ],
         )
     record(
         actor,

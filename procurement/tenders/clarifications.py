@@ -19,7 +19,6 @@ from procurement.tenders.access import locked_tender, notify_bidders, record, re
 from procurement.tenders.drafting import QUESTION_MAX, TEXT_MAX
 from procurement.tenders.errors import TenderError, TenderNotFound, TenderStateConflict
 from procurement.tenders.models import (
-    BidStatus,
     Tender,
     TenderBid,
     TenderClarification,
@@ -96,14 +95,21 @@ def answer_clarification(
         now,
         f"A clarification about “{tender.title}” was published: see the tender's questions "
         "and answers.",
+        # Everyone who showed interest: started a bid (whatever became of it) or asked a
+        # question about this tender.
         provider_ids=set(
             db.session.scalars(
-                sa.select(TenderBid.provider_id).where(
-                    TenderBid.tender_id == tender.id, TenderBid.status == BidStatus.SUBMITTED
-                )
+                sa.select(TenderBid.provider_id).where(TenderBid.tender_id == tender.id)
             )
         )
-        | {clarification.provider_id},
+        | set(
+            db.session.scalars(
+                sa.select(TenderClarification.provider_id).where(
+                    TenderClarification.tender_id == tender.id
+                )
+            )
+        ),
+        kind="clarification_answered",
     )
     record(
         actor,

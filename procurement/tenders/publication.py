@@ -26,6 +26,7 @@ from procurement.tenders.access import (
     tender_fields,
 )
 from procurement.tenders.changes import require_reason
+from procurement.tenders.emails import tender_published
 from procurement.tenders.errors import TenderError, TenderStateConflict
 from procurement.tenders.models import (
     TENDER_CANCELLABLE_STATUSES,
@@ -90,6 +91,7 @@ def publish_tender(tender_id: int, actor: User, now: datetime | None = None) -> 
     )
     db.session.flush()
     ocds.record_release(tender, "tender", now)
+    tender_published(tender)
     db.session.commit()
     return tender
 

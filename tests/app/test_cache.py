@@ -43,7 +43,7 @@ def redis_or_skip() -> None:
 @pytest.fixture(scope="module")
 def shared(module_database, tmp_path_factory) -> tuple[str, factories.World]:
     """The module's database with a world, committed once."""
-    application = make_app(module_database, None, CACHE_TYPE="NullCache")
+    application = make_app(module_database, tmp_path_factory.mktemp("cache"))
     with application.app_context():
         world = factories.make_world()  # with this year's memberships
         db.session.commit()
@@ -105,7 +105,7 @@ def grants(csv_text: str) -> Decimal:
     return Decimal(rows[0]["Grants (£)"])
 
 
-def test_a_write_in_one_worker_shows_at_once_in_the_other(workers):
+def test_a_write_in_one_worker_shows_at_once_in_the_other(workers, tmp_path):
     first, second, world = workers
     reader = signed_in(second, world.committee.email)
     before = reader.get("/dashboard/income-by-stream.csv").get_data(as_text=True)
@@ -121,7 +121,7 @@ def test_a_write_in_one_worker_shows_at_once_in_the_other(workers):
         )
     after = reader.get("/dashboard/income-by-stream.csv").get_data(as_text=True)
     assert grants(after) == grants(before) + Decimal("12345.67")
-    uncached = make_app(first.config["SQLALCHEMY_DATABASE_URI"], None, CACHE_TYPE="NullCache")
+    uncached = make_app(first.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
     fresh = signed_in(uncached, world.committee.email)
     assert fresh.get("/dashboard/income-by-stream.csv").get_data(as_text=True) == after
     with uncached.app_context():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,11 +29,17 @@ def pledge_from_home(page, days: str) -> None:
 def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_server):
     expect = pytest.importorskip("playwright.sync_api").expect
     # The demo round already has pledges from twelve schools; two more pledge here.
-    created = live_server.flask(
-        "users", "create", "--email", "sbm.perivale@demo.pooled.test", "--name", "Ola Bankole",
-        "--role", "sbm", "--school-urn", "101906", "--password", "pooled-demo",
+    invited = live_server.flask(
+        "users", "invite", "--email", "sbm.perivale@demo.pooled.test", "--name", "Ola Bankole",
+        "--role", "sbm", "--school-urn", "101906",
     )  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    assert invited.returncode == 0, invited.stderr
+    link = urlsplit(invited.stdout.strip().splitlines()[-1])
+    page.goto(live_server.url + link.path)
+    page.get_by_label("New password", exact=True).fill("pooled-demo")
+    page.get_by_label("Type the new password again").fill("pooled-demo")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Your password is set")
 
     sign_in(page, live_server, "sbm.perivale@demo.pooled.test")
     expect(page.get_by_text("Buying rounds open for pledges")).to_be_visible()
