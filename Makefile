@@ -61,7 +61,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 bench: install-dev
-	$(BIN)/python -m bench.aggregator --size all --rules all
+	$(BIN)/python -m bench.aggregator --size all
 	$(BIN)/python -m bench.dashboards
 
 clean:
