@@ -27,6 +27,23 @@ def standalone_pence(offers: Iterable[Offer], school: str, quantity: int) -> int
     return min(costs) if costs else None
 
 
+def _cheapest(
+    offers: tuple[Offer, ...], quantity: int, prices: dict[int, dict[str, int | None]]
+) -> int | None:
+    """standalone_pence for offers that all serve the school, pricing each offer once."""
+    if quantity == 0:
+        return 0
+    known = prices.setdefault(quantity, {})
+    best: int | None = None
+    for offer in offers:
+        if offer.id not in known:
+            known[offer.id] = offer.cost_pence(quantity) if offer.can_award(quantity) else None
+        cost = known[offer.id]
+        if cost is not None and (best is None or cost < best):
+            best = cost
+    return best
+
+
 def _list_price_pence(offers: Iterable[Offer], quantity: int) -> int:
     """Cheapest price of quantity on any of offers, ignoring capacity and minimum awards."""
     if quantity == 0:
@@ -88,15 +105,18 @@ def _charges(
         by_service[pledge.service].append(pledge)
     charges: list[Charge] = []
     checks: list[ServiceCheck] = []
-    standalone_cache: dict[tuple[tuple[str, ...], int], int | None] = {}
     for service in sorted(by_service):
+        # The eligible offers already serve the school; price each offer once per quantity.
+        prices: dict[int, dict[str, int | None]] = {}
+        # _plan shares one eligible tuple between schools that reach the same offers: key by it.
+        standalone: dict[tuple[int, int], int | None] = {}
         rows: list[tuple[Demand, int | None, int, int]] = []
         for pledge in by_service[service]:
             offers = plan.eligible[(pledge.school, service)]
-            key = (tuple(o.id for o in offers), pledge.quantity)
-            if key not in standalone_cache:
-                standalone_cache[key] = standalone_pence(offers, pledge.school, pledge.quantity)
-            alone = standalone_cache[key]
+            key = (id(offers), pledge.quantity)
+            if key not in standalone:
+                standalone[key] = _cheapest(offers, pledge.quantity, prices)
+            alone = standalone[key]
             got = met.get((pledge.school, service), 0)
             if alone is not None and got == pledge.quantity:
                 basis = alone

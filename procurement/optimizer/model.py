@@ -123,19 +123,23 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
     blocks: list[_Block] = []
     single = _Block(services=[])
     for service in sorted(pledges_by_service):
-        pledges = [p for p in pledges_by_service[service] if p.quantity > 0]
         candidates = offers_by_service.get(service, [])
+        excluded = [offer.excluded_schools for offer in candidates]
+        offer_demand = [0] * len(candidates)
+        reaches: dict[tuple[int, ...], tuple[Offer, ...]] = {}
+        pledges: list[tuple[Demand, tuple[int, ...]]] = []
         for pledge in pledges_by_service[service]:
-            eligible[(pledge.school, service)] = tuple(
-                o for o in candidates if o.serves(pledge.school)
-            )
+            school = pledge.school
+            serving = tuple(j for j, out in enumerate(excluded) if school not in out)
+            if serving not in reaches:
+                reaches[serving] = tuple(candidates[j] for j in serving)
+            eligible[(school, service)] = reaches[serving]
+            if pledge.quantity > 0:
+                pledges.append((pledge, serving))
+                for j in serving:
+                    offer_demand[j] += pledge.quantity
         if not pledges:
             continue
-        offer_demand = [0] * len(candidates)
-        for pledge in pledges:
-            for j, offer in enumerate(candidates):
-                if offer.serves(pledge.school):
-                    offer_demand[j] += pledge.quantity
         plans = [_OfferPlan(o, _bands(o, offer_demand[j])) for j, o in enumerate(candidates)]
         usable = [j for j, plan in enumerate(plans) if plan.bands and offer_demand[j] > 0]
         block = single if not split_services else _Block(services=[])
@@ -147,8 +151,8 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
         if reason:
             messages[service] = reason
         groups: dict[_GroupKey, _Group] = {}
-        for pledge in pledges:
-            reach = tuple(position[j] for j in usable if candidates[j].serves(pledge.school))
+        for pledge, serving in pledges:
+            reach = tuple(position[j] for j in serving if j in position)
             unit = pledge.quantity if rules.single_source else None
             key = (reach, unit) if merge else (pledge.school,)
             if key not in groups:

@@ -348,8 +348,8 @@ def solve(
     for n, block in enumerate(blocks):
         outcome, model = _solve_block(block, instance.rules, solver, clock, len(blocks) - n)
         models += 1
-        columns += model.lp.numVariables()
-        integers += sum(1 for v in model.lp.variables() if v.cat == pulp.LpInteger)
+        columns += len(model.decisions) + len(model.flows)
+        integers += len(model.decisions)
         rows += model.lp.numConstraints()
         if outcome.status == INFEASIBLE:
             names = ", ".join(block.services)
