@@ -1,15 +1,15 @@
 """From a solution back to schools: stand-alone prices, each group's purchases split between its
 schools, and the sharing rule with its individual-rationality check (docs/aggregator.md).
 
-Pure: the standard library and the money module's one largest-remainder split.
+Pure: the standard library only (its own integer largest-remainder split).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
-from app.money import largest_remainder
 from procurement.optimizer.instance import Demand, Instance, Offer
 from procurement.optimizer.model import _Group, _OfferPlan, _Plan
 from procurement.optimizer.result import Charge, ServiceCheck
@@ -27,21 +27,54 @@ def standalone_pence(offers: Iterable[Offer], school: str, quantity: int) -> int
     return min(costs) if costs else None
 
 
-def _cheapest(
-    offers: tuple[Offer, ...], quantity: int, prices: dict[int, dict[str, int | None]]
-) -> int | None:
-    """standalone_pence for offers that all serve the school, pricing each offer once."""
-    if quantity == 0:
-        return 0
-    known = prices.setdefault(quantity, {})
-    best: int | None = None
-    for offer in offers:
-        if offer.id not in known:
-            known[offer.id] = offer.cost_pence(quantity) if offer.can_award(quantity) else None
-        cost = known[offer.id]
-        if cost is not None and (best is None or cost < best):
-            best = cost
-    return best
+def largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
+    """Split a whole total in proportion to whole weights so the parts add up exactly.
+
+    Each part is the floor of its exact share; the units left over go to the largest
+    remainders, ties to the earlier position (app.money's rule, kept here so the package stays
+    pure). Weights must be >= 0 and not all 0 unless the total is 0.
+    """
+    if total < 0 or any(weight < 0 for weight in weights):
+        raise ValueError("cannot split a negative total or over negative weights")
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        if total == 0:
+            return [0] * len(weights)
+        raise ValueError("cannot split a positive total over weights that are all zero")
+    parts = [total * weight // weight_sum for weight in weights]
+    left = total - sum(parts)
+    if left:
+        remainders = [total * weight % weight_sum for weight in weights]
+        # nlargest keeps input order among equal keys: ties go to the earlier position.
+        for i in heapq.nlargest(left, range(len(weights)), key=remainders.__getitem__):
+            parts[i] += 1
+    return parts
+
+
+class _Prices:
+    """Stand-alone prices of one service's offers, each offer priced once per quantity."""
+
+    def __init__(self) -> None:
+        self.by_quantity: dict[int, dict[str, int | None]] = {}
+
+    def cheapest(self, offers: tuple[Offer, ...], quantity: int) -> int | None:
+        """standalone_pence for offers that all serve the school."""
+        if quantity == 0:
+            return 0
+        known = self.by_quantity.setdefault(quantity, {})
+        best: int | None = None
+        for offer in offers:
+            try:
+                cost = known[offer.id]
+            except KeyError:
+                if offer.smallest_award <= quantity <= offer.capacity:
+                    cost = offer.cost_pence(quantity)
+                else:
+                    cost = None
+                known[offer.id] = cost
+            if cost is not None and (best is None or cost < best):
+                best = cost
+        return best
 
 
 def _list_price_pence(offers: Iterable[Offer], quantity: int) -> int:
@@ -100,22 +133,18 @@ def _charges(
     pooled: dict[str, int],
 ) -> tuple[list[Charge], list[ServiceCheck]]:
     """Share each service's pooled cost in proportion to stand-alone cost (docs/aggregator.md)."""
-    by_service: dict[str, list[Demand]] = defaultdict(list)
-    for pledge in sorted(instance.demand, key=lambda d: (d.service, d.school)):
-        by_service[pledge.service].append(pledge)
     charges: list[Charge] = []
     checks: list[ServiceCheck] = []
-    for service in sorted(by_service):
-        # The eligible offers already serve the school; price each offer once per quantity.
-        prices: dict[int, dict[str, int | None]] = {}
+    for service, pledges in plan.pledges.items():
+        prices = _Prices()
         # _plan shares one eligible tuple between schools that reach the same offers: key by it.
         standalone: dict[tuple[int, int], int | None] = {}
         rows: list[tuple[Demand, int | None, int, int]] = []
-        for pledge in by_service[service]:
+        for pledge in pledges:
             offers = plan.eligible[(pledge.school, service)]
             key = (id(offers), pledge.quantity)
             if key not in standalone:
-                standalone[key] = _cheapest(offers, pledge.quantity, prices)
+                standalone[key] = prices.cheapest(offers, pledge.quantity)
             alone = standalone[key]
             got = met.get((pledge.school, service), 0)
             if alone is not None and got == pledge.quantity:
@@ -139,5 +168,5 @@ def _charges(
         all_met = all(got == pledge.quantity for pledge, _, got, _ in rows)
         must_hold = alone_sum is not None and all_met and total <= alone_sum
         checks.append(ServiceCheck(service, total, alone_sum, must_hold, tuple(violations)))
-    charges.sort(key=lambda c: (c.school, c.service))
+    charges.sort(key=attrgetter("school", "service"))
     return charges, checks

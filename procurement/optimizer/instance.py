@@ -59,7 +59,7 @@ class Offer:
     setup_pence: int = 0
     excluded_schools: frozenset[str] = frozenset()
 
-    @property
+    @cached_property
     def smallest_award(self) -> int:
         """The least positive quantity this offer may be awarded (min_award, first tier, 1)."""
         return max(self.min_award, self.tiers[0].from_quantity, 1)
@@ -139,14 +139,25 @@ def validate_instance(instance: Instance) -> None:
 
     pledged: dict[tuple[str, str], int] = {}
     for i, pledge in enumerate(instance.demand):
-        where = f"demand[{i}]"
-        _text(pledge.school, f"{where}.school")
-        if pledge.school not in school_ids:
-            raise InstanceError(f"{where}.school", f"unknown school {pledge.school!r}")
-        _text(pledge.service, f"{where}.service")
-        _whole(pledge.quantity, f"{where}.quantity")
-        key = (pledge.school, pledge.service)
+        who, service, quantity = pledge.school, pledge.service, pledge.quantity
+        # The quick test first (a round has many pledges); the full one names what is wrong.
+        if not (
+            type(who) is str
+            and who in school_ids
+            and type(service) is str
+            and service
+            and type(quantity) is int
+            and quantity >= 0
+        ):
+            where = f"demand[{i}]"
+            _text(who, f"{where}.school")
+            if who not in school_ids:
+                raise InstanceError(f"{where}.school", f"unknown school {who!r}")
+            _text(service, f"{where}.service")
+            _whole(quantity, f"{where}.quantity")
+        key = (who, service)
         if key in pledged:
+            where = f"demand[{i}]"
             raise InstanceError(
                 where,
                 f"duplicate pledge for school {pledge.school!r} and service {pledge.service!r}"

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from operator import attrgetter
 
 import pulp
 
@@ -423,7 +424,7 @@ def solve(
         )
 
     unmet = []
-    for pledge in sorted(instance.demand, key=lambda d: (d.school, d.service)):
+    for pledge in sorted(instance.demand, key=attrgetter("school", "service")):
         short = pledge.quantity - met.get((pledge.school, pledge.service), 0)
         if short > 0:
             unmet.append(Unmet(pledge.school, pledge.service, short))
@@ -436,8 +437,8 @@ def solve(
         bound = min(objective, math.ceil(bound_total - 1e-6))
         bound = max(bound, 0)
         gap = 0.0 if objective == 0 else round((objective - bound) / objective, 6)
-    allocations.sort(key=lambda a: (a.school, a.service, a.offer))
-    awards.sort(key=lambda a: a.offer)
+    allocations.sort(key=attrgetter("school", "service", "offer"))
+    awards.sort(key=attrgetter("offer"))
     total = time.perf_counter() - started
     return Result(
         status=status,
