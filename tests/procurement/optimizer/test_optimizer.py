@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.money import largest_remainder
+from app import money
 from procurement.optimizer import (
     INFEASIBLE,
     OPTIMAL,
@@ -31,6 +33,7 @@ from procurement.optimizer import (
     solve_plain,
     standalone_pence,
 )
+from procurement.optimizer.charges import largest_remainder
 from procurement.optimizer.model import _Model, _plan
 from procurement.optimizer.solve import _make_whole, _Run, _run, _settled
 
@@ -450,6 +453,14 @@ def test_standalone_is_the_cheapest_single_offer_that_could_serve_the_school_alo
 def test_largest_remainder_adds_up_to_the_penny(total, weights, parts):
     assert largest_remainder(total, weights) == parts
     assert sum(largest_remainder(total, weights)) == total
+
+
+@given(
+    st.integers(0, 10**12),
+    st.lists(st.integers(0, 10**9), min_size=1, max_size=30).filter(lambda w: sum(w) > 0),
+)
+def test_the_optimizers_own_split_is_the_money_modules(total, weights):
+    assert largest_remainder(total, weights) == money.largest_remainder(total, weights)
 
 
 def test_largest_remainder_refuses_a_total_with_nothing_to_weigh_it():
