@@ -1,13 +1,23 @@
-"""Benchmark the aggregator on seeded, realistic buying rounds (issue 4, docs/aggregator.md).
+"""Benchmark the aggregator on seeded, realistic rounds (issues 4 and 20, docs/aggregator.md).
 
     python -m bench.aggregator --size elp|1k|10k|all [--seed N] [--solver highs|cbc]
-        [--rules default|committee|single-source|strict] [--plain-time-limit SECONDS]
-        [--no-plain] [--merged-time-limit SECONDS] [--output bench/results/aggregator.json]
+        [--rules default|committee|single-source|strict|all] [--repeats N]
+        [--baseline-time-limit SECONDS] [--no-baseline] [--all-in-one]
+        [--merged-time-limit SECONDS] [--output bench/results/aggregator.json]
 
-Each size runs in a fresh subprocess (so peak memory is per size): first the merged model
-(procurement.optimizer.solve), then, in another fresh subprocess on the same seeded instance,
-the plain school-by-school model (solve_plain) for comparison. Rows are merged into the output
-file by size and rules, so sizes can be re-measured one at a time.
+Two models solve the same seeded instance, each run in a fresh subprocess (so peak memory is the
+run's own), interleaved (merged, baseline, merged, baseline, ...) so that both see the same load:
+
+- merged: procurement.optimizer.solve, schools merged into types;
+- school-level (the fair baseline): solve(instance, merge=False), the same code path with one
+  type per school: per service, with the same phases, bands, gap and time-limit sharing, so the
+  only difference is merging;
+- all-in-one (--all-in-one, a second reference only): solve_plain, one type per school and every
+  service in a single MIP.
+
+The ratio is the baseline's median total over the merged model's median total; when both are
+optimal their objectives must agree (within the optimality gap), or the bench fails. Rows are
+merged into the output file by size and rules, so sizes can be re-measured one at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from procurement.optimizer import (
     solve,
     solve_plain,
 )
+from procurement.optimizer.solve import OPTIMALITY_GAP
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +63,7 @@ DEFAULT_OUTPUT = ROOT / "bench" / "results" / "aggregator.json"
 
 @dataclass(frozen=True)
 class Size:
-    """Schools × services × providers × tiers, the targets and the plain model's budget."""
+    """Schools × services × providers × tiers, the targets, and the runs per comparison."""
 
     name: str
     schools: int
@@ -61,15 +72,19 @@ class Size:
     tiers: int
     target_seconds: float
     target_memory_mib: float | None
-    plain_time_limit: float
+    target_ratio: float | None
+    repeats: int
 
 
-# The plain model gets 600 s where it can finish; at 10k it cannot (DESIGN.md §4), so 120 s.
+# Issue 20's targets: the merged model at least 10× the fair baseline at 1k and 30× at 10k.
 SIZES = {
-    "elp": Size("elp", 92, 12, 25, 5, 1.0, None, 600.0),
-    "1k": Size("1k", 1000, 20, 50, 5, 5.0, None, 600.0),
-    "10k": Size("10k", 10_000, 20, 100, 5, 60.0, 2048.0, 120.0),
+    "elp": Size("elp", 92, 12, 25, 5, 1.0, None, None, 3),
+    "1k": Size("1k", 1000, 20, 50, 5, 5.0, None, 10.0, 3),
+    "10k": Size("10k", 10_000, 20, 100, 5, 60.0, 2048.0, 30.0, 1),
 }
+# Every baseline gets 600 s: enough for the school-level model to finish at 10k (about 90 s).
+BASELINE_TIME_LIMIT = 600.0
+MODELS = ("merged", "school-level", "all-in-one")
 
 
 @dataclass(frozen=True)
@@ -234,6 +249,8 @@ def measure(
     generated = time.perf_counter() - started
     if model == "merged":
         result = solve(instance, solver=solver, time_limit=time_limit)
+    elif model == "school-level":
+        result = solve(instance, solver=solver, time_limit=time_limit, merge=False)
     else:
         result = solve_plain(instance, solver=solver, time_limit=time_limit)
     return {
@@ -243,6 +260,7 @@ def measure(
         "status": result.status,
         "message": result.message,
         "solver": result.solver,
+        "time_limit_seconds": time_limit,
         "build_seconds": round(result.seconds.build, 3),
         "solve_seconds": round(result.seconds.solve, 3),
         "total_seconds": round(result.seconds.total, 3),
@@ -256,6 +274,7 @@ def measure(
         "model_size": None
         if result.model is None
         else {
+            "merged": result.model.merged,
             "models": result.model.models,
             "solver_runs": result.model.solver_runs,
             "groups": result.model.groups,
@@ -295,14 +314,17 @@ def in_subprocess(
     ]
     if limit is not None:
         command += ["--time-limit", str(limit)]
+    load = [round(x, 2) for x in os.getloadavg()]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
-    return json.loads(done.stdout)
+    measured = json.loads(done.stdout)
+    measured["load_average_before"] = load
+    return measured
 
 
-def plain_columns(instance: Instance) -> int:
-    """How many allocation columns the plain model would have: one per pledge and usable offer."""
+def baseline_columns(instance: Instance) -> int:
+    """How many allocation columns the school-level model would have: one per pledge and offer."""
     offers: dict[str, list[Offer]] = {}
     for offer in instance.offers:
         offers.setdefault(offer.service, []).append(offer)
@@ -314,55 +336,98 @@ def plain_columns(instance: Instance) -> int:
     )
 
 
+def same_objective(a: dict, b: dict) -> bool | None:
+    """Whether two optimal runs agree on the objective within the optimality gap (None: unknown)."""
+    if a["status"] != "optimal" or b["status"] != "optimal":
+        return None
+    x, y = a["objective_pence"], b["objective_pence"]
+    return abs(x - y) <= OPTIMALITY_GAP * max(abs(x), abs(y), 1)
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median total time (the lower middle one for an even count)."""
+    ordered = sorted(runs, key=lambda r: r["total_seconds"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def run_size(
     size: Size,
     seed: int,
     rules: str,
     solver: str,
-    plain_limit: float | None,
-    plain: bool,
+    *,
+    repeats: int | None = None,
+    baseline: bool = True,
+    all_in_one: bool = False,
+    baseline_limit: float = BASELINE_TIME_LIMIT,
     merged_limit: float | None = None,
 ) -> dict:
-    """Merged model, then the plain model, each in a fresh process; print and return the row."""
-    load_before = [round(x, 2) for x in os.getloadavg()]
-    merged = in_subprocess(size, seed, rules, "merged", solver, merged_limit)
+    """Merged and baseline models interleaved, each in a fresh process; print and return the row."""
+    models = ["merged"] + (["school-level"] if baseline else []) + (["all-in-one"] * all_in_one)
+    runs: dict[str, list[dict]] = {model: [] for model in models}
+    for _ in range(repeats or size.repeats):
+        for model in models:
+            limit = merged_limit if model == "merged" else baseline_limit
+            runs[model].append(in_subprocess(size, seed, rules, model, solver, limit))
+    merged = median_run(runs["merged"])
     row: dict = {
-        "load_average_before": load_before,
         "size": size.name,
         "rules": rules,
         "rules_detail": instance_to_json(Instance((), (), (), RULES[rules]))["rules"],
         "shape": f"{size.schools} × {size.services} × {size.providers} × {size.tiers}",
         "seed": seed,
-        "merged_time_limit_seconds": merged_limit,
+        "repeats": len(runs["merged"]),
+        "load_averages": [r["load_average_before"] for model in models for r in runs[model]],
         "merged": merged,
-        "targets": {"total_seconds": size.target_seconds, "peak_mib": size.target_memory_mib},
+        "merged_totals": [r["total_seconds"] for r in runs["merged"]],
+        "targets": {
+            "total_seconds": size.target_seconds,
+            "peak_mib": size.target_memory_mib,
+            "ratio": size.target_ratio,
+        },
     }
-    if plain:
-        limit = plain_limit or size.plain_time_limit
-        measured = in_subprocess(size, seed, rules, "plain", solver, limit)
-        row["plain"] = measured
-        row["plain_time_limit_seconds"] = limit
-        row["same_instance"] = measured["instance"] == merged["instance"]
-        row["same_objective"] = measured["objective_pence"] == merged["objective_pence"]
-        row["speed_ratio"] = round(measured["total_seconds"] / merged["total_seconds"], 1)
-        # When the plain model stops at its time limit, the true ratio is larger still.
-        row["speed_ratio_is_lower_bound"] = measured["status"] != "optimal"
-    else:
-        columns = plain_columns(generate(size, seed, rules))
-        row["plain"] = None
-        row["plain_skipped"] = f"plain model skipped (--no-plain): {columns:,} allocation columns"
+    instances = {r["instance"] for model in models for r in runs[model]}
+    row["same_instance"] = len(instances) == 1
+    for model in models[1:]:
+        key = "baseline" if model == "school-level" else "all_in_one"
+        median = median_run(runs[model])
+        agree = [same_objective(r, m) for r in runs[model] for m in runs["merged"]]
+        if False in agree:
+            raise RuntimeError(
+                f"{size.name} ({rules}): {model} and merged disagree on the objective:"
+                f" {median['objective_pence']} p against {merged['objective_pence']} p"
+            )
+        row[key] = median
+        row[f"{key}_totals"] = [r["total_seconds"] for r in runs[model]]
+        row[f"{key}_same_objective"] = None if None in agree else True
+        row[f"{key}_ratio"] = round(median["total_seconds"] / merged["total_seconds"], 1)
+        # When the baseline stops at its time limit, the true ratio is larger still.
+        row[f"{key}_ratio_is_lower_bound"] = median["status"] != "optimal"
+    if not baseline:
+        columns = baseline_columns(generate(size, seed, rules))
+        row["baseline"] = None
+        row["baseline_skipped"] = f"baseline skipped (--no-baseline): {columns:,} columns"
     peak = merged["peak_mib"]["self"] + merged["peak_mib"]["children"]
-    row["within_target"] = merged["total_seconds"] <= size.target_seconds and (
+    within = merged["total_seconds"] <= size.target_seconds and (
         size.target_memory_mib is None or peak <= size.target_memory_mib
     )
-    if plain and size.name == "1k":
-        row["within_target"] = (
-            row["within_target"] and row["speed_ratio"] >= 10 and row["same_objective"]
-        )
-    if rules != "default":
-        row["within_target"] = None  # the issue's targets are for rounds without side rules
+    if baseline and size.target_ratio is not None:
+        within = within and row["baseline_ratio"] >= size.target_ratio
+        within = within and row["baseline_same_objective"] is True
+    row["within_target"] = within if rules == "default" else None
     print_row(row)
     return row
+
+
+def _describe(run: dict) -> str:
+    size = run["model_size"]
+    return (
+        f"{run['status']}, build {run['build_seconds']} s, solve {run['solve_seconds']} s,"
+        f" total {run['total_seconds']} s, peak {run['peak_mib']['self']} MiB"
+        f" (+children {run['peak_mib']['children']}), objective {run['objective_pence']} p,"
+        f" gap {run['gap']}, unmet {run['unmet_units']}, {size['groups']} types,"
+        f" {size['columns']} columns in {size['models']} models"
+    )
 
 
 def print_row(row: dict) -> None:
@@ -370,38 +435,27 @@ def print_row(row: dict) -> None:
     merged = row["merged"]
     print(
         f"== {row['size']} ({row['shape']}, seed {row['seed']}, rules {row['rules']})"
-        f" instance {merged['instance']}"
+        f" instance {merged['instance']}, {row['repeats']} interleaved runs,"
+        f" load averages {row['load_averages']}"
     )
-    size = merged["model_size"]
-    print(
-        f"   merged: {merged['status']}, build {merged['build_seconds']} s,"
-        f" solve {merged['solve_seconds']} s, total {merged['total_seconds']} s,"
-        f" peak {merged['peak_mib']['self']} MiB (+children {merged['peak_mib']['children']}),"
-        f" objective {merged['objective_pence']} p, gap {merged['gap']},"
-        f" {size['groups']} types, {size['columns']} columns in {size['models']} models"
-    )
-    plain = row.get("plain")
-    if plain:
-        psize = plain["model_size"]
-        print(
-            f"   plain:  {plain['status']}, build {plain['build_seconds']} s,"
-            f" solve {plain['solve_seconds']} s, total {plain['total_seconds']} s,"
-            f" peak {plain['peak_mib']['self']} MiB, objective {plain['objective_pence']} p,"
-            f" gap {plain['gap']}, {psize['columns']} columns"
+    print(f"   merged:       {_describe(merged)}; totals {row['merged_totals']}")
+    for key, name in (("baseline", "school-level"), ("all_in_one", "all-in-one")):
+        run = row.get(key)
+        if not run:
+            continue
+        print(f"   {name + ':':13} {_describe(run)}; totals {row[key + '_totals']}")
+        bound = (
+            " (at least: it stopped at its time limit)"
+            if row[f"{key}_ratio_is_lower_bound"]
+            else ""
         )
-        if row["speed_ratio_is_lower_bound"]:
-            print(
-                f"   plain model stopped at its {row['plain_time_limit_seconds']:.0f} s limit:"
-                f" {(plain['message'] or 'no proven optimum')[:90]}; speed ratio at least"
-                f" {row['speed_ratio']}×, same instance {row['same_instance']}"
-            )
-        else:
-            print(
-                f"   speed ratio {row['speed_ratio']}×, same objective {row['same_objective']},"
-                f" same instance {row['same_instance']}"
-            )
-    else:
-        print(f"   {row['plain_skipped']}")
+        print(
+            f"   {name} / merged: {row[f'{key}_ratio']}×{bound}; objectives"
+            f" {run['objective_pence']} p and {merged['objective_pence']} p, same objective"
+            f" {row[f'{key}_same_objective']}, same instance {row['same_instance']}"
+        )
+    if row.get("baseline_skipped"):
+        print(f"   {row['baseline_skipped']}")
     if row["within_target"] is None:
         print("   (targets apply to the default rules)")
     else:
@@ -409,19 +463,23 @@ def print_row(row: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark for the chosen sizes and write the JSON results."""
+    """Run the benchmark for the chosen sizes and rules and write the JSON results."""
     parser = argparse.ArgumentParser(prog="python -m bench.aggregator")
     parser.add_argument("--size", choices=[*SIZES, "all"], default="all")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--solver", choices=("highs", "cbc"), default="highs")
-    parser.add_argument("--rules", choices=list(RULES), default="default")
+    parser.add_argument("--rules", choices=[*RULES, "all"], default="default")
     parser.add_argument(
-        "--plain-time-limit", type=float, default=None, help="default: 600 s, 120 s at 10k"
+        "--repeats", type=int, default=None, help="interleaved runs per model (3, 1 at 10k)"
     )
-    parser.add_argument("--no-plain", action="store_true", help="skip the plain model")
+    parser.add_argument("--baseline-time-limit", type=float, default=BASELINE_TIME_LIMIT)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline")
+    parser.add_argument(
+        "--all-in-one", action="store_true", help="also run solve_plain (one MIP, a reference)"
+    )
     parser.add_argument("--merged-time-limit", type=float, default=None)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--child", choices=("merged", "plain"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=MODELS, help=argparse.SUPPRESS)
     parser.add_argument("--time-limit", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -431,16 +489,20 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(row, sys.stdout)
         return 0
     names = list(SIZES) if args.size == "all" else [args.size]
+    variants = list(RULES) if args.rules == "all" else [args.rules]
     rows = [
         run_size(
             SIZES[name],
             args.seed,
-            args.rules,
+            rules,
             args.solver,
-            args.plain_time_limit,
-            not args.no_plain,
-            args.merged_time_limit,
+            repeats=args.repeats,
+            baseline=not args.no_baseline,
+            all_in_one=args.all_in_one,
+            baseline_limit=args.baseline_time_limit,
+            merged_limit=args.merged_time_limit,
         )
+        for rules in variants
         for name in names
     ]
     report = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 
@@ -58,14 +59,18 @@ class Offer:
     setup_pence: int = 0
     excluded_schools: frozenset[str] = frozenset()
 
-    @property
+    @cached_property
     def smallest_award(self) -> int:
         """The least positive quantity this offer may be awarded (min_award, first tier, 1)."""
         return max(self.min_award, self.tiers[0].from_quantity, 1)
 
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [tier.from_quantity for tier in self.tiers]
+
     def tier_index(self, quantity: int) -> int | None:
         """Index of the tier a total award of quantity falls in; None below the first tier."""
-        index = bisect_right([tier.from_quantity for tier in self.tiers], quantity) - 1
+        index = bisect_right(self._starts, quantity) - 1
         return index if index >= 0 else None
 
     def can_award(self, quantity: int) -> bool:
@@ -134,14 +139,25 @@ def validate_instance(instance: Instance) -> None:
 
     pledged: dict[tuple[str, str], int] = {}
     for i, pledge in enumerate(instance.demand):
-        where = f"demand[{i}]"
-        _text(pledge.school, f"{where}.school")
-        if pledge.school not in school_ids:
-            raise InstanceError(f"{where}.school", f"unknown school {pledge.school!r}")
-        _text(pledge.service, f"{where}.service")
-        _whole(pledge.quantity, f"{where}.quantity")
-        key = (pledge.school, pledge.service)
+        who, service, quantity = pledge.school, pledge.service, pledge.quantity
+        # The quick test first (a round has many pledges); the full one names what is wrong.
+        if not (
+            type(who) is str
+            and who in school_ids
+            and type(service) is str
+            and service
+            and type(quantity) is int
+            and quantity >= 0
+        ):
+            where = f"demand[{i}]"
+            _text(who, f"{where}.school")
+            if who not in school_ids:
+                raise InstanceError(f"{where}.school", f"unknown school {who!r}")
+            _text(service, f"{where}.service")
+            _whole(quantity, f"{where}.quantity")
+        key = (who, service)
         if key in pledged:
+            where = f"demand[{i}]"
             raise InstanceError(
                 where,
                 f"duplicate pledge for school {pledge.school!r} and service {pledge.service!r}"
@@ -168,9 +184,10 @@ def validate_instance(instance: Instance) -> None:
                 raise InstanceError(f"{where}.tiers[{t}].from", "tiers must be ascending")
         _whole(offer.min_award, f"{where}.min_award")
         _whole(offer.setup_pence, f"{where}.setup_pence")
-        for excluded in sorted(offer.excluded_schools, key=str):
-            if excluded not in school_ids:
-                raise InstanceError(f"{where}.excluded_schools", f"unknown school {excluded!r}")
+        unknown = offer.excluded_schools - school_ids
+        if unknown:
+            first = min(unknown, key=str)
+            raise InstanceError(f"{where}.excluded_schools", f"unknown school {first!r}")
 
     rules = instance.rules
     share = rules.max_share

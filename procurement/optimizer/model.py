@@ -13,6 +13,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
+from itertools import repeat
+from operator import attrgetter
 
 import pulp
 
@@ -43,8 +46,9 @@ class _Group:
     schools: list[tuple[str, int]]
     unit: int | None = None
 
-    @property
+    @cached_property
     def quantity(self) -> int:
+        """The type's demand; read only once _plan has added every school."""
         return sum(quantity for _, quantity in self.schools)
 
 
@@ -65,6 +69,7 @@ class _Plan:
     blocks: list[_Block]
     eligible: dict[tuple[str, str], tuple[Offer, ...]]
     messages: dict[str, str]
+    pledges: dict[str, list[Demand]]  # by service (sorted), each by school id
 
 
 def _bands(offer: Offer, demand_cap: int) -> list[_Band]:
@@ -115,7 +120,7 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
     for offer in sorted(instance.offers, key=lambda o: o.id):
         offers_by_service[offer.service].append(offer)
     pledges_by_service: dict[str, list[Demand]] = defaultdict(list)
-    for pledge in sorted(instance.demand, key=lambda d: (d.service, d.school)):
+    for pledge in sorted(instance.demand, key=attrgetter("service", "school")):
         pledges_by_service[pledge.service].append(pledge)
 
     eligible: dict[tuple[str, str], tuple[Offer, ...]] = {}
@@ -123,19 +128,29 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
     blocks: list[_Block] = []
     single = _Block(services=[])
     for service in sorted(pledges_by_service):
-        pledges = [p for p in pledges_by_service[service] if p.quantity > 0]
         candidates = offers_by_service.get(service, [])
+        # Schools that reach the same offers share one pattern (the membership tests run in C).
+        excluded = [frozenset(offer.excluded_schools) for offer in candidates]
+        patterns: dict[tuple[bool, ...], tuple[tuple[int, ...], tuple[Offer, ...]]] = {}
+        demand_by_pattern: dict[tuple[int, ...], int] = defaultdict(int)
+        pledges: list[tuple[Demand, tuple[int, ...]]] = []
         for pledge in pledges_by_service[service]:
-            eligible[(pledge.school, service)] = tuple(
-                o for o in candidates if o.serves(pledge.school)
-            )
+            school = pledge.school
+            flags = tuple(map(frozenset.__contains__, excluded, repeat(school)))
+            if flags not in patterns:
+                serving = tuple(j for j, out in enumerate(flags) if not out)
+                patterns[flags] = (serving, tuple(candidates[j] for j in serving))
+            serving, offers = patterns[flags]
+            eligible[(school, service)] = offers
+            if pledge.quantity > 0:
+                pledges.append((pledge, serving))
+                demand_by_pattern[serving] += pledge.quantity
+        offer_demand = [0] * len(candidates)
+        for serving, quantity in demand_by_pattern.items():
+            for j in serving:
+                offer_demand[j] += quantity
         if not pledges:
             continue
-        offer_demand = [0] * len(candidates)
-        for pledge in pledges:
-            for j, offer in enumerate(candidates):
-                if offer.serves(pledge.school):
-                    offer_demand[j] += pledge.quantity
         plans = [_OfferPlan(o, _bands(o, offer_demand[j])) for j, o in enumerate(candidates)]
         usable = [j for j, plan in enumerate(plans) if plan.bands and offer_demand[j] > 0]
         block = single if not split_services else _Block(services=[])
@@ -147,8 +162,12 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
         if reason:
             messages[service] = reason
         groups: dict[_GroupKey, _Group] = {}
-        for pledge in pledges:
-            reach = tuple(position[j] for j in usable if candidates[j].serves(pledge.school))
+        reaches = {
+            serving: tuple(position[j] for j in serving if j in position)
+            for serving in demand_by_pattern
+        }
+        for pledge, serving in pledges:
+            reach = reaches[serving]
             unit = pledge.quantity if rules.single_source else None
             key = (reach, unit) if merge else (pledge.school,)
             if key not in groups:
@@ -159,7 +178,9 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
             blocks.append(block)
     if not split_services and single.services:
         blocks.append(single)
-    return _Plan(blocks, eligible, messages)
+    return _Plan(
+        blocks, eligible, messages, {s: pledges_by_service[s] for s in sorted(pledges_by_service)}
+    )
 
 
 # ---------------------------------------------------------------------------------------------

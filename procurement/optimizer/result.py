@@ -58,6 +58,7 @@ class Charge:
     standalone_pence: int | None
     basis_pence: int
     charge_pence: int
+    cap_pence: int = 0  # the most it is charged while the caps cover the cost (see checks)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class ServiceCheck:
     standalone_sum_pence: int | None
     must_hold: bool
     violations: tuple[str, ...]
+    caps_sum_pence: int = 0
+    caps_cover: bool = True  # False: the cost exceeds the caps, charged in proportion to them
 
     @property
     def individually_rational(self) -> bool:
@@ -160,6 +163,7 @@ def result_to_json(result: Result) -> dict[str, Any]:
                 "standalone_pence": c.standalone_pence,
                 "basis_pence": c.basis_pence,
                 "charge_pence": c.charge_pence,
+                "cap_pence": c.cap_pence,
             }
             for c in result.charges
         ],
@@ -171,6 +175,8 @@ def result_to_json(result: Result) -> dict[str, Any]:
                 "must_hold": c.must_hold,
                 "individually_rational": c.individually_rational,
                 "violations": list(c.violations),
+                "caps_sum_pence": c.caps_sum_pence,
+                "caps_cover": c.caps_cover,
             }
             for c in result.checks
         ],

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from operator import attrgetter
 
 import pulp
 
@@ -43,6 +44,19 @@ SOLVERS = (HIGHS, CBC)
 _ABSOLUTE_GAP = 0.999
 # A solve stopped by the time limit still counts as optimal within this relative gap.
 OPTIMALITY_GAP = 1e-4
+# HiGHS's sub-MIP and search heuristics (RINS, RENS, feasibility jump, root reduced cost) cost
+# more than they save when the only integer choices are the price bands: at 1k they took three
+# quarters of the solver's time on the merged blocks (and on the school-level ones too), while the
+# root LP, cuts and branching find the optimum alone. Under single_source the whole-school counts
+# make incumbents hard to find, and there the heuristics pay (elp: 2.5x faster with them), so they
+# stay on. The choice depends on the rules only: merged or not, a model gets the same options.
+_NO_HEURISTICS = {
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,12 +90,73 @@ def solver_name(solver: str) -> str:
     return f"CBC {found.group(1)}" if found else "CBC"
 
 
-def _run(lp: pulp.LpProblem, solver: str, time_limit: float | None) -> _Run:
+class _HiGHS(pulp.HiGHS):  # type: ignore[misc]
+    """PuLP's in-process HiGHS, handing the model over in three bulk calls instead of one per
+    column and row (same columns in the same order, so the same model and the same answer)."""
+
+    def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+        import highspy
+        import numpy as np
+
+        inf = highspy.kHighsInf
+        variables = lp.variables()
+        objective = lp.objective
+        costs: list[float] = []
+        lower: list[float] = []
+        upper: list[float] = []
+        integers: list[int] = []
+        for i, var in enumerate(variables):
+            var.index = i
+            costs.append(objective.get(var, 0.0))
+            lower.append(-inf if var.lowBound is None else var.lowBound)
+            upper.append(inf if var.upBound is None else var.upBound)
+            if var.cat == pulp.LpInteger and self.mip:
+                integers.append(i)
+        highs = lp.solverModel
+        count = len(variables)
+        none = np.zeros(count + 1, dtype=np.int32)
+        highs.addCols(count, np.array(costs), np.array(lower), np.array(upper), 0, none, [], [])
+        if integers:
+            kinds = np.full(len(integers), int(highspy.HighsVarType.kInteger), dtype=np.uint8)
+            highs.changeColsIntegrality(len(integers), np.array(integers, dtype=np.int32), kinds)
+        row_lower: list[float] = []
+        row_upper: list[float] = []
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        for i, constraint in enumerate(lp._constraints.values()):
+            constraint.index = i
+            starts.append(len(index))
+            for var, coefficient in constraint.items():
+                if coefficient != 0:
+                    index.append(var.index)
+                    value.append(coefficient)
+            low, high = constraint.getLb(), constraint.getUb()
+            row_lower.append(-inf if low is None else low)
+            row_upper.append(inf if high is None else high)
+        if row_lower:
+            highs.addRows(
+                len(row_lower),
+                np.array(row_lower),
+                np.array(row_upper),
+                len(index),
+                np.array(starts, dtype=np.int32),
+                np.array(index, dtype=np.int32),
+                np.array(value, dtype=np.float64),
+            )
+
+
+def _run(
+    lp: pulp.LpProblem, solver: str, time_limit: float | None, heuristics: bool = True
+) -> _Run:
     started = time.perf_counter()
     if solver == HIGHS:
         import highspy
 
-        engine = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP)
+        options = {} if heuristics else _NO_HEURISTICS
+        engine = _HiGHS(
+            msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP, **options
+        )
         lp.solve(engine)
         seconds = time.perf_counter() - started
         highs = lp.solverModel
@@ -194,7 +269,8 @@ def _solve_block(
     )
 
     def run(limited: bool = True) -> _Run:
-        result = _run(model.lp, solver, clock.left(share_of) if limited else None)
+        limit = clock.left(share_of) if limited else None
+        result = _run(model.lp, solver, limit, heuristics=rules.single_source)
         clock.solve += result.seconds
         clock.runs += 1
         return result
@@ -273,8 +349,8 @@ def solve(
     for n, block in enumerate(blocks):
         outcome, model = _solve_block(block, instance.rules, solver, clock, len(blocks) - n)
         models += 1
-        columns += model.lp.numVariables()
-        integers += sum(1 for v in model.lp.variables() if v.cat == pulp.LpInteger)
+        columns += len(model.decisions) + len(model.flows)
+        integers += len(model.decisions)
         rows += model.lp.numConstraints()
         if outcome.status == INFEASIBLE:
             names = ", ".join(block.services)
@@ -348,7 +424,7 @@ def solve(
         )
 
     unmet = []
-    for pledge in sorted(instance.demand, key=lambda d: (d.school, d.service)):
+    for pledge in sorted(instance.demand, key=attrgetter("school", "service")):
         short = pledge.quantity - met.get((pledge.school, pledge.service), 0)
         if short > 0:
             unmet.append(Unmet(pledge.school, pledge.service, short))
@@ -361,8 +437,8 @@ def solve(
         bound = min(objective, math.ceil(bound_total - 1e-6))
         bound = max(bound, 0)
         gap = 0.0 if objective == 0 else round((objective - bound) / objective, 6)
-    allocations.sort(key=lambda a: (a.school, a.service, a.offer))
-    awards.sort(key=lambda a: a.offer)
+    allocations.sort(key=attrgetter("school", "service", "offer"))
+    awards.sort(key=attrgetter("offer"))
     total = time.perf_counter() - started
     return Result(
         status=status,

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.money import largest_remainder
+from app import money
 from procurement.optimizer import (
     INFEASIBLE,
     OPTIMAL,
@@ -31,6 +33,7 @@ from procurement.optimizer import (
     solve_plain,
     standalone_pence,
 )
+from procurement.optimizer.charges import largest_remainder
 from procurement.optimizer.model import _Model, _plan
 from procurement.optimizer.solve import _make_whole, _Run, _run, _settled
 
@@ -129,7 +132,39 @@ def test_capacity_forces_a_split_and_the_check_reports_who_pays_more_than_alone(
     assert check.standalone_sum_pence == 400_000 and check.pooled_pence == 450_000
     assert not check.must_hold
     assert check.violations == ("S1", "S2")
+    # Their caps (£2,000 each) cannot cover £4,500: charged in proportion to the caps, and said.
+    assert not check.caps_cover and check.caps_sum_pence == 400_000
     assert charged(result) == {"S1": 225_000, "S2": 225_000}
+
+
+def test_a_school_short_of_its_pledge_pays_no_more_than_alone_when_the_caps_cover():
+    # Issue 18's round: capacity runs short (63 days pledged, 49 offered), so every school gets
+    # about 7/9 of its pledge. S1 pledged 7 days and got 5; alone, 7 days from A cost £1,256.00.
+    cheap = an_offer("A", 14_200, setup=26_200, capacity=7)
+    dear = an_offer("B", 21_900, capacity=42)
+    result = solve(a_round({"S1": 7, "S2": 5, "S3": 51}, [cheap, dear], Rules(min_providers=0)))
+    assert result.objective_pence == 125_600 + 42 * 21_900
+    rows = {c.school: c for c in result.charges}
+    assert {s: (c.quantity, c.met) for s, c in rows.items()} == {
+        "S1": (7, 5),
+        "S2": (5, 4),
+        "S3": (51, 40),
+    }
+    assert rows["S1"].standalone_pence == 125_600
+    # The plain proportional split charged S1 £1,312.15, more than its whole pledge alone.
+    bases = [rows[s].basis_pence for s in ("S1", "S2", "S3")]
+    assert largest_remainder(result.objective_pence, bases)[0] == 131_215
+    # Capped: S1 and S2 pay what their units would cost alone (5 and 4 days from A); S3, whose
+    # 40 days alone would cost £8,760.00 (from B), takes the rest and still pays less than that.
+    assert {s: c.cap_pence for s, c in rows.items()} == {
+        "S1": 97_200,
+        "S2": 83_000,
+        "S3": 876_000,
+    }
+    assert charged(result) == {"S1": 97_200, "S2": 83_000, "S3": 865_200}
+    check = result.checks[0]
+    assert check.caps_cover and check.individually_rational
+    assert sum(charged(result).values()) == result.objective_pence
 
 
 @pytest.mark.parametrize(
@@ -450,6 +485,14 @@ def test_standalone_is_the_cheapest_single_offer_that_could_serve_the_school_alo
 def test_largest_remainder_adds_up_to_the_penny(total, weights, parts):
     assert largest_remainder(total, weights) == parts
     assert sum(largest_remainder(total, weights)) == total
+
+
+@given(
+    st.integers(0, 10**12),
+    st.lists(st.integers(0, 10**9), min_size=1, max_size=30).filter(lambda w: sum(w) > 0),
+)
+def test_the_optimizers_own_split_is_the_money_modules(total, weights):
+    assert largest_remainder(total, weights) == money.largest_remainder(total, weights)
 
 
 def test_largest_remainder_refuses_a_total_with_nothing_to_weigh_it():

@@ -12,7 +12,6 @@ BASELINE = "import json, sys; print(json.dumps(sorted(sys.modules)))"
 PROBE = """
 import json, sys
 from procurement.optimizer import instance_from_json, solve
-from app.money import largest_remainder
 instance = instance_from_json({
     "schools": [{"id": "S1"}],
     "demand": [{"school": "S1", "service": "counselling", "quantity": 3}],
@@ -21,7 +20,6 @@ instance = instance_from_json({
 })
 for solver in ("highs", "cbc"):
     assert solve(instance, solver=solver).objective_pence == 300
-largest_remainder(10, [1, 2])
 print(json.dumps(sorted(sys.modules)))
 """
 
@@ -43,17 +41,14 @@ def test_the_optimizer_never_imports_flask_sqlalchemy_or_the_app():
     for forbidden in ("flask", "sqlalchemy", "flask_sqlalchemy", "werkzeug", "marketplace"):
         assert forbidden not in modules
         assert not any(name.startswith(forbidden + ".") for name in modules)
-    # The one largest-remainder split lives in the pure money module, nothing else of the app.
-    assert {name for name in modules if name == "app" or name.startswith("app.")} == {
-        "app",
-        "app.money",
-    }
+    # Not even the pure money module: the optimizer keeps its own largest-remainder split.
+    assert {name for name in modules if name == "app" or name.startswith("app.")} == set()
 
 
 def test_the_optimizer_loads_only_the_standard_library_pulp_and_highspy():
     top_level = {name.split(".")[0] for name in loaded_modules()}
     # numpy comes in with highspy, which needs it.
-    allowed = set(sys.stdlib_module_names) | {"pulp", "highspy", "numpy", "procurement", "app"}
+    allowed = set(sys.stdlib_module_names) | {"pulp", "highspy", "numpy", "procurement"}
     assert sorted(top_level - allowed) == []
     procurement = {name for name in loaded_modules() if name.startswith("procurement.")}
     assert procurement == {

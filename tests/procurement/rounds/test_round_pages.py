@@ -316,6 +316,9 @@ def test_the_sbm_is_told_and_sees_the_call_off_and_the_saving(client, login, rw)
     line = run_answer(awarded_run(rw.buying_round.id), rw.world.school_a.id).lines[0]
     assert f"Your saving £{line.saving_pence / 100:,.2f}" in result
     assert "Beta Therapy Ltd: 10 days" in result and "tier 2 of 2" in result
+    # The page states the sharing rule and its guarantee, capped sharing included.
+    assert "No school pays more than it would alone." in result
+    assert "capped at the stand-alone price of the units it actually got" in result
     other = client.post(f"/rounds/notices/{notice.id + 1000}/read", data={"next": "/home"})
     assert other.status_code == 404
     client.post(f"/rounds/notices/{notice.id}/read", data={"next": "/home"})
