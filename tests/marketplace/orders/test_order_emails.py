@@ -44,7 +44,8 @@ def test_approval_confirmation_and_delivery_each_email_the_person_who_placed_it(
     order = submitted_over_threshold(market)
     decisions.approve(order.id, market.school_a.id, market.head_a)
     decisions.confirm(order.id, market.provider_a.id, market.provider_user_a)
-    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a)
+    started = decisions.starts_on(order)  # delivery is recorded once the work has started
+    decisions.deliver(order.id, market.provider_a.id, market.provider_user_a, today=started)
     subjects = [row.subject for row in emails("order_decided", to=market.sbm_a)]
     assert subjects == [
         f"Order {order.id} has been approved",
