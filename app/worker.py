@@ -20,6 +20,7 @@ TASK_MODULES = (
     "app.schools",
     "marketplace.billing.tasks",
     "procurement.contracts.tasks",
+    "procurement.rounds.estimates",
     "procurement.rounds.tasks",
     "procurement.tenders.tasks",
 )

@@ -28,8 +28,9 @@ from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders import acceptance, decisions, drafting
 from marketplace.orders.models import Order
 from procurement.rounds.access import get_round
-from procurement.rounds.approvals import approve_pledges, awaiting
+from procurement.rounds.approvals import approve_pledges
 from procurement.rounds.award import award_run
+from procurement.rounds.inputs import awaiting
 from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
 from procurement.rounds.models import RoundStatus
 from procurement.rounds.pledges import save_pledges

@@ -17,6 +17,7 @@ from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders.rules import needs_approval
 from procurement.rounds.access import audit_scope
 from procurement.rounds.approvals import price_lists
+from procurement.rounds.estimates import request_refresh
 from procurement.rounds.lifecycle import offer_runs_in, terms_to_choose
 from procurement.rounds.models import BuyingRound, Pledge, RoundOffer, RoundService, RoundStatus
 from procurement.rounds.rules import pledge_estimate_pence
@@ -137,5 +138,6 @@ def seed_demo_round(now: datetime | None = None) -> int:
         after=buying_round.snapshot(),
         scope=audit_scope(buying_round),
     )
+    request_refresh(buying_round.id)  # its indicative price, worked out once this commits
     db.session.flush()
     return 1

@@ -28,6 +28,8 @@ from marketplace.offers.models import Offer
 from marketplace.orders.rules import needs_approval
 from procurement.rounds.access import audit_scope, lock_round
 from procurement.rounds.errors import PledgeNotAllowed, PledgingClosed, RoundStateConflict
+from procurement.rounds.estimates import request_refresh
+from procurement.rounds.inputs import awaiting
 from procurement.rounds.models import BuyingRound, Pledge, RoundOffer
 from procurement.rounds.rules import PriceList, pledge_estimate_pence
 
@@ -70,23 +72,6 @@ def settle_approval(
     pledge.approved_by_id = None
 
 
-def awaiting(round_id: int, school_id: int | None = None) -> list[Pledge]:
-    """Active pledges waiting for their head's approval (one school's, or every school's)."""
-    stmt = (
-        sa.select(Pledge)
-        .where(
-            Pledge.round_id == round_id,
-            Pledge.withdrawn_at.is_(None),
-            Pledge.approved_at.is_(None),
-        )
-        .options(selectinload(Pledge.school), selectinload(Pledge.service))
-        .order_by(Pledge.school_id, Pledge.service_id, Pledge.term_key)
-    )
-    if school_id is not None:
-        stmt = stmt.where(Pledge.school_id == school_id)
-    return list(db.session.scalars(stmt))
-
-
 @use_case
 def approve_pledges(
     round_id: int, school_id: int, actor: User, now: datetime | None = None
@@ -122,5 +107,6 @@ def approve_pledges(
             },
             scope=audit_scope(round_id),
         )
+    request_refresh(round_id)
     db.session.commit()
     return pledges

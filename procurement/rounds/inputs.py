@@ -20,7 +20,6 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Provider, School
 from marketplace.offers.models import Offer, OfferStatus
-from procurement.rounds.approvals import awaiting
 from procurement.rounds.lots import lots
 from procurement.rounds.models import BuyingRound, Pledge, RoundOffer
 
@@ -49,6 +48,23 @@ def school_key(school_id: int) -> str:
 
 def _offer_key(offer_id: int, term_key: str) -> str:
     return f"O{offer_id}@{term_key}"
+
+
+def awaiting(round_id: int, school_id: int | None = None) -> list[Pledge]:
+    """Active pledges waiting for their head's approval (one school's, or every school's)."""
+    stmt = (
+        sa.select(Pledge)
+        .where(
+            Pledge.round_id == round_id,
+            Pledge.withdrawn_at.is_(None),
+            Pledge.approved_at.is_(None),
+        )
+        .options(selectinload(Pledge.school), selectinload(Pledge.service))
+        .order_by(Pledge.school_id, Pledge.service_id, Pledge.term_key)
+    )
+    if school_id is not None:
+        stmt = stmt.where(Pledge.school_id == school_id)
+    return list(db.session.scalars(stmt))
 
 
 def build_inputs(buying_round: BuyingRound, *, include_awaiting: bool = False) -> Inputs:

@@ -26,6 +26,7 @@ from marketplace.offers.models import Offer, OfferStatus
 from procurement.rounds.access import audit_scope, lock_round, record_round_change
 from procurement.rounds.emails import round_cancelled, round_opened
 from procurement.rounds.errors import RoundError, RoundStateConflict
+from procurement.rounds.estimates import request_refresh
 from procurement.rounds.models import (
     ROUND_FINISHED_STATUSES,
     STATUS_TEXT,
@@ -358,5 +359,6 @@ def change_rules(
     buying_round.min_providers = providers
     buying_round.single_source = single_source
     record_round_change(actor, buying_round, "rules changed", before)
+    request_refresh(buying_round.id)
     db.session.commit()
     return buying_round

@@ -298,3 +298,18 @@ class RoundNotice(Model):
     read_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     round: Mapped[BuyingRound] = relationship()
+
+
+class RoundEstimate(Model):
+    """The indicative prices of an open round, worked out by a job when its pledges change
+    (procurement.rounds.estimates): the optimizer's answer for the inputs with this hash."""
+
+    __tablename__ = "round_estimates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("buying_rounds.id"), unique=True)
+    inputs_sha256: Mapped[str] = mapped_column(sa.String(64))
+    instance: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    labels: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

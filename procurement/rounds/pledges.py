@@ -24,6 +24,7 @@ from procurement.rounds.errors import (
     RoundNotFound,
     RoundStateConflict,
 )
+from procurement.rounds.estimates import request_refresh
 from procurement.rounds.lots import Lot, lots
 from procurement.rounds.models import BuyingRound, Pledge, RoundStatus
 
@@ -189,6 +190,7 @@ def save_pledges(
                 pledge.updated_by_id = actor.id
                 _record_pledge(actor, pledge, "purchase order given", before)
                 changed += 1
+    request_refresh(round_id)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:

@@ -17,10 +17,12 @@ from marketplace.orders.rules import plural
 from procurement.blueprint import bp
 from procurement.rounds.access import awarded_run, get_round_for_user, get_run, get_school_for_user
 from procurement.rounds.answers import run_answer
-from procurement.rounds.approvals import approve_pledges, awaiting
+from procurement.rounds.approvals import approve_pledges
 from procurement.rounds.award import call_offs_for_school
 from procurement.rounds.estimates import indicative
 from procurement.rounds.forms import lot_field_name, pledge_form
+from procurement.rounds.inputs import awaiting
+from procurement.rounds.pledges import pledge_totals
 from procurement.rounds.lots import lots
 from procurement.rounds.models import BuyingRound, RoundStatus
 from procurement.rounds.notices import mark_notice_read
@@ -113,7 +115,7 @@ def _pledge_page(
             rows=[(lot, form[lot_field_name(lot.service.id, lot.term.key)]) for lot in round_lots],
             pledges=pledges_for_school(buying_round.id, school.id),
             estimate=(
-                indicative(buying_round, school.id)
+                indicative(buying_round, school.id, pool=pledge_totals(buying_round))
                 if buying_round.status is RoundStatus.OPEN
                 else None
             ),

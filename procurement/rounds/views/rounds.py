@@ -121,7 +121,7 @@ def round_page(
             run_form=run_form or RunForm(),
             contracts=contracts_of(buying_round.id) if awarded else [],
             estimate=(
-                indicative(buying_round)
+                indicative(buying_round, pool=context["totals"])
                 if buying_round.status in (RoundStatus.DRAFT, RoundStatus.OPEN)
                 else None
             ),
@@ -131,7 +131,7 @@ def round_page(
         context.update(
             pledges=pledges_for_school(buying_round.id, school_id),
             estimate=(
-                indicative(buying_round, school_id)
+                indicative(buying_round, school_id, pool=context["totals"])
                 if buying_round.status is RoundStatus.OPEN
                 else None
             ),

@@ -8,6 +8,7 @@ from app.demo.rounds import DEMO_ROUND_TITLE, seed_demo_round
 from app.extensions import db
 from app.time import utcnow
 from procurement.rounds.estimates import indicative
+from procurement.rounds.pledges import pledge_totals
 from procurement.rounds.models import BuyingRound, Pledge, RoundStatus
 
 
@@ -21,7 +22,7 @@ def test_the_demo_round_is_open_with_pledges_and_seeding_again_adds_nothing(runn
         sa.select(BuyingRound).where(BuyingRound.title == DEMO_ROUND_TITLE)
     )
     assert demo.status is RoundStatus.OPEN and demo.pledge_deadline_at > utcnow()
-    estimate = indicative(demo)
+    estimate = indicative(demo, pool=pledge_totals(demo))
     assert estimate is not None and estimate.pool[0].schools >= 10
     assert estimate.answer.awards
     assert seed_demo_round() == 0
