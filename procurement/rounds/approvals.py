@@ -28,7 +28,7 @@ from marketplace.offers.models import Offer
 from marketplace.orders.rules import needs_approval
 from procurement.rounds.access import audit_scope, lock_round
 from procurement.rounds.errors import PledgeNotAllowed, PledgingClosed, RoundStateConflict
-from procurement.rounds.models import BuyingRound, Pledge, RoundOffer
+from procurement.rounds.models import BuyingRound, Pledge, RoundOffer, RoundStatus
 from procurement.rounds.rules import PriceList, pledge_estimate_pence
 
 
@@ -85,6 +85,26 @@ def awaiting(round_id: int, school_id: int | None = None) -> list[Pledge]:
     if school_id is not None:
         stmt = stmt.where(Pledge.school_id == school_id)
     return list(db.session.scalars(stmt))
+
+
+def awaiting_in_open_rounds(school_id: int, now: datetime) -> list[Pledge]:
+    """The school's pledges waiting for its head in rounds still taking pledges, soonest
+    deadline first."""
+    return list(
+        db.session.scalars(
+            sa.select(Pledge)
+            .join(BuyingRound, BuyingRound.id == Pledge.round_id)
+            .where(
+                Pledge.school_id == school_id,
+                Pledge.withdrawn_at.is_(None),
+                Pledge.approved_at.is_(None),
+                BuyingRound.status == RoundStatus.OPEN,
+                BuyingRound.pledge_deadline_at > now,
+            )
+            .options(selectinload(Pledge.service), selectinload(Pledge.round))
+            .order_by(BuyingRound.pledge_deadline_at, Pledge.id)
+        )
+    )
 
 
 @use_case
