@@ -16,6 +16,7 @@ from app.time import london_today, utcnow
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders.models import Order, OrderStatus
+from procurement.rounds.approvals import awaiting_in_open_rounds
 from procurement.rounds.notices import home_panel
 
 bp = Blueprint("home", __name__)
@@ -88,6 +89,8 @@ def _school_home(school: School, year: AcademicYear) -> dict[str, Any]:
         "breakdown": breakdown,
         "order_counts": _order_counts(Order.school_id == school.id),
         "awaiting_approval": awaiting_approval,
+        # Pledges over the threshold waiting for the head before their round's deadline.
+        "pledges_awaiting": awaiting_in_open_rounds(school.id, utcnow()),
         # Buying rounds open for pledges and unread round notices (app/home/_school_rounds.html).
         "round_panel": home_panel(school.id, utcnow()),
     }

@@ -30,7 +30,7 @@ from procurement.rounds.access import audit_scope, lock_round
 from procurement.rounds.errors import PledgeNotAllowed, PledgingClosed, RoundStateConflict
 from procurement.rounds.estimates import request_refresh
 from procurement.rounds.inputs import awaiting
-from procurement.rounds.models import BuyingRound, Pledge, RoundOffer
+from procurement.rounds.models import BuyingRound, Pledge, RoundOffer, RoundStatus
 from procurement.rounds.rules import PriceList, pledge_estimate_pence
 
 
@@ -70,6 +70,26 @@ def settle_approval(
         return
     pledge.approved_at = None
     pledge.approved_by_id = None
+
+
+def awaiting_in_open_rounds(school_id: int, now: datetime) -> list[Pledge]:
+    """The school's pledges waiting for its head in rounds still taking pledges, soonest
+    deadline first."""
+    return list(
+        db.session.scalars(
+            sa.select(Pledge)
+            .join(BuyingRound, BuyingRound.id == Pledge.round_id)
+            .where(
+                Pledge.school_id == school_id,
+                Pledge.withdrawn_at.is_(None),
+                Pledge.approved_at.is_(None),
+                BuyingRound.status == RoundStatus.OPEN,
+                BuyingRound.pledge_deadline_at > now,
+            )
+            .options(selectinload(Pledge.service), selectinload(Pledge.round))
+            .order_by(BuyingRound.pledge_deadline_at, Pledge.id)
+        )
+    )
 
 
 @use_case

@@ -189,6 +189,7 @@ class Pledge(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    round: Mapped[BuyingRound] = relationship()
     school: Mapped[School] = relationship()
     service: Mapped[Service] = relationship()
 

@@ -22,11 +22,15 @@ from procurement.rounds.award import call_offs_for_school
 from procurement.rounds.estimates import indicative
 from procurement.rounds.forms import lot_field_name, pledge_form
 from procurement.rounds.inputs import awaiting
-from procurement.rounds.pledges import pledge_totals
 from procurement.rounds.lots import lots
 from procurement.rounds.models import BuyingRound, RoundStatus
 from procurement.rounds.notices import mark_notice_read
-from procurement.rounds.pledges import pledges_for_school, save_pledges, withdraw_pledges
+from procurement.rounds.pledges import (
+    pledge_totals,
+    pledges_for_school,
+    save_pledges,
+    withdraw_pledges,
+)
 
 
 @bp.route("/rounds/<int:round_id>/schools/<int:school_id>/pledges", methods=["GET", "POST"])

@@ -8,8 +8,8 @@ from app.demo.rounds import DEMO_ROUND_TITLE, seed_demo_round
 from app.extensions import db
 from app.time import utcnow
 from procurement.rounds.estimates import indicative
-from procurement.rounds.pledges import pledge_totals
 from procurement.rounds.models import BuyingRound, Pledge, RoundStatus
+from procurement.rounds.pledges import pledge_totals
 
 
 def count(model) -> int:

@@ -151,6 +151,8 @@ def test_the_school_confirms_or_disputes_on_the_order_page(client, login, market
         f"/orders/{first.id}"
     ).get_data(as_text=True)
     login(market.sbm_a)
+    listing = text(client.get("/orders").get_data(as_text=True))
+    assert listing.count("Receipt to confirm by") == 2
     page = client.get(f"/orders/{first.id}").get_data(as_text=True)
     assert "Confirm receipt" in page and "Raise a dispute" in page
     response = client.post(f"/orders/{first.id}/receipt", follow_redirects=True)
@@ -160,6 +162,8 @@ def test_the_school_confirms_or_disputes_on_the_order_page(client, login, market
     assert response.status_code == 400 and "Say what is wrong" in response.get_data(as_text=True)
     client.post(f"/orders/{second.id}/dispute", data={"dispute-reason": "Nobody came"})
     assert second.dispute_reason == "Nobody came"
+    listing = text(client.get("/orders").get_data(as_text=True))
+    assert "Disputed" in listing and "Receipt to confirm by" not in listing
     assert "The school disputed this delivery: Nobody came" in client.get(
         f"/orders/{second.id}"
     ).get_data(as_text=True)

@@ -172,3 +172,13 @@ def test_pledges_made_after_the_deadline_cannot_be_approved_later(rw):
     with pytest.raises(PledgingClosed):
         approve_pledges(rw.buying_round.id, rw.world.school_a.id, rw.world.head_a, after)
     assert not the_pledge(rw, rw.world.school_a.id).approved
+
+
+def test_the_heads_home_page_lists_pledges_waiting_for_approval(client, auth, rw):
+    pledge(rw, rw.world.sbm_a, 10, approve=False)
+    auth.as_user(rw.world.head_a)
+    home = client.get("/home").get_data(as_text=True)
+    assert "Pledges waiting for your approval" in home
+    assert f"/rounds/{rw.buying_round.id}/schools/{rw.world.school_a.id}/pledges" in home
+    approve_pledges(rw.buying_round.id, rw.world.school_a.id, rw.world.head_a, rw.now)
+    assert "Pledges waiting for your approval" not in client.get("/home").get_data(as_text=True)
