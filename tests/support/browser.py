@@ -58,7 +58,8 @@ class LiveServer:
         )
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    # Generous: on a shared two-core machine four workers can take over 30 s to boot.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -142,24 +143,23 @@ def demo_server(
             cwd=ROOT,
             env=server_env,
         )
-        consumer = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker", "--workers", "2"],
-            cwd=ROOT,
-            env=server_env,
-        )
         server.url = f"http://127.0.0.1:{port}"
+        running = [process]
         try:
             _wait_until_up(server.url, process)
+            # The consumer starts once the web server is up (both at once slow each other).
+            consumer = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"]
+            running.append(subprocess.Popen(consumer, cwd=ROOT, env=server_env))  # noqa: S603
             yield server
         finally:
-            for running in (process, consumer):
-                running.terminate()
-            for running in (process, consumer):
+            for child in running:
+                child.terminate()
+            for child in running:
                 try:
-                    running.wait(timeout=10)
+                    child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    running.kill()
-                    running.wait()
+                    child.kill()
+                    child.wait()
 
 
 @pytest.fixture(scope="module")
