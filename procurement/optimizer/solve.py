@@ -96,7 +96,6 @@ class _HiGHS(pulp.HiGHS):  # type: ignore[misc]
 
     def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
         import highspy
-        import numpy as np
 
         inf = highspy.kHighsInf
         variables = lp.variables()
@@ -114,11 +113,10 @@ class _HiGHS(pulp.HiGHS):  # type: ignore[misc]
                 integers.append(i)
         highs = lp.solverModel
         count = len(variables)
-        none = np.zeros(count + 1, dtype=np.int32)
-        highs.addCols(count, np.array(costs), np.array(lower), np.array(upper), 0, none, [], [])
+        highs.addCols(count, costs, lower, upper, 0, [0] * (count + 1), [], [])
         if integers:
-            kinds = np.full(len(integers), int(highspy.HighsVarType.kInteger), dtype=np.uint8)
-            highs.changeColsIntegrality(len(integers), np.array(integers, dtype=np.int32), kinds)
+            kinds = [int(highspy.HighsVarType.kInteger)] * len(integers)
+            highs.changeColsIntegrality(len(integers), integers, kinds)
         row_lower: list[float] = []
         row_upper: list[float] = []
         starts: list[int] = []
@@ -135,15 +133,7 @@ class _HiGHS(pulp.HiGHS):  # type: ignore[misc]
             row_lower.append(-inf if low is None else low)
             row_upper.append(inf if high is None else high)
         if row_lower:
-            highs.addRows(
-                len(row_lower),
-                np.array(row_lower),
-                np.array(row_upper),
-                len(index),
-                np.array(starts, dtype=np.int32),
-                np.array(index, dtype=np.int32),
-                np.array(value, dtype=np.float64),
-            )
+            highs.addRows(len(row_lower), row_lower, row_upper, len(index), starts, index, value)
 
 
 def _run(
