@@ -16,6 +16,10 @@ PAGES = {
     "/admin/schools/import": {Role.ADMIN},
     "/admin/membership": {Role.ADMIN},
     "/admin/jobs": {Role.ADMIN},
+    "/admin/outbox": {Role.ADMIN},
+    "/notifications": set(Role),
+    "/account/notifications": set(Role),
+    "/account/invite": {Role.SBM, Role.HEAD, Role.PROVIDER},
 }
 
 
