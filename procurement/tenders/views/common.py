@@ -78,7 +78,7 @@ def detail_context(tender: Tender, now: datetime) -> dict[str, Any]:
         context["opened_bids"] = reading.opened_bids(tender)
         context["contracts"] = award.tender_contracts(tender)
         if tender.award_decided_at is not None and tender.standstill_ends_on is not None:
-            context["rankings"] = {lot.id: evaluation.ranking(tender, lot) for lot in tender.lots}
+            context["rankings"] = evaluation.rankings(tender)
             context["first_contract_day"] = first_contract_day(tender.standstill_ends_on)
     if role is Role.PROVIDER:
         context["own_bids"] = bids.own_bids(tender, current_user.provider_id)
