@@ -27,14 +27,12 @@ from procurement.tenders.models import (
     TenderLot,
     TenderNotification,
     TenderOpeningConfirmation,
-    TenderSchool,
 )
 
 # What the tender page shows of every tender, loaded up front (one statement per collection).
 PAGE_OPTIONS = (
     selectinload(Tender.lots).selectinload(TenderLot.service),
     selectinload(Tender.questions),
-    selectinload(Tender.schools).selectinload(TenderSchool.school),
     selectinload(Tender.opening_confirmations).selectinload(TenderOpeningConfirmation.user),
 )
 
@@ -42,7 +40,7 @@ PAGE_OPTIONS = (
 def get_tender_for_user(tender_id: int, user: User, *, for_page: bool = False) -> Tender:
     """The tender, if this user may see it: the partnership sees all, providers published ones.
 
-    `for_page` loads its lots, questions, schools and opening confirmations with it.
+    `for_page` loads its lots, questions and opening confirmations with it.
     """
     tender = db.session.get(Tender, tender_id, options=PAGE_OPTIONS if for_page else ())
     if tender is None:
