@@ -50,13 +50,24 @@ def nav_items() -> list[dict[str, Any]]:
     """The navigation for the signed-in user's role, marking the current section."""
     if not current_user.is_authenticated:
         return []
-    endpoints = current_app.view_functions
+    role = current_user.role
+    # A role's items and their addresses are the same on every request (for one script root):
+    # worked out once per worker.
+    known = current_app.extensions.setdefault("pooled_navigation", {})
+    key = (role, request.script_root)
+    entries = known.get(key)
+    if entries is None:
+        endpoints = current_app.view_functions
+        entries = known[key] = tuple(
+            (label, endpoint, url_for(endpoint))
+            for label, endpoint, roles in NAVIGATION
+            if role in roles and endpoint in endpoints
+        )
     current = request.endpoint or ""
-    items = []
-    for label, endpoint, roles in NAVIGATION:
-        if current_user.role in roles and endpoint in endpoints:
-            items.append({"text": label, "href": url_for(endpoint), "active": current == endpoint})
-    return items
+    return [
+        {"text": label, "href": href, "active": current == endpoint}
+        for label, endpoint, href in entries
+    ]
 
 
 def table_cell(
