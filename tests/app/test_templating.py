@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
-from wtforms import Form, SelectField, SelectMultipleField
+from wtforms import Form, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired
 
 from app.templating import select_field, table_row
@@ -18,7 +18,13 @@ class Filters(Form):
         "Required", choices=[("1", "One"), ("2", "Two")], validators=[DataRequired()]
     )
     numbers = SelectField("Numbers", choices=[(1, "One"), (2, "Two")], coerce=int)
-    grouped = SelectField("Grouped", choices={"Group": [("x", "X")], "Other": [("y", "Y")]})
+    grouped = SelectField(
+        "Grouped",
+        choices=[
+            SelectChoice("x", "X", optgroup="Group"),
+            SelectChoice("y", "Y", optgroup="Other"),
+        ],
+    )
     own_attrs = SelectField("Own", choices=[("z", "Z", {"disabled": True})])
     many = SelectMultipleField("Many", choices=[("p", "P"), ("q", "Q")])
 
