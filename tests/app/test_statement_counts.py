@@ -24,8 +24,8 @@ from app.extensions import db
 from app.models import Role
 from marketplace.billing import runs
 from marketplace.orders.models import OrderStatus
+from procurement.tenders import award, drafting, evaluation, opening, publication
 from procurement.tenders import bids as bid_service
-from procurement.tenders import drafting, publication
 from procurement.tenders.models import Criterion
 from tests import factories
 from tests.marketplace.billing.conftest import make_order, no_stripe  # noqa: F401
@@ -263,6 +263,36 @@ def test_a_tender_page_runs_as_many_statements_for_a_larger_tender(client, auth,
     small = large_tender(world, lots=1, questions=1, bidders=1, schools=0)
     large = large_tender(world, lots=4, questions=4, bidders=5, schools=MORE)
     auth.as_user(getattr(world, who))
+
+    few = statements(client, f"/tenders/{small.tender.id}")
+    many = statements(client, f"/tenders/{large.tender.id}")
+
+    assert many.page_bytes > few.page_bytes
+    assert len(many) <= len(few), grown(few, many)
+
+
+def awarded(tw: TenderWorld) -> TenderWorld:
+    """Evaluate every lot of an opened tender (each bid scored alike) and decide the award."""
+    now = _now()
+    committee = tw.world.committee
+    opening.start_evaluation(tw.tender.id, committee, now=now)
+    scores = {Criterion.QUALITY: 60, Criterion.SOCIAL_VALUE: 40}
+    for lot in tw.tender.lots:
+        evaluation.declare_interests(tw.tender.id, lot.id, committee, False, "", now=now)
+        for bid in evaluation.valid_bids(lot):
+            evaluation.score_bid(tw.tender.id, bid.id, committee, scores, {}, now=now)
+        bids = {bid.id: scores for bid in evaluation.valid_bids(lot)}
+        evaluation.moderate_lot(tw.tender.id, lot.id, committee, bids, now=now)
+    award.decide_award(tw.tender.id, committee, now=now)
+    return tw
+
+
+def test_an_awarded_tender_page_runs_as_many_statements_for_more_lots_and_bidders(
+    client, auth, world
+):
+    small = awarded(large_tender(world, lots=1, questions=1, bidders=1, schools=0))
+    large = awarded(large_tender(world, lots=3, questions=2, bidders=4, schools=MORE))
+    auth.as_user(world.committee)
 
     few = statements(client, f"/tenders/{small.tender.id}")
     many = statements(client, f"/tenders/{large.tender.id}")
