@@ -259,6 +259,7 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
     left = None
     if school is not None and service.kind is ServiceKind.CORE:
         year = Term.containing(today).academic_year.start_year
-        if entitlement_service.membership_for_year(school.id, year) is not None:
-            left = entitlement_service.entitlement_left(school.id, service.id, year)
+        membership = entitlement_service.membership_for_year(school.id, year)
+        if membership is not None:
+            left = entitlement_service.left_under(membership, service.id, year)
     return ServicePage(service=service, offers=views, entitlement_left=left)

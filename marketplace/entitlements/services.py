@@ -86,6 +86,12 @@ def entitlement_left(
     membership = membership_for_year(school_id, start_year, lock=lock)
     if membership is None:
         return 0
+    return left_under(membership, service_id, start_year)
+
+
+def left_under(membership: Membership, service_id: int, start_year: int) -> int:
+    """`entitlement_left` for a core service under a membership the caller has already read."""
+    school_id = membership.school_id
     included = db.session.scalar(
         sa.select(Entitlement.included_quantity).where(
             Entitlement.term_id == membership.term_id, Entitlement.service_id == service_id

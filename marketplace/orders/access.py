@@ -5,7 +5,7 @@ or a provider pages through; and the audit trail every change to an order writes
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit
 from app.accounts import provider_for_user
@@ -14,9 +14,21 @@ from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, User
 from marketplace.orders.errors import OrderNotFound
 from marketplace.orders.models import Order, OrderStatus
 
+# What the order page shows of the order, joined into the one query that reads it.
+_PAGE_LOADS = (
+    joinedload(Order.school),
+    joinedload(Order.provider),
+    joinedload(Order.service),
+    joinedload(Order.offer),
+)
 
-def _load(order_id: int, *conditions: sa.ColumnElement[bool], lock: bool = False) -> Order:
+
+def _load(
+    order_id: int, *conditions: sa.ColumnElement[bool], lock: bool = False, for_page: bool = False
+) -> Order:
     stmt = sa.select(Order).where(Order.id == order_id, *conditions)
+    if for_page:
+        stmt = stmt.options(*_PAGE_LOADS)
     if lock:
         # Wait for anyone else changing this order, then read its latest committed state.
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -37,9 +49,12 @@ def get_order_for_provider(order_id: int, provider_id: int, *, lock: bool = Fals
 
 
 def get_order_for_user(order_id: int, user: User) -> Order:
-    """An order the user may read: their school's, their provider's, or any for the partnership."""
+    """An order the user may read: their school's, their provider's, or any for the partnership.
+
+    Read-only (never locked), so its school, provider, service and offer are loaded with it.
+    """
     if user.role in PARTNERSHIP_ROLES:
-        return _load(order_id)
+        return _load(order_id, for_page=True)
     conditions = []
     if user.role in SCHOOL_ROLES and user.school_id is not None:
         conditions.append(Order.school_id == user.school_id)
@@ -48,7 +63,7 @@ def get_order_for_user(order_id: int, user: User) -> Order:
         conditions.append(Order.provider_id == provider.id)
     if not conditions:
         raise OrderNotFound("There is no such order.")
-    return _load(order_id, sa.or_(*conditions))
+    return _load(order_id, sa.or_(*conditions), for_page=True)
 
 
 # What a list of orders shows, loaded in a few queries rather than three per row.

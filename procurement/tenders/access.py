@@ -27,12 +27,23 @@ from procurement.tenders.models import (
     TenderBid,
     TenderLot,
     TenderNotification,
+    TenderOpeningConfirmation,
+)
+
+# What the tender page shows of every tender, loaded up front (one statement per collection).
+PAGE_OPTIONS = (
+    selectinload(Tender.lots).selectinload(TenderLot.service),
+    selectinload(Tender.questions),
+    selectinload(Tender.opening_confirmations).selectinload(TenderOpeningConfirmation.user),
 )
 
 
-def get_tender_for_user(tender_id: int, user: User) -> Tender:
-    """The tender, if this user may see it: the partnership sees all, providers published ones."""
-    tender = db.session.get(Tender, tender_id)
+def get_tender_for_user(tender_id: int, user: User, *, for_page: bool = False) -> Tender:
+    """The tender, if this user may see it: the partnership sees all, providers published ones.
+
+    `for_page` loads its lots, questions and opening confirmations with it.
+    """
+    tender = db.session.get(Tender, tender_id, options=PAGE_OPTIONS if for_page else ())
     if tender is None:
         raise TenderNotFound("Page not found")
     if user.role in (Role.COMMITTEE, Role.ADMIN):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.extensions import db
-from app.models import Role, User
+from app.models import Role, School, User
 from procurement.tenders.models import (
     BidStatus,
     Tender,
@@ -24,6 +24,7 @@ from procurement.tenders.models import (
     TenderLot,
     TenderNotification,
     TenderRelease,
+    TenderSchool,
 )
 
 
@@ -206,4 +207,11 @@ def trail(tender: Tender) -> list[audit.AuditEvent]:
 
 
 def school_names(tender: Tender) -> list[str]:
-    return sorted(s.school.name for s in tender.schools)
+    """The names of the schools the tender is for, in one query for the names alone."""
+    return sorted(
+        db.session.scalars(
+            sa.select(School.name)
+            .join(TenderSchool, TenderSchool.school_id == School.id)
+            .where(TenderSchool.tender_id == tender.id)
+        )
+    )

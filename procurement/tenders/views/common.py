@@ -33,9 +33,9 @@ from procurement.tenders.rules import first_contract_day
 TENDER_ROLES = (Role.COMMITTEE, Role.ADMIN, Role.PROVIDER)
 
 
-def load_tender(tender_id: int) -> Tender:
+def load_tender(tender_id: int, *, for_page: bool = False) -> Tender:
     """The tender, if the signed-in user may see it (404 otherwise)."""
-    return access.get_tender_for_user(tender_id, current_user)
+    return access.get_tender_for_user(tender_id, current_user, for_page=for_page)
 
 
 def detail_url(tender_id: int) -> str:
@@ -78,7 +78,7 @@ def detail_context(tender: Tender, now: datetime) -> dict[str, Any]:
         context["opened_bids"] = reading.opened_bids(tender)
         context["contracts"] = award.tender_contracts(tender)
         if tender.award_decided_at is not None and tender.standstill_ends_on is not None:
-            context["rankings"] = {lot.id: evaluation.ranking(tender, lot) for lot in tender.lots}
+            context["rankings"] = evaluation.rankings(tender)
             context["first_contract_day"] = first_contract_day(tender.standstill_ends_on)
     if role is Role.PROVIDER:
         context["own_bids"] = bids.own_bids(tender, current_user.provider_id)
@@ -95,7 +95,7 @@ def detail_context(tender: Tender, now: datetime) -> dict[str, Any]:
 def refused(tender_id: int, exc: DomainError, now: datetime) -> Any:
     """A refused button: the tender page again with the reason, and the error's status."""
     status = refusal_status(exc)
-    tender = load_tender(tender_id)
+    tender = load_tender(tender_id, for_page=True)
     context = detail_context(tender, now)
     context["errors"] = [exc.message]
     return render_template("procurement/tenders/tender_detail.html", **context), status

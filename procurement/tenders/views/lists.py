@@ -46,7 +46,7 @@ def tenders_list():
 def tender_detail(tender_id: int):
     """One tender: what it is for, its stage, and what this person can do next."""
     now = utcnow()
-    tender = load_tender(tender_id)
+    tender = load_tender(tender_id, for_page=True)
     return render_template("procurement/tenders/tender_detail.html", **detail_context(tender, now))
 
 
