@@ -33,6 +33,8 @@ PURE = (
     "marketplace.offers.pricing",
     "marketplace.orders.rules",
     "marketplace.billing.rules",
+    "marketplace.supply.rules",
+    "marketplace.supply.awr",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",
