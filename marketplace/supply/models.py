@@ -306,6 +306,10 @@ class Booking(Model):
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_fee_pence: Mapped[int] = mapped_column(default=0)
+    # Set by the billing run once: the invoice that bills the cancellation fee.
+    cancellation_invoice_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("invoices.id"), unique=True
+    )
 
     request: Mapped[CoverRequest] = relationship()
     proposal: Mapped[Proposal] = relationship()
@@ -344,6 +348,8 @@ class Timesheet(Model):
     school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     week_starting: Mapped[date]
+    # The term the week falls in (app.calendar.Term key): the billing and payables period.
+    term_key: Mapped[str] = mapped_column(sa.String(20), index=True)
     status: Mapped[TimesheetStatus] = enum_column(
         TimesheetStatus, default=TimesheetStatus.SUBMITTED, index=True
     )

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.calendar import add_working_days
+from app.calendar import Term, add_working_days
 from app.extensions import db
 from app.models import User
 from app.money import half_up
@@ -137,6 +137,7 @@ def submit(
             school_id=booking.school_id,
             provider_id=booking.provider_id,
             week_starting=week_starting,
+            term_key=Term.containing(week_starting).key,
         )
         db.session.add(timesheet)
     else:

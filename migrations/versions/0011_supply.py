@@ -6,12 +6,13 @@ Down revision 0007_hardening for now: re-point at merge after the migrations mer
 
 Revision ID: 0011_supply
 Revises: 0007_hardening
-Create Date: 2026-12-06 03:30:38.285915
+Create Date: 2026-12-06 03:35:28.155388
 
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 # revision identifiers, used by Alembic.
 revision = "0011_supply"
@@ -618,12 +619,18 @@ def upgrade():
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancellation_fee_pence", sa.Integer(), nullable=False),
+        sa.Column("cancellation_invoice_id", sa.Integer(), nullable=True),
         sa.CheckConstraint(
             "cancellation_fee_pence >= 0", name=op.f("ck_supply_bookings_fee_not_negative")
         ),
         sa.CheckConstraint(
             "parity_day_pay_pence IS NULL OR parity_day_pay_pence > 0",
             name=op.f("ck_supply_bookings_parity_positive"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["cancellation_invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_supply_bookings_cancellation_invoice_id_invoices"),
         ),
         sa.ForeignKeyConstraint(
             ["proposal_id"],
@@ -647,6 +654,9 @@ def upgrade():
             name=op.f("fk_supply_bookings_worker_id_supply_workers"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_supply_bookings")),
+        sa.UniqueConstraint(
+            "cancellation_invoice_id", name=op.f("uq_supply_bookings_cancellation_invoice_id")
+        ),
         sa.UniqueConstraint("proposal_id", name=op.f("uq_supply_bookings_proposal_id")),
         sa.UniqueConstraint("request_id", name=op.f("uq_supply_bookings_request_id")),
     )
@@ -668,6 +678,7 @@ def upgrade():
         sa.Column("school_id", sa.Integer(), nullable=False),
         sa.Column("provider_id", sa.Integer(), nullable=False),
         sa.Column("week_starting", sa.Date(), nullable=False),
+        sa.Column("term_key", sa.String(length=20), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -717,6 +728,9 @@ def upgrade():
             batch_op.f("ix_supply_timesheets_school_id"), ["school_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_supply_timesheets_status"), ["status"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_supply_timesheets_term_key"), ["term_key"], unique=False
+        )
 
     op.create_table(
         "supply_timesheet_lines",
@@ -772,6 +786,7 @@ def downgrade():
 
     op.drop_table("supply_timesheet_lines")
     with op.batch_alter_table("supply_timesheets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_supply_timesheets_term_key"))
         batch_op.drop_index(batch_op.f("ix_supply_timesheets_status"))
         batch_op.drop_index(batch_op.f("ix_supply_timesheets_school_id"))
         batch_op.drop_index(batch_op.f("ix_supply_timesheets_provider_id"))
