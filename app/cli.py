@@ -18,6 +18,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Provider, Role, School
 from marketplace.billing.cli import billing_cli
+from marketplace.supply.cli import supply_cli
 from procurement.rounds.cli import rounds_cli
 from procurement.tenders.cli import ocds_cli
 
@@ -134,5 +135,5 @@ def users_create_command(
 
 def init_app(app: Flask) -> None:
     """Every command group of the app, core and domains."""
-    for group in (schools_cli, demo_cli, users_cli, billing_cli, rounds_cli, ocds_cli):
+    for group in (schools_cli, demo_cli, users_cli, billing_cli, supply_cli, rounds_cli, ocds_cli):
         app.cli.add_command(group)

@@ -236,3 +236,43 @@ def test_half_day_requests_book_at_the_half_day_rate(supply):
     booking = book(supply, post(supply, starts_on=date(2026, 9, 14), session=Session.AFTERNOON))
     sheet = submit(supply, booking, date(2026, 9, 14), [HALF])
     assert sheet.lines[0].charge_pence == 11_906
+
+
+def test_the_fee_report_prints_one_row_per_approved_line_with_the_charge_in_parts(supply, runner):
+    booking = book(supply, post(supply, starts_on=date(2026, 9, 14), ends_on=date(2026, 9, 18)))
+    sheet = submit(supply, booking, date(2026, 9, 14), [DAY, HALF])
+    submit(
+        supply,
+        book(supply, post(supply, starts_on=date(2026, 9, 21)), supply.teacher_b),
+        date(2026, 9, 21),
+        [DAY],
+    )
+    timesheets.approve(sheet.id, supply.world.school_a.id, None)  # the second stays unapproved
+    result = runner.invoke(
+        args=["supply", "fee-report", "--from", "2026-09-01", "--to", "2026-09-30"]
+    )
+    assert result.exit_code == 0, result.output
+    urn = supply.world.school_a.urn
+    agency = supply.world.provider_a.name
+    assert result.output.splitlines() == [
+        "school_urn,agency,role,date,units,pay_pence,oncost_pence,agency_fee_pence,charge_pence",
+        f"{urn},{agency},teacher,2026-09-14,1,15000,4312,4500,23812",
+        f"{urn},{agency},teacher,2026-09-15,0.5,7500,2156,2250,11906",
+    ]
+    narrow = runner.invoke(
+        args=["supply", "fee-report", "--from", "2026-09-15", "--to", "2026-09-15"]
+    )
+    assert len(narrow.output.splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-13-01", "--to", "2026-09-30"], "is not a date"),
+        (["--from", "2026-09-30", "--to", "2026-09-01"], "must be on or after --from"),
+        (["--to", "2026-09-30"], "Missing option '--from'"),
+    ],
+)
+def test_the_fee_report_refuses_bad_dates_clearly(supply, runner, args, message):
+    result = runner.invoke(args=["supply", "fee-report", *args])
+    assert result.exit_code == 2 and message in result.output
