@@ -1,9 +1,10 @@
 """The demo's supply-staff managed service and vacancies board, made by the same use cases the
 pages call: a contract with three agencies and a rate card in parts, vetted workers (one with a
 lapsed DBS), a term of cover requests (filled, one cancelled late, one never filled), weekly
-timesheets approved and billed, one long assignment that reached AWR parity, schools'
-pre-contract rates, and five open vacancies. Dates run back from `today`, so the demo reads the
-same whenever it is seeded; `{}` when already seeded.
+timesheets approved and billed, one long assignment that reached AWR parity (its last week's
+timesheet left for the agency to submit), schools' pre-contract rates, and five open
+vacancies. Dates run back from `today`, so the demo reads the same whenever it is seeded;
+`{}` when already seeded.
 """
 
 from __future__ import annotations
@@ -42,19 +43,19 @@ DAY_RATES = {
     SupplyRole.SEN_TEACHING_ASSISTANT: (9_800, 662, 294, 1_183, 3_200),
     SupplyRole.NURSERY_NURSE: (9_500, 621, 285, 1_147, 3_100),
 }
-WORKERS = (
+WORKERS = (  # dealt to the agencies in turn: the first agency has three teachers
     ("Asha Patel", SupplyRole.TEACHER),
     ("Daniel Mensah", SupplyRole.TEACHER),
     ("Grace O'Neill", SupplyRole.TEACHING_ASSISTANT),
-    ("Ravi Kapoor", SupplyRole.COVER_SUPERVISOR),
-    ("Zofia Nowak", SupplyRole.SEN_TEACHING_ASSISTANT),
     ("Kwame Boateng", SupplyRole.TEACHER),
-    ("Hannah Price", SupplyRole.NURSERY_NURSE),
+    ("Zofia Nowak", SupplyRole.SEN_TEACHING_ASSISTANT),
+    ("Ravi Kapoor", SupplyRole.COVER_SUPERVISOR),
     ("Leo Fernandes", SupplyRole.TEACHER),
+    ("Hannah Price", SupplyRole.NURSERY_NURSE),
     ("Mei Lin", SupplyRole.TEACHING_ASSISTANT),
 )
 LAPSED = "Leo Fernandes"  # his enhanced DBS lapsed last month: he cannot be offered
-LONG_WEEKS = 20  # the long assignment started this many weeks ago (parity from week 13)
+LONG_WEEKS = 22  # the long assignment started this many weeks ago (parity from week 13)
 
 
 def _at(day: date, hour: int = 8) -> datetime:
@@ -207,7 +208,8 @@ def seed_demo_supply(today: date) -> dict[str, int]:
 
     # The long assignment: a teacher at the demo school every term day for LONG_WEEKS weeks.
     teacher = workers["Asha Patel"]
-    last_day = this_monday - timedelta(days=3)  # the last Friday
+    # Timesheets up to the Friday before last: last week's is still for the agency to submit.
+    last_day = this_monday - timedelta(days=10)
     long = cover.post_request(
         contract_id=contract.id,
         school_id=demo.id,
