@@ -20,6 +20,7 @@ from marketplace.supply.errors import NotReleased, SupplyNotFound
 from marketplace.supply.models import (
     Booking,
     CoverRequest,
+    PreferredWorker,
     Proposal,
     RequestStatus,
     SupplyAgency,
@@ -236,3 +237,12 @@ def record(
 ) -> None:
     """Write the audit event for a change, in the caller's transaction."""
     audit.record(actor, kind, entity_id, action, after=dict(after), scope=f"school:{school_id}")
+
+
+def preferred_worker_ids(school_id: int) -> set[int]:
+    """The workers the school has named as preferred."""
+    return set(
+        db.session.scalars(
+            sa.select(PreferredWorker.worker_id).where(PreferredWorker.school_id == school_id)
+        )
+    )

@@ -9,7 +9,7 @@ from wtforms.validators import Length, Optional
 from app.forms import DayField, PoundsField, Required
 from marketplace.supply.cover import NOTES_MAX
 from marketplace.supply.models import ContractType, Session
-from marketplace.supply.rules import SupplyRole
+from marketplace.supply.rules import CheckKind, SupplyRole
 from marketplace.supply.timesheets import QUERY_MAX
 
 ROLE_CHOICES = [(r.value, r.label) for r in SupplyRole]
@@ -113,4 +113,27 @@ class VacancyForm(FlaskForm):
         "Documents (optional)",
         description="Links to the job description and application pack, one per line.",
         validators=[Optional(), Length(max=2_000)],
+    )
+
+
+class WorkerForm(FlaskForm):
+    name = StringField(
+        "Full name", validators=[Required("Enter the worker's name"), Length(max=200)]
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[Required("Choose the role")])
+    trn = StringField(
+        "Teacher reference number (teachers)", validators=[Optional(), Length(max=20)]
+    )
+
+
+class CheckForm(FlaskForm):
+    kind = SelectField(
+        "Check",
+        choices=[(k.value, k.label) for k in CheckKind],
+        validators=[Required("Choose the check")],
+    )
+    checked_on = DayField("Date of the check", validators=[Required("Enter the date of the check")])
+    expires_on = DayField("Expires on", validators=[Required("Enter when it expires")])
+    reference = StringField(
+        "Certificate or reference number (optional)", validators=[Optional(), Length(max=100)]
     )

@@ -7,7 +7,7 @@ rounding is `app.money.half_up` (ROUND_HALF_UP); a charge is always the exact su
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -108,11 +108,6 @@ class RateParts:
     def charge_pence(self) -> int:
         """What the school pays: pay + on-costs + agency fee, exactly."""
         return self.pay_pence + self.oncost_pence + self.fee_pence
-
-    @property
-    def fee_share_bp(self) -> int:
-        """The agency fee's share of the charge in basis points (rounded half up)."""
-        return half_up(self.fee_pence * 10_000, self.charge_pence) if self.charge_pence else 0
 
     def with_fee(self, fee_pence: int) -> RateParts:
         return RateParts(
@@ -284,10 +279,3 @@ def released_at(posted_at: datetime, mode: ReleaseMode, rank: int, window_minute
     if mode is ReleaseMode.ALL_AT_ONCE:
         return posted_at
     return posted_at + timedelta(minutes=window_minutes * max(rank - 1, 0))
-
-
-def baseline_saving_pence(baselines: Mapping[str, int], charges: Iterable[tuple[str, int]]) -> int:
-    """What the contract saved against pre-contract rates: for each (role, charge) worked,
-    the school's pre-contract charge for the role less what it paid (roles with no baseline
-    count as no saving)."""
-    return sum(baselines[role] - charge for role, charge in charges if role in baselines)

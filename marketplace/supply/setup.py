@@ -13,8 +13,9 @@ from app.extensions import db
 from app.models import Provider, School, User
 from app.use_case import use_case
 from marketplace.supply import access, rules
-from marketplace.supply.errors import InvalidSupply
+from marketplace.supply.errors import InvalidSupply, SupplyNotFound
 from marketplace.supply.models import (
+    Booking,
     PreferredWorker,
     SupplyAgency,
     SupplyBaseline,
@@ -294,9 +295,11 @@ def vetting_problems(worker: SupplyWorker, on: date, until: date | None = None) 
 
 @use_case
 def nominate(school_id: int, worker_id: int, actor: User | None) -> PreferredWorker:
-    """A school names a worker it has had as preferred (shown first on its proposals)."""
-    if db.session.get(SupplyWorker, worker_id) is None:
-        raise InvalidSupply("There is no such worker")
+    """A school names a worker it has had as preferred (flagged on its requests' proposals)."""
+    if not db.session.scalar(
+        sa.select(Booking.id).where(Booking.school_id == school_id, Booking.worker_id == worker_id)
+    ):
+        raise SupplyNotFound("The school has not had this worker through the service.")
     found = db.session.scalar(
         sa.select(PreferredWorker).where(
             PreferredWorker.school_id == school_id, PreferredWorker.worker_id == worker_id

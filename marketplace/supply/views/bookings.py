@@ -16,9 +16,16 @@ from app.security import roles_required
 from app.time import london_today, utcnow
 from marketplace.blueprint import bp
 from marketplace.supply import access, cover, hires, setup, timesheets, vacancies
-from marketplace.supply.forms import WEEKDAYS, HireForm, QueryForm, TimesheetForm
+from marketplace.supply.forms import (
+    WEEKDAYS,
+    CheckForm,
+    HireForm,
+    QueryForm,
+    TimesheetForm,
+    WorkerForm,
+)
 from marketplace.supply.models import Booking, BookingStatus
-from marketplace.supply.rules import RateUnit
+from marketplace.supply.rules import CheckKind, RateUnit, SupplyRole
 from marketplace.supply.views.common import SCHOOL, viewer
 
 
@@ -53,6 +60,7 @@ def _booking_page(
             weekdays=WEEKDAYS,
             action_form=ActionForm(),
             query_form=QueryForm(),
+            preferred=booking.worker_id in access.preferred_worker_ids(booking.school_id),
         ),
         status,
     )
@@ -156,17 +164,59 @@ def supply_timesheet_query(timesheet_id: int):
     return redirect(url_for("marketplace.supply_booking", booking_id=sheet.booking_id))
 
 
-@bp.route("/supply/workers", endpoint="supply_workers")
+@bp.route("/supply/workers", methods=["GET", "POST"], endpoint="supply_workers")
 @roles_required(Role.PROVIDER)
 def supply_workers():
-    """The agency's own workers and their vetting, each check with its date and expiry."""
+    """The agency's own workers and their vetting; add a worker to the books."""
+    form = WorkerForm()
+    done = submit(
+        form,
+        lambda: setup.add_worker(
+            current_user.provider_id,
+            form.name.data or "",
+            SupplyRole(form.role.data),
+            current_user,
+            trn=form.trn.data or "",
+        ),
+    )
+    if done.done:
+        flash(f"{done.value.name} added: record their checks before proposing them.", "success")
+        return redirect(url_for("marketplace.supply_workers"))
     today = london_today()
     workers = access.agency_workers(current_user.provider_id)
     return render_template(
         "marketplace/supply/workers.html",
         workers=workers,
         problems={w.id: setup.vetting_problems(w, today) for w in workers},
+        form=form,
+        check_forms={w.id: CheckForm(prefix=f"worker-{w.id}") for w in workers},
+    ), done.status
+
+
+@bp.route("/supply/workers/<int:worker_id>/checks", methods=["POST"], endpoint="supply_check")
+@roles_required(Role.PROVIDER)
+def supply_check(worker_id: int):
+    """Record a vetting check (with its date and expiry) for one of the agency's workers."""
+    worker = access.get_worker_for_agency(worker_id, current_user.provider_id)
+    form = CheckForm(prefix=f"worker-{worker.id}")
+    done = submit(
+        form,
+        lambda: setup.record_check(
+            worker.id,
+            current_user.provider_id,
+            CheckKind(form.kind.data),
+            filled(form.checked_on.data),
+            filled(form.expires_on.data),
+            current_user,
+            reference=form.reference.data or "",
+        ),
     )
+    if done.done:
+        flash(f"Check recorded for {worker.name}.", "success")
+    else:
+        messages = [m for errors in form.errors.values() for m in errors] or ["Check not recorded"]
+        flash(f"{worker.name}: " + "; ".join(str(m) for m in messages), "error")
+    return redirect(url_for("marketplace.supply_workers") + f"#worker-{worker.id}")
 
 
 @bp.route("/supply/hire/<int:worker_id>", methods=["GET", "POST"], endpoint="supply_hire")

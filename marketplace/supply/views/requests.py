@@ -123,6 +123,7 @@ def _request_page(
             propose_form=propose_form,
             accept_form=accept_form or AcceptForm(),
             late=cover.is_unfilled_late(request, now),
+            preferred=access.preferred_worker_ids(who.school_id) if who.school_id else set(),
             cancel_form=ActionForm(),
         ),
         status,

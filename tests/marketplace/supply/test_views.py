@@ -253,3 +253,62 @@ def test_posting_a_vacancy_refuses_bad_salaries(client, login, world):
     )
     assert response.status_code == 400
     assert "cannot be below the lowest" in response.get_data(as_text=True)
+
+
+def test_an_agency_adds_a_worker_and_records_checks_until_they_are_cleared(
+    live, client, login, world
+):
+    login(world.provider_user_b)
+    response = client.post(
+        "/supply/workers", data={"name": "Nia Adeyemi", "role": "teaching-assistant"}
+    )
+    assert response.status_code == 302
+    from marketplace.supply import access as supply_access
+
+    [worker] = [
+        w for w in supply_access.agency_workers(world.provider_b.id) if w.name == "Nia Adeyemi"
+    ]
+    assert "cannot be offered" in client.get("/supply/workers").get_data(as_text=True)
+    today = london_today()
+    bad = client.post(
+        f"/supply/workers/{worker.id}/checks",
+        data={
+            f"worker-{worker.id}-kind": "right-to-work",
+            f"worker-{worker.id}-checked_on": today.isoformat(),
+            f"worker-{worker.id}-expires_on": (today - timedelta(days=1)).isoformat(),
+        },
+        follow_redirects=True,
+    )
+    assert "The expiry date must be on or after the check" in bad.get_data(as_text=True)
+    for kind in (
+        "dbs-barred",
+        "dbs-update-service",
+        "right-to-work",
+        "references",
+        "safeguarding-training",
+    ):
+        client.post(
+            f"/supply/workers/{worker.id}/checks",
+            data={
+                f"worker-{worker.id}-kind": kind,
+                f"worker-{worker.id}-checked_on": today.isoformat(),
+                f"worker-{worker.id}-expires_on": (today + timedelta(days=365)).isoformat(),
+            },
+        )
+    page = client.get("/supply/workers").get_data(as_text=True)
+    assert "Nia Adeyemi (Teaching assistant): cleared" in page
+    login(live["s"].agency_user_c)
+    response = client.post(f"/supply/workers/{worker.id}/checks", data={})
+    assert response.status_code == 404  # another agency's worker
+
+
+def test_a_school_names_a_preferred_worker_it_has_had_and_sees_them_flagged(
+    live, client, login, world
+):
+    cover.accept(live["mine"].id, world.school_a.id, world.sbm_a, today=london_today())
+    login(world.sbm_b)
+    assert client.post(f"/supply/workers/{live['s'].teacher_a.id}/prefer").status_code == 404
+    login(world.sbm_a)
+    assert client.post(f"/supply/workers/{live['s'].teacher_a.id}/prefer").status_code == 302
+    page = client.get(f"/supply/requests/{live['request'].id}").get_data(as_text=True)
+    assert "Your preferred worker" in page
