@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.errors import DomainError, refusal_status
@@ -217,6 +217,18 @@ def supply_check(worker_id: int):
         messages = [m for errors in form.errors.values() for m in errors] or ["Check not recorded"]
         flash(f"{worker.name}: " + "; ".join(str(m) for m in messages), "error")
     return redirect(url_for("marketplace.supply_workers") + f"#worker-{worker.id}")
+
+
+@bp.route("/supply/workers/<int:worker_id>/prefer", methods=["POST"], endpoint="supply_prefer")
+@roles_required(Role.SBM)
+def supply_prefer(worker_id: int):
+    """The school names a worker it has had as preferred."""
+    done = submit(
+        ActionForm(), lambda: setup.nominate(current_user.school_id, worker_id, current_user)
+    )
+    if done.done:
+        flash("Named as a preferred worker: proposals of them are flagged for you.", "success")
+    return redirect(request.referrer or url_for("marketplace.supply_home"))
 
 
 @bp.route("/supply/hire/<int:worker_id>", methods=["GET", "POST"], endpoint="supply_hire")
