@@ -1,4 +1,5 @@
-"""The marketplace blueprint: the pages of the catalogue, offers, orders, entitlements and billing.
+"""The marketplace blueprint: the pages of the catalogue, offers, orders, entitlements, billing
+and supply cover (with the public vacancies board).
 
 One blueprint for the domain (endpoints `marketplace.*`); each subpackage's `views.py` adds its
 routes to `bp`, and `blueprint()` imports them all for the app factory.
