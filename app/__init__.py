@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "marketplace.orders.models",
     "marketplace.entitlements.models",
     "marketplace.billing.models",
+    "marketplace.supply.models",
     "procurement.contracts.models",
     "procurement.rounds.models",
     "procurement.tenders.models",

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.jobs.cli import jobs_cli
 from app.models import Provider, Role, School
 from marketplace.billing.cli import billing_cli
+from marketplace.supply.cli import supply_cli
 from procurement.rounds.cli import rounds_cli
 from procurement.tenders.cli import ocds_cli
 
@@ -133,5 +134,14 @@ def users_invite_command(
 
 def init_app(app: Flask) -> None:
     """Every command group of the app, core and domains."""
-    for group in (schools_cli, demo_cli, users_cli, jobs_cli, billing_cli, rounds_cli, ocds_cli):
+    for group in (
+        schools_cli,
+        demo_cli,
+        users_cli,
+        jobs_cli,
+        billing_cli,
+        supply_cli,
+        rounds_cli,
+        ocds_cli,
+    ):
         app.cli.add_command(group)

@@ -28,6 +28,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Offers", "marketplace.provider_offers", frozenset({Role.PROVIDER})),
     ("Orders", "marketplace.provider_orders", frozenset({Role.PROVIDER})),
     ("Entitlements", "marketplace.entitlements", frozenset({Role.SBM, Role.HEAD})),
+    ("Supply cover", "marketplace.supply_home", frozenset(Role)),
     (
         "Buying rounds",
         "procurement.rounds",

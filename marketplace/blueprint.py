@@ -1,4 +1,5 @@
-"""The marketplace blueprint: the pages of the catalogue, offers, orders, entitlements and billing.
+"""The marketplace blueprint: the pages of the catalogue, offers, orders, entitlements, billing
+and supply cover (with the public vacancies board).
 
 One blueprint for the domain (endpoints `marketplace.*`); each subpackage's `views.py` adds its
 routes to `bp`, and `blueprint()` imports them all for the app factory.
@@ -18,5 +19,6 @@ def blueprint() -> Blueprint:
     from marketplace.entitlements import views as entitlement_views  # noqa: F401
     from marketplace.offers import views as offer_views  # noqa: F401
     from marketplace.orders import views as order_views  # noqa: F401
+    from marketplace.supply import views as supply_views  # noqa: F401
 
     return bp

@@ -35,6 +35,8 @@ PURE = (
     "marketplace.orders.rules",
     "marketplace.billing.rules",
     "marketplace.billing.stripe_objects",
+    "marketplace.supply.rules",
+    "marketplace.supply.awr",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",

@@ -79,6 +79,10 @@ def partnership_charts(tables: Tables) -> dict[str, Chart]:
         "round-savings": table_chart(tables["round-savings"], "Saved"),
         "tender-savings": table_chart(tables["tender-savings"], "Saved"),
         "engagement": table_chart(tables["engagement"], "Share", "percent"),
+        "supply-spend-by-school": table_chart(tables["supply-spend-by-school"], "Spend"),
+        "supply-spend-by-role": table_chart(tables["supply-spend-by-role"], "Spend"),
+        "supply-spend-by-agency": table_chart(tables["supply-spend-by-agency"], "Spend"),
+        "supply-fee-share": table_chart(tables["supply-spend-by-agency"], "Fee share", "percent"),
     }
 
 
@@ -110,6 +114,7 @@ def school_charts(tables: Tables) -> dict[str, Chart]:
         "spend-by-service": table_chart(tables["spend-by-service"], "Spend"),
         "round-savings": table_chart(tables["round-savings"], "Saved"),
         "entitlements": table_chart(tables["entitlements"], "Left", None),
+        "supply-spend-by-role": table_chart(tables["supply-spend-by-role"], "Spend"),
     }
 
 

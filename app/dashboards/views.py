@@ -38,6 +38,12 @@ from app.dashboards.spend import (
 )
 from app.dashboards.supply import capacity_use, expiring_contracts, provider_contracts
 from app.dashboards.table import Table, years_with_membership
+from app.dashboards.temporary_staff import (
+    service_measures,
+    spend_by_agency,
+    spend_by_role,
+    spend_by_school,
+)
 from app.extensions import db
 from app.models import Provider, Role, School
 from app.security import roles_required
@@ -82,6 +88,10 @@ def _partnership_tables(year: AcademicYear) -> dict[str, Callable[[], Table]]:
         "engagement": lambda: engagement(year),
         "capacity-use": lambda: capacity_use(year),
         "expiring-contracts": lambda: expiring_contracts(today),
+        "supply-measures": lambda: service_measures(year),
+        "supply-spend-by-school": lambda: spend_by_school(year),
+        "supply-spend-by-role": lambda: spend_by_role(year),
+        "supply-spend-by-agency": lambda: spend_by_agency(year),
     }
 
 
@@ -93,6 +103,8 @@ def _school_tables(school_id: int, year: AcademicYear) -> dict[str, Callable[[],
         "invoices-due": lambda: invoices_due(school_id, today),
         "entitlements": lambda: entitlements(school_id, year),
         "deadlines": lambda: deadlines(school_id, utcnow(), today),
+        "supply-measures": lambda: service_measures(year, school_id),
+        "supply-spend-by-role": lambda: spend_by_role(year, school_id),
     }
 
 

@@ -20,6 +20,7 @@ class DemoAccount:
     name: str
     role: Role
     what: str
+    provider: str = DEMO_PROVIDER  # a provider account's provider
 
 
 ACCOUNTS = [
@@ -54,6 +55,13 @@ ACCOUNTS = [
         Role.PROVIDER,
         "provider, West London Counselling Collective",
     ),
+    DemoAccount(
+        "agency@demo.pooled.test",
+        "Nadia Brooks",
+        Role.PROVIDER,
+        "supply agency, Ealing Supply Partners",
+        provider="Ealing Supply Partners",
+    ),
 ]
 
 
@@ -61,10 +69,14 @@ def seed_accounts() -> int:
     """The demo accounts that are not there yet (the school's at the demo school); how many."""
     added = 0
     demo_school_id = db.session.scalar(sa.select(School.id).where(School.urn == DEMO_SCHOOL_URN))
-    provider_id = db.session.scalar(sa.select(Provider.id).where(Provider.name == DEMO_PROVIDER))
     for account in ACCOUNTS:
         if db.session.scalar(sa.select(User.id).where(User.email == account.email)) is not None:
             continue
+        provider_id = db.session.scalar(
+            sa.select(Provider.id).where(Provider.name == account.provider)
+        )
+        if account.role is Role.PROVIDER and provider_id is None:
+            continue  # its provider is seeded later (the supply agency), and calls again
         user = User(email=account.email, name=account.name, role=account.role)
         if account.role in (Role.SBM, Role.HEAD):
             user.school_id = demo_school_id

@@ -2,7 +2,8 @@
 and a term of real activity. `seed()` builds it in order, from the modules beside this one:
 schools and memberships (schools.py), services, providers and offers (catalogue.py), the
 sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
-and the term's orders, awarded round, billing and grants (activity.py).
+and the term's orders, awarded round, billing and grants (activity.py), then the supply
+managed service and the vacancies board (supply.py).
 
 `seed()` is safe to run again: it looks everything up by its natural key first.
 """
@@ -20,6 +21,7 @@ from app.demo.activity import seed_demo_activity
 from app.demo.catalogue import seed_catalogue
 from app.demo.rounds import seed_demo_round
 from app.demo.schools import seed_memberships, seed_schools
+from app.demo.supply import seed_demo_supply
 from app.demo.tenders import seed_demo_tenders
 from app.extensions import db
 from app.models import User
@@ -47,4 +49,5 @@ def seed(data_dir: Path) -> dict[str, int]:
     db.session.commit()
     added["tenders"] = seed_demo_tenders()  # demo tenders (issue 5)
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
+    added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)
     return added

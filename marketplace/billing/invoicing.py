@@ -1,8 +1,9 @@
 """Writing invoices: what is due on a day, and an invoice row with its lines for each.
 
 Due on `as_of`: each member school's subscription for the academic year, each delivered order,
-each cancellation charge, and each school's call-offs under awarded contracts once their term
-has ended (one invoice per school and term; a supplementary one for call-offs delivered later).
+each cancellation charge, each school's call-offs under awarded contracts once their term
+has ended (one invoice per school and term; a supplementary one for call-offs delivered later),
+and supply cover: each approved timesheet and cancellation fee (`supply_invoices`).
 Lines and VAT come from `rules`. Each invoice is written and committed on its own; unique
 constraints (one line per membership or order, one invoice per `billing_key`) make a second
 invoice for the same thing impossible, whoever else is billing at the same moment.
@@ -211,6 +212,12 @@ def plan(
             groups.setdefault((school_id, term_key), []).append(order_id)
     for (school_id, term_key), order_ids in groups.items():
         guarded(_bill_call_offs, school_id, term_key, order_ids, how)
+    from marketplace.billing import supply_invoices  # it builds on this module's writers
+
+    for timesheet_id in supply_invoices.unbilled_timesheet_ids():
+        guarded(supply_invoices.bill_timesheet, timesheet_id, how)
+    for booking_id in supply_invoices.unbilled_cancellation_ids():
+        guarded(supply_invoices.bill_cancellation, booking_id, how)
     return result
 
 

@@ -2,8 +2,10 @@
 
 Every figure is computed in SQL. Per order: `gross` is the order's value net of VAT (for an
 order cancelled after delivery, the charge the school still pays), `fee` is
-PARTNERSHIP_FEE_BP of it rounded half up to the penny, and `owed` = gross − fee. Ledger rows
-are sums of those per provider and term, so they add up to the penny.
+PARTNERSHIP_FEE_BP of it rounded half up to the penny, and `owed` = gross − fee. Supply cover
+is owed to the agency the same way per approved timesheet: `gross` is the week's charge (pay +
+on-costs + agency fee, net of VAT). Ledger rows are sums of those per provider and term, so
+they add up to the penny.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,6 +26,13 @@ from app.models import Provider, School
 from app.money import pence_to_pounds_text
 from marketplace.catalogue.models import Service
 from marketplace.orders.models import Order, OrderKind, OrderStatus
+from marketplace.supply.models import (
+    Booking,
+    SupplyWorker,
+    Timesheet,
+    TimesheetLine,
+    TimesheetStatus,
+)
 
 DEFAULT_FEE_BP = 500  # 5%
 
@@ -153,9 +162,106 @@ def items(
     ]
 
 
+def _supply_items(bp: int, provider_id: int | None = None) -> sa.Select:
+    """Approved supply timesheets: what each agency is owed per week, as payable items."""
+    week = (
+        sa.select(
+            TimesheetLine.timesheet_id.label("timesheet_id"),
+            sa.cast(sa.func.sum(TimesheetLine.charge_pence), sa.BigInteger).label("gross"),
+        )
+        .group_by(TimesheetLine.timesheet_id)
+        .subquery()
+    )
+    fee = (week.c.gross * bp + 5_000) // 10_000
+    stmt = (
+        sa.select(
+            Timesheet.id.label("timesheet_id"),
+            Timesheet.provider_id.label("provider_id"),
+            Provider.name.label("provider_name"),
+            Timesheet.term_key.label("period"),
+            School.name.label("school_name"),
+            SupplyWorker.name.label("worker_name"),
+            Timesheet.week_starting.label("week_starting"),
+            week.c.gross.label("gross_pence"),
+            fee.label("fee_pence"),
+            (week.c.gross - fee).label("owed_pence"),
+        )
+        .join(week, week.c.timesheet_id == Timesheet.id)
+        .join(Provider, Provider.id == Timesheet.provider_id)
+        .join(School, School.id == Timesheet.school_id)
+        .join(Booking, Booking.id == Timesheet.booking_id)
+        .join(SupplyWorker, SupplyWorker.id == Booking.worker_id)
+        .where(Timesheet.status == TimesheetStatus.APPROVED)
+    )
+    if provider_id is not None:
+        stmt = stmt.where(Timesheet.provider_id == provider_id)
+    return stmt
+
+
+@dataclass(frozen=True)
+class SupplyPayable:
+    """One agency's approved supply timesheet and what the agency is owed for it."""
+
+    timesheet_id: int
+    provider_name: str
+    period: str
+    school_name: str
+    worker_name: str
+    week_starting: date
+    gross_pence: int
+    fee_pence: int
+    owed_pence: int
+
+
+def supply_items(bp: int, *, provider_id: int | None = None) -> list[SupplyPayable]:
+    """Each approved supply timesheet owed to an agency, by agency, term and week."""
+    sub = _supply_items(bp, provider_id).subquery()
+    rows = db.session.execute(
+        sa.select(sub).order_by(
+            sub.c.provider_name, sub.c.period, sub.c.week_starting, sub.c.timesheet_id
+        )
+    )
+    return [
+        SupplyPayable(
+            r.timesheet_id,
+            r.provider_name,
+            r.period,
+            r.school_name,
+            r.worker_name,
+            r.week_starting,
+            int(r.gross_pence),
+            int(r.fee_pence),
+            int(r.owed_pence),
+        )
+        for r in rows
+    ]
+
+
 def ledger(bp: int, *, provider_id: int | None = None) -> list[LedgerRow]:
-    """What each provider is owed per term: sums of the per-order figures, in SQL."""
-    sub = _items(bp, provider_id).subquery()
+    """What each provider is owed per term: sums of the per-order (and per-timesheet)
+    figures, in SQL."""
+    orders = _items(bp, provider_id).subquery()
+    weeks = _supply_items(bp, provider_id).subquery()
+    sub = sa.union_all(
+        sa.select(
+            orders.c.order_id,
+            orders.c.provider_id,
+            orders.c.provider_name,
+            orders.c.period,
+            orders.c.gross_pence,
+            orders.c.fee_pence,
+            orders.c.owed_pence,
+        ),
+        sa.select(
+            weeks.c.timesheet_id,
+            weeks.c.provider_id,
+            weeks.c.provider_name,
+            weeks.c.period,
+            weeks.c.gross_pence,
+            weeks.c.fee_pence,
+            weeks.c.owed_pence,
+        ),
+    ).subquery()
     stmt = (
         sa.select(
             sub.c.provider_id,
@@ -209,8 +315,9 @@ CSV_HEADER = [
 ]
 
 
-def csv_text(rows: Iterable[PayableItem]) -> str:
-    """The payables as CSV for the finance team, one row per order, amounts in pounds."""
+def csv_text(rows: Iterable[PayableItem], supply: Iterable[SupplyPayable] = ()) -> str:
+    """The payables as CSV for the finance team, one row per order (and per approved supply
+    timesheet: kind `supply`, its id in the Order column), amounts in pounds."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
@@ -228,6 +335,22 @@ def csv_text(rows: Iterable[PayableItem]) -> str:
                 pence_to_pounds_text(item.gross_pence),
                 pence_to_pounds_text(item.fee_pence),
                 pence_to_pounds_text(item.owed_pence),
+            ]
+        )
+    for week in supply:
+        writer.writerow(
+            [
+                week.provider_name,
+                week.period,
+                week.timesheet_id,
+                "supply",
+                week.school_name,
+                f"Supply cover: {week.worker_name}, week of {week.week_starting.isoformat()}",
+                "approved",
+                week.week_starting.isoformat(),
+                pence_to_pounds_text(week.gross_pence),
+                pence_to_pounds_text(week.fee_pence),
+                pence_to_pounds_text(week.owed_pence),
             ]
         )
     return out.getvalue()

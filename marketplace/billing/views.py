@@ -176,6 +176,7 @@ def provider_payables():
         rows=rows,
         totals=payables.totals(rows),
         payable_items=payables.items(fee, provider_id=provider.id),
+        supply_items=payables.supply_items(fee, provider_id=provider.id),
         fee_bp=fee,
     )
 
@@ -185,7 +186,11 @@ def provider_payables():
 def provider_payables_csv():
     """The provider's own payables as CSV."""
     provider = _seller()
-    text = payables.csv_text(payables.items(payables.fee_bp(), provider_id=provider.id))
+    fee = payables.fee_bp()
+    text = payables.csv_text(
+        payables.items(fee, provider_id=provider.id),
+        payables.supply_items(fee, provider_id=provider.id),
+    )
     return _csv_response(text, f"payments-provider-{provider.id}.csv")
 
 
@@ -205,7 +210,9 @@ def payables_page():
 def payables_csv():
     """Every provider's payables as CSV, one row per order."""
     period = request.args.get("term") or None
-    text = payables.csv_text(payables.items(payables.fee_bp(), period=period))
+    fee = payables.fee_bp()
+    supply = [s for s in payables.supply_items(fee) if period is None or s.period == period]
+    text = payables.csv_text(payables.items(fee, period=period), supply)
     return _csv_response(text, f"payables{'-' + period if period else ''}.csv")
 
 

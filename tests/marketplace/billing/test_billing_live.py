@@ -367,7 +367,10 @@ def test_the_payables_csv_adds_up_to_the_delivered_work_less_the_fee(
 
     text = Visitor(billing_server, "admin@demo.pooled.test").get("/billing/payables.csv")
 
-    rows = list(csv.DictReader(io.StringIO(text)))
+    every = list(csv.DictReader(io.StringIO(text)))
+    # The demo's approved supply timesheets are owed to their agencies too (kind "supply").
+    rows = [r for r in every if r["Kind"] != "supply"]
+    assert len(every) > len(rows)
     assert len(rows) == len(delivered) >= 3
     pence = lambda value: int(Decimal(value) * 100)  # noqa: E731
     assert sum(pence(r["Value (£, excl. VAT)"]) for r in rows) == work

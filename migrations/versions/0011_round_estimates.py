@@ -1,6 +1,6 @@
 """round estimates: indicative prices worked out by a job when pledges change, read by pages
 
-Revision ID: 0014_round_estimates
+Revision ID: 0011_round_estimates
 Revises: 0010_notifications
 Create Date: 2026-12-06 04:45:00
 
@@ -9,7 +9,7 @@ Create Date: 2026-12-06 04:45:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_round_estimates"
+revision = "0011_round_estimates"
 down_revision = "0010_notifications"
 branch_labels = None
 depends_on = None
