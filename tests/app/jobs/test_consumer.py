@@ -108,7 +108,13 @@ def test_a_billing_run_and_an_aggregator_run_are_done_by_the_consumer(database, 
         assert billing_run.status is BillingRunStatus.FINISHED
         assert billing_run.invoices_created == 2  # the two member schools' memberships
         assert billing_run.runner.endswith(f":{consumer.pid}")
-        jobs = db.session.scalars(sa.select(JobRun).order_by(JobRun.id)).all()
+        # The set-up's pledges and emails queued jobs of their own (indicative prices, emails).
+        runs = ("solve_run", "execute_billing_run")
+        jobs = [
+            j
+            for j in db.session.scalars(sa.select(JobRun).order_by(JobRun.id))
+            if j.task_name.rsplit(".", 1)[-1] in runs
+        ]
         assert [(j.task_name.rsplit(".", 1)[-1], j.attempts) for j in jobs] == [
             ("solve_run", 1),
             ("execute_billing_run", 1),
