@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "marketplace.orders.models",
     "marketplace.entitlements.models",
     "marketplace.billing.models",
+    "marketplace.documents.models",
     "procurement.contracts.models",
     "procurement.rounds.models",
     "procurement.tenders.models",

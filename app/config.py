@@ -46,6 +46,11 @@ class Config:
     """Settings for every environment; production ones come from the environment."""
 
     PARTNERSHIP_NAME = os.environ.get("PARTNERSHIP_NAME", "Ealing Learning Partnership")
+    # On every PDF (invoices, credit notes, confirmations, statements); lines split on "|".
+    PARTNERSHIP_ADDRESS = os.environ.get(
+        "PARTNERSHIP_ADDRESS", "Perceval House|14-16 Uxbridge Road|London|W5 2HL"
+    )
+    PARTNERSHIP_VAT_NUMBER = os.environ.get("PARTNERSHIP_VAT_NUMBER", "GB 123 4567 89")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Session cookies: never readable by scripts, not sent cross-site, HTTPS-only in production.
     SESSION_COOKIE_HTTPONLY = True
