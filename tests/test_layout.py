@@ -33,6 +33,8 @@ PURE = (
     "marketplace.offers.pricing",
     "marketplace.orders.rules",
     "marketplace.billing.rules",
+    "marketplace.catalogue.words",
+    "marketplace.documents.codes",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",
