@@ -75,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from app import admin, assets, audit, auth, cache, cli, errors, home, security, templating
     from app.dashboards import views as dashboards
+    from app.guidance import bp as guidance_bp
     from marketplace.blueprint import blueprint as marketplace_blueprint
     from marketplace.orders import contract_prices
     from procurement.blueprint import blueprint as procurement_blueprint
@@ -91,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (
         auth.bp,
         home.bp,
+        guidance_bp,
         admin.bp,
         marketplace_blueprint(),
         procurement_blueprint(),

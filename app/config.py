@@ -51,6 +51,8 @@ class Config:
         "PARTNERSHIP_ADDRESS", "Perceval House|14-16 Uxbridge Road|London|W5 2HL"
     )
     PARTNERSHIP_VAT_NUMBER = os.environ.get("PARTNERSHIP_VAT_NUMBER", "GB 123 4567 89")
+    # Where people ask for help or report an accessibility problem (the accessibility statement).
+    PARTNERSHIP_EMAIL = os.environ.get("PARTNERSHIP_EMAIL", "office@elp.demo.pooled.test")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Session cookies: never readable by scripts, not sent cross-site, HTTPS-only in production.
     SESSION_COOKIE_HTTPONLY = True

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("app", "marketplace", "procurement")
 
 # The app's composition layer: it wires the domains together and may import anything.
-COMPOSITION = ("app", "app.cli", "app.home", "app.dashboards", "app.demo")
+COMPOSITION = ("app", "app.cli", "app.home", "app.guidance", "app.dashboards", "app.demo")
 
 # Pure modules: no Flask, no SQLAlchemy, no database; the standard library, their solver and
 # each other only.
