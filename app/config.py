@@ -67,6 +67,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Longer addresses get a styled 414 page (gunicorn.conf.py lets them reach the app).
+    MAX_URL_LENGTH = 4096
     # Failed sign-ins: this many within the window from one client locks the address for that
     # client for LOGIN_LOCK_MINUTES…
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))

@@ -124,6 +124,7 @@ def crawl_and_scan(page, server, role: str, source: str) -> tuple[list[str], lis
 def test_every_page_has_no_serious_or_critical_accessibility_problems(live_server, page, role):
     source = axe_source()
     scanned, problems = crawl_and_scan(page, live_server, role, source)
+    print(f"{role}: {len(scanned)} pages scanned at {WIDTHS} px")
     assert len(scanned) >= (3 if role == "anonymous" else 8), scanned
     assert problems == [], "\n".join(problems)
 
