@@ -1,4 +1,4 @@
-"""Error pages: "Error: " before the title of a page with errors; a styled 414 for long addresses."""
+"""Error pages: "Error: " before a title on a page with errors; a styled 414 for long addresses."""
 
 from __future__ import annotations
 
@@ -41,9 +41,9 @@ def test_a_ten_thousand_character_search_gets_the_styled_414_page(client, auth, 
 
 @pytest.mark.slow
 def test_gunicorn_lets_a_long_address_reach_the_app_for_its_styled_414(live_server):
-    request = urllib.request.Request(live_server.url + "/services?q=" + "counselling" * 1_000)
+    url = live_server.url + "/services?q=" + "counselling" * 1_000  # http://127.0.0.1: ours
     with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - our own server
+        urllib.request.urlopen(url, timeout=10)  # noqa: S310 - our own server
     assert caught.value.code == 414
     body = caught.value.read().decode()
     assert "The web address is too long" in body and "govuk-template" in body
