@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "marketplace.entitlements.models",
     "marketplace.billing.models",
     "marketplace.supply.models",
+    "marketplace.documents.models",
     "procurement.contracts.models",
     "procurement.rounds.models",
     "procurement.tenders.models",
@@ -80,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from app import admin, assets, audit, auth, cache, cli, errors, home, security, templating
     from app.dashboards import views as dashboards
+    from app.guidance import bp as guidance_bp
     from app.notifications import views as notifications
     from marketplace.blueprint import blueprint as marketplace_blueprint
     from marketplace.orders import contract_prices
@@ -97,6 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (
         auth.bp,
         home.bp,
+        guidance_bp,
         admin.bp,
         marketplace_blueprint(),
         procurement_blueprint(),

@@ -46,6 +46,13 @@ class Config:
     """Settings for every environment; production ones come from the environment."""
 
     PARTNERSHIP_NAME = os.environ.get("PARTNERSHIP_NAME", "Ealing Learning Partnership")
+    # On every PDF (invoices, credit notes, confirmations, statements); lines split on "|".
+    PARTNERSHIP_ADDRESS = os.environ.get(
+        "PARTNERSHIP_ADDRESS", "Perceval House|14-16 Uxbridge Road|London|W5 2HL"
+    )
+    PARTNERSHIP_VAT_NUMBER = os.environ.get("PARTNERSHIP_VAT_NUMBER", "GB 123 4567 89")
+    # Where people ask for help or report an accessibility problem (the accessibility statement).
+    PARTNERSHIP_EMAIL = os.environ.get("PARTNERSHIP_EMAIL", "office@elp.demo.pooled.test")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Session cookies: never readable by scripts, not sent cross-site, HTTPS-only in production.
     SESSION_COOKIE_HTTPONLY = True
@@ -60,6 +67,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Longer addresses get a styled 414 page (gunicorn.conf.py lets them reach the app).
+    MAX_URL_LENGTH = 4096
     # Failed sign-ins: this many within the window from one client locks the address for that
     # client for LOGIN_LOCK_MINUTES…
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, RequestURITooLarge
 
 from app.extensions import db
 
@@ -53,10 +53,16 @@ def refusal_status(error: DomainError) -> int:
     return error.http_status
 
 
-_TEMPLATES = {400: "400", 403: "403", 404: "404", 405: "404", 413: "400", 429: "429"}
+_TEMPLATES = {400: "400", 403: "403", 404: "404", 405: "404", 413: "400", 414: "414", 429: "429"}
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_overlong_addresses() -> None:
+        """A styled 414 for an address longer than MAX_URL_LENGTH, before any view reads it."""
+        if len(request.full_path) > app.config["MAX_URL_LENGTH"]:
+            raise RequestURITooLarge()
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = error.code or 500

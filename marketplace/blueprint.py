@@ -16,6 +16,7 @@ def blueprint() -> Blueprint:
     """The blueprint with every marketplace route on it."""
     from marketplace.billing import views as billing_views  # noqa: F401
     from marketplace.catalogue import views as catalogue_views  # noqa: F401
+    from marketplace.documents import views as document_views  # noqa: F401
     from marketplace.entitlements import views as entitlement_views  # noqa: F401
     from marketplace.offers import views as offer_views  # noqa: F401
     from marketplace.orders import views as order_views  # noqa: F401

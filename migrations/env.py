@@ -48,6 +48,13 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """Leave out the tables no model maps (the catalogue's full-text index, made by hand)."""
+    from marketplace.catalogue.search import is_unmapped_table
+
+    return not (type_ == "table" and is_unmapped_table(name))
+
+
 def get_metadata():
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
@@ -93,6 +100,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -9,15 +9,26 @@ from alembic.migration import MigrationContext
 
 from app.extensions import db
 from app.models import School
+from marketplace.catalogue.search import is_unmapped_table
 from tests import factories
 
 
 def test_models_and_migrations_agree(app):
     # Its own connection, outside any test transaction: on SQLite a writer transaction (which
-    # the test's is) holds the one write lock.
+    # the test's is) holds the one write lock. The catalogue's full-text index is left out: it
+    # is no model but dialect-specific DDL in 0013_search (a tsvector table with a GIN index on
+    # PostgreSQL; an FTS5 virtual table and its shadow tables on SQLite), kept by triggers, which
+    # Alembic does not compare; test_catalogue_search.py tests it on both databases instead.
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_name": lambda name, type_, parents: (
+                    not (type_ == "table" and is_unmapped_table(name))
+                ),
+            },
         )
         differences = compare_metadata(context, db.metadata)
     assert differences == []

@@ -20,7 +20,15 @@ PACKAGES = ("app", "marketplace", "procurement")
 
 # The app's composition layer (with the queue consumer's entry point): it wires the domains
 # together and may import anything.
-COMPOSITION = ("app", "app.cli", "app.worker", "app.home", "app.dashboards", "app.demo")
+COMPOSITION = (
+    "app",
+    "app.cli",
+    "app.worker",
+    "app.home",
+    "app.guidance",
+    "app.dashboards",
+    "app.demo",
+)
 
 # Pure modules: no Flask, no SQLAlchemy, no database; the standard library, their solver and
 # each other only.
@@ -37,6 +45,8 @@ PURE = (
     "marketplace.billing.stripe_objects",
     "marketplace.supply.rules",
     "marketplace.supply.awr",
+    "marketplace.catalogue.words",
+    "marketplace.documents.codes",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",

@@ -36,12 +36,13 @@ def table_chart(table: Table, heading: str, value_format: str | None = "pounds")
 
 # The partnership ---------------------------------------------------------------------------
 
-INCOME_STREAMS = ("Subscriptions", "Traded services", "Council match", "Grants")
+INCOME_STREAMS = ("Subscriptions", "Traded-service fees", "Council match", "Grants")
 
 
 @dataclass(frozen=True)
 class PartnershipHeadline:
-    income_pence: int  # the year's income from every stream
+    income_pence: int  # the year's income from every stream (traded services: the fee only)
+    traded_gross_pence: int  # what traded orders and call-offs are worth (not income)
     saved_pence: int  # by buying rounds and tenders, against buying alone
     engaged_schools: int  # member schools that ordered or pledged
     engaged_percent: float
@@ -55,6 +56,7 @@ def partnership_headline(tables: Tables, year: AcademicYear) -> PartnershipHeadl
     assert engaged is not None  # the engagement table always has its three rows
     return PartnershipHeadline(
         income_pence=income["Total"] if income else 0,
+        traded_gross_pence=income.get("Gross traded value", 0) if income else 0,
         saved_pence=tables["round-savings"].total("Saved")
         + tables["tender-savings"].total("Saved"),
         engaged_schools=engaged["Schools"],

@@ -26,12 +26,16 @@ from app.dashboards.table import (
 )
 from app.extensions import db
 from app.models import Grant, Membership, MembershipTerm
+from marketplace.billing import payables
 from marketplace.catalogue.models import Category, Service
 from marketplace.orders.models import STATUS_TEXT, Order, OrderStatus
 
 
-def income_by_stream(years: Sequence[AcademicYear]) -> Table:
-    """Subscriptions, council match, traded services and grants per academic year."""
+def income_by_stream(years: Sequence[AcademicYear], fee_bp: int | None = None) -> Table:
+    """The partnership's income per academic year (subscriptions, its fee on traded services,
+    council match, grants), and beside it the gross value of traded services, which is the
+    providers' money passing through, not income. `fee_bp`: PARTNERSHIP_FEE_BP if not given."""
+    fee = payables.fee_bp() if fee_bp is None else fee_bp
     wanted = [y.start_year for y in years]
     subs = db.session.execute(
         sa.select(
@@ -46,12 +50,19 @@ def income_by_stream(years: Sequence[AcademicYear]) -> Table:
     # Grouped in an outer query: PostgreSQL does not match a GROUP BY expression whose bound
     # parameters differ from the SELECT's.
     booked = (
-        sa.select(year_of_term_key().label("year"), booked_value().label("value"))
+        sa.select(
+            year_of_term_key().label("year"),
+            booked_value().label("value"),
+            # The fee on each order, rounded half up, as providers' payables work it out.
+            ((booked_value() * fee + 5_000) // 10_000).label("fee"),
+        )
         .where(is_booked(), year_of_term_key().in_(wanted))
         .subquery()
     )
     traded = db.session.execute(
-        sa.select(booked.c.year, sa.func.sum(booked.c.value)).group_by(booked.c.year)
+        sa.select(booked.c.year, sa.func.sum(booked.c.fee), sa.func.sum(booked.c.value)).group_by(
+            booked.c.year
+        )
     ).all()
     received = (
         sa.select(
@@ -65,29 +76,36 @@ def income_by_stream(years: Sequence[AcademicYear]) -> Table:
         .group_by(received.c.year)
     ).all()
     by_year: dict[int, list[int]] = {y: [0, 0, 0, 0] for y in wanted}
+    gross: dict[int, int] = dict.fromkeys(wanted, 0)
     for year, subscription, match in subs:
         by_year[int(year)][0] = as_int(subscription)
         by_year[int(year)][2] = as_int(match)
-    for year, value in traded:
-        by_year[int(year)][1] = as_int(value)
+    for year, fees, value in traded:
+        by_year[int(year)][1] = as_int(fees)
+        gross[int(year)] = as_int(value)
     for year, value in grants:
         by_year[int(year)][3] = as_int(value)
-    rows = tuple((AcademicYear(y).label, *by_year[y], sum(by_year[y])) for y in sorted(wanted))
+    rows = tuple(
+        (AcademicYear(y).label, *by_year[y], sum(by_year[y]), gross[y]) for y in sorted(wanted)
+    )
     return Table(
         "income-by-stream",
         "Income by stream",
         (
             Column("Academic year"),
             Column("Subscriptions", MONEY),
-            Column("Traded services", MONEY),
+            Column("Traded-service fees", MONEY),
             Column("Council match", MONEY),
             Column("Grants", MONEY),
             Column("Total", MONEY),
+            Column("Gross traded value", MONEY),
         ),
         rows,
-        "Subscriptions: each member school's pupils × the year's rate, capped. Council match: "
-        "the council's share of each subscription. Traded services: booked orders and "
-        "call-offs for the year's terms. Grants: grants and commissions received in the year.",
+        "Subscriptions: each member school's pupils × the year's rate, capped. Traded-service "
+        f"fees: the partnership's fee ({fee / 100:g}%) on booked orders and call-offs for the "
+        "year's terms. Council match: the council's share of each subscription. Grants: grants "
+        "and commissions received in the year. Total: all of these. Gross traded value: what "
+        "those orders and call-offs are worth, most of it owed to providers (not income).",
     )
 
 

@@ -13,6 +13,7 @@ from app.accounts import provider_for_school
 from app.calendar import Term, add_working_days
 from app.extensions import db
 from app.models import Provider, School
+from marketplace.catalogue import search as full_text
 from marketplace.catalogue.errors import ServiceNotFound
 from marketplace.catalogue.models import Category, Service, ServiceKind, Unit
 from marketplace.entitlements import services as entitlement_service
@@ -54,12 +55,9 @@ def live_offer_conditions(today: date) -> list[sa.ColumnElement[bool]]:
     return [Offer.status == OfferStatus.LIVE, Offer.valid_to >= today]
 
 
-def _words(text: str) -> list[str]:
-    return [word.lower() for word in text.split() if word.strip()][:8]
-
-
 def search(filters: CatalogueFilters, today: date) -> list[CatalogueEntry]:
-    """Services matching every word and filter, by category, with live offers and lowest price."""
+    """Services matching the search and every filter, with live offers and lowest price: best
+    match first when there are words to search for, else by category."""
     offer_ids = sa.select(Offer.id).where(*live_offer_conditions(today))
     if filters.provider_id is not None:
         offer_ids = offer_ids.where(Offer.provider_id == filters.provider_id)
@@ -99,32 +97,18 @@ def search(filters: CatalogueFilters, today: date) -> list[CatalogueEntry]:
         stmt = stmt.where(Service.kind == filters.kind)
     if filters.unit is not None:
         stmt = stmt.where(Service.unit == filters.unit)
-    for word in _words(filters.q):
-        offered_by = (
-            sa.select(Offer.service_id)
-            .join(Provider, Provider.id == Offer.provider_id)
-            .where(
-                *live_offer_conditions(today),
-                sa.or_(
-                    sa.func.lower(Offer.title).contains(word, autoescape=True),
-                    sa.func.lower(Provider.name).contains(word, autoescape=True),
-                ),
-            )
-        )
-        matches = [
-            sa.func.lower(Service.name).contains(word, autoescape=True),
-            sa.func.lower(Service.description).contains(word, autoescape=True),
-            Service.id.in_(offered_by),
-        ]
-        categories = [c for c in Category if word in c.label.lower()]
-        if categories:
-            matches.append(Service.category.in_(categories))
-        stmt = stmt.where(sa.or_(*matches))
-    order = {category: index for index, category in enumerate(Category)}
+    found = full_text.matching_services(filters.q)
+    if found is not None:
+        stmt = stmt.join(found, found.c.service_id == Service.id).add_columns(found.c.rank)
+    rows = db.session.execute(stmt).all()
     entries = [
-        CatalogueEntry(service=service, offer_count=count or 0, lowest_price_pence=lowest)
-        for service, count, lowest in db.session.execute(stmt)
+        CatalogueEntry(service=row[0], offer_count=row[1] or 0, lowest_price_pence=row[2])
+        for row in rows
     ]
+    if found is not None:  # best match first (ties by name)
+        ranks = [row[3] for row in rows]
+        return [e for _, e in sorted(zip(ranks, entries, strict=True), key=lambda p: -p[0])]
+    order = {category: index for index, category in enumerate(Category)}
     return sorted(entries, key=lambda e: (order[e.service.category], e.service.kind.value))
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.errors import DomainError, refusal_status
 from app.forms import ActionForm, field_errors
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role, School
+from app.pdf import pdf_response, render_pdf
 from app.security import roles_required
-from app.time import utcnow
+from app.time import london_today, utcnow
 from marketplace.orders.rules import plural
 from procurement.blueprint import bp
 from procurement.rounds.access import awarded_run, get_round_for_user, get_run, get_school_for_user
@@ -231,6 +232,33 @@ def round_allocation(round_id: int, school_id: int):
         call_offs=call_offs_for_school(round_id, school.id),
         plural=plural,
     )
+
+
+@bp.route("/rounds/<int:round_id>/schools/<int:school_id>/statement.pdf")
+@roles_required(*PARTNERSHIP_ROLES, *SCHOOL_ROLES)
+def round_savings_statement(round_id: int, school_id: int):
+    """The school's savings statement for an awarded round, as a PDF for its governors."""
+    school = get_school_for_user(school_id, current_user)
+    buying_round = get_round_for_user(round_id, current_user)
+    run = awarded_run(round_id)
+    answer = run_answer(run, school.id) if run is not None else None
+    if answer is None or not answer.lines:
+        abort(404)  # not awarded yet, or the school did not pledge: no statement to print
+    charge = sum(line.charge_pence for line in answer.lines)
+    alone = sum(line.basis_pence for line in answer.lines)
+    data = render_pdf(
+        "procurement/rounds/savings_statement.html",
+        title=f"Savings statement: {school.name}, {buying_round.title}",
+        round=buying_round,
+        school=school,
+        run=run,
+        lines=answer.lines,
+        charge_pence=charge,
+        alone_pence=alone,
+        call_offs=call_offs_for_school(round_id, school.id),
+        today=london_today(),
+    )
+    return pdf_response(data, f"savings-statement-round-{round_id}-school-{school.urn}.pdf")
 
 
 @bp.route("/rounds/notices/<int:notice_id>/read", methods=["POST"])

@@ -67,9 +67,9 @@ def test_the_partnerships_headline_takes_this_years_income_and_the_engaged_schoo
     income = table(
         "income-by-stream",
         [("Academic year", "text"), *((s, MONEY) for s in presenters.INCOME_STREAMS),
-         ("Total", MONEY)],
-        ("2025/26", 1, 2, 3, 4, 10),
-        (YEAR.label, 10, 20, 30, 40, 100),
+         ("Total", MONEY), ("Gross traded value", MONEY)],
+        ("2025/26", 1, 2, 3, 4, 10, 40),
+        (YEAR.label, 10, 20, 30, 40, 100, 400),
     )  # fmt: skip
     engagement = table(
         "engagement",
@@ -89,6 +89,7 @@ def test_the_partnerships_headline_takes_this_years_income_and_the_engaged_schoo
     }
     assert presenters.partnership_headline(tables, YEAR) == presenters.PartnershipHeadline(
         income_pence=100,
+        traded_gross_pence=400,  # beside the income, never in it
         saved_pence=150 + 70,  # what rounds and tenders saved, never an awarded price
         engaged_schools=4,
         engaged_percent=40.0,

@@ -19,9 +19,7 @@ from tests.app.dashboards.support import booked
 from tests.marketplace.conftest import draft
 
 
-def test_income_by_stream_adds_capped_subscriptions_the_match_booked_orders_and_grants(
-    market, year
-):
+def test_income_by_stream_adds_capped_subscriptions_the_match_traded_fees_and_grants(market, year):
     booked(market, quantity=5)  # 5 × £250 = £1,250
     draft(market, quantity=3)  # a draft is not income
     db.session.add_all(
@@ -36,7 +34,9 @@ def test_income_by_stream_adds_capped_subscriptions_the_match_booked_orders_and_
     table = income_by_stream([year])
 
     # 300 × £14 = £4,200; 1,000 × £14 = £14,000 capped at £12,500. Match: half of each.
-    assert table.rows == ((year.label, 1_670_000, 125_000, 835_000, 1_250_000, 3_880_000),)
+    # Traded services: the partnership's 5% fee on the £1,250 booked is income, the £1,250 not.
+    assert table.rows == ((year.label, 1_670_000, 6_250, 835_000, 1_250_000, 3_761_250, 125_000),)
+    assert income_by_stream([year], fee_bp=1_000).rows[0][2] == 12_500
 
 
 def test_a_cancelled_order_counts_only_the_charge_kept(market, year):
@@ -49,7 +49,7 @@ def test_a_cancelled_order_counts_only_the_charge_kept(market, year):
         market.sbm_a,
         today=Term.parse(order.term_key).starts_on - timedelta(30),
     )
-    assert income_by_stream([year]).rows[0][2] == 12_500
+    assert income_by_stream([year]).rows[0][2:7:4] == (625, 12_500)  # the fee; the charge kept
     assert spend_by_category(year).rows[0][1] == 12_500
 
 

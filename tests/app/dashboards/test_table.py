@@ -14,7 +14,9 @@ def test_the_csv_holds_the_same_figures_as_the_table(market, year):
     table = income_by_stream([year])
     rows = list(csv.reader(io.StringIO(table.csv_text())))
     assert rows[0] == [
-        "Academic year", "Subscriptions (£)", "Traded services (£)", "Council match (£)",
-        "Grants (£)", "Total (£)",
+        "Academic year", "Subscriptions (£)", "Traded-service fees (£)", "Council match (£)",
+        "Grants (£)", "Total (£)", "Gross traded value (£)",
     ]  # fmt: skip
-    assert rows[1] == [year.label, "16700.00", "1250.00", "8350.00", "0.00", "26300.00"]
+    assert rows[1] == [
+        year.label, "16700.00", "62.50", "8350.00", "0.00", "25112.50", "1250.00"
+    ]  # fmt: skip
