@@ -109,11 +109,11 @@ def test_a_billing_run_and_an_aggregator_run_are_done_by_the_consumer(database, 
         assert billing_run.invoices_created == 2  # the two member schools' memberships
         assert billing_run.runner.endswith(f":{consumer.pid}")
         # The set-up's pledges and emails queued jobs of their own (indicative prices, emails).
-        runs = ("solve_run", "execute_billing_run")
+        wanted = ("solve_run", "execute_billing_run")
         jobs = [
             j
             for j in db.session.scalars(sa.select(JobRun).order_by(JobRun.id))
-            if j.task_name.rsplit(".", 1)[-1] in runs
+            if j.task_name.rsplit(".", 1)[-1] in wanted
         ]
         assert [(j.task_name.rsplit(".", 1)[-1], j.attempts) for j in jobs] == [
             ("solve_run", 1),
