@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from app import audit
 from app.extensions import db
-from app.models import User
+from app.models import Provider, School, User
 from marketplace.supply import rules
 from marketplace.supply.errors import NotReleased, SupplyNotFound
 from marketplace.supply.models import (
@@ -24,6 +25,7 @@ from marketplace.supply.models import (
     Proposal,
     RequestStatus,
     SupplyAgency,
+    SupplyBaseline,
     SupplyContract,
     SupplyRate,
     SupplyWorker,
@@ -244,5 +246,41 @@ def preferred_worker_ids(school_id: int) -> set[int]:
     return set(
         db.session.scalars(
             sa.select(PreferredWorker.worker_id).where(PreferredWorker.school_id == school_id)
+        )
+    )
+
+
+# The partnership's set-up pages ------------------------------------------------------------------
+
+
+def contracts() -> list[SupplyContract]:
+    """Every managed-service contract, the latest to start first."""
+    return list(
+        db.session.scalars(
+            sa.select(SupplyContract).order_by(
+                SupplyContract.starts_on.desc(), SupplyContract.id.desc()
+            )
+        )
+    )
+
+
+def providers() -> list[Provider]:
+    """Every provider, by name: the agencies the partnership may put on a contract."""
+    return list(db.session.scalars(sa.select(Provider).order_by(Provider.name, Provider.id)))
+
+
+def schools() -> list[School]:
+    """Every school, by name: whose pre-contract rates the partnership enters."""
+    return list(db.session.scalars(sa.select(School).order_by(School.name, School.id)))
+
+
+def baselines() -> list[SupplyBaseline]:
+    """Every school's pre-contract day charges, by school and role."""
+    return list(
+        db.session.scalars(
+            sa.select(SupplyBaseline)
+            .join(School, School.id == SupplyBaseline.school_id)
+            .options(orm.contains_eager(SupplyBaseline.school))
+            .order_by(School.name, SupplyBaseline.school_id, SupplyBaseline.role)
         )
     )

@@ -138,6 +138,8 @@ class SupplyBaseline(Model):
     role: Mapped[SupplyRole] = enum_column(SupplyRole)
     day_charge_pence: Mapped[int]
 
+    school: Mapped[School] = relationship()
+
 
 class SupplyWorker(Model):
     """A worker on an agency's books; only the agency (and the partnership) sees the profile."""
