@@ -161,18 +161,27 @@ def agency_rates(provider_id: int) -> list[SupplyRate]:
     return list(
         db.session.scalars(
             sa.select(SupplyRate)
-            .where(SupplyRate.provider_id == provider_id)
+            .where(SupplyRate.provider_id == provider_id, SupplyRate.replaced_at.is_(None))
             .order_by(SupplyRate.role, SupplyRate.weighting, SupplyRate.unit)
         )
     )
 
 
-def contract_rates(contract_id: int) -> list[SupplyRate]:
-    """The whole rate card (schools and the partnership see every part of every rate)."""
+def contract_rates(contract_id: int, *, replaced: bool = False) -> list[SupplyRate]:
+    """The whole rate card (schools and the partnership see every part of every rate); with
+    `replaced`, the earlier rates changes took off the card (its history), latest first."""
+    if replaced:
+        return list(
+            db.session.scalars(
+                sa.select(SupplyRate)
+                .where(SupplyRate.contract_id == contract_id, SupplyRate.replaced_at.is_not(None))
+                .order_by(SupplyRate.replaced_at.desc(), SupplyRate.id.desc())
+            )
+        )
     return list(
         db.session.scalars(
             sa.select(SupplyRate)
-            .where(SupplyRate.contract_id == contract_id)
+            .where(SupplyRate.contract_id == contract_id, SupplyRate.replaced_at.is_(None))
             .order_by(
                 SupplyRate.role, SupplyRate.weighting, SupplyRate.provider_id, SupplyRate.unit
             )

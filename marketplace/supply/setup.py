@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app import audit
 from app.extensions import db
 from app.models import Provider, School, User
+from app.time import utcnow
 from app.use_case import use_case
 from marketplace.supply import access, rules
 from marketplace.supply.errors import InvalidSupply, SupplyNotFound, SupplyStateConflict
@@ -169,28 +170,41 @@ def set_rate(
     parts: rules.RateParts,
     actor: User | None,
 ) -> SupplyRate:
-    """Put a rate on the card (or replace it): its charge is the exact sum of its parts."""
-    if not db.session.scalar(
-        sa.select(SupplyAgency.id).where(
-            SupplyAgency.contract_id == contract_id, SupplyAgency.provider_id == provider_id
-        )
-    ):
+    """Put a rate on the card, or change one: its charge is the exact sum of its parts.
+
+    A rate no proposal was priced at is changed in place. One that was is kept as it is,
+    marked replaced, and the new rate takes its place on the card: proposals, bookings and
+    their timesheets made at the old rate keep it; new proposals get the new one."""
+    agency = db.session.scalar(
+        sa.select(SupplyAgency)
+        .where(SupplyAgency.contract_id == contract_id, SupplyAgency.provider_id == provider_id)
+        .with_for_update()  # one change to this agency's card at a time
+    )
+    if agency is None:
         raise InvalidSupply("That agency is not on the contract", field="provider_id")
     if parts.pay_pence <= 0:
         raise InvalidSupply("Enter the worker's pay rate", field="pay")
-    rate = db.session.scalar(
+    current = db.session.scalar(
         sa.select(SupplyRate).where(
             SupplyRate.contract_id == contract_id,
             SupplyRate.provider_id == provider_id,
             SupplyRate.role == role,
             SupplyRate.unit == unit,
             SupplyRate.weighting == weighting,
+            SupplyRate.replaced_at.is_(None),
         )
     )
     before = None
-    if rate is not None:
-        before = {"charge_pence": rate.charge_pence, "fee_pence": rate.fee_pence}
-    else:
+    rate = current
+    if current is not None:
+        before = {"charge_pence": current.charge_pence, "fee_pence": current.fee_pence}
+        if current.parts == parts:
+            return current  # nothing changes
+        if _priced_at(current.id):
+            current.replaced_at = utcnow()
+            db.session.flush()  # off the card before the new rate takes its cell
+            rate = None
+    if rate is None:
         rate = SupplyRate(
             contract_id=contract_id,
             provider_id=provider_id,
@@ -213,10 +227,26 @@ def set_rate(
         "set",
         scope="supply",
         before=before,
-        after={"charge_pence": rate.charge_pence, "fee_pence": rate.fee_pence},
+        after={
+            "charge_pence": rate.charge_pence,
+            "fee_pence": rate.fee_pence,
+            "replaces_rate_id": current.id if current is not None and current is not rate else None,
+        },
     )
     db.session.commit()
     return rate
+
+
+def _priced_at(rate_id: int) -> bool:
+    """Whether any proposal (and so perhaps a booking) was priced at this rate."""
+    return (
+        db.session.scalar(
+            sa.select(Proposal.id)
+            .where(sa.or_(Proposal.day_rate_id == rate_id, Proposal.half_day_rate_id == rate_id))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 @use_case

@@ -92,6 +92,7 @@ def _contract_page(
             "marketplace/supply/contract.html",
             contract=contract,
             rates=access.contract_rates(contract.id),
+            replaced=access.contract_rates(contract.id, replaced=True),
             agency_form=_agency_form(contract, agency_form),
             rate_form=_rate_form(contract, rate_form),
             action_form=ActionForm(),

@@ -5,7 +5,7 @@ every bad input is named on its field and writes nothing."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +13,12 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent
+from app.time import london_today
 from marketplace.supply import cover
 from marketplace.supply.models import SupplyAgency, SupplyBaseline, SupplyContract, SupplyRate
 from marketplace.supply.rules import RateUnit, ReleaseMode, SupplyRole, Weighting
 from tests import factories
-from tests.marketplace.supply.conftest import NOW, make_supply, post
+from tests.marketplace.supply.conftest import NOW, book, make_supply, post
 
 CONTRACT = {
     "title": "Supply staff managed service 2027",
@@ -311,7 +312,8 @@ def test_the_committee_puts_a_rate_on_the_card_in_parts(supply, client, login, w
     assert parts == (11_000, 950, 330, 1_327, 3_300)
     assert rate.charge_pence == 16_907  # the sum, to the penny
     [event] = [e for e in _audit("supply_rate", "set") if e.entity_id == str(rate.id)]
-    assert event.before is None and event.after == {"charge_pence": 16_907, "fee_pence": 3_300}
+    assert event.before is None
+    assert event.after == {"charge_pence": 16_907, "fee_pence": 3_300, "replaces_rate_id": None}
     page = client.get(response.location).get_data(as_text=True)
     assert "Rate saved: Cover supervisor, day, outer london, charge £169.07." in page
     assert "£169.07" in page
@@ -332,7 +334,7 @@ def test_changing_a_rate_replaces_it_and_the_audit_keeps_the_old_charge(
     c = supply.contract.id
     form = client.get(f"/supply/contracts/{c}?rate={rate.id}").get_data(as_text=True)
     assert 'value="150.00"' in form and 'value="45.00"' in form  # filled with the rate
-    assert "also on bookings already made" in form  # what a change does, said on the page
+    assert "bookings already made at the old rate keep it" in form  # said on the page
     response = client.post(
         f"/supply/contracts/{c}/rates",
         data={
@@ -353,7 +355,60 @@ def test_changing_a_rate_replaces_it_and_the_audit_keeps_the_old_charge(
     event = [e for e in _audit("supply_rate", "set") if e.entity_id == str(rate.id)][-1]
     assert event.actor_id == world.admin.id
     assert event.before == {"charge_pence": 23_812, "fee_pence": 4_500}
-    assert event.after == {"charge_pence": 23_312, "fee_pence": 4_000}
+    assert event.after == {"charge_pence": 23_312, "fee_pence": 4_000, "replaces_rate_id": None}
+    assert not client.get(f"/supply/contracts/{c}").get_data(as_text=True).count("Earlier rates")
+
+
+def test_a_rate_a_booking_was_made_at_is_kept_and_new_proposals_get_the_new_one(
+    supply, client, login, world
+):
+    booking = book(supply, post(supply))
+    old = booking.proposal.day_rate
+    assert cover.quote(booking.proposal).day.charge_pence == 23_812
+    login(world.committee)
+    c = supply.contract.id
+    new_parts = {"pay": "160.00", "ni": "16.00", "pension": "10.00", "holiday": "19.33"}
+    response = client.post(
+        f"/supply/contracts/{c}/rates",
+        data={
+            "provider_id": world.provider_a.id,
+            "role": "teacher",
+            "unit": "day",
+            "weighting": "outer-london",
+            "fee": "45.00",
+            **new_parts,
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert old.replaced_at is not None and old.charge_pence == 23_812  # kept as it was
+    current = db.session.scalar(
+        sa.select(SupplyRate).where(
+            SupplyRate.provider_id == world.provider_a.id,
+            SupplyRate.role == SupplyRole.TEACHER,
+            SupplyRate.unit == RateUnit.DAY,
+            SupplyRate.replaced_at.is_(None),
+        )
+    )
+    assert current is not None and current.id != old.id and current.charge_pence == 25_033
+    assert cover.quote(booking.proposal).day.charge_pence == 23_812  # the booking keeps its rate
+    event = _audit("supply_rate", "set")[-1]
+    assert event.entity_id == str(current.id) and event.after["replaces_rate_id"] == old.id
+    assert event.before == {"charge_pence": 23_812, "fee_pence": 4_500}
+    # A new proposal is priced at the new rate; the card shows it, the history the old one.
+    second = post(supply, starts_on=date(2026, 9, 15))
+    proposal = cover.propose(
+        second.id, world.provider_a.id, supply.teacher_a.id, None, today=NOW.date(), now=NOW
+    )
+    assert proposal.day_rate_id == current.id
+    page = client.get(f"/supply/contracts/{c}").get_data(as_text=True)
+    card, history = page.split("Earlier rates, still paid on the bookings made at them")
+    assert "£250.33" in card and "£238.12" in history
+    today = london_today()  # the card schools see is the contract's running today
+    supply.contract.starts_on, supply.contract.ends_on = today, today + timedelta(days=400)
+    db.session.commit()
+    school_card = client.get("/supply/rates")
+    assert school_card.get_data(as_text=True).count("£250.33") == 1
 
 
 @pytest.mark.parametrize(
