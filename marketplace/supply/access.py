@@ -44,7 +44,12 @@ def _one(stmt: sa.Select, what: str, lock: bool = False) -> Any:
 
 def get_contract(contract_id: int) -> SupplyContract:
     """A managed-service contract (the partnership's pages)."""
-    return _one(sa.select(SupplyContract).where(SupplyContract.id == contract_id), "contract")
+    return _one(
+        sa.select(SupplyContract)
+        .where(SupplyContract.id == contract_id)
+        .options(orm.selectinload(SupplyContract.agencies).joinedload(SupplyAgency.provider)),
+        "contract",
+    )
 
 
 def get_request_for_school(request_id: int, school_id: int, *, lock: bool = False) -> CoverRequest:
@@ -174,6 +179,7 @@ def contract_rates(contract_id: int, *, replaced: bool = False) -> list[SupplyRa
         return list(
             db.session.scalars(
                 sa.select(SupplyRate)
+                .options(orm.joinedload(SupplyRate.provider))
                 .where(SupplyRate.contract_id == contract_id, SupplyRate.replaced_at.is_not(None))
                 .order_by(SupplyRate.replaced_at.desc(), SupplyRate.id.desc())
             )
@@ -181,6 +187,7 @@ def contract_rates(contract_id: int, *, replaced: bool = False) -> list[SupplyRa
     return list(
         db.session.scalars(
             sa.select(SupplyRate)
+            .options(orm.joinedload(SupplyRate.provider))
             .where(SupplyRate.contract_id == contract_id, SupplyRate.replaced_at.is_(None))
             .order_by(
                 SupplyRate.role, SupplyRate.weighting, SupplyRate.provider_id, SupplyRate.unit
@@ -266,9 +273,9 @@ def contracts() -> list[SupplyContract]:
     """Every managed-service contract, the latest to start first."""
     return list(
         db.session.scalars(
-            sa.select(SupplyContract).order_by(
-                SupplyContract.starts_on.desc(), SupplyContract.id.desc()
-            )
+            sa.select(SupplyContract)
+            .options(orm.selectinload(SupplyContract.agencies))
+            .order_by(SupplyContract.starts_on.desc(), SupplyContract.id.desc())
         )
     )
 
