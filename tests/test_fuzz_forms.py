@@ -50,6 +50,7 @@ from procurement.rounds.models import RoundNotice
 from procurement.tenders import clarifications
 from tests import factories
 from tests.marketplace.conftest import term_key
+from tests.marketplace.supply.conftest import make_supply
 from tests.procurement.rounds.factories import make_round_world
 from tests.procurement.tenders.factories import (
     evaluate,
@@ -178,6 +179,9 @@ def build_world() -> tuple[factories.World, Ids]:
     db.session.flush()
     ids["notice"] = notice.id
     ids["user_sbm_b"] = world.sbm_b.id
+    supply = make_supply(world)
+    ids["supply_contract"], ids["supply_agency_c"] = supply.contract.id, supply.agency_c.id
+    factories.make_provider("Delta Teachers")  # an agency not yet on the contract
     db.session.commit()
     return world, Ids(ids)
 
@@ -517,6 +521,48 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             "committee",
             f"/tenders/{i.tender_scored}/contracts",
             page=f"/tenders/{i.tender_scored}",
+        ),
+        Case(
+            "marketplace.supply_contract_new",
+            "committee",
+            "/supply/contracts/new",
+            valid={
+                "title": "Supply 2027",
+                "starts_on": "2027-09-01",
+                "ends_on": "2029-08-31",
+                "release_mode": "ranked",
+            },
+        ),
+        Case(
+            "marketplace.supply_contract_agency_add",
+            "committee",
+            f"/supply/contracts/{i.supply_contract}/agencies",
+            page=f"/supply/contracts/{i.supply_contract}",
+        ),
+        Case(
+            "marketplace.supply_contract_agency_remove",
+            "committee",
+            f"/supply/contracts/{i.supply_contract}/agencies/{i.supply_agency_c}/remove",
+            page=f"/supply/contracts/{i.supply_contract}",
+        ),
+        Case(
+            "marketplace.supply_contract_rate",
+            "committee",
+            f"/supply/contracts/{i.supply_contract}/rates",
+            page=f"/supply/contracts/{i.supply_contract}",
+            valid={
+                "pay": "110.00",
+                "ni": "9.50",
+                "pension": "3.30",
+                "holiday": "13.27",
+                "fee": "33.00",
+            },
+        ),
+        Case(
+            "marketplace.supply_baselines",
+            "committee",
+            "/supply/baselines",
+            valid={"day_charge": "250.00"},
         ),
         Case(
             "procurement.tender_complete",

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from app import audit
 from app.extensions import db
-from app.models import User
+from app.models import Provider, School, User
 from marketplace.supply import rules
 from marketplace.supply.errors import NotReleased, SupplyNotFound
 from marketplace.supply.models import (
@@ -24,6 +25,7 @@ from marketplace.supply.models import (
     Proposal,
     RequestStatus,
     SupplyAgency,
+    SupplyBaseline,
     SupplyContract,
     SupplyRate,
     SupplyWorker,
@@ -42,7 +44,12 @@ def _one(stmt: sa.Select, what: str, lock: bool = False) -> Any:
 
 def get_contract(contract_id: int) -> SupplyContract:
     """A managed-service contract (the partnership's pages)."""
-    return _one(sa.select(SupplyContract).where(SupplyContract.id == contract_id), "contract")
+    return _one(
+        sa.select(SupplyContract)
+        .where(SupplyContract.id == contract_id)
+        .options(orm.selectinload(SupplyContract.agencies).joinedload(SupplyAgency.provider)),
+        "contract",
+    )
 
 
 def get_request_for_school(request_id: int, school_id: int, *, lock: bool = False) -> CoverRequest:
@@ -159,18 +166,29 @@ def agency_rates(provider_id: int) -> list[SupplyRate]:
     return list(
         db.session.scalars(
             sa.select(SupplyRate)
-            .where(SupplyRate.provider_id == provider_id)
+            .where(SupplyRate.provider_id == provider_id, SupplyRate.replaced_at.is_(None))
             .order_by(SupplyRate.role, SupplyRate.weighting, SupplyRate.unit)
         )
     )
 
 
-def contract_rates(contract_id: int) -> list[SupplyRate]:
-    """The whole rate card (schools and the partnership see every part of every rate)."""
+def contract_rates(contract_id: int, *, replaced: bool = False) -> list[SupplyRate]:
+    """The whole rate card (schools and the partnership see every part of every rate); with
+    `replaced`, the earlier rates changes took off the card (its history), latest first."""
+    if replaced:
+        return list(
+            db.session.scalars(
+                sa.select(SupplyRate)
+                .options(orm.joinedload(SupplyRate.provider))
+                .where(SupplyRate.contract_id == contract_id, SupplyRate.replaced_at.is_not(None))
+                .order_by(SupplyRate.replaced_at.desc(), SupplyRate.id.desc())
+            )
+        )
     return list(
         db.session.scalars(
             sa.select(SupplyRate)
-            .where(SupplyRate.contract_id == contract_id)
+            .options(orm.joinedload(SupplyRate.provider))
+            .where(SupplyRate.contract_id == contract_id, SupplyRate.replaced_at.is_(None))
             .order_by(
                 SupplyRate.role, SupplyRate.weighting, SupplyRate.provider_id, SupplyRate.unit
             )
@@ -244,5 +262,41 @@ def preferred_worker_ids(school_id: int) -> set[int]:
     return set(
         db.session.scalars(
             sa.select(PreferredWorker.worker_id).where(PreferredWorker.school_id == school_id)
+        )
+    )
+
+
+# The partnership's set-up pages ------------------------------------------------------------------
+
+
+def contracts() -> list[SupplyContract]:
+    """Every managed-service contract, the latest to start first."""
+    return list(
+        db.session.scalars(
+            sa.select(SupplyContract)
+            .options(orm.selectinload(SupplyContract.agencies))
+            .order_by(SupplyContract.starts_on.desc(), SupplyContract.id.desc())
+        )
+    )
+
+
+def providers() -> list[Provider]:
+    """Every provider, by name: the agencies the partnership may put on a contract."""
+    return list(db.session.scalars(sa.select(Provider).order_by(Provider.name, Provider.id)))
+
+
+def schools() -> list[School]:
+    """Every school, by name: whose pre-contract rates the partnership enters."""
+    return list(db.session.scalars(sa.select(School).order_by(School.name, School.id)))
+
+
+def baselines() -> list[SupplyBaseline]:
+    """Every school's pre-contract day charges, by school and role."""
+    return list(
+        db.session.scalars(
+            sa.select(SupplyBaseline)
+            .join(School, School.id == SupplyBaseline.school_id)
+            .options(orm.contains_eager(SupplyBaseline.school))
+            .order_by(School.name, SupplyBaseline.school_id, SupplyBaseline.role)
         )
     )

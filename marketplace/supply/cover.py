@@ -102,6 +102,7 @@ def post_request(
             SupplyRate.contract_id == contract.id,
             SupplyRate.role == role,
             SupplyRate.weighting == weighting,
+            SupplyRate.replaced_at.is_(None),
         )
     ):
         raise InvalidSupply(
@@ -139,6 +140,7 @@ def _rate(request: CoverRequest, provider_id: int, unit: rules.RateUnit) -> Supp
             SupplyRate.role == request.role,
             SupplyRate.unit == unit,
             SupplyRate.weighting == request.weighting,
+            SupplyRate.replaced_at.is_(None),
         )
     )
     if rate is None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
-from app.forms import DayField, PoundsField, Required
+from app.forms import DayField, PoundsField, RecordChoiceField, Required, WholeNumberField
 from marketplace.supply.cover import NOTES_MAX
 from marketplace.supply.models import ContractType, Session
-from marketplace.supply.rules import CheckKind, SupplyRole
+from marketplace.supply.rules import CheckKind, RateUnit, ReleaseMode, SupplyRole, Weighting
 from marketplace.supply.timesheets import QUERY_MAX
 
 ROLE_CHOICES = [(r.value, r.label) for r in SupplyRole]
@@ -136,4 +136,121 @@ class CheckForm(FlaskForm):
     expires_on = DayField("Expires on", validators=[Required("Enter when it expires")])
     reference = StringField(
         "Certificate or reference number (optional)", validators=[Optional(), Length(max=100)]
+    )
+
+
+# Setting the service up (the partnership) ------------------------------------------------------
+
+
+def _percent(label: str, required: str, default: int) -> WholeNumberField:
+    return WholeNumberField(
+        label,
+        validators=[Required(required), NumberRange(0, 100, "Enter a percentage from 0 to 100")],
+        default=default,
+    )
+
+
+def _count(label: str, required: str, top: int, default: int) -> WholeNumberField:
+    return WholeNumberField(
+        label,
+        validators=[Required(required), NumberRange(0, top, f"Enter a number from 0 to {top}")],
+        default=default,
+    )
+
+
+class ContractForm(FlaskForm):
+    title = StringField(
+        "Title", validators=[Required("Give the contract a title"), Length(max=200)]
+    )
+    reference = StringField(
+        "Reference (optional)",
+        description="The awarded contract's reference in the partnership's register.",
+        validators=[Optional(), Length(max=80)],
+    )
+    starts_on = DayField("Starts on", validators=[Required("Enter the start date")])
+    ends_on = DayField("Ends on", validators=[Required("Enter the end date")])
+    release_mode = RadioField(
+        "How agencies see a request",
+        choices=[(m.value, m.label) for m in ReleaseMode],
+        default=ReleaseMode.ALL_AT_ONCE.value,
+        validators=[Required("Choose how agencies see a request")],
+    )
+    release_window_hours = _count(
+        "Each agency's window in ranked order (hours)",
+        "Enter each agency's window, 0 if all at once",
+        168,
+        default=1,
+    )
+    fill_by_hours = _count(
+        "Flag a request not filled this many hours before 08:00 on its first day",
+        "Enter the hours, 0 to flag only once the day starts",
+        720,
+        default=12,
+    )
+    cancellation_notice_hours = _count(
+        "Cancellation notice (hours before the first day)",
+        "Enter the notice in hours",
+        720,
+        default=24,
+    )
+    cancellation_fee_percent = _percent(
+        "Cancellation fee within the notice (% of the first day's charge)",
+        "Enter the cancellation fee, 0 if none",
+        default=100,
+    )
+    introduced_fee_percent = _percent(
+        "Agency fee for a worker the school introduced (% of the card's fee)",
+        "Enter the introduced-worker fee share",
+        default=50,
+    )
+    temp_to_perm_free_after_weeks = _count(
+        "No temp-to-perm fee after this many weeks' engagement",
+        "Enter the weeks",
+        104,
+        default=12,
+    )
+    temp_to_perm_max_fee_percent = _percent(
+        "Temp-to-perm fee in the first week (% of annual salary, less each week)",
+        "Enter the largest temp-to-perm fee, 0 if none",
+        default=20,
+    )
+
+
+class AgencyForm(FlaskForm):
+    provider_id = RecordChoiceField("Agency", validators=[Required("Choose an agency")])
+    rank = _count("Release rank (1 sees requests first)", "Enter the rank", 99, default=1)
+
+
+class RateForm(FlaskForm):
+    provider_id = RecordChoiceField("Agency", validators=[Required("Choose an agency")])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[Required("Choose the role")])
+    unit = RadioField(
+        "Unit",
+        choices=[(u.value, u.label) for u in RateUnit],
+        default=RateUnit.DAY.value,
+        validators=[Required("Choose day or half day")],
+    )
+    weighting = SelectField(
+        "London weighting",
+        choices=[(w.value, w.label) for w in Weighting],
+        validators=[Required("Choose the weighting")],
+    )
+    pay = PoundsField(
+        "Worker's pay", validators=[Required("Enter the worker's pay rate")], allow_zero=False
+    )
+    ni = PoundsField(
+        "Employer's National Insurance", validators=[Required("Enter the NI, 0 if none")]
+    )
+    pension = PoundsField("Pension", validators=[Required("Enter the pension, 0 if none")])
+    holiday = PoundsField("Holiday pay", validators=[Required("Enter the holiday pay, 0 if none")])
+    fee = PoundsField("Agency fee", validators=[Required("Enter the agency fee, 0 if none")])
+
+
+class BaselineForm(FlaskForm):
+    school_id = RecordChoiceField("School", validators=[Required("Choose the school")])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[Required("Choose the role")])
+    day_charge = PoundsField(
+        "Day charge paid before the contract",
+        validators=[Required("Enter the day charge the school paid before")],
+        allow_zero=False,
     )

@@ -84,12 +84,25 @@ class SupplyAgency(Model):
 
 
 class SupplyRate(Model):
-    """One rate on the card: agency × role × unit × London weighting, in parts."""
+    """One rate on the card: agency × role × unit × London weighting, in parts.
+
+    A rate some proposal was priced at is never changed: changing it on the card marks it
+    `replaced_at` and adds the new rate, so the proposals and bookings made at the old rate
+    keep it (history). One current (not replaced) rate per cell.
+    """
 
     __tablename__ = "supply_rates"
     __table_args__ = (
-        sa.UniqueConstraint(
-            "contract_id", "provider_id", "role", "unit", "weighting", name="uq_supply_rates_cell"
+        sa.Index(
+            "uq_supply_rates_current_cell",
+            "contract_id",
+            "provider_id",
+            "role",
+            "unit",
+            "weighting",
+            unique=True,
+            sqlite_where=sa.text("replaced_at IS NULL"),
+            postgresql_where=sa.text("replaced_at IS NULL"),
         ),
         sa.CheckConstraint(
             "pay_pence >= 0 AND ni_pence >= 0 AND pension_pence >= 0 AND holiday_pence >= 0 "
@@ -114,6 +127,9 @@ class SupplyRate(Model):
     holiday_pence: Mapped[int]
     fee_pence: Mapped[int]
     charge_pence: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when a changed rate took its place on the card; None: the current rate.
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     provider: Mapped[Provider] = relationship()
 
@@ -137,6 +153,8 @@ class SupplyBaseline(Model):
     school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
     role: Mapped[SupplyRole] = enum_column(SupplyRole)
     day_charge_pence: Mapped[int]
+
+    school: Mapped[School] = relationship()
 
 
 class SupplyWorker(Model):

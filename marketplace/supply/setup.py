@@ -11,12 +11,15 @@ import sqlalchemy as sa
 from app import audit
 from app.extensions import db
 from app.models import Provider, School, User
+from app.time import utcnow
 from app.use_case import use_case
 from marketplace.supply import access, rules
-from marketplace.supply.errors import InvalidSupply, SupplyNotFound
+from marketplace.supply.errors import InvalidSupply, SupplyNotFound, SupplyStateConflict
 from marketplace.supply.models import (
     Booking,
+    CoverRequest,
     PreferredWorker,
+    Proposal,
     SupplyAgency,
     SupplyBaseline,
     SupplyContract,
@@ -38,6 +41,7 @@ def create_contract(
     reference: str = "",
     release_mode: rules.ReleaseMode = rules.ReleaseMode.ALL_AT_ONCE,
     release_window_minutes: int = 30,
+    fill_by_hours: int = 12,
     cancellation_notice_hours: int = 24,
     cancellation_fee_bp: int = 10_000,
     introduced_fee_bp: int = 5_000,
@@ -50,14 +54,20 @@ def create_contract(
     if ends_on < starts_on:
         raise InvalidSupply("The contract must end on or after its start", field="ends_on")
     for name, bp in (
-        ("cancellation_fee_bp", cancellation_fee_bp),
-        ("introduced_fee_bp", introduced_fee_bp),
-        ("temp_to_perm_max_fee_bp", temp_to_perm_max_fee_bp),
+        ("cancellation_fee_percent", cancellation_fee_bp),
+        ("introduced_fee_percent", introduced_fee_bp),
+        ("temp_to_perm_max_fee_percent", temp_to_perm_max_fee_bp),
     ):
         if not 0 <= bp <= 10_000:
             raise InvalidSupply("A percentage must be between 0% and 100%", field=name)
-    if min(release_window_minutes, cancellation_notice_hours, temp_to_perm_free_after_weeks) < 0:
-        raise InvalidSupply("Windows, notice and weeks cannot be negative")
+    for name, number in (
+        ("release_window_hours", release_window_minutes),
+        ("fill_by_hours", fill_by_hours),
+        ("cancellation_notice_hours", cancellation_notice_hours),
+        ("temp_to_perm_free_after_weeks", temp_to_perm_free_after_weeks),
+    ):
+        if number < 0:
+            raise InvalidSupply("Windows, notice and weeks cannot be negative", field=name)
     contract = SupplyContract(
         title=title.strip()[:NAME_MAX],
         reference=reference.strip()[:80],
@@ -65,6 +75,7 @@ def create_contract(
         ends_on=ends_on,
         release_mode=release_mode,
         release_window_minutes=release_window_minutes,
+        fill_by_hours=fill_by_hours,
         cancellation_notice_hours=cancellation_notice_hours,
         cancellation_fee_bp=cancellation_fee_bp,
         introduced_fee_bp=introduced_fee_bp,
@@ -94,6 +105,8 @@ def add_agency(contract_id: int, provider_id: int, rank: int, actor: User | None
         raise InvalidSupply("Choose an agency", field="provider_id")
     if rank < 1:
         raise InvalidSupply("Ranks start at 1", field="rank")
+    if access.agency_rank(contract_id, provider_id) is not None:
+        raise InvalidSupply("That agency is already on the contract", field="provider_id")
     agency = SupplyAgency(contract_id=contract_id, provider_id=provider_id, rank=rank)
     db.session.add(agency)
     db.session.flush()
@@ -110,6 +123,44 @@ def add_agency(contract_id: int, provider_id: int, rank: int, actor: User | None
 
 
 @use_case
+def remove_agency(contract_id: int, provider_id: int, actor: User | None) -> None:
+    """Take an agency off the contract with its rates, while it has proposed nobody under it
+    (after that its proposals, bookings and timesheets keep pointing at its rates)."""
+    agency = db.session.scalar(
+        sa.select(SupplyAgency)
+        .where(SupplyAgency.contract_id == contract_id, SupplyAgency.provider_id == provider_id)
+        .with_for_update()
+    )
+    if agency is None:
+        raise SupplyNotFound("That agency is not on the contract.")
+    proposed = db.session.scalar(
+        sa.select(Proposal.id)
+        .join(CoverRequest, CoverRequest.id == Proposal.request_id)
+        .where(CoverRequest.contract_id == contract_id, Proposal.provider_id == provider_id)
+        .limit(1)
+    )
+    if proposed is not None:
+        raise SupplyStateConflict(
+            "This agency has proposed workers under the contract: it cannot be taken off."
+        )
+    db.session.execute(
+        sa.delete(SupplyRate).where(
+            SupplyRate.contract_id == contract_id, SupplyRate.provider_id == provider_id
+        )
+    )
+    db.session.delete(agency)
+    audit.record(
+        actor,
+        "supply_contract",
+        contract_id,
+        "agency-removed",
+        scope="supply",
+        before={"provider_id": provider_id, "rank": agency.rank},
+    )
+    db.session.commit()
+
+
+@use_case
 def set_rate(
     contract_id: int,
     provider_id: int,
@@ -119,24 +170,40 @@ def set_rate(
     parts: rules.RateParts,
     actor: User | None,
 ) -> SupplyRate:
-    """Put a rate on the card (or replace it): its charge is the exact sum of its parts."""
-    if not db.session.scalar(
-        sa.select(SupplyAgency.id).where(
-            SupplyAgency.contract_id == contract_id, SupplyAgency.provider_id == provider_id
-        )
-    ):
+    """Put a rate on the card, or change one: its charge is the exact sum of its parts.
+
+    A rate no proposal was priced at is changed in place. One that was is kept as it is,
+    marked replaced, and the new rate takes its place on the card: proposals, bookings and
+    their timesheets made at the old rate keep it; new proposals get the new one."""
+    agency = db.session.scalar(
+        sa.select(SupplyAgency)
+        .where(SupplyAgency.contract_id == contract_id, SupplyAgency.provider_id == provider_id)
+        .with_for_update()  # one change to this agency's card at a time
+    )
+    if agency is None:
         raise InvalidSupply("That agency is not on the contract", field="provider_id")
     if parts.pay_pence <= 0:
         raise InvalidSupply("Enter the worker's pay rate", field="pay")
-    rate = db.session.scalar(
+    current = db.session.scalar(
         sa.select(SupplyRate).where(
             SupplyRate.contract_id == contract_id,
             SupplyRate.provider_id == provider_id,
             SupplyRate.role == role,
             SupplyRate.unit == unit,
             SupplyRate.weighting == weighting,
+            SupplyRate.replaced_at.is_(None),
         )
     )
+    before = None
+    rate = current
+    if current is not None:
+        before = {"charge_pence": current.charge_pence, "fee_pence": current.fee_pence}
+        if current.parts == parts:
+            return current  # nothing changes
+        if _priced_at(current.id):
+            current.replaced_at = utcnow()
+            db.session.flush()  # off the card before the new rate takes its cell
+            rate = None
     if rate is None:
         rate = SupplyRate(
             contract_id=contract_id,
@@ -159,10 +226,27 @@ def set_rate(
         rate.id,
         "set",
         scope="supply",
-        after={"charge_pence": rate.charge_pence, "fee_pence": rate.fee_pence},
+        before=before,
+        after={
+            "charge_pence": rate.charge_pence,
+            "fee_pence": rate.fee_pence,
+            "replaces_rate_id": current.id if current is not None and current is not rate else None,
+        },
     )
     db.session.commit()
     return rate
+
+
+def _priced_at(rate_id: int) -> bool:
+    """Whether any proposal (and so perhaps a booking) was priced at this rate."""
+    return (
+        db.session.scalar(
+            sa.select(Proposal.id)
+            .where(sa.or_(Proposal.day_rate_id == rate_id, Proposal.half_day_rate_id == rate_id))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 @use_case

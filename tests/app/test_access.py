@@ -20,6 +20,9 @@ PAGES = {
     "/notifications": set(Role),
     "/account/notifications": set(Role),
     "/account/invite": {Role.SBM, Role.HEAD, Role.PROVIDER},
+    "/supply/contracts": {Role.ADMIN, Role.COMMITTEE},
+    "/supply/contracts/new": {Role.ADMIN, Role.COMMITTEE},
+    "/supply/baselines": {Role.ADMIN, Role.COMMITTEE},
 }
 
 
