@@ -1,8 +1,8 @@
 """supply_setup: the rate card keeps its history — a rate a proposal was priced at is marked
 replaced instead of changed, and one current rate per cell
 
-Revision ID: 0013_supply_setup
-Revises: 0012_supply
+Revision ID: 0015_supply_setup
+Revises: 0014_cfr_codes
 Create Date: 2026-12-06 05:10:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0013_supply_setup"
-down_revision = "0012_supply"
+revision = "0015_supply_setup"
+down_revision = "0014_cfr_codes"
 branch_labels = None
 depends_on = None
 
@@ -47,7 +47,7 @@ def downgrade():
     # Replaced rates go with the history: proposals priced at one would lose it, so refuse.
     bind = op.get_bind()
     if bind.execute(sa.text("SELECT 1 FROM supply_rates WHERE replaced_at IS NOT NULL")).first():
-        raise RuntimeError("supply_rates holds replaced rates: cannot go below 0013_supply_setup")
+        raise RuntimeError("supply_rates holds replaced rates: cannot go below 0015_supply_setup")
     with op.batch_alter_table("supply_rates", schema=None) as batch_op:
         batch_op.drop_index("uq_supply_rates_current_cell")
         batch_op.create_unique_constraint("uq_supply_rates_cell", CELL)
