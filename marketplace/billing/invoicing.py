@@ -23,18 +23,26 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.calendar import AcademicYear, Term, term_label
+from app.calendar import term_label
 from app.extensions import db
-from app.models import Membership, MembershipTerm, School, User
+from app.models import Membership, User
 from app.money import format_pence
 from app.schools import subscription_for
 from app.time import utcnow
 from marketplace.billing import rules
+from marketplace.billing.due import (
+    billable_delivery,
+    billed_order_ids,
+    membership_term,
+    term_over,
+    unbilled_cancellation_charges,
+    unbilled_memberships,
+    unbilled_order_conditions,
+)
 from marketplace.billing.emails import invoice_issued
 from marketplace.billing.errors import BillingError
 from marketplace.billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from marketplace.catalogue.models import VatTreatment
-from marketplace.orders import acceptance
 from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.models import Order, OrderKind, OrderStatus
 
@@ -44,88 +52,6 @@ LOCAL_NUMBER_PREFIX = "PLD"
 NOT_SENT_WITHOUT_STRIPE = "Stripe is not configured: the partnership office sends it."
 
 Progress = Callable[[str], None]
-
-
-# What is due ----------------------------------------------------------------------------------
-
-
-def membership_term(as_of: date) -> MembershipTerm | None:
-    """The membership term of the academic year `as_of` falls in, if there is one."""
-    year = AcademicYear.containing(as_of)
-    return db.session.scalar(
-        sa.select(MembershipTerm).where(MembershipTerm.start_year == year.start_year)
-    )
-
-
-def _billed_membership_ids() -> sa.Select:
-    return sa.select(InvoiceLine.membership_id).where(InvoiceLine.membership_id.is_not(None))
-
-
-def _billed_order_ids() -> sa.Select:
-    return sa.select(InvoiceLine.order_id).where(InvoiceLine.order_id.is_not(None))
-
-
-def unbilled_memberships(term_id: int) -> sa.Select:
-    """Member schools' memberships of the term that no invoice line bills yet."""
-    return (
-        sa.select(Membership)
-        .join(School, School.id == Membership.school_id)
-        .where(
-            Membership.term_id == term_id,
-            School.is_member.is_(True),
-            Membership.id.not_in(_billed_membership_ids()),
-        )
-        .order_by(School.name, Membership.id)
-    )
-
-
-def _billable_delivery(as_of: date) -> list[sa.ColumnElement[bool]]:
-    """Delivered, accepted by `as_of` (marketplace.orders.acceptance.billable), and with the
-    school's purchase-order number (a call-off awarded from a pledge without one waits)."""
-    return [
-        Order.status == OrderStatus.DELIVERED,
-        acceptance.billable(as_of),
-        Order.po_number != "",
-    ]
-
-
-def unbilled_order_conditions(kind: OrderKind, as_of: date) -> list[sa.ColumnElement[bool]]:
-    """Accepted deliveries (or call-offs under a contract) with something to pay, not billed."""
-    conditions = [
-        Order.kind == kind,
-        *_billable_delivery(as_of),
-        Order.total_pence > 0,
-        Order.id.not_in(_billed_order_ids()),
-    ]
-    if kind is OrderKind.CALL_OFF:
-        conditions.append(Order.contract_id.is_not(None))
-    return conditions
-
-
-def unbilled_orders(kind: OrderKind, as_of: date) -> sa.Select:
-    """The unbilled orders (or call-offs) of `kind` billable on `as_of`, by id."""
-    return sa.select(Order).where(*unbilled_order_conditions(kind, as_of)).order_by(Order.id)
-
-
-def unbilled_cancellation_charges() -> sa.Select:
-    """Cancelled orders that were never billed but still owe a charge under the offer's rules."""
-    return (
-        sa.select(Order)
-        .where(
-            Order.status == OrderStatus.CANCELLED,
-            Order.cancellation_charge_pence > 0,
-            Order.id.not_in(_billed_order_ids()),
-        )
-        .order_by(Order.id)
-    )
-
-
-def term_over(term_key: str, as_of: date) -> bool:
-    """True when the term ended before `as_of` (call-offs are billed once their term is over)."""
-    try:
-        return Term.parse(term_key).ends_on < as_of
-    except ValueError:
-        return False
 
 
 # Writing the invoices -------------------------------------------------------------------------
@@ -323,7 +249,7 @@ def _lock_orders(order_ids: list[int], *conditions: sa.ColumnElement[bool]) -> l
             .where(
                 Order.id.in_(order_ids),
                 *conditions,
-                Order.id.not_in(_billed_order_ids()),
+                Order.id.not_in(billed_order_ids()),
             )
             .order_by(Order.id)
             .with_for_update()
@@ -361,7 +287,7 @@ def _mark_invoiced(order: Order, invoice: Invoice) -> None:
 
 
 def _bill_order(order_id: int, how: _Writing) -> int:
-    orders = _lock_orders([order_id], *_billable_delivery(how.as_of))
+    orders = _lock_orders([order_id], *billable_delivery(how.as_of))
     if not orders:
         db.session.rollback()
         return 0
@@ -414,7 +340,7 @@ def _bill_cancellation_charge(order_id: int, how: _Writing) -> int:
 
 
 def _bill_call_offs(school_id: int, term_key: str, order_ids: list[int], how: _Writing) -> int:
-    orders = _lock_orders(order_ids, *_billable_delivery(how.as_of))
+    orders = _lock_orders(order_ids, *billable_delivery(how.as_of))
     if not orders:
         db.session.rollback()
         return 0

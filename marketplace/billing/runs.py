@@ -35,7 +35,7 @@ from app import audit
 from app.extensions import count_rows, db
 from app.models import User
 from app.time import format_instant, london_today, utcnow
-from marketplace.billing import invoicing, rules
+from marketplace.billing import due, invoicing, rules
 from marketplace.billing.credits import pending_credit_notes
 from marketplace.billing.errors import BillingRunInProgress
 from marketplace.billing.invoicing import Progress
@@ -368,15 +368,15 @@ class Due:
 
 def due_summary(as_of: date, *, with_stripe: bool) -> Due:
     """Counts for the admin page, all worked out in SQL."""
-    term = invoicing.membership_term(as_of)
+    term = due.membership_term(as_of)
     memberships = 0
     if term is not None:
-        memberships = count_rows(invoicing.unbilled_memberships(term.id))
-    orders = count_rows(invoicing.unbilled_orders(OrderKind.ORDER, as_of))
-    charges = count_rows(invoicing.unbilled_cancellation_charges())
+        memberships = count_rows(due.unbilled_memberships(term.id))
+    orders = count_rows(due.unbilled_orders(OrderKind.ORDER, as_of))
+    charges = count_rows(due.unbilled_cancellation_charges())
     call_offs = waiting = 0
     for term_key, count in _call_off_counts(as_of):
-        if invoicing.term_over(term_key, as_of):
+        if due.term_over(term_key, as_of):
             call_offs += count
         else:
             waiting += count
@@ -387,7 +387,7 @@ def due_summary(as_of: date, *, with_stripe: bool) -> Due:
 def _call_off_counts(as_of: date) -> list[tuple[str, int]]:
     stmt = (
         sa.select(Order.term_key, sa.func.count(Order.id))
-        .where(*invoicing.unbilled_order_conditions(OrderKind.CALL_OFF, as_of))
+        .where(*due.unbilled_order_conditions(OrderKind.CALL_OFF, as_of))
         .group_by(Order.term_key)
     )
     return [(key, count) for key, count in db.session.execute(stmt)]
