@@ -89,10 +89,15 @@ def describe(role: str, path: str, width: int, violation: dict) -> str:
     return f"{role} {path} @{width}px [{violation['impact']}] {violation['id']}: {nodes}"
 
 
+# Routes already scanned in this run, per server: a page every role reaches (the help guides,
+# a tender) is scanned by the first role that gets there; the others still crawl through it.
+SCANNED_ROUTES: dict[str, set[str]] = {}
+
+
 def crawl_and_scan(
     page, server, role: str, source: str, widths: tuple[int, ...] = WIDTHS
 ) -> tuple[list[str], list[str]]:
-    """(pages scanned, violations) for one role."""
+    """(pages reached, violations) for one role; each route is scanned once per server."""
     start = ANONYMOUS_PAGES if ROLES[role] is None else ["/home"]
     if ROLES[role] is not None:
         sign_in(page, server, ROLES[role])
@@ -116,10 +121,13 @@ def crawl_and_scan(
         if ROLES[role] is not None and urlsplit(page.url).path == "/sign-in":
             continue  # signed out by a page, should not happen
         scanned.append(path)
-        for width in widths:
-            page.set_viewport_size({"width": width, "height": 900})
-            problems += [describe(role, path, width, v) for v in scan(page, source)]
-        page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+        done = SCANNED_ROUTES.setdefault(server.url, set())
+        if route_of(path) not in done:
+            done.add(route_of(path))
+            for width in widths:
+                page.set_viewport_size({"width": width, "height": 900})
+                problems += [describe(role, path, width, v) for v in scan(page, source)]
+            page.set_viewport_size({"width": WIDTHS[0], "height": 900})
         if ROLES[role] is not None:
             queue.extend(link for link in links(page, server.url) if link != "/sign-in")
     return scanned, problems
