@@ -9,7 +9,7 @@ from functools import cache, wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app, request
+from flask import Flask, Response, abort, current_app, g, request
 from flask_login import current_user, login_required
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -22,6 +22,17 @@ from app.models import LoginThrottle, Role, User
 from app.time import to_london, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# An email's HTML as the email carries it (inline styles, for mail clients) on the admin's
+# Outbox page: its own policy, styles only, in a sandbox where nothing can run.
+EMAIL_PREVIEW_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
+
+def _own_policy(response: Response) -> Response:
+    policy = g.pop("content_security_policy", None)
+    if policy:
+        response.headers["Content-Security-Policy"] = policy
+    return response
 
 
 @cache
@@ -83,6 +94,9 @@ def init_app(app: Flask) -> None:
         # Behind N reverse proxies: the client's address and the scheme come from their headers.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     secure = app.config["SESSION_COOKIE_SECURE"]
+    # Registered before Talisman's, so it runs after it: a view that set its own policy
+    # (g.content_security_policy) has it replace the site's.
+    app.after_request(_own_policy)
     Talisman(
         app,
         force_https=False,  # TLS ends at the proxy in front of gunicorn

@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -26,7 +27,7 @@ from app.notifications import delivery, inbox
 from app.notifications.kinds import CHOOSABLE, DELIVERY_TEXT, KINDS, Delivery
 from app.notifications.mailer import eml_path
 from app.notifications.models import OUTBOX_STATUS_TEXT, OutboxMessage, OutboxStatus
-from app.security import roles_required
+from app.security import EMAIL_PREVIEW_POLICY, roles_required
 
 bp = Blueprint("notifications", __name__)
 
@@ -137,9 +138,10 @@ def outbox_message(message_id: int):
 @bp.route("/admin/outbox/<int:message_id>/html")
 @roles_required(Role.ADMIN)
 def outbox_message_html(message_id: int) -> Any:
-    """The HTML body as the email carries it (the site's CSP still applies: no scripts, and
-    the email's inline styles are not applied)."""
+    """The HTML body as the email carries it, under a policy of its own: its inline styles
+    apply, nothing can run (a sandbox), nothing is fetched."""
     message = db.get_or_404(OutboxMessage, message_id)
+    g.content_security_policy = EMAIL_PREVIEW_POLICY
     return make_response(message.html_body)
 
 

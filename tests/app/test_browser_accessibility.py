@@ -30,7 +30,7 @@ FAILING_IMPACTS = {"serious", "critical"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 MAX_PAGES_PER_ROLE = 80
 # Not pages: downloads, the webhook, signing out.
-NOT_A_PAGE = re.compile(r"\.(pdf|csv|json|png|svg|js|css)$|^/sign-out|^/stripe/|^/static/")
+NOT_A_PAGE = re.compile(r"\.(pdf|csv|json|atom|png|svg|js|css)$|^/sign-out|^/stripe/|^/static/")
 
 ROLES = {
     "anonymous": None,

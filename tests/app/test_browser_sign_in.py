@@ -14,6 +14,7 @@ HOME_CAPTIONS = {
     "sbm@demo.pooled.test": "Greenwood Primary School",
     "head@demo.pooled.test": "Greenwood Primary School",
     "provider@demo.pooled.test": "West London Counselling Collective",
+    "agency@demo.pooled.test": "Ealing Supply Partners",
 }
 
 

@@ -31,7 +31,7 @@ def wait_for_current_estimate(page, seconds: float = 90) -> None:
 
 def pledge_from_home(page, days: str) -> None:
     """From the school home page's announcement, pledge `days` for the round's one term."""
-    page.get_by_role("link", name=ROUND).click()
+    page.get_by_role("link", name=ROUND).first.click()
     page.get_by_label(re.compile(r"^School counselling, Spring")).fill(days)
     page.get_by_role("button", name="Save pledges").click()
 
@@ -58,7 +58,7 @@ def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_
     sign_out(page)
 
     sign_in(page, live_server, "sbm@demo.pooled.test")
-    page.get_by_role("link", name=ROUND).click()
+    page.get_by_role("link", name=ROUND).first.click()
     page.get_by_label(re.compile(r"^School counselling, Spring")).fill("10")
     page.get_by_label("Your purchase-order number (optional)").fill("PO-GW-R1")
     page.get_by_role("button", name="Save pledges").click()
@@ -75,7 +75,7 @@ def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_
 
     # Greenwood's head approves the pledge before the deadline.
     sign_in(page, live_server, "head@demo.pooled.test")
-    page.get_by_role("link", name=ROUND).click()
+    page.get_by_role("link", name=ROUND).first.click()
     page.get_by_role("button", name="Approve pledges").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("1 pledge approved")
     expect(page.locator("#pledge-approvals")).to_contain_text("Approved")
@@ -84,7 +84,7 @@ def test_pledges_from_several_schools_are_run_awarded_and_called_off(page, live_
     # The committee closes pledging, runs the aggregator and awards the run.
     sign_in(page, live_server, "committee@demo.pooled.test")
     page.get_by_role("link", name="Buying rounds", exact=True).click()
-    page.get_by_role("link", name=ROUND).click()
+    page.get_by_role("link", name=ROUND).first.click()
     page.get_by_role("button", name="Close pledging now").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Pledging is closed")
     page.get_by_role("button", name="Run the aggregator").click()
