@@ -45,12 +45,14 @@ from app.account_links import LinkPurpose, make_token
 from app.extensions import db
 from app.models import MembershipTerm
 from app.time import utcnow
-from marketplace.orders import decisions
+from marketplace.orders import acceptance, decisions
 from marketplace.orders import drafting as order_drafting
+from marketplace.orders.models import OrderStatus
 from marketplace.supply import cover as supply_cover
 from procurement.rounds.models import RoundNotice
 from procurement.tenders import clarifications
 from tests import factories
+from tests.marketplace.billing.conftest import make_contract, make_order
 from tests.marketplace.conftest import term_key
 from tests.marketplace.supply.conftest import NOW as SUPPLY_NOW
 from tests.marketplace.supply.conftest import book as supply_book
@@ -154,11 +156,23 @@ def build_world() -> tuple[factories.World, Ids]:
     ids["order_delivered"] = order(5)  # delivered: the school confirms receipt or disputes it
     order_drafting.submit(ids["order_delivered"], world.school_a.id, world.sbm_a)
     decisions.confirm(ids["order_delivered"], world.provider_a.id, world.provider_user_a)
-    decisions.deliver(
-        ids["order_delivered"],
-        world.provider_a.id,
-        world.provider_user_a,
-        today=utcnow().date() + timedelta(days=800),
+    ids["order_disputed"] = order(6)  # delivered and disputed: the office resolves it
+    ids["order_no_po"] = make_order(  # a call-off awarded without the school's PO number
+        world.school_a,
+        world.offer_a,
+        2,
+        contract=make_contract(world.offer_a),
+        status=OrderStatus.CONFIRMED,
+        po_number="",
+    ).id
+    later = utcnow().date() + timedelta(days=800)
+    for delivered in (ids["order_delivered"], ids["order_disputed"]):
+        if delivered == ids["order_disputed"]:
+            order_drafting.submit(delivered, world.school_a.id, world.sbm_a)
+            decisions.confirm(delivered, world.provider_a.id, world.provider_user_a)
+        decisions.deliver(delivered, world.provider_a.id, world.provider_user_a, today=later)
+    acceptance.dispute(
+        ids["order_disputed"], world.school_a.id, world.sbm_a, "Books missing", today=later
     )
 
     now = utcnow()
@@ -663,15 +677,15 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
         Case(
             "marketplace.order_dispute_resolve",
             "admin",
-            f"/orders/{i.order_delivered}/disputes/accept",
+            f"/orders/{i.order_disputed}/disputes/accept",
             page="/orders/disputes",
             valid={"resolve-reason": "Provider showed proof"},
         ),
         Case(
             "marketplace.order_po_number",
             "sbm",
-            f"/orders/{i.order_sent}/po-number",
-            page=f"/orders/{i.order_sent}",
+            f"/orders/{i.order_no_po}/po-number",
+            page=f"/orders/{i.order_no_po}",
             valid={"po-po_number": "PO-77"},
         ),
         Case(
