@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import RadioField
 
-from app.extensions import db
+from app.extensions import db, paginate
 from app.forms import ActionForm
 from app.models import Role
 from app.notifications import delivery, inbox
@@ -50,7 +50,7 @@ def _preferences_form(current: dict[str, Delivery]) -> FlaskForm:
 @login_required
 def notifications():
     """What has happened that concerns me, newest first."""
-    page = db.paginate(inbox.notifications_for(current_user.id), per_page=30)
+    page = paginate(inbox.notifications_for(current_user.id), per_page=30)
     return render_template("app/notifications/notifications.html", page=page, form=ActionForm())
 
 
@@ -104,7 +104,7 @@ def outbox():
     stmt = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status in {s.value for s in OutboxStatus}:
         stmt = stmt.where(OutboxMessage.status == OutboxStatus(status))
-    page = db.paginate(stmt, per_page=50)
+    page = paginate(stmt, per_page=50)
     failed = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(OutboxMessage)

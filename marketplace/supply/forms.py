@@ -37,9 +37,8 @@ class CoverRequestForm(FlaskForm):
 
 
 class ProposeForm(FlaskForm):
-    worker_id = SelectField(
+    worker_id = RecordChoiceField(
         "Worker",
-        coerce=int,
         choices=[],
         validate_choice=False,
         validators=[Required("Choose a worker")],
@@ -80,9 +79,8 @@ class HireForm(FlaskForm):
         "Annual salary", validators=[Required("Enter the annual salary")], allow_zero=False
     )
     starts_on = DayField("Starts on", validators=[Required("Enter the start date")])
-    vacancy_id = SelectField(
+    vacancy_id = RecordChoiceField(
         "From vacancy (optional)",
-        coerce=int,
         choices=[],
         validate_choice=False,
         validators=[Optional()],

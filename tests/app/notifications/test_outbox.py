@@ -181,3 +181,11 @@ def test_the_outbox_filters_by_status(client, auth, world):
     )
     assert client.get("/admin/outbox?status=nonsense").status_code == 200
     assert db.session.get(OutboxMessage, row.id) is not None
+
+
+def test_an_outbox_page_number_out_of_range_is_not_found_not_a_server_error(client, auth, world):
+    tell([world.committee])
+    auth.as_user(world.admin)
+    assert client.get(f"/admin/outbox?page={2**63}").status_code == 404
+    assert client.get("/admin/outbox?page=x").status_code == 404
+    assert client.get("/admin/outbox?page=1").status_code == 200

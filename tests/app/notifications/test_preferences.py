@@ -135,3 +135,11 @@ def test_nobody_opens_another_persons_notification(client, auth, world):
 def test_signed_out_people_are_sent_to_sign_in(client):
     assert client.get("/notifications").status_code == 302
     assert client.get("/account/notifications").status_code == 302
+
+
+def test_a_page_number_out_of_range_is_not_found_not_a_server_error(client, auth, world):
+    tell(world.committee, "e1")
+    auth.as_user(world.committee)
+    for page in (str(2**63), "-1", "abc", "0"):
+        assert client.get(f"/notifications?page={page}").status_code == 404, page
+    assert client.get("/notifications?page=1").status_code == 200

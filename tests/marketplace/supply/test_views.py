@@ -131,6 +131,18 @@ def test_a_lapsed_worker_is_refused_on_the_page_with_the_reason(live, client, lo
     assert "cannot be offered until their checks are complete" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("worker_id", [str(2**63), "-1", "\u0663", "x"])
+def test_a_worker_id_that_is_not_a_record_id_is_refused_not_a_500(
+    live, client, login, world, worker_id
+):
+    login(world.provider_user_a)
+    response = client.post(
+        f"/supply/requests/{live['open'].id}/propose", data={"worker_id": worker_id}
+    )
+    assert response.status_code == 400
+    assert "choose from the list" in response.get_data(as_text=True)
+
+
 def test_the_school_accepts_and_approves_through_the_pages(live, client, login, world):
     login(world.sbm_a)
     response = client.post(
