@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -145,71 +146,52 @@ def _pledge_page(
     )
 
 
+def _school_pledges_action(
+    round_id: int, school_id: int, action: Callable[[int, int, Any], Any]
+) -> tuple[Any, Any]:
+    """Run a form-less action on the school's pledges: (its result, None), or (None, the pledge
+    page with the refusal)."""
+    school = get_school_for_user(school_id, current_user)
+    buying_round = get_round_for_user(round_id, current_user)
+    if not ActionForm().validate_on_submit():
+        message, status = "Your form expired or was sent twice. Try again.", 400
+    else:
+        try:
+            return action(round_id, school.id, current_user), None
+        except DomainError as exc:
+            message, status = exc.message, refusal_status(exc)
+            buying_round = get_round_for_user(round_id, current_user)
+    form = pledge_form(lots(buying_round))
+    return None, _pledge_page(buying_round, school, form, status, message)
+
+
 @bp.route("/rounds/<int:round_id>/schools/<int:school_id>/pledges/withdraw", methods=["POST"])
 @roles_required(Role.SBM)
 def round_pledge_withdraw(round_id: int, school_id: int):
     """Withdraw all of the school's pledges in the round."""
-    school = get_school_for_user(school_id, current_user)
-    buying_round = get_round_for_user(round_id, current_user)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        return _pledge_page(
-            buying_round,
-            school,
-            pledge_form(lots(buying_round)),
-            400,
-            "Your form expired or was sent twice. Try again.",
-        )
-    try:
-        changes = withdraw_pledges(round_id, school.id, current_user)
-    except DomainError as exc:
-        buying_round = get_round_for_user(round_id, current_user)
-        return _pledge_page(
-            buying_round,
-            school,
-            pledge_form(lots(buying_round)),
-            refusal_status(exc),
-            exc.message,
-        )
+    changes, refused = _school_pledges_action(round_id, school_id, withdraw_pledges)
+    if refused is not None:
+        return refused
     flash(
         "Your pledges are withdrawn." if changes.withdrawn else "You had no pledges to withdraw.",
         "success",
     )
-    return redirect(url_for("procurement.round_pledge", round_id=round_id, school_id=school.id))
+    return redirect(url_for("procurement.round_pledge", round_id=round_id, school_id=school_id))
 
 
 @bp.route("/rounds/<int:round_id>/schools/<int:school_id>/pledges/approve", methods=["POST"])
 @roles_required(Role.HEAD)
 def round_pledge_approve(round_id: int, school_id: int):
     """The head approves the school's pledges that are over its approval threshold."""
-    school = get_school_for_user(school_id, current_user)
-    buying_round = get_round_for_user(round_id, current_user)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        return _pledge_page(
-            buying_round,
-            school,
-            pledge_form(lots(buying_round)),
-            400,
-            "Your form expired or was sent twice. Try again.",
-        )
-    try:
-        approved = approve_pledges(round_id, school.id, current_user)
-    except DomainError as exc:
-        buying_round = get_round_for_user(round_id, current_user)
-        return _pledge_page(
-            buying_round,
-            school,
-            pledge_form(lots(buying_round)),
-            refusal_status(exc),
-            exc.message,
-        )
+    approved, refused = _school_pledges_action(round_id, school_id, approve_pledges)
+    if refused is not None:
+        return refused
     flash(
         f"{len(approved)} {plural('pledge', len(approved))} approved: "
         "they take part when the round is run.",
         "success",
     )
-    return redirect(url_for("procurement.round_pledge", round_id=round_id, school_id=school.id))
+    return redirect(url_for("procurement.round_pledge", round_id=round_id, school_id=school_id))
 
 
 @bp.route("/rounds/<int:round_id>/schools/<int:school_id>")
