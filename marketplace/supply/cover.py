@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import School, User
 from app.time import london_instant, utcnow
 from app.use_case import use_case
-from marketplace.supply import access, rules
+from marketplace.supply import access, emails, rules
 from marketplace.supply.errors import InvalidSupply, SupplyStateConflict, VettingIncomplete
 from marketplace.supply.models import (
     Booking,
@@ -128,6 +128,7 @@ def post_request(
     db.session.add(request)
     db.session.flush()
     access.record(actor, "supply_request", request.id, "posted", school_id, role=role.value)
+    emails.request_released(request, emails.released_agencies(request, now))
     db.session.commit()
     return request
 
@@ -220,6 +221,7 @@ def propose(
     access.record(
         actor, "supply_request", request.id, "proposed", request.school_id, proposal_id=proposal.id
     )
+    emails.worker_proposed(proposal)
     db.session.commit()
     return proposal
 
@@ -286,6 +288,7 @@ def accept(
     access.record(
         actor, "supply_booking", booking.id, "confirmed", school_id, request_id=request.id
     )
+    emails.booking_confirmed(booking)
     db.session.commit()
     return booking
 
@@ -365,5 +368,6 @@ def cancel_booking(
         school_id,
         fee_pence=booking.cancellation_fee_pence,
     )
+    emails.booking_cancelled(booking)
     db.session.commit()
     return booking

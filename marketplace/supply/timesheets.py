@@ -19,7 +19,7 @@ from app.models import User
 from app.money import half_up
 from app.time import london_date, utcnow
 from app.use_case import use_case
-from marketplace.supply import access, awr, rules
+from marketplace.supply import access, awr, emails, rules
 from marketplace.supply.cover import quote
 from marketplace.supply.errors import InvalidSupply, SupplyStateConflict
 from marketplace.supply.models import (
@@ -167,6 +167,9 @@ def submit(
     access.record(
         actor, "supply_timesheet", timesheet.id, "submitted", booking.school_id, days=len(days)
     )
+    emails.timesheet_submitted(timesheet)
+    week_end = week_starting + timedelta(days=6)
+    emails.awr_parity_near(booking, awr_status(booking, week_end).weeks, week_end)
     db.session.commit()
     return timesheet
 
@@ -203,6 +206,7 @@ def query(
     timesheet.query_note = text
     timesheet.decided_at = now or utcnow()
     access.record(actor, "supply_timesheet", timesheet.id, "queried", school_id, note=text)
+    emails.timesheet_queried(timesheet)
     db.session.commit()
     return timesheet
 
