@@ -1,7 +1,8 @@
 """The supply journey in Chromium against the demo partnership served by gunicorn: a school
 asks for cover, an agency proposes a vetted worker (its lapsed one is refused), the school
-accepts; the agency submits a week's timesheet, the school approves it, the billing run bills
-it, and the school's invoice shows the agency fee on the line."""
+accepts; once the days have passed the agency submits that booking's timesheet, the school
+approves it, the billing run bills it once, and the school's invoice shows the agency fee on
+the line."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 from app.time import format_date, london_today
-from tests.support.browser import sign_in
+from tests.support.browser import ROOT, sign_in
+from tests.support.supply_clock import shift_request_dates
 
 pytestmark = pytest.mark.browser
 
@@ -63,17 +65,18 @@ def test_from_cover_request_to_invoice(page, live_server):
     expect(card).to_contain_text("agency fee")
     card.get_by_role("button", name="Accept Kwame Boateng").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Booking confirmed")
+    booking_id = re.search(r"/supply/bookings/(\d+)$", page.url).group(1)
     sign_out(page)
 
-    # The agency submits last week's timesheet on the long assignment.
-    monday = today - timedelta(days=today.weekday() + 7)
+    # The two days pass (the test moves the booking three weeks back); the agency submits them.
+    shift_request_dates(live_server.database_url, int(request_id), 21, ROOT / "instance")
+    monday = first - timedelta(days=21)
     sign_in(page, live_server, "agency@demo.pooled.test")
     page.get_by_role("link", name="Supply cover", exact=True).click()
-    page.locator("#supply-bookings tr", has_text="Asha Patel").get_by_role("link").click()
+    page.get_by_role("link", name=f"Booking {booking_id}", exact=True).click()
     page.get_by_label("Week starting (Monday)").fill(monday.isoformat())
-    for day in ("Monday", "Tuesday", "Wednesday"):
-        page.get_by_label(day, exact=True).select_option("day")
-    page.get_by_label("Thursday", exact=True).select_option("half-day")
+    page.get_by_label("Monday", exact=True).select_option("day")
+    page.get_by_label("Tuesday", exact=True).select_option("half-day")
     page.get_by_role("button", name="Submit timesheet").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text("Timesheet submitted")
     booking_url = page.url
@@ -91,10 +94,10 @@ def test_from_cover_request_to_invoice(page, live_server):
     again = live_server.flask("billing", "run")
     assert again.returncode == 0, again.stderr
     page.get_by_role("link", name="Invoices", exact=True).click()
-    row = page.locator("tr", has_text=f"Supply cover: Asha Patel, week of {format_date(monday)}")
+    row = page.locator("tr", has_text=f"Supply cover: Kwame Boateng, week of {format_date(monday)}")
     expect(row).to_have_count(1)
     row.get_by_role("link").first.click()
     lines = page.locator("#invoice-lines")
     expect(lines).to_contain_text("agency fee")
-    expect(lines).to_contain_text("3 × full day")
+    expect(lines).to_contain_text("1 × full day")
     expect(lines).to_contain_text("1 × half day")
