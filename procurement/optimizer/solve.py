@@ -21,6 +21,7 @@ from operator import attrgetter
 import pulp
 
 from procurement.optimizer.charges import _charges, _split_group
+from procurement.optimizer.heuristic import Heuristic, heuristic
 from procurement.optimizer.instance import Instance, Rules, validate_instance
 from procurement.optimizer.model import _Block, _Model, _plan
 from procurement.optimizer.result import (
@@ -71,6 +72,13 @@ class _Run:
     seconds: float
 
 
+def _finite(bound: float | None) -> float | None:
+    """A dual bound the solver actually proved (HiGHS reports +-inf or nan when it has none)."""
+    if bound is None or not math.isfinite(bound):
+        return None
+    return bound
+
+
 @cache
 def solver_name(solver: str) -> str:
     """The solver's name and version, e.g. 'HiGHS 1.15.1'."""
@@ -92,7 +100,11 @@ def solver_name(solver: str) -> str:
 
 class _HiGHS(pulp.HiGHS):  # type: ignore[misc]
     """PuLP's in-process HiGHS, handing the model over in three bulk calls instead of one per
-    column and row (same columns in the same order, so the same model and the same answer)."""
+    column and row (same columns in the same order, so the same model and the same answer), and
+    with start=True the variables' values (varValue) as a MIP start (PuLP's in-process HiGHS
+    ignores warmStart)."""
+
+    start = False
 
     def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
         import highspy
@@ -134,11 +146,21 @@ class _HiGHS(pulp.HiGHS):  # type: ignore[misc]
             row_upper.append(inf if high is None else high)
         if row_lower:
             highs.addRows(len(row_lower), row_lower, row_upper, len(index), starts, index, value)
+        if self.start:
+            solution = highspy.HighsSolution()
+            solution.col_value = [var.varValue or 0.0 for var in variables]
+            solution.value_valid = True
+            highs.setSolution(solution)
 
 
 def _run(
-    lp: pulp.LpProblem, solver: str, time_limit: float | None, heuristics: bool = True
+    lp: pulp.LpProblem,
+    solver: str,
+    time_limit: float | None,
+    heuristics: bool = True,
+    start: bool = False,
 ) -> _Run:
+    """Solve lp; with start, from the variables' current values (a MIP start)."""
     started = time.perf_counter()
     if solver == HIGHS:
         import highspy
@@ -147,6 +169,7 @@ def _run(
         engine = _HiGHS(
             msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP, **options
         )
+        engine.start = start
         lp.solve(engine)
         seconds = time.perf_counter() - started
         highs = lp.solverModel
@@ -161,15 +184,20 @@ def _run(
         if status in (kinds.kTimeLimit, kinds.kInterrupt, kinds.kIterationLimit):
             if found:
                 objective = info.objective_function_value
-                return _Run(TIME_LIMIT, objective, info.mip_dual_bound, seconds)
-            return _Run("none", None, None, seconds)
+                return _Run(TIME_LIMIT, objective, _finite(info.mip_dual_bound), seconds)
+            return _Run("none", None, _finite(info.mip_dual_bound), seconds)
         raise RuntimeError(f"HiGHS stopped with {highs.modelStatusToString(status)}")
 
     handle, log_path = tempfile.mkstemp(prefix="pooled-cbc-", suffix=".log")
     os.close(handle)
     try:
         engine = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP, logPath=log_path
+            msg=False,
+            timeLimit=time_limit,
+            gapRel=0.0,
+            gapAbs=_ABSOLUTE_GAP,
+            logPath=log_path,
+            warmStart=start,
         )
         lp.solve(engine)
         with open(log_path, encoding="utf-8", errors="replace") as log:
@@ -199,6 +227,9 @@ class _Outcome:
     purchases: list[dict[int, int]]
     unmet: list[int]
     bound: float | None
+    unmet_bound: int | None  # proven least unmet units (phase 1's bound); None if infeasible
+    heuristic_pence: int | None  # the heuristic allocation's cost; None if it found none
+    heuristic_only: bool = False  # stopped before the search found anything: the heuristic's
 
 
 @dataclass
@@ -247,20 +278,45 @@ def _make_whole(model: _Model, solve_again: Callable[[], _Run]) -> None:
         raise RuntimeError("could not turn the solver's allocation into whole units")
 
 
+def _proven_unmet(run: _Run) -> int:
+    """The least number of unmet units phase 1's dual bound proves (0 when it proves nothing)."""
+    if run.bound is None:
+        return 0
+    return max(math.ceil(run.bound - 1e-6), 0)
+
+
 def _solve_block(
-    block: _Block, rules: Rules, solver: str, clock: _Clock, share_of: int
+    block: _Block,
+    rules: Rules,
+    solver: str,
+    clock: _Clock,
+    share_of: int,
+    use_heuristic: bool = True,
 ) -> tuple[_Outcome, _Model]:
     started = time.perf_counter()
     model = _Model(block, rules)
+    # The heuristic allocation: every phase that can use it starts from it, and a phase stopped
+    # by the time limit before finding anything returns it instead of nothing.
+    start = heuristic(block, rules) if use_heuristic else None
     clock.build += time.perf_counter() - started
     nothing: tuple[list[dict[int, int]], list[int]] = (
         [{} for _ in block.groups],
         [g.quantity for g in block.groups],
     )
+    cost = None if start is None else start.cost_pence
 
-    def run(limited: bool = True) -> _Run:
+    def run(limited: bool = True, warm: Heuristic | None = None, keep: bool = False) -> _Run:
+        """One solver run; from the heuristic (warm) or from the last solution (keep)."""
         limit = clock.left(share_of) if limited else None
-        result = _run(model.lp, solver, limit, heuristics=rules.single_source)
+        if warm is not None:
+            model.set_start(warm)
+        result = _run(
+            model.lp,
+            solver,
+            limit,
+            heuristics=rules.single_source,
+            start=warm is not None or keep,
+        )
         clock.solve += result.seconds
         clock.runs += 1
         return result
@@ -269,30 +325,48 @@ def _solve_block(
         # With the choices fixed the model is a network flow: quick, so never time-limited.
         _make_whole(model, lambda: run(limited=False))
 
+    def heuristic_only(bound: float | None, unmet_bound: int) -> _Outcome:
+        assert start is not None
+        return _Outcome(TIME_LIMIT, start.purchases, start.unmet, bound, unmet_bound, cost, True)
+
     if _could_meet_everything(block):
         model.meet_everything()
-        first = run()
+        meets = start if start is not None and start.unmet_total == 0 else None
+        first = run(warm=meets)
         if first.status in (OPTIMAL, TIME_LIMIT):
             make_whole()
-            return _Outcome(_settled(first), *model.values(), first.bound), model
+            return _Outcome(_settled(first), *model.values(), first.bound, 0, cost), model
         if first.status == "none":
-            return _Outcome("none", *nothing, None), model
+            if meets is not None:
+                return heuristic_only(first.bound, 0), model
+            if start is not None:
+                return heuristic_only(None, 0), model
+            return _Outcome("none", *nothing, None, 0, cost), model
     model.meet_most()
-    most = run()
-    if most.status in (INFEASIBLE, "none"):
-        return _Outcome(most.status, *nothing, None), model
+    most = run(warm=start)
+    if most.status == INFEASIBLE:
+        return _Outcome(INFEASIBLE, *nothing, None, None, cost), model
+    if most.status == "none":
+        if start is not None:
+            return heuristic_only(None, _proven_unmet(most)), model
+        return _Outcome("none", *nothing, None, _proven_unmet(most), cost), model
     make_whole()
     fallback = model.values()
     # The fewest unmet units: a whole number, and no more than the incumbent's (fractional) sum.
     fewest = math.floor((most.objective or 0.0) + 1e-6)
+    unmet_bound = fewest if most.status == OPTIMAL else min(_proven_unmet(most), fewest)
     model.cheapest_meeting_most(fewest)
-    cheapest = run()
+    if start is not None and start.unmet_total == fewest:
+        cheapest = run(warm=start)
+    else:
+        # Phase 1's whole allocation meets the new bound: start from it.
+        cheapest = run(keep=True)
     if cheapest.status in (OPTIMAL, TIME_LIMIT):
         make_whole()
         status = OPTIMAL if most.status == _settled(cheapest) == OPTIMAL else TIME_LIMIT
-        return _Outcome(status, *model.values(), cheapest.bound), model
+        return _Outcome(status, *model.values(), cheapest.bound, unmet_bound, cost), model
     # Out of time before phase 2 found anything: keep phase 1's allocation, cost unbounded.
-    return _Outcome(TIME_LIMIT, *fallback, None), model
+    return _Outcome(TIME_LIMIT, *fallback, None, unmet_bound, cost), model
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,12 +380,16 @@ def solve(
     time_limit: float | None = None,
     merge: bool = True,
     split_services: bool = True,
+    use_heuristic: bool = True,
 ) -> Result:
     """Allocate the pledges: meet as much demand as possible, then at least total cost.
 
     merge groups schools with the same service, reachable offers (and, under single_source,
     quantity) into one type; split_services solves each service as its own model. Both give the
     same optimum as the plain school-by-school model (solve_plain) in far less time.
+    use_heuristic=False skips the heuristic allocation each block starts from (for the bench's
+    comparison with the model before issue 18): same optimum, but a time limit can then leave a
+    block with nothing.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -331,13 +409,17 @@ def solve(
     pooled: dict[str, int] = defaultdict(int)
     statuses: list[str] = []
     bound_total: float | None = 0.0
+    unmet_bound: int | None = 0
+    heuristic_pence: int | None = 0
     notes: list[str] = []
     columns = integers = rows = models = 0
     blocks = [b for b in plan.blocks if not any(s in plan.messages for s in b.services)]
     if infeasible:
         blocks = []
     for n, block in enumerate(blocks):
-        outcome, model = _solve_block(block, instance.rules, solver, clock, len(blocks) - n)
+        outcome, model = _solve_block(
+            block, instance.rules, solver, clock, len(blocks) - n, use_heuristic
+        )
         models += 1
         columns += len(model.decisions) + len(model.flows)
         integers += len(model.decisions)
@@ -351,6 +433,19 @@ def solve(
                 " offers' capacity, minimum awards and exclusions"
             )
             continue
+        if outcome.unmet_bound is None or unmet_bound is None:
+            unmet_bound = None
+        else:
+            unmet_bound += outcome.unmet_bound
+        if outcome.heuristic_pence is None or heuristic_pence is None:
+            heuristic_pence = None
+        else:
+            heuristic_pence += outcome.heuristic_pence
+        if outcome.heuristic_only:
+            notes.append(
+                f"the search for {', '.join(block.services)} found nothing better than the"
+                " heuristic allocation within the time limit"
+            )
         if outcome.status == "none":
             notes.append(
                 f"no allocation of {', '.join(block.services)} found within the time limit;"
@@ -411,6 +506,8 @@ def solve(
             solver=name,
             seconds=Seconds(clock.build, clock.solve, total),
             model=size,
+            heuristic_pence=None,
+            unmet_bound=None,
         )
 
     unmet = []
@@ -444,6 +541,8 @@ def solve(
         charges=tuple(charges),
         checks=tuple(checks),
         model=size,
+        heuristic_pence=heuristic_pence if blocks and use_heuristic else None,
+        unmet_bound=unmet_bound,
     )
 
 
