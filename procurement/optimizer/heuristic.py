@@ -101,6 +101,10 @@ def violations(block: _Block, rules: Rules, allocation: Heuristic) -> list[str]:
     return found
 
 
+# Units aimed for per reach (a group's offers) and offer.
+Targets = dict[tuple[tuple[int, ...], int], int]
+
+
 class _State:
     """One service's allocation while it is built: pieces per offer and the unplaced ones."""
 
@@ -121,7 +125,11 @@ class _State:
         by_price = sorted(self.members, key=lambda j: (price[j], plans[j].offer.id))
         self.rank = {j: position for position, j in enumerate(by_price)}
         self.total = {j: 0 for j in self.members}
-        self.pieces: dict[int, list[list[int]]] = {j: [] for j in self.members}  # [group, units]
+        # Pieces [group, units] on each offer, by id (insertion-ordered); a divisible group has
+        # at most one piece per offer (shared), which grows as units are put on it.
+        self.pieces: dict[int, dict[int, list[int]]] = {j: {} for j in self.members}
+        self.shared: dict[int, dict[int, list[int]]] = {j: {} for j in self.members}
+        self.orders: dict[int, list[int]] = {}
         self.loose: list[list[int]] = []  # pieces not placed
         for g in groups:
             group = block.groups[g]
@@ -163,8 +171,11 @@ class _State:
         return max(self.total[j] - (n * self.everything()) // d, 0)
 
     def ordered(self, piece: list[int]) -> list[int]:
-        offers = [j for j in self.block.groups[piece[0]].offers if j in self.total]
-        return sorted(offers, key=self.rank.__getitem__)
+        g = piece[0]
+        if g not in self.orders:
+            offers = [j for j in self.block.groups[g].offers if j in self.total]
+            self.orders[g] = sorted(offers, key=self.rank.__getitem__)
+        return list(self.orders[g])
 
     def put(self, j: int, piece: list[int], units: int | None = None) -> None:
         """Place a piece (or `units` of a divisible one) on offer j."""
@@ -172,11 +183,14 @@ class _State:
         if units <= 0:
             return
         self.total[j] += units
-        for existing in self.pieces[j]:
-            if existing[0] == piece[0] and not self.whole(piece):
-                existing[1] += units
-                return
-        self.pieces[j].append([piece[0], units])
+        whole = self.whole(piece)
+        if not whole and piece[0] in self.shared[j]:
+            self.shared[j][piece[0]][1] += units
+            return
+        placed = [piece[0], units]
+        self.pieces[j][id(placed)] = placed
+        if not whole:
+            self.shared[j][piece[0]] = placed
 
     def take(self, j: int, piece: list[int], units: int | None = None) -> list[int]:
         """Remove a piece (or `units` of a divisible one) from offer j; returns what was taken."""
@@ -184,11 +198,12 @@ class _State:
         self.total[j] -= units
         piece[1] -= units
         if piece[1] == 0:
-            self.pieces[j].remove(piece)
+            del self.pieces[j][id(piece)]
+            self.shared[j].pop(piece[0], None)
         return [piece[0], units]
 
     def largest(self, j: int) -> list[list[int]]:
-        return sorted(self.pieces[j], key=lambda p: (-p[1], p[0]))
+        return sorted(self.pieces[j].values(), key=lambda p: (-p[1], p[0]))
 
     def opens(self, j: int, units: int) -> bool:
         """Whether adding units to offer j leaves it at a permitted total."""
@@ -197,13 +212,23 @@ class _State:
 
     # -- steps
 
-    def greedy(self) -> None:
+    def greedy(self, targets: Targets | None = None) -> None:
+        """Largest piece first to the cheapest offer with room; with targets (units per reach and
+        offer, e.g. from the block solved without single_source), to the offer furthest below
+        its target first."""
         left: list[list[int]] = []
         for piece in self.loose:
-            for j in self.ordered(piece):
+            offers = self.ordered(piece)
+            if targets is not None:
+                reach = self.block.groups[piece[0]].offers
+                offers.sort(key=lambda j: -targets.get((reach, j), 0))  # stable: then by rank
+            for j in offers:
                 if self.whole(piece):
                     if piece[1] <= self.room(j):
                         self.put(j, piece)
+                        if targets is not None:
+                            key = (self.block.groups[piece[0]].offers, j)
+                            targets[key] = targets.get(key, 0) - piece[1]
                         piece = [piece[0], 0]
                         break
                 else:
@@ -291,13 +316,13 @@ class _State:
                         break
             if j in self.over_share() and not moved_any:
                 # Nowhere to go: drop the smallest pieces until the share holds.
-                for piece in sorted(self.pieces[j], key=lambda p: (p[1], p[0])):
+                for piece in sorted(self.pieces[j].values(), key=lambda p: (p[1], p[0])):
                     if j not in self.over_share():
                         break
                     self.loose.append(self.take(j, piece))
             if 0 < self.total[j] < self.low[j]:
                 # Moved or dropped below its minimum award: empty it (fill() places the rest).
-                for piece in list(self.pieces[j]):
+                for piece in list(self.pieces[j].values()):
                     self.loose.append(self.take(j, piece))
 
     def min_providers(self, wanted: int) -> None:
@@ -368,9 +393,11 @@ class _State:
         self.loose = left
 
 
-def heuristic(block: _Block, rules: Rules) -> Heuristic | None:
+def heuristic(block: _Block, rules: Rules, targets: Targets | None = None) -> Heuristic | None:
     """A feasible whole-unit allocation of the block meeting as much demand as the greedy and its
-    repairs can, or None if they end with a rule broken (the exact search then starts cold)."""
+    repairs can, or None if they end with a rule broken (the exact search then starts cold).
+    targets: units per reach (a group's offers) and offer the greedy step aims for."""
+    targets = None if targets is None else dict(targets)
     purchases: list[dict[int, int]] = [{} for _ in block.groups]
     schools: list[dict[int, int]] = [{} for _ in block.groups]
     unmet = [group.quantity for group in block.groups]
@@ -378,7 +405,7 @@ def heuristic(block: _Block, rules: Rules) -> Heuristic | None:
     for service in block.services:
         groups = [g for g, group in enumerate(block.groups) if group.service == service]
         state = _State(block, rules, service, groups)
-        state.greedy()
+        state.greedy(targets)
         state.partial()
         state.minimum_awards()
         state.max_share()
@@ -388,7 +415,7 @@ def heuristic(block: _Block, rules: Rules) -> Heuristic | None:
         state.fill()
         for j in state.members:
             totals[j] = state.total[j]
-            for g, units in state.pieces[j]:
+            for g, units in state.pieces[j].values():
                 purchases[g][j] = purchases[g].get(j, 0) + units
                 unmet[g] -= units
                 if block.groups[g].unit is not None:

@@ -187,6 +187,20 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
     )
 
 
+def _relaxed(block: _Block) -> _Block:
+    """The block without single_source: groups with the same service and reach merged, their
+    schools free to split between offers. Its cheapest way to meet everything is a lower bound
+    on the single-source block's (every single-source allocation is one of its allocations)."""
+    merged: dict[tuple[str, tuple[int, ...]], _Group] = {}
+    for group in block.groups:
+        key = (group.service, group.offers)
+        if key not in merged:
+            merged[key] = _Group(group.service, group.offers, [])
+        merged[key].schools.extend(group.schools)
+    groups = sorted(merged.values(), key=lambda g: min(school for school, _ in g.schools))
+    return _Block(block.services, block.offers, groups)
+
+
 # ---------------------------------------------------------------------------------------------
 # The mixed-integer model of one block
 

@@ -14,16 +14,16 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from operator import attrgetter
 
 import pulp
 
 from procurement.optimizer.charges import _charges, _split_group
-from procurement.optimizer.heuristic import Heuristic, heuristic
+from procurement.optimizer.heuristic import Heuristic, Targets, heuristic
 from procurement.optimizer.instance import Instance, Rules, validate_instance
-from procurement.optimizer.model import _Block, _Model, _plan
+from procurement.optimizer.model import _Block, _Model, _plan, _relaxed
 from procurement.optimizer.result import (
     INFEASIBLE,
     OPTIMAL,
@@ -59,6 +59,9 @@ _NO_HEURISTICS = {
     "mip_heuristic_run_root_reduced_cost": False,
 }
 
+# Under single_source, phase A's cost is bounded by the same block solved without single_source
+# first (see _solve_block).
+_BOUND_FROM_RELAXED = True
 
 # ---------------------------------------------------------------------------------------------
 # Running a solver
@@ -159,15 +162,21 @@ def _run(
     time_limit: float | None,
     heuristics: bool = True,
     start: bool = False,
+    gap: float = 0.0,
+    target: float | None = None,
 ) -> _Run:
-    """Solve lp; with start, from the variables' current values (a MIP start)."""
+    """Solve lp; with start, from the variables' current values (a MIP start); gap: the relative
+    gap at which the solver may stop (besides the absolute gap below one unit); target: HiGHS
+    stops once it has a solution at least this good (reported as stopped early, TIME_LIMIT)."""
     started = time.perf_counter()
     if solver == HIGHS:
         import highspy
 
-        options = {} if heuristics else _NO_HEURISTICS
+        options: dict[str, float | bool] = {} if heuristics else dict(_NO_HEURISTICS)
+        if target is not None:
+            options["objective_target"] = target
         engine = _HiGHS(
-            msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP, **options
+            msg=False, timeLimit=time_limit, gapRel=gap, gapAbs=_ABSOLUTE_GAP, **options
         )
         engine.start = start
         lp.solve(engine)
@@ -181,7 +190,13 @@ def _run(
             return _Run(OPTIMAL, info.objective_function_value, info.mip_dual_bound, seconds)
         if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
             return _Run(INFEASIBLE, None, None, seconds)
-        if status in (kinds.kTimeLimit, kinds.kInterrupt, kinds.kIterationLimit):
+        stopped = (
+            kinds.kTimeLimit,
+            kinds.kInterrupt,
+            kinds.kIterationLimit,
+            kinds.kObjectiveTarget,
+        )
+        if status in stopped:
             if found:
                 objective = info.objective_function_value
                 return _Run(TIME_LIMIT, objective, _finite(info.mip_dual_bound), seconds)
@@ -194,7 +209,7 @@ def _run(
         engine = pulp.PULP_CBC_CMD(
             msg=False,
             timeLimit=time_limit,
-            gapRel=0.0,
+            gapRel=gap,
             gapAbs=_ABSOLUTE_GAP,
             logPath=log_path,
             warmStart=start,
@@ -305,34 +320,84 @@ def _solve_block(
     )
     cost = None if start is None else start.cost_pence
 
-    def run(limited: bool = True, warm: Heuristic | None = None, keep: bool = False) -> _Run:
-        """One solver run; from the heuristic (warm) or from the last solution (keep)."""
+    def run(
+        limited: bool = True,
+        warm: Heuristic | None = None,
+        keep: bool = False,
+        floor: float | None = None,
+        exact: bool = False,
+    ) -> _Run:
+        """One solver run; from the heuristic (warm) or from the last solution (keep); floor: a
+        proven lower bound on the objective from elsewhere (it stops once that is reached)."""
         limit = clock.left(share_of) if limited else None
         if warm is not None:
             model.set_start(warm)
+        target = None
+        if floor is not None and solver == HIGHS:
+            target = floor + 0.9 * OPTIMALITY_GAP * abs(floor)
         result = _run(
             model.lp,
             solver,
             limit,
             heuristics=rules.single_source,
             start=warm is not None or keep,
+            gap=0.0 if exact else gap,
+            target=target,
         )
         clock.solve += result.seconds
         clock.runs += 1
+        if floor is not None and result.status in (TIME_LIMIT, "none"):
+            bound = floor if result.bound is None else max(result.bound, floor)
+            result = replace(result, bound=bound)
         return result
 
     def make_whole() -> None:
         # With the choices fixed the model is a network flow: quick, so never time-limited.
-        _make_whole(model, lambda: run(limited=False))
+        _make_whole(model, lambda: run(limited=False, exact=True))
 
     def heuristic_only(bound: float | None, unmet_bound: int) -> _Outcome:
         assert start is not None
         return _Outcome(TIME_LIMIT, start.purchases, start.unmet, bound, unmet_bound, cost, True)
 
-    if _could_meet_everything(block):
+    # Under single_source the search finds good allocations but proves little: its bound comes
+    # from the block without single_source (same rules otherwise), a far easier model whose
+    # cheapest way to meet everything no single-source allocation can beat. Stopping within
+    # the 1e-4 optimality gap (not below one penny) lets a run end once that bound is reached.
+    gap = OPTIMALITY_GAP if rules.single_source else 0.0
+    floor: float | None = None
+    possible = _could_meet_everything(block)
+    if possible and rules.single_source and _BOUND_FROM_RELAXED:
+        relaxed = _Model(_relaxed(block), replace(rules, single_source=False))
+        relaxed.meet_everything()
+        limit = clock.left(share_of)
+        found = _run(relaxed.lp, solver, None if limit is None else limit / 4, heuristics=False)
+        clock.solve += found.seconds
+        clock.runs += 1
+        if found.status == INFEASIBLE:
+            possible = False  # not even schools split between offers can all be served
+        elif found.bound is not None:
+            # Less a margin for the solver's tolerances, so the bound stays a proven one.
+            floor = found.bound - 1e-6 * abs(found.bound) - 1
+        if found.status in (OPTIMAL, TIME_LIMIT) and use_heuristic:
+            # Whole schools placed after the relaxed allocation: often far cheaper a start.
+            flows, _ = relaxed.values()
+            targets: Targets = {}
+            for group, bought in zip(relaxed.block.groups, flows, strict=True):
+                for j, units in bought.items():
+                    targets[(group.offers, j)] = targets.get((group.offers, j), 0) + units
+            started = time.perf_counter()
+            guided = heuristic(block, rules, targets)
+            clock.build += time.perf_counter() - started
+            if guided is not None and (
+                start is None
+                or (guided.unmet_total, guided.cost_pence) < (start.unmet_total, start.cost_pence)
+            ):
+                start = guided
+                cost = guided.cost_pence
+    if possible:
         model.meet_everything()
         meets = start if start is not None and start.unmet_total == 0 else None
-        first = run(warm=meets)
+        first = run(warm=meets, floor=floor)
         if first.status in (OPTIMAL, TIME_LIMIT):
             make_whole()
             return _Outcome(_settled(first), *model.values(), first.bound, 0, cost), model
@@ -343,7 +408,8 @@ def _solve_block(
                 return heuristic_only(None, 0), model
             return _Outcome("none", *nothing, None, 0, cost), model
     model.meet_most()
-    most = run(warm=start)
+    # Unmet units are counted exactly, whatever the rules: the 1e-4 gap is for costs only.
+    most = run(warm=start, exact=True)
     if most.status == INFEASIBLE:
         return _Outcome(INFEASIBLE, *nothing, None, None, cost), model
     if most.status == "none":
