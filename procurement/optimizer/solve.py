@@ -363,10 +363,10 @@ def _solve_block(
     # from the block without single_source (same rules otherwise), a far easier model whose
     # cheapest way to meet everything no single-source allocation can beat. Stopping within
     # the 1e-4 optimality gap (not below one penny) lets a run end once that bound is reached.
-    gap = OPTIMALITY_GAP if rules.single_source else 0.0
+    gap = OPTIMALITY_GAP if rules.single_source and use_heuristic else 0.0
     floor: float | None = None
     possible = _could_meet_everything(block)
-    if possible and rules.single_source and _BOUND_FROM_RELAXED:
+    if possible and rules.single_source and use_heuristic and _BOUND_FROM_RELAXED:
         relaxed = _Model(_relaxed(block), replace(rules, single_source=False))
         relaxed.meet_everything()
         limit = clock.left(share_of)
@@ -378,7 +378,7 @@ def _solve_block(
         elif found.bound is not None:
             # Less a margin for the solver's tolerances, so the bound stays a proven one.
             floor = found.bound - 1e-6 * abs(found.bound) - 1
-        if found.status in (OPTIMAL, TIME_LIMIT) and use_heuristic:
+        if found.status in (OPTIMAL, TIME_LIMIT):
             # Whole schools placed after the relaxed allocation: often far cheaper a start.
             flows, _ = relaxed.values()
             targets: Targets = {}
@@ -426,7 +426,7 @@ def _solve_block(
         cheapest = run(warm=start)
     else:
         # Phase 1's whole allocation meets the new bound: start from it.
-        cheapest = run(keep=True)
+        cheapest = run(keep=use_heuristic)
     if cheapest.status in (OPTIMAL, TIME_LIMIT):
         make_whole()
         status = OPTIMAL if most.status == _settled(cheapest) == OPTIMAL else TIME_LIMIT
@@ -453,9 +453,10 @@ def solve(
     merge groups schools with the same service, reachable offers (and, under single_source,
     quantity) into one type; split_services solves each service as its own model. Both give the
     same optimum as the plain school-by-school model (solve_plain) in far less time.
-    use_heuristic=False skips the heuristic allocation each block starts from (for the bench's
-    comparison with the model before issue 18): same optimum, but a time limit can then leave a
-    block with nothing.
+    use_heuristic=False runs the search as before issue 18 (for the bench's comparison): no
+    heuristic allocation to start from or fall back on, no bound from the block without
+    single_source, exact to the penny under single_source too. Same optimum, but a time limit
+    can then leave a block with nothing.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")

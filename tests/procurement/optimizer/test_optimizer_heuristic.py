@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from bench.aggregator import RULES, SIZES, generate
 from procurement.optimizer import Instance, Rules, solve
 from procurement.optimizer.heuristic import Heuristic, heuristic, violations
-from procurement.optimizer.model import _Block, _Model, _plan
+from procurement.optimizer.model import _Block, _Model, _plan, _relaxed
 from tests.procurement.optimizer.test_optimizer import a_round, an_offer
 from tests.procurement.optimizer.test_optimizer_properties import rounds
 
@@ -161,3 +161,43 @@ def test_the_heuristic_never_breaks_a_rule_and_never_meets_more_than_the_optimum
         if all(m is not None for m in met):
             unmet = sum(m.unmet_total for m in met if m is not None)
             assert unmet >= sum(u.quantity for u in result.unmet)
+
+
+def test_the_relaxed_block_merges_whole_schools_by_reach_and_keeps_the_offers():
+    instance = a_round(
+        {"S1": 6, "S2": 4, "S3": 4, "S4": 2},
+        [an_offer("A", 100, excluded=("S4",)), an_offer("B", 150)],
+        Rules(single_source=True),
+    )
+    [block] = blocks(instance)
+    assert len(block.groups) == 3  # S1; S2 and S3 (equal pledges); S4 (another reach)
+    relaxed = _relaxed(block)
+    assert relaxed.offers is block.offers
+    assert [(g.unit, g.quantity, len(g.schools)) for g in relaxed.groups] == [
+        (None, 14, 3),
+        (None, 2, 1),
+    ]
+
+
+def test_the_guided_heuristic_follows_its_targets():
+    instance = a_round(
+        {"S1": 6, "S2": 4},
+        [an_offer("A", 100), an_offer("B", 150)],
+        Rules(single_source=True),
+    )
+    [block] = blocks(instance)
+    reach = block.groups[0].offers
+    found = heuristic(block, instance.rules, {(reach, 1): 6, (reach, 0): 4})
+    assert found is not None and violations(block, instance.rules, found) == []
+    assert by_school(block, found) == {"S1": {"B": 6}, "S2": {"A": 4}}
+
+
+def test_single_source_results_stay_within_the_optimality_gap_of_the_exact_search():
+    instance = generate(SIZES["elp"], 2, "single-source")
+    fast = solve(instance)
+    exact = solve(instance, use_heuristic=False)
+    assert fast.status == exact.status == "optimal"
+    assert fast.objective_pence is not None and exact.objective_pence is not None
+    assert fast.bound_pence is not None and fast.bound_pence <= exact.objective_pence
+    assert abs(fast.objective_pence - exact.objective_pence) <= 1e-4 * exact.objective_pence
+    assert sum(u.quantity for u in fast.unmet) == sum(u.quantity for u in exact.unmet)
