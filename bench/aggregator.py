@@ -48,7 +48,7 @@ from procurement.optimizer import (
     solve,
     solve_plain,
 )
-from procurement.optimizer.solve import OPTIMALITY_GAP
+from procurement.optimizer.running import OPTIMALITY_GAP
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -36,7 +36,8 @@ from procurement.optimizer import (
 from procurement.optimizer.charges import largest_remainder
 from procurement.optimizer.heuristic import heuristic
 from procurement.optimizer.model import _Model, _plan
-from procurement.optimizer.solve import _make_whole, _Run, _run, _settled
+from procurement.optimizer.running import _Run, _run
+from procurement.optimizer.solve import _make_whole, _settled
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "counselling"

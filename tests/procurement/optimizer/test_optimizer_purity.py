@@ -58,5 +58,6 @@ def test_the_optimizer_loads_only_the_standard_library_pulp_and_highspy():
         "procurement.optimizer.instance",
         "procurement.optimizer.model",
         "procurement.optimizer.result",
+        "procurement.optimizer.running",
         "procurement.optimizer.solve",
     }
