@@ -3,7 +3,7 @@
     python -m bench.aggregator --size elp|1k|10k|all [--seed N] [--solver highs|cbc]
         [--rules default|committee|single-source|strict|all] [--repeats N]
         [--baseline-time-limit SECONDS] [--no-baseline] [--all-in-one]
-        [--merged-time-limit SECONDS] [--output bench/results/aggregator.json]
+        [--merged-time-limit SECONDS] [--no-heuristic] [--output bench/results/aggregator.json]
 
 Two models solve the same seeded instance, each run in a fresh subprocess (so peak memory is the
 run's own), interleaved (merged, baseline, merged, baseline, ...) so that both see the same load:
@@ -13,7 +13,9 @@ run's own), interleaved (merged, baseline, merged, baseline, ...) so that both s
   type per school: per service, with the same phases, bands, gap and time-limit sharing, so the
   only difference is merging;
 - all-in-one (--all-in-one, a second reference only): solve_plain, one type per school and every
-  service in a single MIP.
+  service in a single MIP;
+- no-heuristic (--no-heuristic, issue 18): the merged model without the heuristic allocation it
+  starts from, i.e. the code before issue 18, with the merged model's time limit.
 
 The ratio is the baseline's median total over the merged model's median total; when both are
 optimal their objectives must agree (within the optimality gap), or the bench fails. Rows are
@@ -46,7 +48,7 @@ from procurement.optimizer import (
     solve,
     solve_plain,
 )
-from procurement.optimizer.solve import OPTIMALITY_GAP
+from procurement.optimizer.running import OPTIMALITY_GAP
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,7 +86,12 @@ SIZES = {
 }
 # Every baseline gets 600 s: enough for the school-level model to finish at 10k (about 90 s).
 BASELINE_TIME_LIMIT = 600.0
-MODELS = ("merged", "school-level", "all-in-one")
+MODELS = ("merged", "no-heuristic", "school-level", "all-in-one")
+# Issue 18's targets under the committee's side rules (single-source, strict): optimal within
+# 10 s at 1k; at 10k every service allocated, unmet units equal to their proven lower bound, a
+# proven cost gap of at most 0.5%, within 60 s and 2 GiB.
+RULE_TARGETS = {"1k": {"total_seconds": 10.0}, "10k": {"total_seconds": 60.0, "gap": 0.005}}
+RULE_TARGETED = ("single-source", "strict")
 
 
 @dataclass(frozen=True)
@@ -249,6 +256,8 @@ def measure(
     generated = time.perf_counter() - started
     if model == "merged":
         result = solve(instance, solver=solver, time_limit=time_limit)
+    elif model == "no-heuristic":
+        result = solve(instance, solver=solver, time_limit=time_limit, use_heuristic=False)
     elif model == "school-level":
         result = solve(instance, solver=solver, time_limit=time_limit, merge=False)
     else:
@@ -268,7 +277,14 @@ def measure(
         "objective_pence": result.objective_pence,
         "bound_pence": result.bound_pence,
         "gap": result.gap,
+        "heuristic_pence": result.heuristic_pence,
         "unmet_units": sum(u.quantity for u in result.unmet),
+        "unmet_bound": result.unmet_bound,
+        "demand_units": sum(d.quantity for d in instance.demand),
+        "services_unallocated": sorted(
+            {d.service for d in instance.demand if d.quantity > 0}
+            - {a.service for a in result.awards}
+        ),
         "charges_add_up": sum(c.charge_pence for c in result.charges) == result.objective_pence,
         "ir_violations": sum(len(c.violations) for c in result.checks),
         "model_size": None
@@ -361,13 +377,22 @@ def run_size(
     all_in_one: bool = False,
     baseline_limit: float = BASELINE_TIME_LIMIT,
     merged_limit: float | None = None,
+    no_heuristic: bool = False,
 ) -> dict:
-    """Merged and baseline models interleaved, each in a fresh process; print and return the row."""
-    models = ["merged"] + (["school-level"] if baseline else []) + (["all-in-one"] * all_in_one)
+    """Merged and baseline models interleaved, each in a fresh process; print and return the row.
+
+    no_heuristic adds the merged model without the heuristic start (the code before issue 18),
+    with the merged model's time limit, interleaved right after it."""
+    models = (
+        ["merged"]
+        + (["no-heuristic"] if no_heuristic else [])
+        + (["school-level"] if baseline else [])
+        + (["all-in-one"] * all_in_one)
+    )
     runs: dict[str, list[dict]] = {model: [] for model in models}
     for _ in range(repeats or size.repeats):
         for model in models:
-            limit = merged_limit if model == "merged" else baseline_limit
+            limit = merged_limit if model in ("merged", "no-heuristic") else baseline_limit
             runs[model].append(in_subprocess(size, seed, rules, model, solver, limit))
     merged = median_run(runs["merged"])
     row: dict = {
@@ -389,7 +414,7 @@ def run_size(
     instances = {r["instance"] for model in models for r in runs[model]}
     row["same_instance"] = len(instances) == 1
     for model in models[1:]:
-        key = "baseline" if model == "school-level" else "all_in_one"
+        key = {"school-level": "baseline", "no-heuristic": "no_heuristic"}.get(model, "all_in_one")
         median = median_run(runs[model])
         agree = [same_objective(r, m) for r in runs[model] for m in runs["merged"]]
         if False in agree:
@@ -415,18 +440,42 @@ def run_size(
         within = within and row["baseline_ratio"] >= size.target_ratio
         within = within and row["baseline_same_objective"] is True
     row["within_target"] = within if rules == "default" else None
+    if rules in RULE_TARGETED and size.name in RULE_TARGETS:
+        row["rule_targets"] = RULE_TARGETS[size.name]
+        row["within_rule_targets"] = within_rule_targets(size, merged)
     print_row(row)
     return row
 
 
+def within_rule_targets(size: Size, run: dict) -> bool:
+    """Issue 18's targets for a run under single-source or strict rules (RULE_TARGETS)."""
+    target = RULE_TARGETS[size.name]
+    if run["total_seconds"] > target["total_seconds"]:
+        return False
+    if "gap" not in target:
+        return bool(run["status"] == "optimal")
+    peak = run["peak_mib"]["self"] + run["peak_mib"]["children"]
+    return (
+        not run["services_unallocated"]
+        and run["unmet_units"] == run["unmet_bound"]
+        and run["gap"] is not None
+        and run["gap"] <= target["gap"]
+        and size.target_memory_mib is not None
+        and peak <= size.target_memory_mib
+    )
+
+
 def _describe(run: dict) -> str:
     size = run["model_size"]
+    unallocated = len(run.get("services_unallocated", []))
     return (
         f"{run['status']}, build {run['build_seconds']} s, solve {run['solve_seconds']} s,"
         f" total {run['total_seconds']} s, peak {run['peak_mib']['self']} MiB"
         f" (+children {run['peak_mib']['children']}), objective {run['objective_pence']} p,"
-        f" gap {run['gap']}, unmet {run['unmet_units']}, {size['groups']} types,"
-        f" {size['columns']} columns in {size['models']} models"
+        f" bound {run['bound_pence']} p, gap {run['gap']},"
+        f" heuristic {run.get('heuristic_pence')} p, unmet {run['unmet_units']}"
+        f" (proven at least {run.get('unmet_bound')}), {unallocated} services unallocated,"
+        f" {size['groups']} types, {size['columns']} columns in {size['models']} models"
     )
 
 
@@ -439,7 +488,11 @@ def print_row(row: dict) -> None:
         f" load averages {row['load_averages']}"
     )
     print(f"   merged:       {_describe(merged)}; totals {row['merged_totals']}")
-    for key, name in (("baseline", "school-level"), ("all_in_one", "all-in-one")):
+    for key, name in (
+        ("no_heuristic", "no-heuristic"),
+        ("baseline", "school-level"),
+        ("all_in_one", "all-in-one"),
+    ):
         run = row.get(key)
         if not run:
             continue
@@ -456,7 +509,9 @@ def print_row(row: dict) -> None:
         )
     if row.get("baseline_skipped"):
         print(f"   {row['baseline_skipped']}")
-    if row["within_target"] is None:
+    if "within_rule_targets" in row:
+        print(f"   within issue 18's targets {row['rule_targets']}: {row['within_rule_targets']}")
+    elif row["within_target"] is None:
         print("   (targets apply to the default rules)")
     else:
         print(f"   within target: {row['within_target']}")
@@ -478,6 +533,11 @@ def main(argv: list[str] | None = None) -> int:
         "--all-in-one", action="store_true", help="also run solve_plain (one MIP, a reference)"
     )
     parser.add_argument("--merged-time-limit", type=float, default=None)
+    parser.add_argument(
+        "--no-heuristic",
+        action="store_true",
+        help="also run the merged model without the heuristic start (before issue 18)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--child", choices=MODELS, help=argparse.SUPPRESS)
     parser.add_argument("--time-limit", type=float, default=None, help=argparse.SUPPRESS)
@@ -501,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             all_in_one=args.all_in_one,
             baseline_limit=args.baseline_time_limit,
             merged_limit=args.merged_time_limit,
+            no_heuristic=args.no_heuristic,
         )
         for rules in variants
         for name in names

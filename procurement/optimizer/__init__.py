@@ -42,15 +42,8 @@ from procurement.optimizer.result import (
     Unmet,
     result_to_json,
 )
-from procurement.optimizer.solve import (
-    CBC,
-    HIGHS,
-    OPTIMALITY_GAP,
-    SOLVERS,
-    solve,
-    solve_plain,
-    solver_name,
-)
+from procurement.optimizer.running import CBC, HIGHS, OPTIMALITY_GAP, SOLVERS, solver_name
+from procurement.optimizer.solve import solve, solve_plain
 
 __all__ = [
     "CBC",

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from procurement.optimizer.instance import InstanceError, instance_from_json
 from procurement.optimizer.result import result_to_json
-from procurement.optimizer.solve import HIGHS, SOLVERS, solve, solve_plain
+from procurement.optimizer.running import HIGHS, SOLVERS
+from procurement.optimizer.solve import solve, solve_plain
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,10 +16,14 @@ from fractions import Fraction
 from functools import cached_property
 from itertools import repeat
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 import pulp
 
 from procurement.optimizer.instance import Demand, Instance, Offer, Rules
+
+if TYPE_CHECKING:
+    from procurement.optimizer.heuristic import Heuristic
 
 # ---------------------------------------------------------------------------------------------
 # Preparing the model: usable offers, their price bands, and groups of schools ("types")
@@ -183,6 +187,20 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
     )
 
 
+def _relaxed(block: _Block) -> _Block:
+    """The block without single_source: groups with the same service and reach merged, their
+    schools free to split between offers. Its cheapest way to meet everything is a lower bound
+    on the single-source block's (every single-source allocation is one of its allocations)."""
+    merged: dict[tuple[str, tuple[int, ...]], _Group] = {}
+    for group in block.groups:
+        key = (group.service, group.offers)
+        if key not in merged:
+            merged[key] = _Group(group.service, group.offers, [])
+        merged[key].schools.extend(group.schools)
+    groups = sorted(merged.values(), key=lambda g: min(school for school, _ in g.schools))
+    return _Block(block.services, block.offers, groups)
+
+
 # ---------------------------------------------------------------------------------------------
 # The mixed-integer model of one block
 
@@ -248,13 +266,15 @@ class _Model:
         self.cost = _expr(cost)
 
         self.y: list[dict[int, pulp.LpVariable]] = []
+        self.z: list[dict[int, pulp.LpVariable]] = []
+        self.providers: list[tuple[pulp.LpVariable, list[int]]] = []  # (w, its offers)
         self.unmet: list[pulp.LpVariable] = []
         takers: dict[int, list[pulp.LpVariable]] = defaultdict(list)
         for g, group in enumerate(block.groups):
             total = group.quantity
             u = pulp.LpVariable(f"u{g:06d}", lowBound=0, upBound=total)
             ys: dict[int, pulp.LpVariable] = {}
-            zs: list[pulp.LpVariable] = []
+            zs: dict[int, pulp.LpVariable] = {}
             for j in group.offers:
                 top = min(total, block.offers[j].bands[-1].high)
                 y = pulp.LpVariable(f"y{g:06d}_{j:05d}", lowBound=0, upBound=top)
@@ -263,18 +283,19 @@ class _Model:
                 if group.unit is not None:
                     size = len(group.schools)
                     z = pulp.LpVariable(f"z{g:06d}_{j:05d}", lowBound=0, upBound=size, cat=integer)
-                    zs.append(z)
+                    zs[j] = z
                     lp += pulp.LpConstraint(_expr([(y, 1), (z, -group.unit)]), pulp.LpConstraintLE)
             lp += pulp.LpConstraint(
                 _expr([(y, 1) for y in ys.values()] + [(u, 1)]), pulp.LpConstraintEQ, rhs=total
             )
             if zs:
                 lp += pulp.LpConstraint(
-                    _expr((z, 1) for z in zs), pulp.LpConstraintLE, rhs=len(group.schools)
+                    _expr((z, 1) for z in zs.values()), pulp.LpConstraintLE, rhs=len(group.schools)
                 )
             self.y.append(ys)
+            self.z.append(zs)
             self.unmet.append(u)
-            self.decisions.extend(zs)
+            self.decisions.extend(zs.values())
             self.flows.extend(ys.values())
             self.flows.append(u)
         for j in range(len(block.offers)):
@@ -304,6 +325,7 @@ class _Model:
                         lp += pulp.LpConstraint(_expr([(w, 1)] + opened), pulp.LpConstraintLE)
                         used.append((w, 1))
                         self.decisions.append(w)
+                        self.providers.append((w, by_provider[provider]))
                 lp += pulp.LpConstraint(_expr(used), pulp.LpConstraintGE, rhs=rules.min_providers)
         self.unmet_total = _expr((u, 1) for u in self.unmet)
 
@@ -353,3 +375,57 @@ class _Model:
         ]
         unmet = [round(u.varValue or 0) for u in self.unmet]
         return purchases, unmet
+
+    def start_values(self, start: Heuristic) -> dict[pulp.LpVariable, float]:
+        """Every variable's value for a heuristic allocation of this block (a MIP start)."""
+        values: dict[pulp.LpVariable, float] = {v: 0.0 for v in self.lp.variables()}
+        totals: dict[int, int] = defaultdict(int)
+        for g, bought in enumerate(start.purchases):
+            for j, units in bought.items():
+                values[self.y[g][j]] = units
+                totals[j] += units
+            for j, schools in start.schools[g].items():
+                if j in self.z[g]:
+                    values[self.z[g][j]] = schools
+            values[self.unmet[g]] = start.unmet[g]
+        for j, plan in enumerate(self.block.offers):
+            total = totals.get(j, 0)
+            for t, band in enumerate(plan.bands):
+                if total and band.low <= total <= band.high:
+                    values[self.opened[j][t]] = 1
+                    values[self.volume[j][t]] = total
+            if self.totals:
+                values[self.totals[j]] = total
+        for w, offers in self.providers:
+            values[w] = 1 if any(totals.get(j, 0) for j in offers) else 0
+        return values
+
+    def set_start(self, start: Heuristic | None) -> None:
+        """Set every variable's value to the start's (or clear them), for the solver to read."""
+        if start is None:
+            for v in self.lp.variables():
+                v.varValue = None
+            return
+        for v, value in self.start_values(start).items():
+            v.varValue = value
+
+    def broken(self, values: dict[pulp.LpVariable, float]) -> list[str]:
+        """The constraints, bounds and integralities these values break (for tests)."""
+        found = []
+        for v in self.lp.variables():
+            x = values.get(v, 0.0)
+            if v.lowBound is not None and x < v.lowBound - 1e-9:
+                found.append(f"{v.name} below its lower bound")
+            if v.upBound is not None and x > v.upBound + 1e-9:
+                found.append(f"{v.name} above its upper bound")
+            if v.cat == pulp.LpInteger and abs(x - round(x)) > 1e-9:
+                found.append(f"{v.name} not whole")
+        for name, constraint in self.lp.constraints.items():
+            side = sum(c * values.get(v, 0.0) for v, c in constraint.items()) + constraint.constant
+            if constraint.sense == pulp.LpConstraintLE and side > 1e-9:
+                found.append(name)
+            elif constraint.sense == pulp.LpConstraintGE and side < -1e-9:
+                found.append(name)
+            elif constraint.sense == pulp.LpConstraintEQ and abs(side) > 1e-9:
+                found.append(name)
+        return found

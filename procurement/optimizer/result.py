@@ -118,6 +118,12 @@ class Result:
     charges: tuple[Charge, ...] = ()
     checks: tuple[ServiceCheck, ...] = ()
     model: ModelSize | None = None
+    # The heuristic allocation's cost, summed over the blocks (None when it found none for some
+    # block, or was not run); the search starts from it, so objective_pence is at most it.
+    heuristic_pence: int | None = None
+    # The proven least number of unmet units (phase 1's bound), summed over the services; equal
+    # to the unmet units when that is proven; None when infeasible.
+    unmet_bound: int | None = None
 
 
 def result_to_json(result: Result) -> dict[str, Any]:
@@ -128,6 +134,8 @@ def result_to_json(result: Result) -> dict[str, Any]:
         "objective_pence": result.objective_pence,
         "bound_pence": result.bound_pence,
         "gap": result.gap,
+        "heuristic_pence": result.heuristic_pence,
+        "unmet_bound": result.unmet_bound,
         "solver": result.solver,
         "seconds": {
             "build": round(result.seconds.build, 4),

@@ -1,5 +1,6 @@
-"""Solving an instance: running HiGHS or CBC, the phases of one block (meet everything, else meet
-the most and then at least cost), sharing the time limit between blocks, and solve / solve_plain.
+"""Solving an instance: the phases of one block (meet everything, else meet the most and then at
+least cost), each started from the heuristic allocation, sharing the time limit between blocks,
+and solve / solve_plain. Running the solver itself is running.py's.
 
 Pure: the standard library, PuLP and (through PuLP) highspy.
 """
@@ -7,22 +8,16 @@ Pure: the standard library, PuLP and (through PuLP) highspy.
 from __future__ import annotations
 
 import math
-import os
-import re
-import subprocess
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
 from operator import attrgetter
 
-import pulp
-
 from procurement.optimizer.charges import _charges, _split_group
+from procurement.optimizer.heuristic import Heuristic, Targets, heuristic
 from procurement.optimizer.instance import Instance, Rules, validate_instance
-from procurement.optimizer.model import _Block, _Model, _plan
+from procurement.optimizer.model import _Block, _Model, _plan, _relaxed
 from procurement.optimizer.result import (
     INFEASIBLE,
     OPTIMAL,
@@ -34,160 +29,18 @@ from procurement.optimizer.result import (
     Seconds,
     Unmet,
 )
+from procurement.optimizer.running import (
+    HIGHS,
+    OPTIMALITY_GAP,
+    SOLVERS,
+    _Run,
+    _run,
+    solver_name,
+)
 
-HIGHS = "highs"
-CBC = "cbc"
-SOLVERS = (HIGHS, CBC)
-
-# Every objective the solver sees is a whole number (pence or units), so a proven bound less than
-# one unit below the best solution proves that solution optimal: the solver is asked for that.
-_ABSOLUTE_GAP = 0.999
-# A solve stopped by the time limit still counts as optimal within this relative gap.
-OPTIMALITY_GAP = 1e-4
-# HiGHS's sub-MIP and search heuristics (RINS, RENS, feasibility jump, root reduced cost) cost
-# more than they save when the only integer choices are the price bands: at 1k they took three
-# quarters of the solver's time on the merged blocks (and on the school-level ones too), while the
-# root LP, cuts and branching find the optimum alone. Under single_source the whole-school counts
-# make incumbents hard to find, and there the heuristics pay (elp: 2.5x faster with them), so they
-# stay on. The choice depends on the rules only: merged or not, a model gets the same options.
-_NO_HEURISTICS = {
-    "mip_heuristic_effort": 0.0,
-    "mip_heuristic_run_rins": False,
-    "mip_heuristic_run_rens": False,
-    "mip_heuristic_run_feasibility_jump": False,
-    "mip_heuristic_run_root_reduced_cost": False,
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# Running a solver
-
-
-@dataclass(frozen=True)
-class _Run:
-    status: str  # optimal, time_limit, infeasible or none (stopped before any solution)
-    objective: float | None
-    bound: float | None
-    seconds: float
-
-
-@cache
-def solver_name(solver: str) -> str:
-    """The solver's name and version, e.g. 'HiGHS 1.15.1'."""
-    if solver == HIGHS:
-        import highspy
-
-        # highspy's Highs() has an unannotated __init__.
-        return f"HiGHS {highspy.Highs().version()}"  # type: ignore[no-untyped-call]
-    path = pulp.PULP_CBC_CMD().path
-    try:
-        banner = subprocess.run(
-            [path], input="quit\n", capture_output=True, text=True, timeout=30, check=False
-        ).stdout
-    except OSError:
-        banner = ""
-    found = re.search(r"Version:\s*(\S+)", banner)
-    return f"CBC {found.group(1)}" if found else "CBC"
-
-
-class _HiGHS(pulp.HiGHS):  # type: ignore[misc]
-    """PuLP's in-process HiGHS, handing the model over in three bulk calls instead of one per
-    column and row (same columns in the same order, so the same model and the same answer)."""
-
-    def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
-        import highspy
-
-        inf = highspy.kHighsInf
-        variables = lp.variables()
-        objective = lp.objective
-        costs: list[float] = []
-        lower: list[float] = []
-        upper: list[float] = []
-        integers: list[int] = []
-        for i, var in enumerate(variables):
-            var.index = i
-            costs.append(objective.get(var, 0.0))
-            lower.append(-inf if var.lowBound is None else var.lowBound)
-            upper.append(inf if var.upBound is None else var.upBound)
-            if var.cat == pulp.LpInteger and self.mip:
-                integers.append(i)
-        highs = lp.solverModel
-        count = len(variables)
-        highs.addCols(count, costs, lower, upper, 0, [0] * (count + 1), [], [])
-        if integers:
-            kinds = [int(highspy.HighsVarType.kInteger)] * len(integers)
-            highs.changeColsIntegrality(len(integers), integers, kinds)
-        row_lower: list[float] = []
-        row_upper: list[float] = []
-        starts: list[int] = []
-        index: list[int] = []
-        value: list[float] = []
-        for i, constraint in enumerate(lp._constraints.values()):
-            constraint.index = i
-            starts.append(len(index))
-            for var, coefficient in constraint.items():
-                if coefficient != 0:
-                    index.append(var.index)
-                    value.append(coefficient)
-            low, high = constraint.getLb(), constraint.getUb()
-            row_lower.append(-inf if low is None else low)
-            row_upper.append(inf if high is None else high)
-        if row_lower:
-            highs.addRows(len(row_lower), row_lower, row_upper, len(index), starts, index, value)
-
-
-def _run(
-    lp: pulp.LpProblem, solver: str, time_limit: float | None, heuristics: bool = True
-) -> _Run:
-    started = time.perf_counter()
-    if solver == HIGHS:
-        import highspy
-
-        options = {} if heuristics else _NO_HEURISTICS
-        engine = _HiGHS(
-            msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP, **options
-        )
-        lp.solve(engine)
-        seconds = time.perf_counter() - started
-        highs = lp.solverModel
-        status = highs.getModelStatus()
-        info = highs.getInfo()
-        kinds = highspy.HighsModelStatus
-        found = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        if status == kinds.kOptimal:
-            return _Run(OPTIMAL, info.objective_function_value, info.mip_dual_bound, seconds)
-        if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
-            return _Run(INFEASIBLE, None, None, seconds)
-        if status in (kinds.kTimeLimit, kinds.kInterrupt, kinds.kIterationLimit):
-            if found:
-                objective = info.objective_function_value
-                return _Run(TIME_LIMIT, objective, info.mip_dual_bound, seconds)
-            return _Run("none", None, None, seconds)
-        raise RuntimeError(f"HiGHS stopped with {highs.modelStatusToString(status)}")
-
-    handle, log_path = tempfile.mkstemp(prefix="pooled-cbc-", suffix=".log")
-    os.close(handle)
-    try:
-        engine = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=time_limit, gapRel=0.0, gapAbs=_ABSOLUTE_GAP, logPath=log_path
-        )
-        lp.solve(engine)
-        with open(log_path, encoding="utf-8", errors="replace") as log:
-            text = log.read()
-    finally:
-        os.unlink(log_path)
-    seconds = time.perf_counter() - started
-    if lp.status == pulp.LpStatusInfeasible:
-        return _Run(INFEASIBLE, None, None, seconds)
-    if lp.status != pulp.LpStatusOptimal:
-        return _Run("none", None, None, seconds)
-    objective = pulp.value(lp.objective) or 0.0
-    if lp.sol_status == pulp.LpSolutionOptimal:
-        return _Run(OPTIMAL, objective, objective, seconds)
-    found = re.search(r"Lower bound:\s*(\S+)", text)
-    bound = float(found.group(1)) if found else None
-    return _Run(TIME_LIMIT, objective, bound, seconds)
-
+# Under single_source, phase A's cost is bounded by the same block solved without single_source
+# first (see _solve_block).
+_BOUND_FROM_RELAXED = True
 
 # ---------------------------------------------------------------------------------------------
 # Solving blocks
@@ -199,6 +52,9 @@ class _Outcome:
     purchases: list[dict[int, int]]
     unmet: list[int]
     bound: float | None
+    unmet_bound: int | None  # proven least unmet units (phase 1's bound); None if infeasible
+    heuristic_pence: int | None  # the heuristic allocation's cost; None if it found none
+    heuristic_only: bool = False  # stopped before the search found anything: the heuristic's
 
 
 @dataclass
@@ -247,52 +103,146 @@ def _make_whole(model: _Model, solve_again: Callable[[], _Run]) -> None:
         raise RuntimeError("could not turn the solver's allocation into whole units")
 
 
+def _proven_unmet(run: _Run) -> int:
+    """The least number of unmet units phase 1's dual bound proves (0 when it proves nothing)."""
+    if run.bound is None:
+        return 0
+    return max(math.ceil(run.bound - 1e-6), 0)
+
+
 def _solve_block(
-    block: _Block, rules: Rules, solver: str, clock: _Clock, share_of: int
+    block: _Block,
+    rules: Rules,
+    solver: str,
+    clock: _Clock,
+    share_of: int,
+    use_heuristic: bool = True,
 ) -> tuple[_Outcome, _Model]:
     started = time.perf_counter()
     model = _Model(block, rules)
+    # The heuristic allocation: every phase that can use it starts from it, and a phase stopped
+    # by the time limit before finding anything returns it instead of nothing.
+    start = heuristic(block, rules) if use_heuristic else None
     clock.build += time.perf_counter() - started
     nothing: tuple[list[dict[int, int]], list[int]] = (
         [{} for _ in block.groups],
         [g.quantity for g in block.groups],
     )
+    cost = None if start is None else start.cost_pence
 
-    def run(limited: bool = True) -> _Run:
+    def run(
+        limited: bool = True,
+        warm: Heuristic | None = None,
+        keep: bool = False,
+        floor: float | None = None,
+        exact: bool = False,
+    ) -> _Run:
+        """One solver run; from the heuristic (warm) or from the last solution (keep); floor: a
+        proven lower bound on the objective from elsewhere (it stops once that is reached)."""
         limit = clock.left(share_of) if limited else None
-        result = _run(model.lp, solver, limit, heuristics=rules.single_source)
+        if warm is not None:
+            model.set_start(warm)
+        target = None
+        if floor is not None and solver == HIGHS:
+            target = floor + 0.9 * OPTIMALITY_GAP * abs(floor)
+        result = _run(
+            model.lp,
+            solver,
+            limit,
+            heuristics=rules.single_source,
+            start=warm is not None or keep,
+            gap=0.0 if exact else gap,
+            target=target,
+        )
         clock.solve += result.seconds
         clock.runs += 1
+        if floor is not None and result.status in (TIME_LIMIT, "none"):
+            bound = floor if result.bound is None else max(result.bound, floor)
+            result = replace(result, bound=bound)
         return result
 
     def make_whole() -> None:
         # With the choices fixed the model is a network flow: quick, so never time-limited.
-        _make_whole(model, lambda: run(limited=False))
+        _make_whole(model, lambda: run(limited=False, exact=True))
 
-    if _could_meet_everything(block):
+    def heuristic_only(bound: float | None, unmet_bound: int) -> _Outcome:
+        assert start is not None
+        return _Outcome(TIME_LIMIT, start.purchases, start.unmet, bound, unmet_bound, cost, True)
+
+    # Under single_source the search finds good allocations but proves little: its bound comes
+    # from the block without single_source (same rules otherwise), a far easier model whose
+    # cheapest way to meet everything no single-source allocation can beat. Stopping within
+    # the 1e-4 optimality gap (not below one penny) lets a run end once that bound is reached.
+    gap = OPTIMALITY_GAP if rules.single_source and use_heuristic else 0.0
+    floor: float | None = None
+    possible = _could_meet_everything(block)
+    if possible and rules.single_source and use_heuristic and _BOUND_FROM_RELAXED:
+        relaxed = _Model(_relaxed(block), replace(rules, single_source=False))
+        relaxed.meet_everything()
+        limit = clock.left(share_of)
+        found = _run(relaxed.lp, solver, None if limit is None else limit / 4, heuristics=False)
+        clock.solve += found.seconds
+        clock.runs += 1
+        if found.status == INFEASIBLE:
+            possible = False  # not even schools split between offers can all be served
+        elif found.bound is not None:
+            # Less a margin for the solver's tolerances, so the bound stays a proven one.
+            floor = found.bound - 1e-6 * abs(found.bound) - 1
+        if found.status in (OPTIMAL, TIME_LIMIT):
+            # Whole schools placed after the relaxed allocation: often far cheaper a start.
+            flows, _ = relaxed.values()
+            targets: Targets = {}
+            for group, bought in zip(relaxed.block.groups, flows, strict=True):
+                for j, units in bought.items():
+                    targets[(group.offers, j)] = targets.get((group.offers, j), 0) + units
+            started = time.perf_counter()
+            guided = heuristic(block, rules, targets)
+            clock.build += time.perf_counter() - started
+            if guided is not None and (
+                start is None
+                or (guided.unmet_total, guided.cost_pence) < (start.unmet_total, start.cost_pence)
+            ):
+                start = guided
+                cost = guided.cost_pence
+    if possible:
         model.meet_everything()
-        first = run()
+        meets = start if start is not None and start.unmet_total == 0 else None
+        first = run(warm=meets, floor=floor)
         if first.status in (OPTIMAL, TIME_LIMIT):
             make_whole()
-            return _Outcome(_settled(first), *model.values(), first.bound), model
+            return _Outcome(_settled(first), *model.values(), first.bound, 0, cost), model
         if first.status == "none":
-            return _Outcome("none", *nothing, None), model
+            if meets is not None:
+                return heuristic_only(first.bound, 0), model
+            if start is not None:
+                return heuristic_only(None, 0), model
+            return _Outcome("none", *nothing, None, 0, cost), model
     model.meet_most()
-    most = run()
-    if most.status in (INFEASIBLE, "none"):
-        return _Outcome(most.status, *nothing, None), model
+    # Unmet units are counted exactly, whatever the rules: the 1e-4 gap is for costs only.
+    most = run(warm=start, exact=True)
+    if most.status == INFEASIBLE:
+        return _Outcome(INFEASIBLE, *nothing, None, None, cost), model
+    if most.status == "none":
+        if start is not None:
+            return heuristic_only(None, _proven_unmet(most)), model
+        return _Outcome("none", *nothing, None, _proven_unmet(most), cost), model
     make_whole()
     fallback = model.values()
     # The fewest unmet units: a whole number, and no more than the incumbent's (fractional) sum.
     fewest = math.floor((most.objective or 0.0) + 1e-6)
+    unmet_bound = fewest if most.status == OPTIMAL else min(_proven_unmet(most), fewest)
     model.cheapest_meeting_most(fewest)
-    cheapest = run()
+    if start is not None and start.unmet_total == fewest:
+        cheapest = run(warm=start)
+    else:
+        # Phase 1's whole allocation meets the new bound: start from it.
+        cheapest = run(keep=use_heuristic)
     if cheapest.status in (OPTIMAL, TIME_LIMIT):
         make_whole()
         status = OPTIMAL if most.status == _settled(cheapest) == OPTIMAL else TIME_LIMIT
-        return _Outcome(status, *model.values(), cheapest.bound), model
+        return _Outcome(status, *model.values(), cheapest.bound, unmet_bound, cost), model
     # Out of time before phase 2 found anything: keep phase 1's allocation, cost unbounded.
-    return _Outcome(TIME_LIMIT, *fallback, None), model
+    return _Outcome(TIME_LIMIT, *fallback, None, unmet_bound, cost), model
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,12 +256,17 @@ def solve(
     time_limit: float | None = None,
     merge: bool = True,
     split_services: bool = True,
+    use_heuristic: bool = True,
 ) -> Result:
     """Allocate the pledges: meet as much demand as possible, then at least total cost.
 
     merge groups schools with the same service, reachable offers (and, under single_source,
     quantity) into one type; split_services solves each service as its own model. Both give the
     same optimum as the plain school-by-school model (solve_plain) in far less time.
+    use_heuristic=False runs the search as before issue 18 (for the bench's comparison): no
+    heuristic allocation to start from or fall back on, no bound from the block without
+    single_source, exact to the penny under single_source too. Same optimum, but a time limit
+    can then leave a block with nothing.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -331,13 +286,17 @@ def solve(
     pooled: dict[str, int] = defaultdict(int)
     statuses: list[str] = []
     bound_total: float | None = 0.0
+    unmet_bound: int | None = 0
+    heuristic_pence: int | None = 0
     notes: list[str] = []
     columns = integers = rows = models = 0
     blocks = [b for b in plan.blocks if not any(s in plan.messages for s in b.services)]
     if infeasible:
         blocks = []
     for n, block in enumerate(blocks):
-        outcome, model = _solve_block(block, instance.rules, solver, clock, len(blocks) - n)
+        outcome, model = _solve_block(
+            block, instance.rules, solver, clock, len(blocks) - n, use_heuristic
+        )
         models += 1
         columns += len(model.decisions) + len(model.flows)
         integers += len(model.decisions)
@@ -351,6 +310,19 @@ def solve(
                 " offers' capacity, minimum awards and exclusions"
             )
             continue
+        if outcome.unmet_bound is None or unmet_bound is None:
+            unmet_bound = None
+        else:
+            unmet_bound += outcome.unmet_bound
+        if outcome.heuristic_pence is None or heuristic_pence is None:
+            heuristic_pence = None
+        else:
+            heuristic_pence += outcome.heuristic_pence
+        if outcome.heuristic_only:
+            notes.append(
+                f"the search for {', '.join(block.services)} found nothing better than the"
+                " heuristic allocation within the time limit"
+            )
         if outcome.status == "none":
             notes.append(
                 f"no allocation of {', '.join(block.services)} found within the time limit;"
@@ -411,6 +383,8 @@ def solve(
             solver=name,
             seconds=Seconds(clock.build, clock.solve, total),
             model=size,
+            heuristic_pence=None,
+            unmet_bound=None,
         )
 
     unmet = []
@@ -444,6 +418,8 @@ def solve(
         charges=tuple(charges),
         checks=tuple(checks),
         model=size,
+        heuristic_pence=heuristic_pence if blocks and use_heuristic else None,
+        unmet_bound=unmet_bound,
     )
 
 

@@ -34,8 +34,10 @@ from procurement.optimizer import (
     standalone_pence,
 )
 from procurement.optimizer.charges import largest_remainder
+from procurement.optimizer.heuristic import heuristic
 from procurement.optimizer.model import _Model, _plan
-from procurement.optimizer.solve import _make_whole, _Run, _run, _settled
+from procurement.optimizer.running import _Run, _run
+from procurement.optimizer.solve import _make_whole, _settled
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "counselling"
@@ -685,3 +687,41 @@ def test_unreadable_input_exits_2(args, stdin, message):
     done = run_cli(*args, stdin=stdin)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_a_time_limit_never_meets_less_than_the_heuristic_allocation_nor_costs_more():
+    instance = a_hard_round()
+    [block] = _plan(instance, True, True).blocks
+    start = heuristic(block, instance.rules)
+    assert start is not None
+    result = solve(instance, time_limit=0.05)
+    assert result.status == TIME_LIMIT
+    unmet = sum(u.quantity for u in result.unmet)
+    assert unmet <= start.unmet_total
+    assert result.heuristic_pence == start.cost_pence
+    assert result.objective_pence is not None and result.objective_pence <= start.cost_pence
+    assert result.unmet_bound is not None and 0 <= result.unmet_bound <= unmet
+    assert sum(c.charge_pence for c in result.charges) == result.objective_pence
+
+
+def test_without_the_heuristic_a_time_limit_can_leave_a_service_with_nothing():
+    result = solve(a_hard_round(), time_limit=0.05, use_heuristic=False)
+    assert result.status == TIME_LIMIT and result.heuristic_pence is None
+    if not result.awards:
+        assert result.message == (
+            "no allocation of supply found within the time limit; its demand is reported unmet"
+        )
+
+
+def test_an_optimal_result_proves_its_unmet_units_and_beats_the_heuristic():
+    instance = a_round(
+        {"S1": 8, "S2": 7},
+        [an_offer("A", 100, capacity=9), an_offer("B", 150, capacity=3)],
+        Rules(single_source=True),
+    )
+    result = solve(instance)
+    assert result.status == OPTIMAL
+    assert result.unmet_bound == sum(u.quantity for u in result.unmet) == 4
+    assert result.heuristic_pence is not None
+    assert result.objective_pence is not None
+    assert result.objective_pence <= result.heuristic_pence

@@ -54,8 +54,10 @@ def test_the_optimizer_loads_only_the_standard_library_pulp_and_highspy():
     assert procurement == {
         "procurement.optimizer",
         "procurement.optimizer.charges",
+        "procurement.optimizer.heuristic",
         "procurement.optimizer.instance",
         "procurement.optimizer.model",
         "procurement.optimizer.result",
+        "procurement.optimizer.running",
         "procurement.optimizer.solve",
     }
