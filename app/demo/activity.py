@@ -31,13 +31,15 @@ from procurement.rounds.access import get_round
 from procurement.rounds.approvals import approve_pledges
 from procurement.rounds.award import award_run
 from procurement.rounds.inputs import awaiting
-from procurement.rounds.lifecycle import RoundInput, close_pledging, create_round
-from procurement.rounds.models import RoundStatus
+from procurement.rounds.lifecycle import RoundInput, change_rules, close_pledging, create_round
+from procurement.rounds.models import BuyingRound, RoundStatus
 from procurement.rounds.pledges import save_pledges
 from procurement.rounds.runs import execute_run, queue_run
 
 PO_PREFIX = "DEMO-"
 ROUND_TITLE = "Speech and language therapy, autumn term"
+COMPARED_ROUND_TITLE = "Counselling days this term: one provider or two?"
+COMPARED_SCHOOLS = 14
 # Traded services schools order in the demo, and how many units one school typically buys.
 ORDERED = {
     "counselling": (4, 12),
@@ -72,6 +74,7 @@ def seed_demo_activity(today: date) -> dict[str, int]:
     added["orders"] = _orders(admin, today, rng)
     added["invoices"] += _billing(today)
     added["grants"] = _grants(admin, today)
+    added["compared runs"] = seed_compared_round(committee, today)
     return added
 
 
@@ -257,6 +260,72 @@ def _awarded_round(committee: User, today: date, rng: random.Random) -> int:
         return 0
     assert get_round(buying_round.id).status is RoundStatus.AWARDED
     return summary.orders
+
+
+def seed_compared_round(committee: User, today: date) -> int:
+    """A counselling round pledged, closed and run twice under different rules, not awarded
+    yet: the committee compares the two runs (the round's "Compare two runs" page) before it
+    chooses. How many runs it added; 0 when the round exists or cannot be made."""
+    if db.session.scalar(
+        sa.select(BuyingRound.id).where(BuyingRound.title == COMPARED_ROUND_TITLE)
+    ):
+        return 0
+    term = Term.containing(today)
+    offers = _live_offers("counselling")
+    if len(offers) < 2:
+        return 0
+    rng = random.Random(3070)  # its own, so the rest of the demo stays as it was
+    opened = datetime.combine(term.starts_on - timedelta(days=30), time(9), tzinfo=UTC)
+    deadline = opened + timedelta(days=14)
+    try:
+        buying_round = create_round(
+            RoundInput(
+                title=COMPARED_ROUND_TITLE,
+                description=(
+                    "Counselling days for this term. The committee is weighing continuity "
+                    "(each school with one counsellor) and resilience (two providers) against "
+                    "the lowest price before it awards."
+                ),
+                service_ids=[offers[0].service_id],
+                term_keys=[term.key],
+                offer_ids=[o.id for o in offers],
+                pledge_deadline_at=deadline,
+                max_share_percent=100,
+                min_providers=1,
+                single_source=False,
+                open_now=True,
+            ),
+            committee,
+            now=opened,
+        )
+        for n, school in enumerate(_schools(rng, COMPARED_SCHOOLS)):
+            pledged_at = opened + timedelta(days=1 + n % 7)
+            save_pledges(
+                buying_round.id,
+                school.id,
+                {(offers[0].service_id, term.key): rng.randint(3, 12)},
+                _sbm_like(school),
+                now=pledged_at,
+                po_number=f"{PO_PREFIX}{school.urn}-CNS",
+            )
+            if awaiting(buying_round.id, school.id):  # over the threshold: the head approves
+                approve_pledges(buying_round.id, school.id, _head_like(school), pledged_at)
+        close_pledging(buying_round.id, committee, now=deadline + timedelta(hours=1))
+        # The cheapest allocation first; then with each school kept to one counsellor and no
+        # provider winning more than 60%, to see what continuity and resilience cost.
+        execute_run(queue_run(buying_round.id, committee, now=deadline + timedelta(hours=2)).id)
+        change_rules(
+            buying_round.id,
+            max_share_percent=60,
+            min_providers=2,
+            single_source=True,
+            actor=committee,
+        )
+        execute_run(queue_run(buying_round.id, committee, now=deadline + timedelta(hours=3)).id)
+    except DomainError:
+        db.session.rollback()
+        return 0
+    return 2
 
 
 def _sbm_like(school: School) -> User:

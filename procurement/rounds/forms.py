@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     DateField,
     RadioField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -176,3 +177,21 @@ def pledge_form(lots: Sequence[Any], formdata: Any = None, data: dict | None = N
     if formdata is None:
         return PledgeForm(data=data or {})
     return PledgeForm(formdata=formdata)
+
+
+def _run_id(value: Any) -> int | None:
+    """A run's id from the address, or None when it is blank or not a number."""
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
+class CompareRunsForm(FlaskForm):
+    """Two runs of a round to compare (a GET form: nothing is written, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    a = SelectField("First run", coerce=_run_id, validate_choice=False)
+    b = SelectField("Second run", coerce=_run_id, validate_choice=False)

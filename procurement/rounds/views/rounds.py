@@ -24,8 +24,9 @@ from procurement.rounds.access import (
 )
 from procurement.rounds.answers import run_answer
 from procurement.rounds.award import call_offs_for_school, contracts_of
+from procurement.rounds.comparison import latest_pair, run_choice
 from procurement.rounds.estimates import indicative
-from procurement.rounds.forms import RoundForm, RulesForm, RunForm
+from procurement.rounds.forms import CompareRunsForm, RoundForm, RulesForm, RunForm
 from procurement.rounds.lifecycle import (
     cancel_round,
     change_rules,
@@ -37,7 +38,7 @@ from procurement.rounds.lifecycle import (
     terms_to_choose,
 )
 from procurement.rounds.lots import lots
-from procurement.rounds.models import STATUS_TEXT, BuyingRound, RoundStatus
+from procurement.rounds.models import STATUS_TEXT, BuyingRound, RoundRun, RoundStatus
 from procurement.rounds.notices import notices_for_round
 from procurement.rounds.pledges import pledge_totals, pledges_for_school
 
@@ -82,6 +83,16 @@ def round_new():
     return render_template("procurement/rounds/round_new.html", form=form), outcome.status
 
 
+def _compare_form(runs: list[RoundRun]) -> CompareRunsForm | None:
+    """Two runs to compare, the latest two with an allocation chosen; None without two."""
+    a, b = latest_pair(runs)
+    if a is None:
+        return None
+    form = CompareRunsForm(formdata=None, data={"a": a, "b": b})
+    form.a.choices = form.b.choices = [run_choice(run) for run in runs]
+    return form
+
+
 def round_page(
     buying_round: BuyingRound,
     *,
@@ -115,8 +126,10 @@ def round_page(
                     "single_source": buying_round.single_source,
                 }
             )
+        runs = runs_of(buying_round.id)
         context.update(
-            runs=runs_of(buying_round.id),
+            runs=runs,
+            compare_form=_compare_form(runs),
             rules_form=rules_form,
             run_form=run_form or RunForm(),
             contracts=contracts_of(buying_round.id) if awarded else [],

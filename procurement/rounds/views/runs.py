@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, jsonify, redirect, render_template, url_for
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.errors import DomainError, refusal_status
-from app.forms import ActionForm, filled, submit
+from app.forms import ActionForm, field_errors, filled, submit
 from app.jobs import enqueue_after_commit
 from app.models import PARTNERSHIP_ROLES
 from app.money import format_pence
@@ -16,10 +16,18 @@ from app.security import roles_required
 from app.time import utcnow
 from marketplace.orders.rules import plural
 from procurement.blueprint import bp
-from procurement.rounds.access import get_round, get_run
+from procurement.rounds.access import get_round, get_run, runs_of
 from procurement.rounds.answers import run_answer
 from procurement.rounds.award import award_run
-from procurement.rounds.forms import RunForm
+from procurement.rounds.comparison import (
+    SORTS,
+    RunComparison,
+    compare_runs,
+    csv_text,
+    default_pair,
+    run_choice,
+)
+from procurement.rounds.forms import CompareRunsForm, RunForm
 from procurement.rounds.models import RoundStatus, RunStatus
 from procurement.rounds.runs import queue_run, same_input_runs
 from procurement.rounds.tasks import solve_run
@@ -49,6 +57,63 @@ def round_run(round_id: int):
     run = outcome.value
     flash(f"Run {run.number} has started.", "success")
     return redirect(url_for("procurement.round_run_detail", round_id=round_id, run_id=run.id))
+
+
+def _chosen_runs(round_id: int) -> tuple[CompareRunsForm, RunComparison | None, int]:
+    """The runs chosen in the address (the two latest if none), and their comparison or why
+    there is none (its message on the form, with the status to show it with)."""
+    if "a" in request.args or "b" in request.args:
+        form = CompareRunsForm(formdata=request.args)
+    else:
+        a, b = default_pair(round_id)
+        form = CompareRunsForm(data={"a": a, "b": b})
+    form.a.choices = form.b.choices = [
+        ("", "Choose a run"),
+        *(run_choice(run) for run in runs_of(round_id)),
+    ]
+    try:
+        comparison = compare_runs(round_id, form.a.data, form.b.data, request.args.get("sort"))
+    except DomainError as exc:
+        status = refusal_status(exc)
+        field_errors(form, exc.field, exc.message)
+        return form, None, status
+    return form, comparison, 200
+
+
+@bp.route("/rounds/<int:round_id>/runs/compare")
+@roles_required(*PARTNERSHIP_ROLES)
+def round_runs_compare(round_id: int):
+    """Two runs side by side: rules, cost, unmet, providers and each school's charge."""
+    buying_round = get_round(round_id)
+    form, comparison, status = _chosen_runs(round_id)
+    page = render_template(
+        "procurement/rounds/round_runs_compare.html",
+        round=buying_round,
+        form=form,
+        comparison=comparison,
+        sorts=SORTS,
+    )
+    return page, status
+
+
+@bp.route("/rounds/<int:round_id>/runs/compare.csv")
+@roles_required(*PARTNERSHIP_ROLES)
+def round_runs_compare_csv(round_id: int) -> Response:
+    """Each school's charge under the two runs, as CSV, in the page's order."""
+    get_round(round_id)
+    form, comparison, status = _chosen_runs(round_id)
+    if comparison is None:
+        problems = [e for field in (form.a, form.b) for e in field.errors] + form.form_errors
+        return Response("\n".join(problems) + "\n", status=status, mimetype="text/plain")
+    name = f"round-{round_id}-runs-{comparison.a.number}-{comparison.b.number}-charges.csv"
+    return Response(
+        csv_text(comparison),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @bp.route("/rounds/<int:round_id>/runs/<int:run_id>")

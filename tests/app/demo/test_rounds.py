@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.demo.activity import COMPARED_ROUND_TITLE, ROUND_TITLE, seed_compared_round
 from app.demo.rounds import DEMO_ROUND_TITLE, seed_demo_round
 from app.extensions import db
 from app.time import utcnow
+from procurement.rounds.comparison import compare_runs, default_pair
 from procurement.rounds.estimates import indicative
 from procurement.rounds.models import BuyingRound, Pledge, RoundStatus
 from procurement.rounds.pledges import pledge_totals
@@ -31,7 +33,17 @@ def test_the_demo_round_is_open_with_pledges_and_seeding_again_adds_nothing(runn
     assert any(p.approved and p.po_number for p in pledges)
     assert any(not p.approved and p.estimated_pence > 0 for p in pledges)
     assert any(p.approved and not p.po_number for p in pledges)
-    # Beside it, the demo's past round (app.demo.activity), awarded before this term.
-    assert count(BuyingRound) == 2
-    past = db.session.scalar(sa.select(BuyingRound).where(BuyingRound.id != demo.id))
+    # Beside it, the demo's past round (app.demo.activity), awarded before this term, and a
+    # round run twice under different rules, for the committee to compare the runs.
+    assert count(BuyingRound) == 3
+    past = db.session.scalar(sa.select(BuyingRound).where(BuyingRound.title == ROUND_TITLE))
     assert past.status is RoundStatus.AWARDED
+    compared = db.session.scalar(
+        sa.select(BuyingRound).where(BuyingRound.title == COMPARED_ROUND_TITLE)
+    )
+    assert compared.status is RoundStatus.RUN
+    a, b = default_pair(compared.id)
+    comparison = compare_runs(compared.id, a, b)
+    assert (comparison.a.single_source, comparison.b.single_source) == (False, True)
+    assert comparison.figures[0].change.difference > 0  # the rules cost something
+    assert seed_compared_round(compared.created_by, utcnow().date()) == 0

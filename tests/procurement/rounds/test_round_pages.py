@@ -66,9 +66,11 @@ def writes() -> tuple[int, int]:
 
 
 def awarded_round(rw):
+    """Pledged, run twice (to compare the runs) and the second run awarded."""
     pledge(rw, rw.world.sbm_a, 10)
     pledge(rw, rw.world.sbm_b, 45)
     close(rw)
+    execute_run(queue_run(rw.buying_round.id, rw.world.committee).id)
     run = queue_run(rw.buying_round.id, rw.world.committee)
     execute_run(run.id)
     award_run(rw.buying_round.id, run.id, rw.world.committee)
@@ -105,6 +107,8 @@ def test_pages_are_gated_by_role_and_schools_see_only_their_own_lines(client, lo
         f"/rounds/{round_id}": 200 if partnership or school else 403,
         f"/rounds/{round_id}/runs/{run.id}": 200 if partnership else 403,
         f"/rounds/{round_id}/runs/{run.id}/inputs.json": 200 if partnership else 403,
+        f"/rounds/{round_id}/runs/compare": 200 if partnership else 403,
+        f"/rounds/{round_id}/runs/compare.csv": 200 if partnership else 403,
         pledge_url(rw, world.school_a.id): 200 if partnership or school else 403,
         pledge_url(rw, world.school_b.id): 200 if partnership else (404 if school else 403),
         f"/rounds/{round_id}/schools/{world.school_a.id}": 200 if partnership or school else 403,
