@@ -286,12 +286,13 @@ def change_quantity(
 
 
 @use_case
-def remove_line(line_id: int, school_id: int, actor: User) -> BasketLine:
-    """Take a line out of the school's basket."""
+def remove_line(line_id: int, school_id: int, actor: User) -> Offer:
+    """Take a line out of the school's basket; returns the offer it was for."""
     line = get_line_for_school(line_id, school_id, lock=True)
+    offer = line.offer
     db.session.delete(line)
     db.session.commit()
-    return line
+    return offer
 
 
 @use_case
@@ -326,11 +327,15 @@ def checkout(
     record = Checkout(school_id=school_id, po_number=po, created_by_id=actor.id)
     db.session.add(record)
     db.session.flush()
-    for priced in shown.lines:
+    failed: dict[int, str] = {}
+    # Capacity rows are locked in one order (offer, term) by every checkout, so two baskets
+    # holding the same offers wait for each other rather than deadlock.
+    for priced in sorted(shown.lines, key=lambda p: (p.line.offer_id, p.line.term_key)):
         try:
             _place(priced, record, actor, today)
         except DomainError as exc:
-            problems.append(_named(priced, _sentence(exc.message)))
+            failed[priced.line.id] = _named(priced, _sentence(exc.message))
+    problems = [failed[p.line.id] for p in shown.lines if p.line.id in failed]
     if problems:
         raise CheckoutRefused(_refusal(problems), problems)
     for line in lines:

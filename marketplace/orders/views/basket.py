@@ -144,8 +144,8 @@ def basket_line_remove(line_id: int):
     if not form.validate_on_submit():
         flash("Your form expired or was sent twice: nothing was removed. Try again.", "error")
         return redirect(url_for("marketplace.basket"))
-    line = basket.remove_line(line_id, current_user.school_id, current_user)
-    flash(f"{line.offer.service.name} from {line.offer.provider.name} removed.", "success")
+    offer = basket.remove_line(line_id, current_user.school_id, current_user)
+    flash(f"{offer.service.name} from {offer.provider.name} removed.", "success")
     return redirect(url_for("marketplace.basket"))
 
 
