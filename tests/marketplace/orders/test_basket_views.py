@@ -148,6 +148,8 @@ def test_checkout_with_one_po_number_places_an_order_per_provider(client, login,
     assert lines() == []
     orders_page = client.get("/orders").get_data(as_text=True)
     assert orders_page.count("PO PO-900") == 2
+    order_page = client.get(f"/orders/{orders[0].id}").get_data(as_text=True)
+    assert f'href="{response.location}"' in order_page  # back to the orders placed with it
 
 
 def test_checkout_without_a_po_number_or_with_a_changed_basket_changes_nothing(
