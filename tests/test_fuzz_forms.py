@@ -47,7 +47,7 @@ from app.account_links import LinkPurpose, make_token
 from app.extensions import db
 from app.models import MembershipTerm
 from app.time import utcnow
-from marketplace.orders import acceptance, decisions
+from marketplace.orders import acceptance, basket, decisions
 from marketplace.orders import drafting as order_drafting
 from marketplace.orders.models import OrderStatus
 from marketplace.supply import cover as supply_cover
@@ -176,6 +176,13 @@ def build_world() -> tuple[factories.World, Ids]:
     acceptance.dispute(
         ids["order_disputed"], world.school_a.id, world.sbm_a, "Books missing", today=later
     )
+    ids["basket_line"] = basket.add_line(  # school A's basket: offer B, ready to check out
+        school_id=world.school_a.id,
+        offer_id=world.offer_b.id,
+        term_key=key,
+        quantity=2,
+        actor=world.sbm_a,
+    ).id
 
     now = utcnow()
     draft = make_tender(world, publish=False, now=now, deadline_at=now + timedelta(days=40))
@@ -308,6 +315,27 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             f"/offers/{world.offer_a.id}/order",
             valid={"quantity": "2", "po_number": "PO-7", "term_key": term_key()},
         ),
+        Case(
+            "marketplace.basket_add",
+            "sbm",
+            f"/offers/{world.offer_a.id}/basket",
+            page=f"/offers/{world.offer_a.id}/order",  # the order form's "Add to basket" button
+            valid={"quantity": "2", "term_key": term_key()},
+        ),
+        Case(
+            "marketplace.basket_line_quantity",
+            "sbm",
+            f"/basket/lines/{i.basket_line}/quantity",
+            page="/basket",
+            valid={f"line-{i.basket_line}-quantity": "3"},
+        ),
+        Case(
+            "marketplace.basket_line_remove",
+            "sbm",
+            f"/basket/lines/{i.basket_line}/remove",
+            page="/basket",
+        ),
+        Case("marketplace.basket_checkout", "sbm", "/basket/checkout", valid={"po_number": "PO-8"}),
         Case(
             "marketplace.order_approve",
             "head",

@@ -3,7 +3,8 @@
 Schools order traded services (some waiting for their head, some confirmed, some delivered), a
 buying round for speech and language therapy was pledged, run and awarded before the term
 began, the partnership office ran billing (without Stripe: invoices are issued locally) and
-recorded two grants. Everything the dashboards show of the demo comes from here, through the
+recorded two grants; Greenwood's business manager has a line in the basket, not yet checked
+out. Everything the dashboards show of the demo comes from here, through the
 same code the pages use; nothing is written as a figure.
 
 Safe to run twice: it does nothing when the demo's orders are already there.
@@ -25,7 +26,7 @@ from marketplace.billing import runs
 from marketplace.billing.state import stripe_configured
 from marketplace.catalogue.models import Service, ServiceKind
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders import acceptance, decisions, drafting
+from marketplace.orders import acceptance, basket, decisions, drafting
 from marketplace.orders.models import Order
 from procurement.rounds.access import get_round
 from procurement.rounds.approvals import approve_pledges
@@ -75,6 +76,7 @@ def seed_demo_activity(today: date) -> dict[str, int]:
     added["invoices"] += _billing(today)
     added["grants"] = _grants(admin, today)
     added["compared runs"] = seed_compared_round(committee, today)
+    added["basket lines"] = _basket(today)
     return added
 
 
@@ -169,6 +171,27 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
             except DomainError:
                 continue  # capacity ran out or the offer is not for this school: as in life
     return placed
+
+
+def _basket(today: date) -> int:
+    """Greenwood's business manager has put two educational psychology days in the basket."""
+    school = db.session.scalar(sa.select(School).where(School.urn == DEMO_SCHOOL_URN))
+    offers = _live_offers("educational-psychology")
+    if school is None or not offers:
+        return 0
+    next_term = Term.containing(Term.containing(today).ends_on + timedelta(days=1))
+    try:
+        basket.add_line(
+            school_id=school.id,
+            offer_id=offers[-1].id,
+            term_key=next_term.key,
+            quantity=2,
+            actor=_sbm_like(school),
+            today=today,
+        )
+    except DomainError:
+        return 0  # not orderable today (the demo's dates move with the calendar)
+    return 1
 
 
 def _after_delivery(order_id: int, school: School, stage: float, disputes: list[int]) -> None:

@@ -151,7 +151,8 @@ def _clean_text(value: str | None, limit: int, what: str, field: str) -> str:
     return text
 
 
-def _clean_po(value: str | None) -> str:
+def clean_po(value: str | None) -> str:
+    """The school's purchase-order number, required, trimmed and at most PO_NUMBER_MAX long."""
     po_number = _clean_text(value, PO_NUMBER_MAX, "The purchase-order number", "po_number")
     if not po_number:
         raise InvalidOrder("Enter your purchase-order number", field="po_number")
@@ -196,18 +197,33 @@ def create_draft(
         quantity=quantity,
         today=today or london_today(),
     )
+    order = add_draft(prepared, po_number=po_number, notes=notes, actor=actor)
+    db.session.commit()
+    return order
+
+
+def add_draft(
+    prepared: PreparedOrder,
+    *,
+    po_number: str | None,
+    notes: str | None,
+    actor: User,
+    checkout_id: int | None = None,
+) -> Order:
+    """Write a priced draft and its audit event (create_draft; a basket's checkout writes one
+    per line). The caller commits."""
     order = Order(
-        school_id=school_id,
+        school_id=prepared.school.id,
         status=OrderStatus.DRAFT,
-        po_number=_clean_po(po_number),
+        po_number=clean_po(po_number),
         notes=_clean_text(notes, NOTES_MAX, "Notes", "notes"),
         created_by_id=actor.id,
+        checkout_id=checkout_id,
     )
     _apply(order, prepared)
     db.session.add(order)
     db.session.flush()
     record(actor, order, "created", None, offer_id=order.offer_id, po_number=order.po_number)
-    db.session.commit()
     return order
 
 
@@ -244,7 +260,7 @@ def update_draft(
         quantity=quantity,
         today=today or london_today(),
     )
-    order.po_number = _clean_po(po_number)
+    order.po_number = clean_po(po_number)
     order.notes = _clean_text(notes, NOTES_MAX, "Notes", "notes")
     _apply(order, prepared)
     record(actor, order, "updated", before, po_number=order.po_number)
@@ -259,6 +275,16 @@ def submit(order_id: int, school_id: int, actor: User, *, today: date | None = N
     A second submit of the same order changes nothing and says so.
     """
     order = get_order_for_school(order_id, school_id, lock=True)
+    submit_draft(order, actor, today=today or london_today())
+    db.session.commit()
+    return order
+
+
+def submit_draft(order: Order, actor: User, *, today: date) -> None:
+    """Submit a draft the caller has loaded (locked): the one submit rule, for `submit` and for
+    a basket's checkout, which submits every line's order in one transaction. The caller
+    commits."""
+    school_id = order.school_id
     if order.status is not OrderStatus.DRAFT:
         if order.status in ORDER_RESERVING_STATUSES:
             raise OrderStateConflict(
@@ -273,7 +299,7 @@ def submit(order_id: int, school_id: int, actor: User, *, today: date | None = N
             school_id=school_id,
             term_key=order.term_key,
             quantity=order.quantity,
-            today=today or london_today(),
+            today=today,
             lock_entitlement=True,
         )
         quote = prepared.quote
@@ -309,8 +335,6 @@ def submit(order_id: int, school_id: int, actor: User, *, today: date | None = N
         )
     else:
         order_awaiting_approval(order)
-    db.session.commit()
-    return order
 
 
 @use_case
@@ -328,7 +352,7 @@ def give_po_number(order_id: int, school_id: int, actor: User, po_number: str | 
             f"Order {order.id} is {STATUS_TEXT[order.status].lower()}; nothing was changed."
         )
     before = {**order.snapshot(), "po_number": order.po_number}
-    order.po_number = _clean_po(po_number)
+    order.po_number = clean_po(po_number)
     record(actor, order, "purchase order given", before, po_number=order.po_number)
     db.session.commit()
     return order

@@ -35,3 +35,27 @@ class PriceChanged(Conflict):
 
 class CancellationRefused(Conflict):
     code = "cancellation_refused"
+
+
+class BasketLineNotFound(NotFound):
+    code = "basket_line_not_found"
+
+
+class CheckoutNotFound(NotFound):
+    code = "checkout_not_found"
+
+
+class BasketChanged(Conflict):
+    """The basket is not the one the school checked: a line or a price changed since."""
+
+    code = "basket_changed"
+
+
+class CheckoutRefused(Conflict):
+    """A line of the basket cannot be ordered, so nothing was: `problems` names each one."""
+
+    code = "checkout_refused"
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    HiddenField,
     RadioField,
     StringField,
     TextAreaField,
@@ -15,7 +16,9 @@ from marketplace.orders.decisions import REASON_MAX
 from marketplace.orders.drafting import NOTES_MAX, PO_NUMBER_MAX
 
 
-class OrderForm(FlaskForm):
+class BasketLineForm(FlaskForm):
+    """An offer's term and quantity: the order form's first half, all the basket needs."""
+
     # Choices are the offer's orderable terms; the service says why any other term is refused.
     term_key = RadioField(
         "Which term?",
@@ -26,6 +29,9 @@ class OrderForm(FlaskForm):
     quantity = WholeNumberField(
         "How many?", validators=[Required("Enter how many you need, like 5")]
     )
+
+
+class OrderForm(BasketLineForm):
     po_number = StringField(
         "Purchase-order number",
         validators=[
@@ -60,3 +66,17 @@ class PoNumberForm(FlaskForm):
             Length(max=PO_NUMBER_MAX, message=f"Keep it to {PO_NUMBER_MAX} characters or fewer"),
         ],
     )
+
+
+class QuantityForm(FlaskForm):
+    """A basket line's new quantity (each line's form has its own prefix)."""
+
+    quantity = WholeNumberField(
+        "Quantity", validators=[Required("Enter how many you need, like 5")]
+    )
+
+
+class CheckoutForm(PoNumberForm):
+    """The basket's one purchase-order number, and the basket as the school checked it."""
+
+    basket_check = HiddenField()

@@ -1,4 +1,5 @@
-"""Schools' orders: one offer (or a contract call-off) for one term, and its statuses."""
+"""Schools' orders: one offer (or a contract call-off) for one term, and its statuses; the
+school's basket of offers to order together, and the checkouts that sent a basket as orders."""
 
 from __future__ import annotations
 
@@ -112,6 +113,8 @@ class Order(Model):
     # (marketplace.offers.pricing.settle_cancellation).
     cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     po_number: Mapped[str] = mapped_column(sa.String(60), default="")
+    # The basket checkout that placed this order with others under one PO number, if any.
+    checkout_id: Mapped[int | None] = mapped_column(sa.ForeignKey("checkouts.id"), index=True)
     # The head's reason for rejecting the order (status rejected), shown to the school.
     rejection_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
@@ -162,3 +165,41 @@ class Order(Model):
             "total_pence": self.total_pence,
             "term_key": self.term_key,
         }
+
+
+class BasketLine(Model):
+    """An offer, term and quantity a school means to order with the rest of its basket.
+
+    Not priced when saved: the basket prices every line as it is shown and again at checkout,
+    with the order page's rules (marketplace.orders.drafting.prepare).
+    """
+
+    __tablename__ = "basket_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("school_id", "offer_id", "term_key"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("offers.id"), index=True)
+    term_key: Mapped[str] = mapped_column(sa.String(20))
+    quantity: Mapped[int]
+    added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    offer: Mapped[Offer] = relationship()
+
+
+class Checkout(Model):
+    """A school's basket sent in one go: one purchase-order number, one order per line."""
+
+    __tablename__ = "checkouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    po_number: Mapped[str] = mapped_column(sa.String(60))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    orders: Mapped[list[Order]] = relationship(order_by="Order.id")

@@ -2,7 +2,10 @@
 
 import pytest
 
+from app.extensions import db
 from app.models import Role
+from marketplace.orders.models import BasketLine, Checkout
+from tests.marketplace.conftest import term_key
 
 ROLES = ["anonymous", *[r.value for r in Role]]
 
@@ -23,6 +26,8 @@ PAGES = {
     "/supply/contracts": {Role.ADMIN, Role.COMMITTEE},
     "/supply/contracts/new": {Role.ADMIN, Role.COMMITTEE},
     "/supply/baselines": {Role.ADMIN, Role.COMMITTEE},
+    "/basket": {Role.SBM},
+    "/basket/checkout": {Role.SBM},
 }
 
 
@@ -75,6 +80,36 @@ def test_only_the_admin_can_change_users_or_membership(client, auth, world, role
         == 403
     )
     assert client.post("/admin/membership/save", data={}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_schools_basket_and_checkouts_are_its_own(client, auth, world, role):
+    line = BasketLine(
+        school_id=world.school_a.id, offer_id=world.offer_a.id, term_key=term_key(), quantity=3
+    )
+    checkout = Checkout(school_id=world.school_a.id, po_number="PO-ACCESS")
+    db.session.add_all([line, checkout])
+    db.session.commit()
+    sign_in_as(auth, world, role)
+    own = client.get(f"/basket/checkouts/{checkout.id}")
+    remove = client.post(f"/basket/lines/{line.id}/remove")
+    if role == "anonymous":
+        assert (own.status_code, remove.status_code) == (302, 302)
+    elif role in ("sbm", "head"):
+        assert own.status_code == 200 and "PO-ACCESS" in own.get_data(as_text=True)
+        assert remove.status_code == (302 if role == "sbm" else 403)
+    else:
+        assert (own.status_code, remove.status_code) == (403, 403)
+    # Another school's SBM never sees or reaches them.
+    auth.logout()
+    auth.as_user(world.sbm_b)
+    assert client.get(f"/basket/checkouts/{checkout.id}").status_code == 404
+    assert "Your basket is empty" in client.get("/basket").get_data(as_text=True)
+    assert client.post(f"/basket/lines/{line.id}/remove").status_code == 404
+    quantity = client.post(
+        f"/basket/lines/{line.id}/quantity", data={f"line-{line.id}-quantity": "1"}
+    )
+    assert quantity.status_code == 404
 
 
 def test_an_unknown_page_gets_the_not_found_page(client, auth, world):

@@ -8,7 +8,7 @@ from app.models import Grant, Membership, Provider, School, User
 from marketplace.billing.models import Invoice, InvoiceStatus
 from marketplace.catalogue.models import Service, ServiceKind
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders.models import Order, OrderKind, OrderStatus
+from marketplace.orders.models import BasketLine, Order, OrderKind, OrderStatus
 from procurement.contracts.models import Contract, ContractSchool
 
 
@@ -96,6 +96,11 @@ def test_the_demo_has_a_term_of_real_activity(runner):
     assert (
         db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.school_id == own.id)) >= 1
     )
+    # Greenwood's business manager has a line in the basket, not yet checked out.
+    basket = list(db.session.scalars(sa.select(BasketLine).where(BasketLine.school_id == own.id)))
+    assert [(line.quantity, line.offer.service.slug) for line in basket] == [
+        (2, "educational-psychology")
+    ]
 
 
 def test_the_demos_stand_in_users_can_never_sign_in(runner):
