@@ -82,7 +82,8 @@ def catalogue_page():
         (str(p.id), p.name) for p in catalogue.providers_with_live_offers(today)
     ]
     form.validate()
-    entries = catalogue.search(form.filters(), today)
+    school_id = current_user.school_id if current_user.role in SCHOOL_ROLES else None
+    entries = catalogue.search(form.filters(), today, school_id)
     groups: dict[Category, list[catalogue.CatalogueEntry]] = {}
     for entry in entries:
         groups.setdefault(entry.service.category, []).append(entry)
