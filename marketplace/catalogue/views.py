@@ -15,6 +15,7 @@ from app.time import london_today
 from marketplace.blueprint import bp
 from marketplace.catalogue import compare
 from marketplace.catalogue import services as catalogue
+from marketplace.catalogue.coverage import coverage
 from marketplace.catalogue.errors import CannotCompare
 from marketplace.catalogue.forms import CompareForm
 from marketplace.catalogue.models import Category, ServiceKind, Unit
@@ -109,6 +110,7 @@ def _service_detail(service_id: int, compare_form: CompareForm | None = None, st
     school = _school()
     page = catalogue.service_page(service_id, today, school)
     contracts = contract_prices().for_school(school.id, service_id, today) if school else []
+    rounds = coverage().open_rounds(service_id)
     compare_form = compare_form or CompareForm()
     compare_form.offer.choices = [
         (view.offer.id, f"{view.offer.provider.name}: {view.offer.title}") for view in page.offers
@@ -120,6 +122,7 @@ def _service_detail(service_id: int, compare_form: CompareForm | None = None, st
             service=page.service,
             school=school,
             contracts=contracts,
+            rounds=rounds,
             can_order=current_user.role is Role.SBM,
             today=today,
             compare_form=compare_form,
