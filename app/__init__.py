@@ -84,11 +84,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.guidance import bp as guidance_bp
     from app.notifications import views as notifications
     from marketplace.blueprint import blueprint as marketplace_blueprint
+    from marketplace.catalogue import coverage
     from marketplace.orders import contract_prices
     from procurement.blueprint import blueprint as procurement_blueprint
     from procurement.contracts.prices import ContractRegisterPrices
+    from procurement.rounds.coverage import OpenRoundCoverage
 
     contract_prices.install(ContractRegisterPrices())
+    coverage.install(OpenRoundCoverage())
     audit.install_guards()
     security.init_app(app)
     assets.init_app(app)

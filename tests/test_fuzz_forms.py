@@ -82,7 +82,19 @@ HOSTILE = [
     "\u202e",
     "<script>alert(1)</script>",
 ]
-QUERY_NAMES = ("q", "page", "year", "status", "term", "members", "run", "school_id", "provider_id")
+QUERY_NAMES = (
+    "q",
+    "page",
+    "year",
+    "status",
+    "term",
+    "members",
+    "run",
+    "school_id",
+    "provider_id",
+    "offer",
+    "quantity",
+)
 
 # POST routes not walked here, each with the reason.
 NOT_FUZZED = {

@@ -13,12 +13,13 @@ from app.accounts import provider_for_school
 from app.calendar import Term, add_working_days
 from app.extensions import db
 from app.models import Provider, School
+from marketplace.catalogue import prices
 from marketplace.catalogue import search as full_text
 from marketplace.catalogue.errors import ServiceNotFound
 from marketplace.catalogue.models import Category, Service, ServiceKind, Unit
 from marketplace.entitlements import services as entitlement_service
 from marketplace.offers.models import Offer, OfferStatus, OfferTier
-from marketplace.offers.pricing import Tier
+from marketplace.offers.pricing import PriceAtQuantity, Tier
 from marketplace.orders import rules
 
 
@@ -48,6 +49,7 @@ class CatalogueEntry:
     service: Service
     offer_count: int
     lowest_price_pence: int | None
+    headline: prices.ServiceHeadline | None = None  # what this school would pay, and from what
 
 
 def live_offer_conditions(today: date) -> list[sa.ColumnElement[bool]]:
@@ -55,9 +57,12 @@ def live_offer_conditions(today: date) -> list[sa.ColumnElement[bool]]:
     return [Offer.status == OfferStatus.LIVE, Offer.valid_to >= today]
 
 
-def search(filters: CatalogueFilters, today: date) -> list[CatalogueEntry]:
-    """Services matching the search and every filter, with live offers and lowest price: best
-    match first when there are words to search for, else by category."""
+def search(
+    filters: CatalogueFilters, today: date, school_id: int | None = None
+) -> list[CatalogueEntry]:
+    """Services matching the search and every filter, with live offers, lowest price and the
+    headline prices for the school: best match first when there are words to search for, else
+    by category."""
     offer_ids = sa.select(Offer.id).where(*live_offer_conditions(today))
     if filters.provider_id is not None:
         offer_ids = offer_ids.where(Offer.provider_id == filters.provider_id)
@@ -101,8 +106,14 @@ def search(filters: CatalogueFilters, today: date) -> list[CatalogueEntry]:
     if found is not None:
         stmt = stmt.join(found, found.c.service_id == Service.id).add_columns(found.c.rank)
     rows = db.session.execute(stmt).all()
+    headlines = _headlines(offer_ids, [row[0].id for row in rows if row[1]], school_id)
     entries = [
-        CatalogueEntry(service=row[0], offer_count=row[1] or 0, lowest_price_pence=row[2])
+        CatalogueEntry(
+            service=row[0],
+            offer_count=row[1] or 0,
+            lowest_price_pence=row[2],
+            headline=headlines.get(row[0].id),
+        )
         for row in rows
     ]
     if found is not None:  # best match first (ties by name)
@@ -110,6 +121,29 @@ def search(filters: CatalogueFilters, today: date) -> list[CatalogueEntry]:
         return [e for _, e in sorted(zip(ranks, entries, strict=True), key=lambda p: -p[0])]
     order = {category: index for index, category in enumerate(Category)}
     return sorted(entries, key=lambda e: (order[e.service.category], e.service.kind.value))
+
+
+def _headlines(
+    offer_ids: sa.Select, service_ids: list[int], school_id: int | None
+) -> dict[int, prices.ServiceHeadline]:
+    """Per service: the headline prices over its offers that passed the filters."""
+    if not service_ids:
+        return {}
+    offers = db.session.scalars(
+        sa.select(Offer)
+        .where(Offer.id.in_(offer_ids), Offer.service_id.in_(service_ids))
+        .options(selectinload(Offer.tiers))
+    )
+    by_service: dict[int, list[Offer]] = {}
+    for offer in offers:
+        by_service.setdefault(offer.service_id, []).append(offer)
+    last = prices.last_order_quantities(school_id)
+    found = {}
+    for service_id, service_offers in by_service.items():
+        line = prices.headline(service_offers, school_id, last.get(service_id))
+        if line is not None:
+            found[service_id] = line
+    return found
 
 
 def providers_with_live_offers(today: date) -> list[Provider]:
@@ -146,6 +180,7 @@ class OfferView:
     terms: list[TermCapacity]
     earliest_start: date
     problem: str | None = None  # why this school cannot order it, if it cannot
+    price: PriceAtQuantity | None = None  # at the quantity the school would typically buy
 
     @property
     def orderable_terms(self) -> list[TermCapacity]:
@@ -161,6 +196,7 @@ class ServicePage:
     service: Service
     offers: list[OfferView]
     entitlement_left: int | None = None  # for a member school and a core service
+    last_ordered: int | None = None  # the quantity of the school's last order of the service
     notes: list[str] = field(default_factory=list)
 
 
@@ -192,9 +228,15 @@ _LOOK_UP: Any = object()
 
 
 def offer_view(
-    offer: Offer, today: date, school: School | None, *, own_provider_id: Any = _LOOK_UP
+    offer: Offer,
+    today: date,
+    school: School | None,
+    *,
+    own_provider_id: Any = _LOOK_UP,
+    quantity: int | None = None,
 ) -> OfferView:
-    """An offer with its tiers, capacity per term and whether this school may order it.
+    """An offer with its tiers, capacity per term, whether this school may order it and its
+    price at `quantity` (default: the offer's smallest order).
 
     `own_provider_id`: the school's own provider id when it sells too (looked up if omitted).
     """
@@ -217,6 +259,11 @@ def offer_view(
         terms=term_capacities(offer, today),
         earliest_start=add_working_days(today, offer.lead_time_days),
         problem=problem,
+        price=prices.price_for_school(
+            offer,
+            school.id if school is not None else None,
+            quantity if quantity is not None else prices.quantity_for(offer, None),
+        ),
     )
 
 
@@ -238,7 +285,13 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
         )
     )
     own = provider_for_school(school.id) if school is not None else None
-    views = [offer_view(offer, today, school, own_provider_id=own) for offer in offers]
+    last = prices.last_order_quantities(school.id if school is not None else None).get(service.id)
+    views = [
+        offer_view(
+            offer, today, school, own_provider_id=own, quantity=prices.quantity_for(offer, last)
+        )
+        for offer in offers
+    ]
     views.sort(key=lambda v: (v.tiers[0].unit_price_pence if v.tiers else 0, v.offer.id))
     left = None
     if school is not None and service.kind is ServiceKind.CORE:
@@ -246,4 +299,4 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
         membership = entitlement_service.membership_for_year(school.id, year)
         if membership is not None:
             left = entitlement_service.left_under(membership, service.id, year)
-    return ServicePage(service=service, offers=views, entitlement_left=left)
+    return ServicePage(service=service, offers=views, entitlement_left=left, last_ordered=last)

@@ -8,12 +8,16 @@ from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.calendar import term_label
-from app.forms import PoundsField
-from app.models import SCHOOL_ROLES, Role
+from app.forms import PoundsField, field_errors
+from app.models import SCHOOL_ROLES, Role, School
 from app.security import roles_required
 from app.time import london_today
 from marketplace.blueprint import bp
+from marketplace.catalogue import compare
 from marketplace.catalogue import services as catalogue
+from marketplace.catalogue.coverage import coverage
+from marketplace.catalogue.errors import CannotCompare
+from marketplace.catalogue.forms import CompareForm
 from marketplace.catalogue.models import Category, ServiceKind, Unit
 from marketplace.orders.contract_prices import contract_prices
 
@@ -82,7 +86,8 @@ def catalogue_page():
         (str(p.id), p.name) for p in catalogue.providers_with_live_offers(today)
     ]
     form.validate()
-    entries = catalogue.search(form.filters(), today)
+    school_id = current_user.school_id if current_user.role in SCHOOL_ROLES else None
+    entries = catalogue.search(form.filters(), today, school_id)
     groups: dict[Category, list[catalogue.CatalogueEntry]] = {}
     for entry in entries:
         groups.setdefault(entry.service.category, []).append(entry)
@@ -96,23 +101,64 @@ def catalogue_page():
     )
 
 
+def _school() -> School | None:
+    return current_user.school if current_user.role in SCHOOL_ROLES else None
+
+
+def _service_detail(service_id: int, compare_form: CompareForm | None = None, status: int = 200):
+    today = london_today()
+    school = _school()
+    page = catalogue.service_page(service_id, today, school)
+    contracts = contract_prices().for_school(school.id, service_id, today) if school else []
+    rounds = coverage().open_rounds(service_id)
+    compare_form = compare_form or CompareForm()
+    compare_form.offer.choices = [
+        (view.offer.id, f"{view.offer.provider.name}: {view.offer.title}") for view in page.offers
+    ]
+    return (
+        render_template(
+            "marketplace/catalogue/service_detail.html",
+            page=page,
+            service=page.service,
+            school=school,
+            contracts=contracts,
+            rounds=rounds,
+            can_order=current_user.role is Role.SBM,
+            today=today,
+            compare_form=compare_form,
+        ),
+        status,
+    )
+
+
 @bp.route("/services/<int:service_id>")
 @roles_required(*CATALOGUE_ROLES)
 def service_detail(service_id: int):
     """A service and every live offer: tiers, capacity left per term, lead time, notice rules."""
-    today = london_today()
-    school = current_user.school if current_user.role in SCHOOL_ROLES else None
-    page = catalogue.service_page(service_id, today, school)
-    contracts = contract_prices().for_school(school.id, service_id, today) if school else []
-    return render_template(
-        "marketplace/catalogue/service_detail.html",
-        page=page,
-        service=page.service,
-        school=school,
-        contracts=contracts,
-        can_order=current_user.role is Role.SBM,
-        today=today,
-    )
+    return _service_detail(service_id)
+
+
+@bp.route("/services/<int:service_id>/compare")
+@roles_required(*CATALOGUE_ROLES)
+def service_compare(service_id: int):
+    """Two to four offers for the service side by side, priced at the school's quantity."""
+    form = CompareForm(request.args)
+    if form.validate():
+        try:
+            comparison = compare.compare_offers(
+                service_id, form.offer.data or [], london_today(), _school(), form.quantity.data
+            )
+        except CannotCompare as exc:
+            field_errors(form, exc.field, exc.message)
+        else:
+            return render_template(
+                "marketplace/catalogue/compare.html",
+                comparison=comparison,
+                service=comparison.service,
+                form=form,
+                can_order=current_user.role is Role.SBM,
+            )
+    return _service_detail(service_id, form, 400)
 
 
 bp.add_app_template_filter(term_label, "term_label")

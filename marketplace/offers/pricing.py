@@ -209,3 +209,44 @@ def settle_cancellation(
         reason = "Cancelled with enough notice: the order is refunded pro rata in full"
     reason += f", less the {rules.admin_charge_bp / 100:g}% admin charge." if admin else "."
     return Settlement(True, reason, total_pence, used, admin, notice_ends_on)
+
+
+def typical_quantity(*, last_ordered: int | None, min_quantity: int, tiers: Sequence[Tier]) -> int:
+    """The quantity a school is shown prices for: what it last ordered of the service, else the
+    offer's minimum order (never below the smallest tier's minimum, nor below 1)."""
+    if last_ordered is not None and last_ordered > 0:
+        return last_ordered
+    smallest_tier = min((tier.min_quantity for tier in tiers), default=1)
+    return max(1, min_quantity, smallest_tier)
+
+
+@dataclass(frozen=True)
+class PriceAtQuantity:
+    """What one unit costs at `quantity` (all-units tiers), and the lowest unit price of the
+    offer with the quantity that reaches it. Excludes VAT and any set-up charge."""
+
+    quantity: int
+    unit_price_pence: int
+    lowest_unit_price_pence: int
+    lowest_from_quantity: int
+
+    @property
+    def is_lowest(self) -> bool:
+        """The quantity already reaches the lowest price (no "from" to show)."""
+        return self.unit_price_pence <= self.lowest_unit_price_pence
+
+
+def price_at_quantity(tiers: Sequence[Tier], quantity: int) -> PriceAtQuantity:
+    """The unit price at `quantity`, with the cheapest tier and the quantity it starts at
+    (quantities below the smallest tier are priced at the smallest tier's minimum)."""
+    if not tiers:
+        raise PricingError("This offer has no prices")
+    smallest = min(tier.min_quantity for tier in tiers)
+    tier = tier_for(tiers, max(quantity, smallest, 1))
+    cheapest = min(tiers, key=lambda t: (t.unit_price_pence, t.min_quantity))
+    return PriceAtQuantity(
+        quantity=max(quantity, smallest, 1),
+        unit_price_pence=tier.unit_price_pence,
+        lowest_unit_price_pence=cheapest.unit_price_pence,
+        lowest_from_quantity=max(1, cheapest.min_quantity),
+    )

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.extensions import db
 from app.models import Role, School, User
 from app.time import format_instant, utcnow
 from app.use_case import use_case
+from marketplace.orders.models import ORDER_CLOSED_STATUSES, Order
 from procurement.rounds.access import audit_scope, lock_round
 from procurement.rounds.approvals import price_lists, settle_approval
 from procurement.rounds.errors import (
@@ -58,6 +60,50 @@ def pledge_totals(buying_round: BuyingRound) -> list[LotTotal]:
     return [
         LotTotal(lot, *counts.get((lot.service.id, lot.term.key), (0, 0)))
         for lot in lots(buying_round)
+    ]
+
+
+@dataclass(frozen=True)
+class OrderOverlap:
+    """A school's order that a pledge in the round would come on top of."""
+
+    order_id: int
+    lot: Lot
+    provider_name: str
+    quantity: int
+    unit_price_pence: int
+
+
+def orders_overlapping(buying_round: BuyingRound, school_id: int) -> list[OrderOverlap]:
+    """The school's orders (not cancelled, declined or rejected) for one of the round's services
+    in one of its terms from a provider with an offer in the round: a pledge would buy the same
+    thing again, so the pledge form warns of them."""
+    by_key = {(lot.service.id, lot.term.key): lot for lot in lots(buying_round)}
+    providers = {round_offer.offer.provider_id for round_offer in buying_round.offers}
+    if not by_key or not providers:
+        return []
+    orders = db.session.scalars(
+        sa.select(Order)
+        .where(
+            Order.school_id == school_id,
+            Order.service_id.in_({service_id for service_id, _ in by_key}),
+            Order.term_key.in_(buying_round.term_keys),
+            Order.provider_id.in_(providers),
+            Order.status.not_in(ORDER_CLOSED_STATUSES),
+        )
+        .options(selectinload(Order.provider))
+        .order_by(Order.id)
+    )
+    return [
+        OrderOverlap(
+            order.id,
+            by_key[(order.service_id, order.term_key)],
+            order.provider.name,
+            order.quantity,
+            order.unit_price_pence,
+        )
+        for order in orders
+        if (order.service_id, order.term_key) in by_key
     ]
 
 

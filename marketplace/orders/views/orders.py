@@ -18,8 +18,10 @@ from app.security import roles_required
 from app.time import london_today
 from marketplace.blueprint import bp
 from marketplace.catalogue import services as catalogue
+from marketplace.catalogue.coverage import cheaper_rounds, coverage
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders import access, decisions, drafting
+from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
 from marketplace.orders.models import CANCELLABLE_STATUSES, STATUS_TEXT, Order, OrderStatus
 
@@ -33,6 +35,21 @@ def _status_filter() -> OrderStatus | None:
         return OrderStatus(value) if value else None
     except ValueError:
         return None
+
+
+def _covers(view: catalogue.OfferView, term_key: str | None = None) -> dict[str, Any]:
+    """What else covers the offer's service for the order pages: open rounds (and those that
+    price it lower than this offer, to warn of) and the school's contracts."""
+    service_id = view.offer.service_id
+    rounds = coverage().open_rounds(service_id)
+    price = view.price.unit_price_pence if view.price is not None else None
+    return {
+        "rounds": rounds,
+        "cheaper_rounds": cheaper_rounds(rounds, price, term_key),
+        "contracts": contract_prices().for_school(
+            current_user.school_id, service_id, london_today()
+        ),
+    }
 
 
 def _term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
@@ -104,7 +121,12 @@ def order_new(offer_id: int):
         status = 409
     return (
         render_template(
-            "marketplace/orders/order_new.html", form=form, view=view, offer=offer, today=today
+            "marketplace/orders/order_new.html",
+            form=form,
+            view=view,
+            offer=offer,
+            today=today,
+            **_covers(view),
         ),
         status,
     )
@@ -157,6 +179,7 @@ def order_edit(order_id: int):
             offer=order.offer,
             order=order,
             today=today,
+            **_covers(view),
         ),
         status,
     )
@@ -174,6 +197,11 @@ def show_order(
     is_seller = provider is not None and order.provider_id == provider.id
     today = london_today()
     settlement = None
+    lower = []
+    if is_school and order.status is OrderStatus.DRAFT:
+        lower = cheaper_rounds(
+            coverage().open_rounds(order.service_id), order.unit_price_pence, order.term_key
+        )
     if is_school and order.status in CANCELLABLE_STATUSES:
         settlement = decisions.cancellation_terms(order, today)
     return (
@@ -185,6 +213,7 @@ def show_order(
             is_school=is_school,
             is_seller=is_seller,
             settlement=settlement,
+            cheaper_rounds=lower,
             threshold_pence=order.school.approval_threshold_pence,
             needs_approval=order.needs_approval(order.school.approval_threshold_pence),
             action_form=ActionForm(),

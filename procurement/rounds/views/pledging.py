@@ -28,6 +28,7 @@ from procurement.rounds.lots import lots
 from procurement.rounds.models import BuyingRound, RoundStatus
 from procurement.rounds.notices import mark_notice_read
 from procurement.rounds.pledges import (
+    orders_overlapping,
     pledge_totals,
     pledges_for_school,
     save_pledges,
@@ -131,6 +132,7 @@ def _pledge_page(
                 and buying_round.accepts_pledges(now)
             ),
             action_form=ActionForm(),
+            overlaps=orders_overlapping(buying_round, school.id),
             error=error,
             now=now,
             plural=plural,

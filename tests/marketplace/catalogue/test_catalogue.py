@@ -13,6 +13,7 @@ from marketplace.catalogue.models import Category, ServiceKind, Unit
 from marketplace.catalogue.services import CatalogueFilters
 from marketplace.offers.models import OfferStatus
 from marketplace.orders import drafting
+from marketplace.orders.models import OrderStatus
 from tests import factories
 from tests.marketplace.conftest import draft, term_key
 from tests.marketplace.html import error_summary, row_cells, text
@@ -82,6 +83,62 @@ def test_the_lowest_price_is_the_cheapest_band_of_any_live_offer(shelf, market):
     assert (entry.offer_count, entry.lowest_price_pence) == (2, 21_000)
 
 
+def test_the_catalogue_prices_a_service_at_what_the_school_last_ordered(shelf, market):
+    draft(market, quantity=20)  # offer A: £230 a day from 20
+    db.session.commit()
+    (entry,) = catalogue.search(
+        CatalogueFilters(q="counselling"), london_today(), market.school_a.id
+    )
+    assert entry.headline is not None
+    typical = entry.headline.typical
+    assert (typical.quantity, typical.unit_price_pence) == (20, 23_000)
+    assert (entry.headline.lowest_unit_price_pence, entry.headline.lowest_from_quantity) == (
+        21_000,
+        50,
+    )
+    # Another school has ordered nothing: it sees the smallest order's price.
+    (other,) = catalogue.search(
+        CatalogueFilters(q="counselling"), london_today(), market.school_b.id
+    )
+    assert other.headline is not None
+    assert (other.headline.typical.quantity, other.headline.typical.unit_price_pence) == (1, 25_000)
+
+
+def test_a_cancelled_order_does_not_set_the_typical_quantity(shelf, market):
+    order = draft(market, quantity=60)
+    order.status = OrderStatus.CANCELLED
+    db.session.commit()
+    (entry,) = catalogue.search(
+        CatalogueFilters(q="counselling"), london_today(), market.school_a.id
+    )
+    assert entry.headline is not None and entry.headline.typical.quantity == 1
+
+
+def test_the_catalogue_says_no_from_price_once_the_quantity_reaches_the_lowest(shelf, market):
+    draft(market, quantity=60)  # offer B: £210 a day from 50
+    db.session.commit()
+    (entry,) = catalogue.search(
+        CatalogueFilters(q="counselling"), london_today(), market.school_a.id
+    )
+    assert entry.headline is not None
+    assert entry.headline.typical.unit_price_pence == 21_000
+    assert not entry.headline.shows_from
+
+
+def test_the_service_page_prices_each_offer_at_the_schools_quantity(client, login, market):
+    draft(market, quantity=5)
+    db.session.commit()
+    login(market.sbm_a)
+    page = text(client.get(f"/services/{market.service.id}").get_data(as_text=True))
+    assert "Prices are for 5 days, what your school last ordered" in page
+    assert (
+        "Your price: £250.00 per day for 5 days; from £230.00 per day at 20 days or more." in page
+    )
+    assert (
+        "Your price: £270.00 per day for 5 days; from £210.00 per day at 50 days or more." in page
+    )
+
+
 def test_the_service_page_shows_capacity_left_per_term_and_excludes_dead_offers(market):
     order = draft(market, quantity=30)
     drafting.submit(order.id, market.school_a.id, market.sbm_a)
@@ -113,7 +170,9 @@ def test_the_catalogue_page_lists_services_by_category_with_prices(shelf, client
     assert error_summary(page) == []
     assert "3</strong> services" in page
     assert "Counselling" in page and "CPD and peer review" in page
-    assert "2 offers, from £210.00 per day" in text(page)
+    assert "2 offers: £250.00 per day for 1 day; from £210.00 per day at 50 days or more" in text(
+        page
+    )
     filtered = client.get("/services?q=therapy&category=speech-language").get_data(as_text=True)
     assert "1</strong> service match" in filtered
     assert "School counselling" not in filtered

@@ -299,6 +299,7 @@ def test_actions_need_the_csrf_token(client, login, market, request):
 PAGES = [
     "/services",
     "/services/{service}",
+    "/services/{service}/compare?offer={offer}&offer={offer_b}",
     "/orders",
     "/offers/{offer}/order",
     "/entitlements",
@@ -310,13 +311,28 @@ ALLOWED = {
     "sbm_a": {
         "/services",
         "/services/{service}",
+        "/services/{service}/compare?offer={offer}&offer={offer_b}",
         "/orders",
         "/offers/{offer}/order",
         "/entitlements",
     },
-    "head_a": {"/services", "/services/{service}", "/orders", "/entitlements"},
-    "admin": {"/services", "/services/{service}"},
-    "committee": {"/services", "/services/{service}"},
+    "head_a": {
+        "/services",
+        "/services/{service}",
+        "/services/{service}/compare?offer={offer}&offer={offer_b}",
+        "/orders",
+        "/entitlements",
+    },
+    "admin": {
+        "/services",
+        "/services/{service}",
+        "/services/{service}/compare?offer={offer}&offer={offer_b}",
+    },
+    "committee": {
+        "/services",
+        "/services/{service}",
+        "/services/{service}/compare?offer={offer}&offer={offer_b}",
+    },
     "provider_user_a": {"/provider/offers", "/provider/offers/new", "/provider/orders"},
 }
 
@@ -325,14 +341,18 @@ ALLOWED = {
 def test_each_role_reaches_only_its_own_pages(client, login, market, who):
     login(getattr(market, who))
     for path in PAGES:
-        url = path.format(service=market.service.id, offer=market.offer_a.id)
+        url = path.format(
+            service=market.service.id, offer=market.offer_a.id, offer_b=market.offer_b.id
+        )
         expected = 200 if path in ALLOWED[who] else 403
         assert client.get(url).status_code == expected, (who, url)
 
 
 @pytest.mark.parametrize("path", PAGES)
 def test_signed_out_visitors_are_sent_to_sign_in(client, market, path):
-    response = client.get(path.format(service=market.service.id, offer=market.offer_a.id))
+    response = client.get(
+        path.format(service=market.service.id, offer=market.offer_a.id, offer_b=market.offer_b.id)
+    )
     assert response.status_code == 302
     assert "/sign-in" in response.location
 
