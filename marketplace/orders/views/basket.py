@@ -24,7 +24,7 @@ from marketplace.orders.errors import CheckoutRefused
 from marketplace.orders.forms import BasketLineForm, CheckoutForm, OrderForm, QuantityForm
 from marketplace.orders.models import STATUS_TEXT
 from marketplace.orders.rules import needs_approval, plural
-from marketplace.orders.views.orders import SCHOOL, _term_choices
+from marketplace.orders.views.orders import SCHOOL, covers_context, term_choices
 
 
 @bp.app_context_processor
@@ -47,7 +47,7 @@ def basket_add(offer_id: int):
     today = london_today()
     view = catalogue.offer_view(offer, today, current_user.school)
     form = BasketLineForm()
-    form.term_key.choices = _term_choices(view)
+    form.term_key.choices = term_choices(view)
     status = 400
     if form.validate_on_submit():
         try:
@@ -85,6 +85,7 @@ def basket_add(offer_id: int):
             view=view,
             offer=offer,
             today=today,
+            **covers_context(view),
         ),
         status,
     )

@@ -37,7 +37,7 @@ def _status_filter() -> OrderStatus | None:
         return None
 
 
-def _covers(view: catalogue.OfferView, term_key: str | None = None) -> dict[str, Any]:
+def covers_context(view: catalogue.OfferView, term_key: str | None = None) -> dict[str, Any]:
     """What else covers the offer's service for the order pages: open rounds (and those that
     price it lower than this offer, to warn of) and the school's contracts."""
     service_id = view.offer.service_id
@@ -52,7 +52,7 @@ def _covers(view: catalogue.OfferView, term_key: str | None = None) -> dict[str,
     }
 
 
-def _term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
+def term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
     return [
         (t.term.key, f"{t.term.label} – {t.left} of {t.capacity} left")
         for t in view.orderable_terms
@@ -88,7 +88,7 @@ def order_new(offer_id: int):
     today = london_today()
     view = catalogue.offer_view(offer, today, current_user.school)
     form = OrderForm()
-    form.term_key.choices = _term_choices(view)
+    form.term_key.choices = term_choices(view)
     if request.method == "GET" and len(form.term_key.choices) == 1:
         form.term_key.data = form.term_key.choices[0][0]
     status = 200
@@ -126,7 +126,7 @@ def order_new(offer_id: int):
             view=view,
             offer=offer,
             today=today,
-            **_covers(view),
+            **covers_context(view),
         ),
         status,
     )
@@ -147,7 +147,7 @@ def order_edit(order_id: int):
     today = london_today()
     view = catalogue.offer_view(order.offer, today, current_user.school)
     form = OrderForm(obj=order)
-    form.term_key.choices = _term_choices(view)
+    form.term_key.choices = term_choices(view)
     status = 200
     if form.validate_on_submit():
         try:
@@ -179,7 +179,7 @@ def order_edit(order_id: int):
             offer=order.offer,
             order=order,
             today=today,
-            **_covers(view),
+            **covers_context(view),
         ),
         status,
     )
