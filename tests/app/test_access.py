@@ -1,7 +1,11 @@
 """Who may open which page: a sweep of paths × roles, and organisation scoping."""
 
+import io
+from pathlib import Path
+
 import pytest
 
+from app.config import Config
 from app.models import Role
 
 ROLES = ["anonymous", *[r.value for r in Role]]
@@ -75,6 +79,29 @@ def test_only_the_admin_can_change_users_or_membership(client, auth, world, role
         == 403
     )
     assert client.post("/admin/membership/save", data={}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_admin_sees_or_confirms_a_gias_import_preview(client, auth, world, role):
+    auth.as_user(world.admin)
+    sample = (Path(Config.DEMO_DATA_DIR) / "schools" / "gias_sample_99.csv").read_bytes()
+    uploaded = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(sample), "gias.csv"), "la_code": ""},
+        content_type="multipart/form-data",
+    )
+    preview = uploaded.location
+    assert "/admin/schools/import/preview/" in preview
+    auth.logout()
+    sign_in_as(auth, world, role)
+    shown = client.get(preview)
+    confirmed = client.post(preview, data={"sha256": "0" * 64})
+    if role == "anonymous":
+        assert shown.status_code == confirmed.status_code == 302
+    elif role == "admin":
+        assert (shown.status_code, confirmed.status_code) == (200, 400)
+    else:
+        assert shown.status_code == confirmed.status_code == 403
 
 
 def test_an_unknown_page_gets_the_not_found_page(client, auth, world):
