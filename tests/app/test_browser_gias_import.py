@@ -42,9 +42,12 @@ def test_the_national_sample_is_previewed_and_imported_only_when_confirmed(live_
     upload(page, live_server)  # the filter as it starts: no school of another area is taken
     assert page.locator("h1").inner_text() == "Check the schools to import"
     assert page.locator("#created").inner_text() == "To create: 0"
+    # Every school of the sample is skipped, each with its reason: 9 closed, 90 elsewhere.
+    assert page.locator("#skipped").inner_text() == "Skipped: 99"
     skipped = page.locator("#skipped-table")
-    assert skipped.get_by_text("In another local authority (202)").count() == 44
     assert skipped.get_by_text("Closed", exact=True).count() == 9
+    assert skipped.get_by_text("In another local authority (").count() == 90
+    assert skipped.get_by_text("In another local authority (202)").count() == 38
     assert school_total(page, live_server) == before  # previewing wrote nothing
 
     upload(page, live_server, la_code="")  # every area, on purpose

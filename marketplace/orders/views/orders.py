@@ -21,7 +21,8 @@ from marketplace.catalogue import services as catalogue
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders import access, decisions, drafting
 from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
-from marketplace.orders.models import CANCELLABLE_STATUSES, STATUS_TEXT, Order, OrderStatus
+from marketplace.orders.labels import STATUS_TEXT
+from marketplace.orders.models import CANCELLABLE_STATUSES, Order, OrderStatus
 
 SCHOOL = (Role.SBM, Role.HEAD)
 SELLERS = (Role.PROVIDER, Role.SBM)  # an SBM sells when their school is a hub

@@ -26,6 +26,7 @@ from procurement.rounds.answers import run_answer
 from procurement.rounds.award import call_offs_for_school, contracts_of
 from procurement.rounds.estimates import indicative
 from procurement.rounds.forms import RoundForm, RulesForm, RunForm
+from procurement.rounds.labels import STATUS_TEXT
 from procurement.rounds.lifecycle import (
     cancel_round,
     change_rules,
@@ -37,7 +38,7 @@ from procurement.rounds.lifecycle import (
     terms_to_choose,
 )
 from procurement.rounds.lots import lots
-from procurement.rounds.models import STATUS_TEXT, BuyingRound, RoundStatus
+from procurement.rounds.models import BuyingRound, RoundStatus
 from procurement.rounds.notices import notices_for_round
 from procurement.rounds.pledges import pledge_totals, pledges_for_school
 
