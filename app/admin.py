@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import accounts
+from app import accounts, gias_preview
 from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
@@ -119,10 +119,10 @@ def schools_import():
     """Upload a GIAS establishment export; it is previewed before anything is imported."""
     form = GiasUploadForm()
     if not form.is_submitted():
-        form.la_code.data = school_service.partnership_la_code(current_app.config["PARTNERSHIP_LA"])
+        form.la_code.data = gias_preview.partnership_la_code(current_app.config["PARTNERSHIP_LA"])
     if form.validate_on_submit():
         try:
-            token = school_service.hold_gias_upload(
+            token = gias_preview.hold_gias_upload(
                 form.file.data.read(),
                 filename=form.file.data.filename or "",
                 la_code=form.la_code.data or None,
@@ -147,7 +147,7 @@ def _held_uploads() -> dict[str, Any]:
 @roles_required(Role.ADMIN)
 def schools_import_preview(token: str):
     """What an uploaded GIAS file would create, update and skip; importing it on confirmation."""
-    preview = school_service.preview_gias_upload(token, **_held_uploads())
+    preview = gias_preview.preview_gias_upload(token, **_held_uploads())
     form = GiasConfirmForm()
     if not form.is_submitted():
         form.sha256.data = preview.sha256
@@ -155,7 +155,7 @@ def schools_import_preview(token: str):
     status = 400
     if form.validate():
         try:
-            result = school_service.confirm_gias_import(
+            result = gias_preview.confirm_gias_import(
                 token,
                 form.sha256.data or "",
                 actor=current_user,

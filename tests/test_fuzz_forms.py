@@ -249,10 +249,10 @@ def _held_gias_upload() -> str:
     """A GIAS file uploaded and waiting on its preview page (the token of its address)."""
     from flask import current_app
 
-    from app import schools
+    from app import gias_preview
 
     data, _ = _gias_file()
-    return schools.hold_gias_upload(
+    return gias_preview.hold_gias_upload(
         data.read(),
         filename="schools.csv",
         la_code=None,
