@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import accounts
+from app import accounts, gias_preview
 from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
 from app.forms import (
     ActionForm,
+    GiasConfirmForm,
     GiasUploadForm,
     GrantForm,
     InviteForm,
@@ -111,21 +116,55 @@ def schools():
 @bp.route("/schools/import", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def schools_import():
-    """Upload a GIAS establishment export to add and update schools."""
+    """Upload a GIAS establishment export; it is previewed before anything is imported."""
     form = GiasUploadForm()
-    report = None
+    if not form.is_submitted():
+        form.la_code.data = gias_preview.partnership_la_code(current_app.config["PARTNERSHIP_LA"])
     if form.validate_on_submit():
-        data = form.file.data.read()
         try:
-            result = school_service.start_gias_import(
-                data,
+            token = gias_preview.hold_gias_upload(
+                form.file.data.read(),
                 filename=form.file.data.filename or "",
                 la_code=form.la_code.data or None,
-                actor=current_user,
-                queue_above=current_app.config["GIAS_QUEUE_ABOVE"],
+                **_held_uploads(),
             )
         except DomainError as exc:
             form.file.errors = [*form.file.errors, exc.message]
+        else:
+            return redirect(url_for("admin.schools_import_preview", token=token))
+    return render_template("app/admin/schools_import.html", form=form)
+
+
+def _held_uploads() -> dict[str, Any]:
+    """Where uploaded GIAS files wait for confirmation, and for how long."""
+    return {
+        "folder": Path(current_app.instance_path) / "gias-uploads",
+        "lifetime": timedelta(minutes=current_app.config["GIAS_PREVIEW_MINUTES"]),
+    }
+
+
+@bp.route("/schools/import/preview/<token>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def schools_import_preview(token: str):
+    """What an uploaded GIAS file would create, update and skip; importing it on confirmation."""
+    preview = gias_preview.preview_gias_upload(token, **_held_uploads())
+    form = GiasConfirmForm()
+    if not form.is_submitted():
+        form.sha256.data = preview.sha256
+        return render_template("app/admin/schools_import_preview.html", preview=preview, form=form)
+    status = 400
+    if form.validate():
+        try:
+            result = gias_preview.confirm_gias_import(
+                token,
+                form.sha256.data or "",
+                actor=current_user,
+                queue_above=current_app.config["GIAS_QUEUE_ABOVE"],
+                **_held_uploads(),
+            )
+        except DomainError as exc:
+            status = refusal_status(exc)
+            form.form_errors.append(exc.message)
         else:
             if isinstance(result, GiasImport):
                 flash(
@@ -133,9 +172,15 @@ def schools_import():
                     "success",
                 )
                 return redirect(url_for("admin.schools_import_progress", import_id=result.id))
-            report = result
-            flash("Import finished: " + report.summary() + ".", "success")
-    return render_template("app/admin/schools_import.html", form=form, report=report)
+            flash("Import finished: " + result.summary() + ".", "success")
+            return redirect(url_for("admin.schools"))
+    # The fingerprint is a hidden field: its problem is the form's.
+    form.form_errors.extend(form.sha256.errors)
+    form.sha256.errors = []
+    form.sha256.data = preview.sha256
+    return render_template(
+        "app/admin/schools_import_preview.html", preview=preview, form=form
+    ), status
 
 
 @bp.route("/schools/import/<int:import_id>")

@@ -53,6 +53,11 @@ class Config:
     PARTNERSHIP_VAT_NUMBER = os.environ.get("PARTNERSHIP_VAT_NUMBER", "GB 123 4567 89")
     # Where people ask for help or report an accessibility problem (the accessibility statement).
     PARTNERSHIP_EMAIL = os.environ.get("PARTNERSHIP_EMAIL", "office@elp.demo.pooled.test")
+    # The partnership's own local authority code (e.g. "307" for Ealing): the GIAS import's
+    # filter starts with it. Empty: the code most of the member schools (else all schools) have.
+    PARTNERSHIP_LA = os.environ.get("PARTNERSHIP_LA", "")
+    # How long an uploaded GIAS file waits for the admin to confirm its preview.
+    GIAS_PREVIEW_MINUTES = int(os.environ.get("GIAS_PREVIEW_MINUTES", "60"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Session cookies: never readable by scripts, not sent cross-site, HTTPS-only in production.
     SESSION_COOKIE_HTTPONLY = True

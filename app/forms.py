@@ -15,6 +15,7 @@ from wtforms import (
     DateField,
     EmailField,
     Field,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -300,8 +301,17 @@ class GiasUploadForm(FlaskForm):
     )
     la_code = StringField(
         "Only this local authority code (optional)",
-        description="For example 307 for Ealing. Leave blank for all.",
+        description="Starts as the partnership's own local authority (for example 307 for "
+        "Ealing). Clear it to import schools from every local authority in the file.",
         validators=[Optional(), Length(max=10)],
+    )
+
+
+class GiasConfirmForm(FlaskForm):
+    """Import the previewed file: its fingerprint, so that exactly that file is imported."""
+
+    sha256 = HiddenField(
+        validators=[InputRequired("The preview is missing: upload the file again")]
     )
 
 

@@ -48,6 +48,16 @@ class GiasSchool:
     town: str
 
 
+@dataclass(frozen=True)
+class SkippedRow:
+    """A school in the file that is not imported, and why."""
+
+    urn: int
+    name: str
+    la_name: str
+    reason: str
+
+
 @dataclass
 class GiasFile:
     """What a file holds: the schools to upsert and what was left out."""
@@ -56,6 +66,7 @@ class GiasFile:
     skipped_closed: int = 0
     skipped_other_la: int = 0
     rows_read: int = 0
+    skipped: list[SkippedRow] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[GiasSchool]:
@@ -96,6 +107,10 @@ def _whole(text: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > WHOLE_MAX:
         return None
     return int(text)
+
+
+def _skipped(urn: int, value: dict[str, str], reason: str) -> SkippedRow:
+    return SkippedRow(urn=urn, name=value["name"][:200], la_name=value["la_name"], reason=reason)
 
 
 def parse(data: bytes, *, la_code: str | None = None) -> GiasFile:
@@ -147,9 +162,13 @@ def parse(data: bytes, *, la_code: str | None = None) -> GiasFile:
             first_line_of[urn] = line_number
             if value["status"] in CLOSED_STATUSES:
                 result.skipped_closed += 1
+                result.skipped.append(_skipped(urn, value, "Closed"))
                 continue
             if wanted_la is not None and value["la_code"] != wanted_la:
                 result.skipped_other_la += 1
+                result.skipped.append(
+                    _skipped(urn, value, f"In another local authority ({value['la_code']})")
+                )
                 continue
             if not value["name"]:
                 problems.append(f"line {line_number}: URN {urn} has no EstablishmentName")

@@ -62,11 +62,13 @@ def home():
     return render_template(f"app/home/home_{role.value}.html", **context)
 
 
-def _order_counts(*conditions: Any) -> dict[str, int]:
+def _order_counts(*conditions: Any) -> dict[OrderStatus, int]:
+    """How many orders in each status, in the order an order goes through them."""
     rows = db.session.execute(
         sa.select(Order.status, sa.func.count()).where(*conditions).group_by(Order.status)
     )
-    return {status.value: count for status, count in rows}
+    found: dict[OrderStatus, int] = {status: count for status, count in rows}
+    return {status: found[status] for status in OrderStatus if status in found}
 
 
 def _school_home(school: School, year: AcademicYear) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class ImportReport:
         return text
 
 
-_FIELDS = (
+GIAS_FIELDS = (
     "name",
     "status",
     "phase",
@@ -69,10 +69,11 @@ def import_gias(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Upsert schools by URN from a GIAS export; a bad file raises and writes nothing."""
-    return _import(_parse(data, la_code), actor, progress)
+    return _import(parse_gias(data, la_code), actor, progress)
 
 
-def _parse(data: bytes, la_code: str | None) -> gias.GiasFile:
+def parse_gias(data: bytes, la_code: str | None) -> gias.GiasFile:
+    """A GIAS file's schools; a bad file raises ImportFailed naming every problem."""
     try:
         return gias.parse(data, la_code=la_code)
     except gias.GiasFileError as exc:
@@ -87,7 +88,7 @@ def _import(
     total = len(parsed.schools)
     for position, row in enumerate(parsed.schools, start=1):
         school = existing.get(row.urn)
-        values = {name: getattr(row, name) for name in _FIELDS}
+        values = {name: getattr(row, name) for name in GIAS_FIELDS}
         if school is None:
             school = School(urn=row.urn, needs_pupil_count=row.pupils is None, **values)
             db.session.add(school)
@@ -127,7 +128,7 @@ def start_gias_import(
 ) -> ImportReport | GiasImport:
     """Import a GIAS file now if it has at most `queue_above` schools; else check it now (a
     bad file is refused at once, writing nothing) and queue the import as a job."""
-    parsed = _parse(data, la_code)
+    parsed = parse_gias(data, la_code)
     if len(parsed.schools) <= queue_above:
         return _import(parsed, actor, None)
     record = GiasImport(
@@ -178,7 +179,7 @@ def import_gias_file(import_id: int) -> None:
     session = db.session()
     session.expire_on_commit = False  # the schools already read stay loaded between batches
     try:
-        report = _import(_parse(record.data, record.la_code), actor, progress)
+        report = _import(parse_gias(record.data, record.la_code), actor, progress)
     except Exception as exc:
         db.session.rollback()
         record.status = GiasImportStatus.FAILED

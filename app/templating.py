@@ -14,6 +14,7 @@ from wtforms.widgets import Select, html_params
 from app.models import Role
 from app.money import format_pence
 from app.notifications import inbox
+from app.statuses import status_colour, status_label
 from app.time import format_date, format_instant
 
 # (label, endpoint, roles). An item shows only once its endpoint exists.
@@ -166,6 +167,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["Role"] = Role
     app.jinja_env.globals["table_row"] = table_row
     app.jinja_env.globals["select_field"] = select_field
+    app.jinja_env.globals["status_label"] = status_label
+    app.jinja_env.globals["status_colour"] = status_colour
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -14,8 +14,12 @@ bp = Blueprint("procurement", __name__)
 
 def blueprint() -> Blueprint:
     """The blueprint with every procurement route on it."""
+    # Each domain's words for its statuses, for every page and email (app.statuses).
+    from procurement.contracts import labels as contract_labels  # noqa: F401
     from procurement.contracts import views as contract_views  # noqa: F401
+    from procurement.rounds import labels as round_labels  # noqa: F401
     from procurement.rounds import views as round_views  # noqa: F401
+    from procurement.tenders import labels as tender_labels  # noqa: F401
     from procurement.tenders import views as tender_views  # noqa: F401
 
     return bp

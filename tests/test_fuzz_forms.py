@@ -20,7 +20,7 @@ Every field gets, on both backends, the values whose effect differs by backend (
 characters, NUL, 2**63) and half of the others (the other half on the other backend): a CI run
 covers every field with every value. FUZZ_ALL=1 sends all of them on each backend.
 
-Figures per backend (printed with `-s`): 92 POST routes, 89 forms fuzzed, 3 excluded with a
+Figures per backend (printed with `-s`): 93 POST routes, 90 forms fuzzed, 3 excluded with a
 reason; 275 fields; 11 hostile values; 1,925 form submissions and 651 query-string requests
 (3,025 and 1,023 with FUZZ_ALL=1); 5xx = 0; about 75 s on SQLite and 95 s on PostgreSQL on a
 busy 2-core machine (2 min for both when quiet). Twelve button-only actions are posted without
@@ -36,6 +36,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,6 +251,7 @@ def build_world() -> tuple[factories.World, Ids]:
     ids["supply_worker"] = supply.teacher_a.id
     tokens["reset"] = make_token(world.sbm_b, LinkPurpose.PASSWORD_RESET)
     tokens["invitation"] = make_token(world.sbm_b, LinkPurpose.INVITATION)
+    tokens["gias_preview"] = _held_gias_upload()
     db.session.commit()
     return world, Ids(ids)
 
@@ -260,6 +262,22 @@ def _gias_file() -> tuple[io.BytesIO, str]:
     path = f"{Config.DEMO_DATA_DIR}/schools/gias_sample_99.csv"
     with open(path, "rb") as handle:
         return io.BytesIO(handle.read()), "schools.csv"
+
+
+def _held_gias_upload() -> str:
+    """A GIAS file uploaded and waiting on its preview page (the token of its address)."""
+    from flask import current_app
+
+    from app import gias_preview
+
+    data, _ = _gias_file()
+    return gias_preview.hold_gias_upload(
+        data.read(),
+        filename="schools.csv",
+        la_code=None,
+        folder=Path(current_app.instance_path) / "gias-uploads",
+        lifetime=timedelta(hours=1),
+    )
 
 
 def _pdf() -> tuple[io.BytesIO, str]:
@@ -303,6 +321,14 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             f"/admin/schools/{school}/membership/{i.membership_term}",
         ),
         Case("admin.schools_import", "admin", "/admin/schools/import", valid={"file": _gias_file}),
+        # Refused baseline on purpose: an accepted one would import the kept file and use it
+        # up, so every hostile fingerprint is tried against the file still waiting.
+        Case(
+            "admin.schools_import_preview",
+            "admin",
+            f"/admin/schools/import/preview/{tokens['gias_preview']}",
+            valid={"sha256": "0" * 64},
+        ),
         Case(
             "admin.user_set_active",
             "admin",

@@ -10,10 +10,12 @@ from app.calendar import AcademicYear
 from app.dashboards.table import COUNT, DATE, MONEY, Column, Table, as_int
 from app.extensions import db
 from marketplace.billing import payables
+from marketplace.billing.labels import INVOICE_STATUS_LABELS, OVERDUE_TEXT
 from marketplace.billing.models import INVOICE_KIND_LABELS, Invoice, InvoiceKind, InvoiceStatus
 
-OVERDUE = "Overdue"  # an unpaid invoice's status in invoices_due, past its due date
-DUE = "Due"
+# An unpaid invoice's status in invoices_due: the invoice pages' words, past its due date or not.
+OVERDUE = OVERDUE_TEXT
+DUE = INVOICE_STATUS_LABELS[InvoiceStatus.OPEN]
 
 
 def billing_summary(year: AcademicYear, today: date) -> Table:

@@ -28,7 +28,8 @@ from app.extensions import db
 from app.models import Grant, Membership, MembershipTerm
 from marketplace.billing import payables
 from marketplace.catalogue.models import Category, Service
-from marketplace.orders.models import STATUS_TEXT, Order, OrderStatus
+from marketplace.orders.labels import STATUS_TEXT
+from marketplace.orders.models import Order, OrderStatus
 
 
 def income_by_stream(years: Sequence[AcademicYear], fee_bp: int | None = None) -> Table:

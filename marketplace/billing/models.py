@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
 from app.models import Membership, School, User, enum_column
+from app.statuses import status_label
 from app.time import utcnow
 from app.types import UTCDateTime
 from marketplace.orders.models import Order
@@ -49,16 +50,8 @@ class InvoiceStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return INVOICE_STATUS_LABELS[self]
-
-
-INVOICE_STATUS_LABELS = {
-    InvoiceStatus.DRAFT: "Being prepared",
-    InvoiceStatus.OPEN: "To pay",
-    InvoiceStatus.PAID: "Paid",
-    InvoiceStatus.VOID: "Cancelled (void)",
-    InvoiceStatus.UNCOLLECTIBLE: "Written off",
-}
+        """The words of the one vocabulary (marketplace/billing/labels.py)."""
+        return status_label(self) or self.value
 
 
 class Invoice(Model):

@@ -23,7 +23,8 @@ from marketplace.catalogue.models import Service
 from marketplace.documents import codes
 from marketplace.documents.errors import CreditNoteNotFound, FinanceCodeInvalid
 from marketplace.documents.models import ServiceFinanceCode
-from marketplace.orders.models import STATUS_TEXT, Order, OrderStatus
+from marketplace.orders.labels import STATUS_TEXT
+from marketplace.orders.models import Order, OrderStatus
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from marketplace.documents import services as documents
 from marketplace.documents.codes import suggestion
 from marketplace.documents.forms import FinanceCodeForm
 from marketplace.orders import access as orders
-from marketplace.orders.models import STATUS_TEXT, OrderStatus
+from marketplace.orders.labels import STATUS_TEXT
+from marketplace.orders.models import OrderStatus
 
 SCHOOL = (Role.SBM, Role.HEAD)
 

@@ -25,12 +25,12 @@ from marketplace.orders.acceptance import dispute_working_days
 from marketplace.orders.access import get_order_for_provider, get_order_for_school, record
 from marketplace.orders.capacity import release_capacity
 from marketplace.orders.errors import CancellationRefused, InvalidOrder, OrderStateConflict
+from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import (
     CANCELLABLE_STATUSES,
     ORDER_CLOSED_STATUSES,
     ORDER_RESERVING_STATUSES,
     PROVIDER_COMMITTED_STATUSES,
-    STATUS_TEXT,
     Order,
     OrderStatus,
 )

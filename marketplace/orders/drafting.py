@@ -34,10 +34,10 @@ from marketplace.orders.errors import (
     OrderStateConflict,
     PriceChanged,
 )
+from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import (
     ORDER_CLOSED_STATUSES,
     ORDER_RESERVING_STATUSES,
-    STATUS_TEXT,
     Order,
     OrderKind,
     OrderStatus,

@@ -46,18 +46,6 @@ ORDER_RESERVING_STATUSES = frozenset(
 ORDER_CLOSED_STATUSES = frozenset(
     {OrderStatus.CANCELLED, OrderStatus.DECLINED, OrderStatus.REJECTED}
 )
-# What each status means to the people reading it.
-STATUS_TEXT = {
-    OrderStatus.DRAFT: "Draft",
-    OrderStatus.SUBMITTED: "Awaiting approval",
-    OrderStatus.APPROVED: "Approved",
-    OrderStatus.CONFIRMED: "Confirmed",
-    OrderStatus.DELIVERED: "Delivered",
-    OrderStatus.INVOICED: "Invoiced",
-    OrderStatus.CANCELLED: "Cancelled",
-    OrderStatus.DECLINED: "Declined",
-    OrderStatus.REJECTED: "Rejected",
-}
 CANCELLABLE_STATUSES = frozenset(
     {
         OrderStatus.DRAFT,

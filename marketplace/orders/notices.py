@@ -10,14 +10,16 @@ from app.models import Role, User
 from app.money import format_pence
 from app.notifications.rendering import link
 from app.notifications.services import notify
-from marketplace.orders.models import Order
+from marketplace.orders.labels import STATUS_TEXT
+from marketplace.orders.models import Order, OrderStatus
 
+# What each decision means; its word is the status's in the one vocabulary (labels.py).
 DECISIONS = {
-    "approved": ("approved", "The budget holder approved it. The provider will now confirm it."),
-    "rejected": ("rejected", "The budget holder turned it down."),
-    "confirmed": ("confirmed", "The provider has accepted it."),
-    "declined": ("declined", "The provider cannot take it on."),
-    "delivered": ("delivered", "The provider has recorded it as delivered. It will be invoiced."),
+    OrderStatus.APPROVED: "The budget holder approved it. The provider will now confirm it.",
+    OrderStatus.REJECTED: "The budget holder turned it down.",
+    OrderStatus.CONFIRMED: "The provider has accepted it.",
+    OrderStatus.DECLINED: "The provider cannot take it on.",
+    OrderStatus.DELIVERED: "The provider has recorded it as delivered. It will be invoiced.",
 }
 
 
@@ -52,7 +54,8 @@ def order_decided(order: Order, decision: str, reason: str = "") -> None:
     """Tell the person who placed the order what became of it."""
     if order.created_by is None:
         return
-    word, meaning = DECISIONS[decision]
+    status = OrderStatus(decision)
+    word, meaning = STATUS_TEXT[status].lower(), DECISIONS[status]
     notify(
         "order_decided",
         [order.created_by],

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
 from app.models import Provider, School, enum_column
+from app.statuses import status_label
 from app.time import utcnow
 from app.types import UTCDateTime
 from marketplace.supply.rules import (
@@ -346,11 +347,8 @@ class TimesheetStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "submitted": "Waiting for the school",
-            "approved": "Approved",
-            "queried": "Queried",
-        }[self.value]
+        """The words of the one vocabulary (marketplace/supply/labels.py)."""
+        return status_label(self) or self.value
 
 
 class Timesheet(Model):

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import SCHOOL_ROLES, Role, User
 from marketplace.catalogue.models import Service
 from procurement.contracts.errors import ContractNotFound
+from procurement.contracts.labels import STATUS_TEXT
 from procurement.contracts.models import Contract, ContractSchool, ContractSource, ContractStatus
 
 EXPIRING_WITHIN_DAYS = 90
@@ -40,18 +41,13 @@ def shown_status(contract: Contract, today: date) -> tuple[str, str]:
     """The status a reader needs: expired, expiring soon, not started, or as stored."""
     if contract.status is ContractStatus.ACTIVE:
         if contract.ends_on < today:
-            return "expired", "Expired"
+            return "expired", STATUS_TEXT[ContractStatus.EXPIRED]
         if contract.starts_on > today:
             return "pending", f"Starts {contract.starts_on:%-d %b %Y}"
         if contract.ends_on <= today + timedelta(days=EXPIRING_WITHIN_DAYS):
             return "expiring", "Expiring soon"
-        return "active", "Active"
-    labels = {
-        ContractStatus.PENDING: "Pending",
-        ContractStatus.EXPIRED: "Expired",
-        ContractStatus.TERMINATED: "Terminated",
-    }
-    return contract.status.value, labels.get(contract.status, contract.status.value.capitalize())
+        return "active", STATUS_TEXT[ContractStatus.ACTIVE]
+    return contract.status.value, STATUS_TEXT[contract.status]
 
 
 def _visible(user: User) -> sa.Select:

@@ -27,9 +27,9 @@ from procurement.rounds.access import audit_scope, lock_round, record_round_chan
 from procurement.rounds.emails import round_cancelled, round_opened
 from procurement.rounds.errors import RoundError, RoundStateConflict
 from procurement.rounds.estimates import request_refresh
+from procurement.rounds.labels import STATUS_TEXT
 from procurement.rounds.models import (
     ROUND_FINISHED_STATUSES,
-    STATUS_TEXT,
     BuyingRound,
     Pledge,
     RoundNotice,

@@ -42,16 +42,6 @@ class RoundStatus(StrEnum):
 ROUND_RUNNABLE_STATUSES = frozenset({RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.RUN})
 ROUND_FINISHED_STATUSES = frozenset({RoundStatus.AWARDED, RoundStatus.CANCELLED})
 
-# What people read for each status (pages and refusal messages).
-STATUS_TEXT = {
-    RoundStatus.DRAFT: "Draft",
-    RoundStatus.OPEN: "Open for pledges",
-    RoundStatus.CLOSED: "Pledging closed",
-    RoundStatus.RUN: "Allocation ready",
-    RoundStatus.AWARDED: "Awarded",
-    RoundStatus.CANCELLED: "Cancelled",
-}
-
 
 class BuyingRound(Model):
     """A pool: services, terms, the offers taking part, the pledge deadline and the rules."""

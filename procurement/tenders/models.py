@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.extensions import Model
 from app.models import Provider, School, User, enum_column
+from app.statuses import status_label
 from app.time import utcnow
 from app.types import UTCDateTime
 from marketplace.catalogue.models import Service
@@ -59,21 +60,9 @@ class TenderStage(StrEnum):
 
     @property
     def label(self) -> str:
-        return STAGE_LABELS[self]
+        """The words of the one vocabulary (procurement/tenders/labels.py)."""
+        return status_label(self) or self.value
 
-
-STAGE_LABELS = {
-    TenderStage.DRAFT: "Draft",
-    TenderStage.OPEN: "Open for bids",
-    TenderStage.CLOSED: "Closed – waiting to be opened",
-    TenderStage.OPENED: "Bids opened",
-    TenderStage.EVALUATION: "Evaluation",
-    TenderStage.STANDSTILL: "Standstill",
-    TenderStage.CONTRACTED: "Contracted",
-    TenderStage.COMPLETE: "Complete",
-    TenderStage.CANCELLED: "Cancelled",
-    TenderStage.UNSUCCESSFUL: "Unsuccessful",
-}
 
 # Bids have been opened: their contents may be seen by evaluators without a conflict.
 TENDER_OPENED_STATUSES = frozenset(

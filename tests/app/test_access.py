@@ -1,7 +1,11 @@
 """Who may open which page: a sweep of paths × roles, and organisation scoping."""
 
+import io
+from pathlib import Path
+
 import pytest
 
+from app.config import Config
 from app.extensions import db
 from app.models import Role
 from marketplace.orders.models import BasketLine, Checkout
@@ -110,6 +114,29 @@ def test_a_schools_basket_and_checkouts_are_its_own(client, auth, world, role):
         f"/basket/lines/{line.id}/quantity", data={f"line-{line.id}-quantity": "1"}
     )
     assert quantity.status_code == 404
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_admin_sees_or_confirms_a_gias_import_preview(client, auth, world, role):
+    auth.as_user(world.admin)
+    sample = (Path(Config.DEMO_DATA_DIR) / "schools" / "gias_sample_99.csv").read_bytes()
+    uploaded = client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(sample), "gias.csv"), "la_code": ""},
+        content_type="multipart/form-data",
+    )
+    preview = uploaded.location
+    assert "/admin/schools/import/preview/" in preview
+    auth.logout()
+    sign_in_as(auth, world, role)
+    shown = client.get(preview)
+    confirmed = client.post(preview, data={"sha256": "0" * 64})
+    if role == "anonymous":
+        assert shown.status_code == confirmed.status_code == 302
+    elif role == "admin":
+        assert (shown.status_code, confirmed.status_code) == (200, 400)
+    else:
+        assert shown.status_code == confirmed.status_code == 403
 
 
 def test_an_unknown_page_gets_the_not_found_page(client, auth, world):

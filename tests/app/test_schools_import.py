@@ -2,6 +2,7 @@
 
 import html
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -73,18 +74,101 @@ def test_a_missing_file_is_named(runner, tmp_path):
     assert "Cannot read" in result.output
 
 
-def test_the_admin_can_upload_the_file_in_the_browser(client, auth, world):
+def upload(client, data: bytes, la_code: str = "", filename: str = "gias.csv"):
+    return client.post(
+        "/admin/schools/import",
+        data={"file": (io.BytesIO(data), filename), "la_code": la_code},
+        content_type="multipart/form-data",
+    )
+
+
+def fingerprint(page: str) -> str:
+    found = re.search(r'name="sha256" type="hidden" value="([0-9a-f]{64})"', page) or re.search(
+        r'id="sha256" name="sha256" type="hidden" value="([0-9a-f]{64})"', page
+    )
+    assert found, "the preview has no fingerprint to confirm"
+    return found.group(1)
+
+
+def upload_and_confirm(client, data: bytes, la_code: str = ""):
+    """Upload, read the preview, confirm it: the confirmation's response."""
+    response = upload(client, data, la_code)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    preview = client.get(response.location).get_data(as_text=True)
+    return client.post(response.location, data={"sha256": fingerprint(preview)})
+
+
+def test_an_upload_is_previewed_and_writes_nothing_until_confirmed(client, auth, world):
     auth.as_user(world.admin)
     before = school_count()
-    response = client.post(
-        "/admin/schools/import",
-        data={"file": (io.BytesIO(SAMPLE.read_bytes()), "gias.csv"), "la_code": ""},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
-    assert response.status_code == 200
-    assert "90 created" in response.get_data(as_text=True)
+    response = upload(client, SAMPLE.read_bytes())
+    assert response.status_code == 302
+    assert "/admin/schools/import/preview/" in response.location
+    page = html.unescape(client.get(response.location).get_data(as_text=True))
+    assert school_count() == before  # nothing written by the upload nor the preview
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
+    assert "To create: 90" in page and "Skipped: 9" in page
+    assert "Import 90 schools" in page
+    # Every skipped school is listed with its reason.
+    assert page.count('<td class="govuk-table__cell">Closed</td>') == 9
+
+    confirmed = client.post(response.location, data={"sha256": fingerprint(page)})
+    assert confirmed.status_code == 302
     assert school_count() == before + 90
+    assert "90 created" in client.get(confirmed.location).get_data(as_text=True)
+    # The kept upload is gone: the same preview cannot be imported twice.
+    assert client.get(response.location).status_code == 404
+    assert client.post(response.location, data={"sha256": "0" * 64}).status_code == 404
+
+
+def test_the_preview_names_what_an_update_changes_and_who_is_skipped_by_area(client, auth, world):
+    auth.as_user(world.admin)
+    upload_and_confirm(client, SAMPLE.read_bytes())
+    changed = SAMPLE.read_bytes().replace(
+        b"Thomas Coram Centre", b"Thomas Coram Centre for Children", 1
+    )
+    response = upload(client, changed, la_code="202")
+    page = html.unescape(client.get(response.location).get_data(as_text=True))
+    assert "local authority 202 only" in page
+    assert "To create: 0" in page and "To update: 1" in page
+    assert '<td class="govuk-table__cell">name</td>' in page
+    assert "In another local authority (668)" in page
+
+
+def test_a_preview_imports_exactly_the_previewed_file(client, auth, world):
+    auth.as_user(world.admin)
+    before = school_count()
+    response = upload(client, SAMPLE.read_bytes())
+    refused = client.post(response.location, data={"sha256": "f" * 64})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "The file is not the one previewed" in page and "<title>Error: " in page
+    assert school_count() == before
+    missing = client.post(response.location, data={})
+    assert missing.status_code == 400 and "There is a problem" in missing.get_data(as_text=True)
+    assert school_count() == before
+
+
+def test_an_unknown_or_expired_preview_is_not_found(app, client, auth, world, monkeypatch):
+    auth.as_user(world.admin)
+    assert client.get("/admin/schools/import/preview/not-a-token").status_code == 404
+    assert client.get("/admin/schools/import/preview/" + "a" * 32).status_code == 404
+    response = upload(client, SAMPLE.read_bytes())
+    monkeypatch.setitem(app.config, "GIAS_PREVIEW_MINUTES", 0)
+    assert client.get(response.location).status_code == 404
+
+
+def test_the_local_authority_filter_starts_as_the_partnerships_own(
+    app, client, auth, world, monkeypatch
+):
+    auth.as_user(world.admin)
+    monkeypatch.setitem(app.config, "PARTNERSHIP_LA", "")
+    page = client.get("/admin/schools/import").get_data(as_text=True)
+    # The world's schools are all in Ealing (307).
+    assert 'name="la_code" type="text" value="307"' in page
+    monkeypatch.setitem(app.config, "PARTNERSHIP_LA", "202")
+    page = client.get("/admin/schools/import").get_data(as_text=True)
+    assert 'name="la_code" type="text" value="202"' in page
 
 
 def test_a_bad_upload_shows_the_problem_and_writes_nothing(client, auth, world):
@@ -168,11 +252,7 @@ def test_a_large_upload_is_imported_by_a_job_and_its_page_shows_how_it_went(
     # a real consumer.
     auth.as_user(world.admin)
     before = school_count()
-    response = client.post(
-        "/admin/schools/import",
-        data={"file": (io.BytesIO(big_file(4)), "big.csv"), "la_code": ""},
-        content_type="multipart/form-data",
-    )
+    response = upload_and_confirm(client, big_file(4))
     assert response.status_code == 302
     record = db.session.scalar(sa.select(GiasImport))
     assert response.location.endswith(f"/admin/schools/import/{record.id}")

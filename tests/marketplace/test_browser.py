@@ -70,6 +70,10 @@ def test_an_order_goes_from_the_sbm_through_the_head_to_the_provider_and_back(pa
     expect(row).to_contain_text("PO PO-GW-4471")
     row.get_by_role("link", name=f"Order {order_id}").click()
     history = page.locator("#history")
-    for step in ("Draft → Submitted", "Submitted → Approved", "Approved → Confirmed"):
+    for step in (
+        "Draft → Awaiting approval",
+        "Awaiting approval → Approved",
+        "Approved → Confirmed",
+    ):
         expect(history).to_contain_text(step)
     expect(history).not_to_contain_text("Delivered")

@@ -22,7 +22,7 @@ from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders import basket
 from marketplace.orders.errors import CheckoutRefused
 from marketplace.orders.forms import BasketLineForm, CheckoutForm, OrderForm, QuantityForm
-from marketplace.orders.models import STATUS_TEXT
+from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.rules import needs_approval, plural
 from marketplace.orders.views.orders import SCHOOL, covers_context, term_choices
 

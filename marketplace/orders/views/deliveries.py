@@ -12,7 +12,7 @@ from app.security import roles_required
 from marketplace.blueprint import bp
 from marketplace.orders import acceptance, access
 from marketplace.orders.forms import ReasonForm
-from marketplace.orders.models import STATUS_TEXT
+from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.views.orders import SCHOOL, run_action, show_order
 
 

@@ -23,7 +23,8 @@ from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders import access, decisions, drafting
 from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
-from marketplace.orders.models import CANCELLABLE_STATUSES, STATUS_TEXT, Order, OrderStatus
+from marketplace.orders.labels import STATUS_TEXT
+from marketplace.orders.models import CANCELLABLE_STATUSES, Order, OrderStatus
 
 SCHOOL = (Role.SBM, Role.HEAD)
 SELLERS = (Role.PROVIDER, Role.SBM)  # an SBM sells when their school is a hub

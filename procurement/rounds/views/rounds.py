@@ -27,6 +27,7 @@ from procurement.rounds.award import call_offs_for_school, contracts_of
 from procurement.rounds.comparison import latest_pair, run_choice
 from procurement.rounds.estimates import indicative
 from procurement.rounds.forms import CompareRunsForm, RoundForm, RulesForm, RunForm
+from procurement.rounds.labels import STATUS_TEXT
 from procurement.rounds.lifecycle import (
     cancel_round,
     change_rules,
@@ -38,7 +39,7 @@ from procurement.rounds.lifecycle import (
     terms_to_choose,
 )
 from procurement.rounds.lots import lots
-from procurement.rounds.models import STATUS_TEXT, BuyingRound, RoundRun, RoundStatus
+from procurement.rounds.models import BuyingRound, RoundRun, RoundStatus
 from procurement.rounds.notices import notices_for_round
 from procurement.rounds.pledges import pledge_totals, pledges_for_school
 

@@ -34,7 +34,7 @@ def test_invoices_due_overdue_first_and_paid_ones_left_out(market):
     table = invoices_due(market.school_a.id, today)
     assert [(r[0], r[3], r[4]) for r in table.rows] == [
         ("INV-1", 8_000, "Overdue"),
-        ("INV-2", 5_000, "Due"),
+        ("INV-2", 5_000, "To pay"),
     ]
     assert invoices_due(market.school_b.id, today).rows == ()
 

@@ -26,7 +26,7 @@ def test_a_schools_headline_adds_up_what_is_left_to_pay_and_what_is_overdue():
         [("Invoice", "text"), ("For", "text"), ("Due by", DATE), ("Left to pay", MONEY),
          ("Status", "text")],
         ("INV-1", "Membership", date(2026, 9, 1), 8_000, "Overdue"),
-        ("INV-2", "Counselling", date(2026, 12, 1), 5_000, "Due"),
+        ("INV-2", "Counselling", date(2026, 12, 1), 5_000, "To pay"),
         ("INV-3", "Payroll", date(2026, 8, 1), 1_500, "Overdue"),
     )  # fmt: skip
     tables = {

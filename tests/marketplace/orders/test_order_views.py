@@ -39,7 +39,11 @@ def test_an_sbm_orders_an_offer_checks_the_draft_and_submits_it(client, login, m
     response = client.post(f"/orders/{order_id}/submit", follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "now waits for your head to approve it" in " ".join(banners(page))
-    assert row_cells(page, "Draft → Submitted")[2:4] == ["Submitted", "Draft → Submitted"]
+    # The action is "Submitted"; the status it led to reads as everywhere else.
+    assert row_cells(page, "Draft → Awaiting approval")[2:4] == [
+        "Submitted",
+        "Draft → Awaiting approval",
+    ]
     assert reserved(market.offer_a.id) == 12
 
 

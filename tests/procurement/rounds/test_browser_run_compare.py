@@ -60,6 +60,6 @@ def test_the_committee_chooses_two_runs_on_the_list_and_sees_them_side_by_side(p
     page.go_back()
     page.set_viewport_size({"width": 375, "height": 800})
     page.reload()
-    box = page.locator(".app-table-wrapper", has=page.locator("#compare-schools"))
+    box = page.locator(".app-table-scroll", has=page.locator("#compare-schools"))
     assert box.evaluate("el => el.scrollWidth > el.clientWidth")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375

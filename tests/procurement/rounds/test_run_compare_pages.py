@@ -59,7 +59,7 @@ def test_the_comparison_page_shows_rules_figures_and_each_schools_charge(client,
     assert f"+£{difference // 100:,}.{difference % 100:02d}" in words
     assert "Providers used 1 2 +1 +100.0%" in words
     assert rw.world.school_a.name in words and rw.world.school_b.name in words
-    assert 'class="app-table-wrapper" role="region"' in response.text
+    assert 'class="app-table-scroll" role="region"' in response.text
     assert "<svg" in response.text and 'id="compare-chart"' in response.text
     assert f"compare.csv?a={first.id}&amp;b={second.id}&amp;sort=difference" in response.text
 
