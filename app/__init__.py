@@ -83,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.dashboards import views as dashboards
     from app.guidance import bp as guidance_bp
     from app.notifications import views as notifications
+    from app.trusts import views as trusts
     from marketplace.blueprint import blueprint as marketplace_blueprint
     from marketplace.orders import contract_prices
     from procurement.blueprint import blueprint as procurement_blueprint
@@ -105,6 +106,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         procurement_blueprint(),
         dashboards.bp,
         notifications.bp,
+        trusts.bp,
     ):
         app.register_blueprint(blueprint)
     from app import worker

@@ -60,3 +60,15 @@ class PoNumberForm(FlaskForm):
             Length(max=PO_NUMBER_MAX, message=f"Keep it to {PO_NUMBER_MAX} characters or fewer"),
         ],
     )
+
+
+class ApprovalChainForm(FlaskForm):
+    """A school's approval chain in whole pounds (marketplace.orders.rules.chain_problems)."""
+
+    threshold = WholeNumberField(
+        "Orders need no approval up to (£)",
+        validators=[Required("Enter the amount orders need no approval up to, in whole pounds")],
+    )
+    second = WholeNumberField(
+        "A second approver must approve orders over (£)", validators=[Optional()]
+    )

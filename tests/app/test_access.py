@@ -20,6 +20,9 @@ PAGES = {
     "/notifications": set(Role),
     "/account/notifications": set(Role),
     "/account/invite": {Role.SBM, Role.HEAD, Role.PROVIDER},
+    "/trusts": {Role.ADMIN, Role.COMMITTEE},
+    "/trust/orders": {Role.TRUST},
+    "/dashboard": set(Role),
     "/supply/contracts": {Role.ADMIN, Role.COMMITTEE},
     "/supply/contracts/new": {Role.ADMIN, Role.COMMITTEE},
     "/supply/baselines": {Role.ADMIN, Role.COMMITTEE},
@@ -35,6 +38,8 @@ def sign_in_as(auth, world, role):
         "sbm": world.sbm_a,
         "head": world.head_a,
         "provider": world.provider_user_a,
+        "trust": world.trust_user,
+        "governor": world.governor_a,
     }[role]
     return auth.as_user(user)
 
@@ -61,7 +66,7 @@ def test_a_school_page_is_for_the_partnership_and_that_schools_own_staff(client,
         assert own.status_code == 302
     elif role in ("admin", "committee"):
         assert (own.status_code, other.status_code) == (200, 200)
-    elif role in ("sbm", "head"):
+    elif role in ("sbm", "head", "governor", "trust"):  # the trust's: school_a, not school_b
         assert (own.status_code, other.status_code) == (200, 404)
     else:
         assert (own.status_code, other.status_code) == (404, 404)

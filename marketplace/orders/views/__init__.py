@@ -5,4 +5,4 @@
 list of disputes with its resolutions.
 """
 
-from marketplace.orders.views import deliveries, orders  # noqa: F401  (their routes)
+from marketplace.orders.views import approvals, deliveries, orders  # noqa: F401  (their routes)
