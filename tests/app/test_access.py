@@ -3,6 +3,7 @@
 import pytest
 
 from app.models import Role
+from tests import factories
 
 ROLES = ["anonymous", *[r.value for r in Role]]
 
@@ -19,7 +20,7 @@ PAGES = {
     "/admin/outbox": {Role.ADMIN},
     "/notifications": set(Role),
     "/account/notifications": set(Role),
-    "/account/invite": {Role.SBM, Role.HEAD, Role.PROVIDER},
+    "/account/invite": {Role.HEAD, Role.PROVIDER},
     "/trusts": {Role.ADMIN, Role.COMMITTEE},
     "/trust/orders": {Role.TRUST},
     "/dashboard": set(Role),
@@ -87,3 +88,53 @@ def test_an_unknown_page_gets_the_not_found_page(client, auth, world):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def _orders_of_both_schools(world):
+    from tests.marketplace.billing.conftest import make_order
+
+    return make_order(world.school_a, world.offer_a, 2), make_order(
+        world.school_b, world.offer_a, 2
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_trusts_pages_and_its_schools_records_are_for_the_trust_and_the_partnership(
+    client, auth, world, role
+):
+    """school_a is in the world's trust, school_b in none: the trust's finance lead reaches
+    school_a's order, approval chain and dashboard, and gets 404 for school_b's."""
+    own_order, other_order = _orders_of_both_schools(world)
+    sign_in_as(auth, world, role)
+    paths = {
+        "trust": f"/trusts/{world.trust.id}",
+        "own order": f"/orders/{own_order.id}",
+        "other order": f"/orders/{other_order.id}",
+        "own chain": f"/schools/{world.school_a.id}/approvals",
+        "other chain": f"/schools/{world.school_b.id}/approvals",
+        "own dashboard": f"/dashboard/schools/{world.school_a.id}",
+        "other dashboard": f"/dashboard/schools/{world.school_b.id}",
+    }
+    got = {name: client.get(path).status_code for name, path in paths.items()}
+    if role == "anonymous":
+        assert set(got.values()) == {302}
+        return
+    expected = {
+        "admin": (200, 200, 200, 200, 200, 200, 200),
+        "committee": (200, 200, 200, 403, 403, 200, 200),
+        "trust": (200, 200, 404, 200, 404, 200, 404),
+        "head": (403, 200, 404, 200, 404, 403, 403),
+        "governor": (403, 200, 404, 403, 403, 403, 403),
+        "sbm": (403, 200, 404, 403, 403, 403, 403),
+        # The provider sold both orders (offer_a): it reads them, and nothing of the schools'.
+        "provider": (403, 200, 200, 403, 403, 403, 403),
+    }[role]
+    assert tuple(got.values()) == expected
+
+
+def test_a_trust_user_gets_404_for_another_trusts_page(client, auth, world):
+    other = factories.make_trust("Other Trust")
+    auth.as_user(world.trust_user)
+    assert client.get(f"/trusts/{other.id}").status_code == 404
+    assert client.post(f"/trusts/{other.id}", data={"invoicing": "once"}).status_code == 404
+    assert other.invoice_once is False
