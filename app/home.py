@@ -191,4 +191,9 @@ def school_detail(school_id: int):
         )
     )
     rows = [(m, school_service.subscription_for(m)) for m in memberships]
-    return render_template("app/home/school_detail.html", school=school, memberships=rows)
+    return render_template(
+        "app/home/school_detail.html",
+        school=school,
+        memberships=rows,
+        can_set_chain=approvals.may_set_chain(current_user, school),
+    )
