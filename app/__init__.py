@@ -83,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.dashboards import views as dashboards
     from app.guidance import bp as guidance_bp
     from app.notifications import views as notifications
+    from app.trusts import views as trusts
     from marketplace.blueprint import blueprint as marketplace_blueprint
     from marketplace.catalogue import coverage
     from marketplace.orders import contract_prices
@@ -108,6 +109,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         procurement_blueprint(),
         dashboards.bp,
         notifications.bp,
+        trusts.bp,
     ):
         app.register_blueprint(blueprint)
     from app import worker

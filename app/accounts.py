@@ -19,7 +19,7 @@ from app import audit
 from app.account_links import LIFETIME, LinkInvalid, LinkPurpose, make_token, user_for_token
 from app.errors import Conflict, DomainError, NotAllowed, NotFound
 from app.extensions import db
-from app.models import Provider, Role, School, User
+from app.models import Provider, Role, School, Trust, User
 from app.notifications.models import OutboxMessage
 from app.notifications.rendering import link, render_email
 from app.notifications.services import notify
@@ -51,15 +51,20 @@ def _unusable_password_hash() -> str:
 
 
 def may_invite(actor: User, role: Role, school_id: int | None, provider_id: int | None) -> bool:
-    """Admins invite anyone; heads and SBMs their own school's staff; provider users their own
+    """Admins invite anyone; the head their own school's staff and approvers (business
+    managers, heads, second approvers such as the chair of governors); provider users their own
     provider's staff."""
     if actor.role is Role.ADMIN:
         return True
-    if actor.role in (Role.HEAD, Role.SBM):
-        return role in (Role.HEAD, Role.SBM) and school_id == actor.school_id
+    if actor.role is Role.HEAD:
+        return role in SCHOOL_STAFF_ROLES and school_id == actor.school_id
     if actor.role is Role.PROVIDER:
         return role is Role.PROVIDER and provider_id == actor.provider_id
     return False
+
+
+# The roles that belong to one school (a school_id), and so a head may invite.
+SCHOOL_STAFF_ROLES = (Role.SBM, Role.HEAD, Role.GOVERNOR)
 
 
 @use_case
@@ -70,6 +75,7 @@ def invite_user(
     role: Role,
     school_id: int | None = None,
     provider_id: int | None = None,
+    trust_id: int | None = None,
     actor: User | None = None,
     now: datetime | None = None,
 ) -> tuple[User, str]:
@@ -82,16 +88,20 @@ def invite_user(
         raise AccountError("Enter the person’s name.", field="name")
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise AccountError("Enter an email address like name@school.org.uk.", field="email")
-    if role in (Role.SBM, Role.HEAD):
+    if role in SCHOOL_STAFF_ROLES:
         if school_id is None or db.session.get(School, school_id) is None:
             raise AccountError("Choose the school this person works for.", field="school_id")
-        provider_id = None
+        provider_id = trust_id = None
     elif role is Role.PROVIDER:
         if provider_id is None or db.session.get(Provider, provider_id) is None:
             raise AccountError("Choose the provider this person works for.", field="provider_id")
-        school_id = None
-    else:
+        school_id = trust_id = None
+    elif role is Role.TRUST:
+        if trust_id is None or db.session.get(Trust, trust_id) is None:
+            raise AccountError("Choose the trust this person works for.", field="trust_id")
         school_id = provider_id = None
+    else:
+        school_id = provider_id = trust_id = None
     if actor is not None and not may_invite(actor, role, school_id, provider_id):
         raise NotAllowed("You cannot invite someone to that role or organisation.")
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
@@ -102,6 +112,7 @@ def invite_user(
         role=role,
         school_id=school_id,
         provider_id=provider_id,
+        trust_id=trust_id,
         password_hash=_unusable_password_hash(),
         invited_at=now,
     )

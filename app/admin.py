@@ -27,7 +27,17 @@ from app.forms import (
 )
 from app.grants import record_grant
 from app.jobs import services as job_service
-from app.models import GiasImport, Grant, Membership, MembershipTerm, Provider, Role, School, User
+from app.models import (
+    GiasImport,
+    Grant,
+    Membership,
+    MembershipTerm,
+    Provider,
+    Role,
+    School,
+    Trust,
+    User,
+)
 from app.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -52,6 +62,9 @@ def user_new():
     form.provider_id.choices = [(0, "Not a provider user")] + [
         (p.id, p.name) for p in db.session.scalars(sa.select(Provider).order_by(Provider.name))
     ]
+    form.trust_id.choices = [(0, "Not a trust user")] + [
+        (t.id, t.name) for t in db.session.scalars(sa.select(Trust).order_by(Trust.name))
+    ]
     outcome = submit(
         form,
         lambda: accounts.invite_user(
@@ -60,6 +73,7 @@ def user_new():
             role=Role(form.role.data),
             school_id=form.school_id.data or None,
             provider_id=form.provider_id.data or None,
+            trust_id=form.trust_id.data or None,
             actor=current_user,
         ),
     )

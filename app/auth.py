@@ -111,26 +111,29 @@ def accept_invitation(token: str):
     return _set_password_page(token, LinkPurpose.INVITATION, "app/auth/accept_invitation.html")
 
 
-# Roles a head or SBM may invite at their own school; a provider user, at their provider.
+# Roles the head may invite at their own school (business managers, heads, second approvers
+# such as the chair of governors); a provider user, at their provider.
 STAFF_ROLES = {
-    Role.HEAD: (Role.SBM, Role.HEAD),
-    Role.SBM: (Role.SBM, Role.HEAD),
+    Role.HEAD: accounts.SCHOOL_STAFF_ROLES,
     Role.PROVIDER: (Role.PROVIDER,),
 }
 
 
 @bp.route("/account/invite", methods=["GET", "POST"])
-@roles_required(Role.HEAD, Role.SBM, Role.PROVIDER)
+@roles_required(Role.HEAD, Role.PROVIDER)
 def invite_colleague():
-    """Invite a colleague to your own school or provider; they set their own password."""
+    """Invite a colleague to your own school (the head) or provider; they set their own
+    password."""
     form = InviteForm()
     roles = STAFF_ROLES[current_user.role]
     form.role.choices = [(r.value, r.label) for r in roles]
     form.school_id.choices = [(current_user.school_id or 0, current_user.organisation_name)]
     form.provider_id.choices = [(current_user.provider_id or 0, current_user.organisation_name)]
+    form.trust_id.choices = [(0, "")]
     if request.method == "POST":  # the organisation is always the inviter's own
         form.school_id.data = current_user.school_id or 0
         form.provider_id.data = current_user.provider_id or 0
+        form.trust_id.data = 0
     outcome = submit(
         form,
         lambda: accounts.invite_user(

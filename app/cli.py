@@ -63,6 +63,7 @@ def import_gias_command(csv_file: Path, la_code: str | None) -> None:
     if la_code:
         click.echo(f"skipped (other local authorities): {report.skipped_other_la}")
     click.echo(f"flagged (no pupil count): {report.flagged}")
+    click.echo(f"trusts created: {report.trusts_created}")
 
 
 def print_logins() -> None:

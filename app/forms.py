@@ -255,10 +255,16 @@ class InviteForm(FlaskForm):
         "School (for business managers and heads)", validators=[Optional()]
     )
     provider_id = RecordChoiceField("Provider (for provider users)", validators=[Optional()])
+    trust_id = RecordChoiceField("Trust (for trust finance leads)", validators=[Optional()])
 
     def validate_school_id(self, field: Field) -> None:
-        if self.role.data in (Role.SBM.value, Role.HEAD.value) and not field.data:
+        school_roles = (Role.SBM.value, Role.HEAD.value, Role.GOVERNOR.value)
+        if self.role.data in school_roles and not field.data:
             raise ValidationError("Choose the school this person works for")
+
+    def validate_trust_id(self, field: Field) -> None:
+        if self.role.data == Role.TRUST.value and not field.data:
+            raise ValidationError("Choose the trust this person works for")
 
     def validate_provider_id(self, field: Field) -> None:
         if self.role.data == Role.PROVIDER.value and not field.data:

@@ -23,6 +23,8 @@ COLUMNS = {
     "postcode": "Postcode",
     "town": "Town",
 }
+# Read when the file has them (the full export does): the multi-academy trust a school is in.
+TRUST_COLUMNS = {"trust_code": "Trusts (code)", "trust_name": "Trusts (name)"}
 CLOSED_STATUSES = frozenset({"Closed"})
 # URNs and pupil counts are stored in 32-bit integer columns.
 WHOLE_MAX = 2_147_483_647
@@ -46,6 +48,9 @@ class GiasSchool:
     fsm_percent: float | None
     postcode: str
     town: str
+    # The school's trust by GIAS group code and name; "" when it is in none.
+    trust_code: str = ""
+    trust_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class GiasFile:
     skipped_other_la: int = 0
     rows_read: int = 0
     skipped: list[SkippedRow] = field(default_factory=list)
+    # Whether the file has the trust columns (so a school with none has left its trust).
+    has_trusts: bool = False
 
     @property
     def flagged(self) -> list[GiasSchool]:
@@ -134,9 +141,12 @@ def parse(data: bytes, *, la_code: str | None = None) -> GiasFile:
             "Use the full establishment export from Get Information About Schools."
         )
     index = {name: header.index(col) for name, col in COLUMNS.items()}
+    has_trusts = all(col in header for col in TRUST_COLUMNS.values())
+    if has_trusts:
+        index.update({name: header.index(col) for name, col in TRUST_COLUMNS.items()})
     wanted_la = la_code.strip() if la_code else None
 
-    result = GiasFile()
+    result = GiasFile(has_trusts=has_trusts)
     problems: list[str] = []
     first_line_of: dict[int, int] = {}
     duplicates: dict[int, list[int]] = {}
@@ -172,6 +182,11 @@ def parse(data: bytes, *, la_code: str | None = None) -> GiasFile:
                 continue
             if not value["name"]:
                 problems.append(f"line {line_number}: URN {urn} has no EstablishmentName")
+                continue
+            if value.get("trust_code") and not value.get("trust_name"):
+                problems.append(
+                    f"line {line_number}: URN {urn} has a Trusts (code) but no Trusts (name)"
+                )
                 continue
             pupils: int | None = None
             if value["pupils"]:
@@ -210,6 +225,8 @@ def parse(data: bytes, *, la_code: str | None = None) -> GiasFile:
                     fsm_percent=fsm,
                     postcode=value["postcode"][:12],
                     town=value["town"][:100],
+                    trust_code=value.get("trust_code", "")[:20],
+                    trust_name=value.get("trust_name", "")[:200],
                 )
             )
     except csv.Error as exc:

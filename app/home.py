@@ -15,6 +15,8 @@ from app.models import Membership, MembershipTerm, Provider, Role, School, User
 from app.time import london_today, utcnow
 from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer, OfferStatus
+from marketplace.orders import approvals
+from marketplace.orders.access import trust_school_ids
 from marketplace.orders.models import Order, OrderStatus
 from procurement.rounds.approvals import awaiting_in_open_rounds
 from procurement.rounds.notices import home_panel
@@ -27,13 +29,16 @@ def this_academic_year() -> AcademicYear:
 
 
 def get_school_for_user(school_id: int, user: User) -> School:
-    """Load a school the user may see: the partnership sees all; school staff only their own."""
-    if user.role in (Role.SBM, Role.HEAD) and user.school_id != school_id:
+    """Load a school the user may see: the partnership sees all; school staff only their own;
+    a trust's finance lead the trust's schools."""
+    if user.role in (Role.SBM, Role.HEAD, Role.GOVERNOR) and user.school_id != school_id:
         abort(404)
     if user.role is Role.PROVIDER:
         abort(404)
     school = db.session.get(School, school_id)
     if school is None:
+        abort(404)
+    if user.role is Role.TRUST and (user.trust_id is None or school.trust_id != user.trust_id):
         abort(404)
     return school
 
@@ -55,6 +60,14 @@ def home():
     role = current_user.role
     if role in (Role.SBM, Role.HEAD):
         context.update(_school_home(current_user.school, year))
+        if role is Role.HEAD:
+            context["awaiting_approval"] = approvals.waiting_for(current_user)
+    elif role is Role.GOVERNOR:
+        context.update(
+            school=current_user.school, awaiting_approval=approvals.waiting_for(current_user)
+        )
+    elif role is Role.TRUST:
+        context.update(_trust_home(current_user))
     elif role is Role.PROVIDER:
         context.update(_provider_home(current_user.provider))
     else:
@@ -95,6 +108,16 @@ def _school_home(school: School, year: AcademicYear) -> dict[str, Any]:
         "pledges_awaiting": awaiting_in_open_rounds(school.id, utcnow()),
         # Buying rounds open for pledges and unread round notices (app/home/_school_rounds.html).
         "round_panel": home_panel(school.id, utcnow()),
+    }
+
+
+def _trust_home(user: User) -> dict[str, Any]:
+    trust = user.trust
+    assert trust is not None
+    return {
+        "trust": trust,
+        "awaiting_approval": approvals.waiting_for(user),
+        "order_counts": _order_counts(Order.school_id.in_(trust_school_ids(trust.id))),
     }
 
 
@@ -150,7 +173,7 @@ def _partnership_home(year: AcademicYear) -> dict[str, Any]:
 @bp.route("/my-school")
 @login_required
 def my_school():
-    """The signed-in SBM's or head's own school."""
+    """The signed-in SBM's, head's or second approver's own school."""
     if current_user.school_id is None:
         abort(404)
     return redirect(url_for("home.school_detail", school_id=current_user.school_id))
@@ -170,4 +193,9 @@ def school_detail(school_id: int):
         )
     )
     rows = [(m, school_service.subscription_for(m)) for m in memberships]
-    return render_template("app/home/school_detail.html", school=school, memberships=rows)
+    return render_template(
+        "app/home/school_detail.html",
+        school=school,
+        memberships=rows,
+        can_set_chain=approvals.may_set_chain(current_user, school),
+    )

@@ -38,6 +38,12 @@ class Role(StrEnum):
     SBM = "sbm"
     HEAD = "head"
     PROVIDER = "provider"
+    # A multi-academy trust's finance lead (CFO or trust business manager): sees and approves
+    # for every school of the trust.
+    TRUST = "trust"
+    # A school's second approver (such as the chair of governors): approves orders over the
+    # second step of the school's approval chain.
+    GOVERNOR = "governor"
 
     @property
     def label(self) -> str:
@@ -50,13 +56,42 @@ ROLE_LABELS = {
     Role.SBM: "School business manager",
     Role.HEAD: "Budget holder (head)",
     Role.PROVIDER: "Provider",
+    Role.TRUST: "Trust finance lead (CFO)",
+    Role.GOVERNOR: "Second approver (chair of governors)",
 }
 SCHOOL_ROLES = frozenset({Role.SBM, Role.HEAD})
+# People who may approve a school's orders: the school's own approvers and its trust's.
+APPROVER_ROLES = frozenset({Role.HEAD, Role.GOVERNOR, Role.TRUST})
 PARTNERSHIP_ROLES = frozenset({Role.ADMIN, Role.COMMITTEE})
+
+
+class Trust(Model):
+    """A multi-academy trust: a group of schools with one finance lead, perhaps invoiced once."""
+
+    __tablename__ = "trusts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # The trust's GIAS group code ("Trusts (code)"), e.g. 16780.
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    # One invoice per billing period for all the trust's schools, with lines per school.
+    invoice_once: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    schools: Mapped[list[School]] = relationship(back_populates="trust", order_by="School.name")
+
+    def __repr__(self) -> str:
+        return f"<Trust {self.code} {self.name}>"
 
 
 class School(Model):
     __tablename__ = "schools"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "second_approval_pence IS NULL OR second_approval_pence >= approval_threshold_pence",
+            name="approval_chain_in_order",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     urn: Mapped[int] = mapped_column(unique=True)
@@ -74,12 +109,18 @@ class School(Model):
     # Imported with no pupil count: the subscription needs one before it can be billed.
     needs_pupil_count: Mapped[bool] = mapped_column(default=False)
     is_member: Mapped[bool] = mapped_column(default=False)
+    # The school's approval chain (marketplace.orders.rules.approvals_needed): orders up to
+    # approval_threshold_pence need no approval; above it the head approves; above
+    # second_approval_pence (when set) a second approver must approve as well.
     approval_threshold_pence: Mapped[int] = mapped_column(default=500_000)
+    second_approval_pence: Mapped[int | None]
+    trust_id: Mapped[int | None] = mapped_column(sa.ForeignKey("trusts.id"), index=True)
     finance_email: Mapped[str] = mapped_column(sa.String(254), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="school")
+    trust: Mapped[Trust | None] = relationship(back_populates="schools")
 
     def __repr__(self) -> str:
         return f"<School {self.urn} {self.name}>"
@@ -114,7 +155,11 @@ class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint(
-            "(role NOT IN ('sbm', 'head')) OR school_id IS NOT NULL", name="school_role_has_school"
+            "(role NOT IN ('sbm', 'head', 'governor')) OR school_id IS NOT NULL",
+            name="school_role_has_school",
+        ),
+        sa.CheckConstraint(
+            "(role <> 'trust') OR trust_id IS NOT NULL", name="trust_role_has_trust"
         ),
         sa.CheckConstraint(
             "(role <> 'provider') OR provider_id IS NOT NULL", name="provider_role_has_provider"
@@ -128,6 +173,7 @@ class User(UserMixin, Model):
     role: Mapped[Role] = enum_column(Role)
     school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schools.id"), index=True)
     provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"), index=True)
+    trust_id: Mapped[int | None] = mapped_column(sa.ForeignKey("trusts.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -139,6 +185,7 @@ class User(UserMixin, Model):
 
     school: Mapped[School | None] = relationship()
     provider: Mapped[Provider | None] = relationship()
+    trust: Mapped[Trust | None] = relationship()
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -165,6 +212,8 @@ class User(UserMixin, Model):
             return self.school.name
         if self.provider is not None:
             return self.provider.name
+        if self.trust is not None:
+            return self.trust.name
         return "Partnership office"
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from app.models import (
     Membership,
     MembershipTerm,
     School,
+    Trust,
     User,
 )
 from app.time import utcnow
@@ -35,6 +36,7 @@ class ImportReport:
     skipped_closed: int
     skipped_other_la: int
     flagged: int
+    trusts_created: int = 0
 
     def summary(self) -> str:
         text = (
@@ -42,6 +44,8 @@ class ImportReport:
             f"{self.skipped_closed} closed schools skipped, "
             f"{self.flagged} flagged with no pupil count"
         )
+        if self.trusts_created:
+            text += f", {self.trusts_created} trusts created"
         if self.skipped_other_la:
             text += f", {self.skipped_other_la} in other local authorities skipped"
         return text
@@ -84,11 +88,23 @@ def _import(
     parsed: gias.GiasFile, actor: User | None, progress: Callable[[int, int], None] | None
 ) -> ImportReport:
     existing = {school.urn: school for school in db.session.scalars(sa.select(School))}
+    trusts = {trust.code: trust for trust in db.session.scalars(sa.select(Trust))}
+    trusts_created = 0
     created = updated = unchanged = 0
     total = len(parsed.schools)
     for position, row in enumerate(parsed.schools, start=1):
         school = existing.get(row.urn)
-        values = {name: getattr(row, name) for name in GIAS_FIELDS}
+        values: dict[str, object] = {name: getattr(row, name) for name in GIAS_FIELDS}
+        if parsed.has_trusts:
+            trust = trusts.get(row.trust_code) if row.trust_code else None
+            if row.trust_code and trust is None:
+                trust = Trust(code=row.trust_code, name=row.trust_name)
+                db.session.add(trust)
+                trusts[row.trust_code] = trust
+                trusts_created += 1
+            elif trust is not None and trust.name != row.trust_name:
+                trust.name = row.trust_name
+            values["trust"] = trust
         if school is None:
             school = School(urn=row.urn, needs_pupil_count=row.pupils is None, **values)
             db.session.add(school)
@@ -112,6 +128,7 @@ def _import(
         skipped_closed=parsed.skipped_closed,
         skipped_other_la=parsed.skipped_other_la,
         flagged=len(parsed.flagged),
+        trusts_created=trusts_created,
     )
     audit.record(actor, "gias_import", "-", "imported", after=report.__dict__, scope="schools")
     db.session.commit()

@@ -17,6 +17,8 @@ from app.notifications import inbox
 from app.statuses import status_colour, status_label
 from app.time import format_date, format_instant
 
+# Roles that approve a school's orders without buying: no supply cover or contracts of their own.
+APPROVERS_ONLY = frozenset({Role.TRUST, Role.GOVERNOR})
 # (label, endpoint, roles). An item shows only once its endpoint exists.
 NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Home", "home.home", frozenset(Role)),
@@ -26,29 +28,33 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
         frozenset({Role.SBM, Role.HEAD, Role.ADMIN, Role.COMMITTEE}),
     ),
     ("Orders", "marketplace.orders", frozenset({Role.SBM, Role.HEAD})),
+    ("Orders", "marketplace.trust_orders", frozenset({Role.TRUST})),
+    ("Trust", "trusts.trust", frozenset({Role.TRUST})),
     ("Offers", "marketplace.provider_offers", frozenset({Role.PROVIDER})),
     ("Orders", "marketplace.provider_orders", frozenset({Role.PROVIDER})),
     ("Entitlements", "marketplace.entitlements", frozenset({Role.SBM, Role.HEAD})),
-    ("Supply cover", "marketplace.supply_home", frozenset(Role)),
+    ("Supply cover", "marketplace.supply_home", frozenset(Role) - APPROVERS_ONLY),
     (
         "Buying rounds",
         "procurement.rounds",
         frozenset({Role.SBM, Role.HEAD, Role.COMMITTEE, Role.ADMIN}),
     ),
     ("Tenders", "procurement.tenders", frozenset({Role.COMMITTEE, Role.ADMIN, Role.PROVIDER})),
-    ("Contracts", "procurement.contracts", frozenset(Role)),
-    ("Invoices", "marketplace.invoices", frozenset({Role.SBM, Role.HEAD})),
+    ("Contracts", "procurement.contracts", frozenset(Role) - APPROVERS_ONLY),
+    ("Invoices", "marketplace.invoices", frozenset({Role.SBM, Role.HEAD, Role.TRUST})),
     ("Payments", "marketplace.provider_payables", frozenset({Role.PROVIDER})),
     ("Billing", "marketplace.billing", frozenset({Role.ADMIN})),
     ("Disputes", "marketplace.order_disputes", frozenset({Role.ADMIN})),
     ("Dashboard", "dashboards.dashboard", frozenset(Role)),
     ("Schools", "admin.schools", frozenset({Role.ADMIN, Role.COMMITTEE})),
+    ("Trusts", "trusts.trusts", frozenset({Role.ADMIN, Role.COMMITTEE})),
     ("Users", "admin.users", frozenset({Role.ADMIN})),
     ("Membership", "admin.membership_terms", frozenset({Role.ADMIN})),
     ("Grants", "admin.grants", frozenset({Role.ADMIN})),
     ("Outbox", "notifications.outbox", frozenset({Role.ADMIN})),
     ("Jobs", "admin.jobs", frozenset({Role.ADMIN})),
-    ("My school", "home.my_school", frozenset({Role.SBM, Role.HEAD})),
+    ("My school", "home.my_school", frozenset({Role.SBM, Role.HEAD, Role.GOVERNOR})),
+    ("Approvals", "marketplace.my_school_approvals", frozenset({Role.HEAD})),
 ]
 
 

@@ -10,7 +10,16 @@ from werkzeug.security import generate_password_hash
 
 from app.calendar import AcademicYear, Term
 from app.extensions import db
-from app.models import Membership, MembershipTerm, Provider, ProviderKind, Role, School, User
+from app.models import (
+    Membership,
+    MembershipTerm,
+    Provider,
+    ProviderKind,
+    Role,
+    School,
+    Trust,
+    User,
+)
 from app.time import london_today
 from marketplace.catalogue.models import Category, Service, ServiceKind, Unit, VatTreatment
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
@@ -50,6 +59,16 @@ def make_school(name: str | None = None, **values: object) -> School:
     return school
 
 
+def make_trust(name: str | None = None, **values: object) -> Trust:
+    n = next(_counter)
+    trust = Trust(
+        name=name or f"Test Learning Trust {n}", code=str(values.pop("code", 10_000 + n)), **values
+    )
+    db.session.add(trust)
+    db.session.flush()
+    return trust
+
+
 def make_provider(name: str | None = None, **values: object) -> Provider:
     provider = Provider(
         name=name or f"Test Provider {next(_counter)}",
@@ -67,6 +86,7 @@ def make_user(
     *,
     school: School | None = None,
     provider: Provider | None = None,
+    trust: Trust | None = None,
     email: str | None = None,
     active: bool = True,
 ) -> User:
@@ -77,6 +97,7 @@ def make_user(
         role=role,
         school_id=school.id if school else None,
         provider_id=provider.id if provider else None,
+        trust_id=trust.id if trust else None,
         active=active,
     )
     user.password_hash = PASSWORD_HASH
@@ -179,10 +200,14 @@ class World:
     sbm_b: User
     provider_user_a: User
     provider_user_b: User
+    trust: Trust  # school_a's multi-academy trust (school_b is in none)
+    trust_user: User
+    governor_a: User
 
 
 def make_world() -> World:
-    school_a = make_school("Alpha Primary School")
+    trust = make_trust("Alpha Learning Trust")
+    school_a = make_school("Alpha Primary School", trust=trust)
     school_b = make_school("Beta High School", phase="Secondary", pupils=1200)
     provider_a = make_provider("Alpha Counselling Ltd")
     provider_b = make_provider("Beta Therapy Ltd")
@@ -215,4 +240,7 @@ def make_world() -> World:
         sbm_b=make_user(Role.SBM, school=school_b),
         provider_user_a=make_user(Role.PROVIDER, provider=provider_a),
         provider_user_b=make_user(Role.PROVIDER, provider=provider_b),
+        trust=trust,
+        trust_user=make_user(Role.TRUST, trust=trust),
+        governor_a=make_user(Role.GOVERNOR, school=school_a),
     )

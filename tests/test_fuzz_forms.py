@@ -381,6 +381,18 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             page=f"/orders/{i.order_approval}",
         ),
         Case(
+            "marketplace.school_approvals",
+            "head",
+            f"/schools/{world.school_a.id}/approvals",
+            valid={"threshold": "2500", "second": "5000"},
+        ),
+        Case(
+            "trusts.trust_detail",
+            "trust",
+            f"/trusts/{world.trust.id}",
+            valid={"invoicing": "once"},
+        ),
+        Case(
             "marketplace.order_reject",
             "head",
             f"/orders/{i.order_approval}/reject",
@@ -706,7 +718,7 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
         ),
         Case(
             "auth.invite_colleague",
-            "sbm",
+            "head",
             "/account/invite",
             valid={"email": "colleague@example.org", "name": "A Colleague"},
         ),
@@ -891,6 +903,7 @@ def test_every_form_refuses_hostile_values_without_a_5xx_or_a_change(
         "sbm": world.sbm_a,
         "head": world.head_a,
         "provider": world.provider_user_a,
+        "trust": world.trust_user,
     }
     emails = {role: user.email for role, user in users.items()}
     get_urls = _get_urls(app, ids, world)
@@ -1028,6 +1041,7 @@ def _get_urls(app: Flask, ids: Ids, world: factories.World) -> list[tuple[str, s
         "user_id": ids.user_sbm_b,
         "provider_id": world.provider_a.id,
         "service_id": world.service.id,
+        "trust_id": world.trust.id,
     }
     found: list[tuple[str, str]] = []
     for rule in app.url_map.iter_rules():
@@ -1044,6 +1058,10 @@ def _get_urls(app: Flask, ids: Ids, world: factories.World) -> list[tuple[str, s
 
 
 def _role_for(endpoint: str) -> str:
+    if endpoint.startswith("trusts.") or endpoint == "marketplace.trust_orders":
+        return "admin" if endpoint == "trusts.trusts" else "trust"
+    if endpoint.endswith("school_approvals"):
+        return "head"
     if endpoint.startswith("admin.") or "billing" in endpoint or "dashboard" in endpoint:
         return "admin"
     if endpoint.startswith("procurement.tender") or endpoint.startswith("procurement.contract"):

@@ -159,8 +159,14 @@ def _csv(
 
 
 def _school(school_id: int) -> School:
+    """A school the signed-in person may see figures of: any, for the partnership office; one
+    of the trust's schools, for its finance lead (404 for any other)."""
     school = db.session.get(School, school_id)
     if school is None:
+        abort(404)
+    if current_user.role is Role.TRUST and (
+        current_user.trust_id is None or school.trust_id != current_user.trust_id
+    ):
         abort(404)
     return school
 
@@ -180,6 +186,8 @@ def dashboard():
         return _render_partnership()
     if current_user.role is Role.PROVIDER:
         return _render_provider(_provider(current_user.provider_id))
+    if current_user.role is Role.TRUST:
+        return render_template("app/dashboards/trust.html", trust=current_user.trust)
     return _render_school(_school(current_user.school_id))
 
 
@@ -193,6 +201,8 @@ def dashboard_csv(name: str):
         provider_id = current_user.provider_id
         key = _key("provider", provider_id, year)
         return _csv(_provider_tables(provider_id, year), key, name, year, problem)
+    if current_user.role is Role.TRUST:
+        abort(404)  # a trust's figures are each school's (its dashboard links them)
     school_id = current_user.school_id
     return _csv(
         _school_tables(school_id, year), _key("school", school_id, year), name, year, problem
@@ -200,13 +210,13 @@ def dashboard_csv(name: str):
 
 
 @bp.route("/dashboard/schools/<int:school_id>", endpoint="school_dashboard")
-@roles_required(*OFFICE)
+@roles_required(*OFFICE, Role.TRUST)
 def school_dashboard(school_id: int):
     return _render_school(_school(school_id))
 
 
 @bp.route("/dashboard/schools/<int:school_id>/<name>.csv", endpoint="school_dashboard_csv")
-@roles_required(*OFFICE)
+@roles_required(*OFFICE, Role.TRUST)
 def school_dashboard_csv(school_id: int, name: str):
     year, _, problem = _year()
     school_id = _school(school_id).id
@@ -266,7 +276,7 @@ def _render_partnership():
 def _render_school(school: School):
     year, years, problem = _year()
     tables = _build(_school_tables(school.id, year), _key("school", school.id, year))
-    own = current_user.role not in OFFICE
+    own = current_user.role not in (*OFFICE, Role.TRUST)
     endpoint = "dashboards.dashboard_csv" if own else "dashboards.school_dashboard_csv"
     ids = {} if own else {"school_id": school.id}
     return render_template(

@@ -8,10 +8,11 @@ import sqlalchemy as sa
 
 from app.demo.schools import DEMO_SCHOOL_URN
 from app.extensions import db
-from app.models import Provider, Role, School, User
+from app.models import Provider, Role, School, Trust, User
 
 DEMO_PASSWORD = "pooled-demo"  # noqa: S105 - published demo password
 DEMO_PROVIDER = "West London Counselling Collective"  # the provider account's
+DEMO_TRUST_CODE = "17307"  # the trust account's (app.demo.trusts)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,18 @@ ACCOUNTS = [
         "head (budget holder), Greenwood Primary School",
     ),
     DemoAccount(
+        "governor@demo.pooled.test",
+        "Margaret Osei",
+        Role.GOVERNOR,
+        "chair of governors (second approver), Greenwood Primary School",
+    ),
+    DemoAccount(
+        "trust@demo.pooled.test",
+        "Daniel Reyes",
+        Role.TRUST,
+        "trust CFO, Ealing Learning Partnership Trust (Greenwood and two academies)",
+    ),
+    DemoAccount(
         "provider@demo.pooled.test",
         "Amira Haddad",
         Role.PROVIDER,
@@ -78,8 +91,14 @@ def seed_accounts() -> int:
         if account.role is Role.PROVIDER and provider_id is None:
             continue  # its provider is seeded later (the supply agency), and calls again
         user = User(email=account.email, name=account.name, role=account.role)
-        if account.role in (Role.SBM, Role.HEAD):
+        if account.role in (Role.SBM, Role.HEAD, Role.GOVERNOR):
             user.school_id = demo_school_id
+        if account.role is Role.TRUST:
+            user.trust_id = db.session.scalar(
+                sa.select(Trust.id).where(Trust.code == DEMO_TRUST_CODE)
+            )
+            if user.trust_id is None:
+                continue  # the demo trust is seeded first (app.demo.trusts)
         if account.role is Role.PROVIDER:
             user.provider_id = provider_id
         user.set_password(DEMO_PASSWORD)

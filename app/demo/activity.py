@@ -156,6 +156,10 @@ def _orders(actor: User, today: date, rng: random.Random) -> int:
                     if stage < 0.3:
                         continue  # waiting for the head
                     decisions.approve(order.id, school.id, _head_like(school))
+                    if order.status.value == "submitted":  # over the school's second step
+                        if stage < 0.35:
+                            continue  # waiting for the second approver
+                        decisions.approve(order.id, school.id, _second_approver(school))
                 if stage < 0.45:
                     continue  # waiting for the provider
                 if term_key == term.key and rng.random() < 0.6 and today >= term.starts_on:
@@ -212,6 +216,11 @@ def _after_delivery(order_id: int, school: School, stage: float, disputes: list[
 def _head_like(school: School) -> User:
     """The school's head, or a stand-in head account for the demo's other schools."""
     return _stand_in(school, Role.HEAD, "head", f"Head of {school.name}")
+
+
+def _second_approver(school: School) -> User:
+    """The school's chair of governors (second approver), or a stand-in for the demo's past."""
+    return _stand_in(school, Role.GOVERNOR, "governor", f"Chair of governors, {school.name}")
 
 
 def _stand_in(school: School, role: Role, prefix: str, name: str) -> User:

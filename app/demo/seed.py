@@ -23,6 +23,7 @@ from app.demo.rounds import seed_demo_round
 from app.demo.schools import seed_memberships, seed_schools
 from app.demo.supply import seed_demo_supply
 from app.demo.tenders import seed_demo_tenders
+from app.demo.trusts import seed_demo_approval_chain, seed_demo_trust
 from app.extensions import db
 from app.models import User
 from app.time import london_today
@@ -42,11 +43,13 @@ def seed(data_dir: Path) -> dict[str, int]:
     added.update(seed_catalogue(year))  # services, providers, offers
     memberships = seed_memberships(year)
     entitlements = seed_demo_entitlements()
+    added["trusts"] = seed_demo_trust()  # before the accounts: the trust's account is in it
     added["users"] = seed_accounts()  # reported before the memberships, made after them
     added["memberships"] = memberships
     added["entitlements"] = entitlements
     added["buying rounds"] = seed_demo_round()  # the demo buying round, with pledges
     db.session.commit()
+    added["approval chains"] = seed_demo_approval_chain()  # Greenwood's head sets a second step
     added["tenders"] = seed_demo_tenders()  # demo tenders (issue 5)
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
     added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)

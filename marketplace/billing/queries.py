@@ -6,13 +6,28 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
+from app.models import School
 from marketplace.billing.errors import InvoiceNotFound
 from marketplace.billing.models import Invoice, InvoiceLine, InvoiceStatus
 
 
-def school_invoices(school_id: int, status: InvoiceStatus | None = None) -> sa.Select:
-    """The school's invoices, newest first (a statement for pagination)."""
-    stmt = sa.select(Invoice).where(Invoice.school_id == school_id)
+def _of_schools(school_id: int | None, trust_id: int | None) -> sa.ColumnElement[bool]:
+    """One school's invoices, or (with `trust_id`) every school's in the trust."""
+    if trust_id is not None:
+        return Invoice.school_id.in_(sa.select(School.id).where(School.trust_id == trust_id))
+    return Invoice.school_id == school_id
+
+
+def school_invoices(
+    school_id: int | None, status: InvoiceStatus | None = None, *, trust_id: int | None = None
+) -> sa.Select:
+    """The school's invoices (or every trust school's, with `trust_id`), newest first (a
+    statement for pagination)."""
+    stmt = (
+        sa.select(Invoice)
+        .where(_of_schools(school_id, trust_id))
+        .options(selectinload(Invoice.school))
+    )
     if status is not None:
         stmt = stmt.where(Invoice.status == status)
     return stmt.order_by(Invoice.created_at.desc(), Invoice.id.desc())
@@ -26,10 +41,13 @@ def all_invoices(status: InvoiceStatus | None = None) -> sa.Select:
     return stmt.order_by(Invoice.created_at.desc(), Invoice.id.desc())
 
 
-def get_invoice_for_school(invoice_id: int, school_id: int) -> Invoice:
-    """One of the school's own invoices (404 for anyone else's)."""
+def get_invoice_for_school(
+    invoice_id: int, school_id: int | None, *, trust_id: int | None = None
+) -> Invoice:
+    """One of the school's own invoices, or (with `trust_id`) of a school in the trust (404
+    for anyone else's)."""
     invoice = db.session.scalar(
-        sa.select(Invoice).where(Invoice.id == invoice_id, Invoice.school_id == school_id)
+        sa.select(Invoice).where(Invoice.id == invoice_id, _of_schools(school_id, trust_id))
     )
     if invoice is None:
         raise InvoiceNotFound("There is no such invoice.")
@@ -51,8 +69,8 @@ def invoice_for_order(order_id: int) -> Invoice | None:
     )
 
 
-def outstanding_pence(school_id: int) -> int:
-    """What the school still has to pay on its open invoices."""
+def outstanding_pence(school_id: int | None, *, trust_id: int | None = None) -> int:
+    """What the school (or every school of the trust) still has to pay on open invoices."""
     value = db.session.scalar(
         sa.select(
             sa.func.coalesce(
@@ -61,6 +79,6 @@ def outstanding_pence(school_id: int) -> int:
                 ),
                 0,
             )
-        ).where(Invoice.school_id == school_id, Invoice.status == InvoiceStatus.OPEN)
+        ).where(_of_schools(school_id, trust_id), Invoice.status == InvoiceStatus.OPEN)
     )
     return int(value or 0)

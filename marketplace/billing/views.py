@@ -54,29 +54,45 @@ def _status_filter() -> InvoiceStatus | None:
 # A school's invoices --------------------------------------------------------------------------
 
 
+def _trust_id() -> int | None:
+    """The trust whose schools' invoices a trust finance lead reads (None for school staff)."""
+    if current_user.role is Role.TRUST:
+        if current_user.trust_id is None:
+            abort(404)
+        return current_user.trust_id
+    return None
+
+
 @bp.route("/invoices", endpoint="invoices")
-@roles_required(*SCHOOL)
+@roles_required(*SCHOOL, Role.TRUST)
 def invoices_list():
-    """The school's invoices, newest first: what to pay, what is paid, what failed."""
+    """The school's invoices (a trust's: all its schools'), newest first: what to pay, what is
+    paid, what failed."""
     status = _status_filter()
-    page = paginate(queries.school_invoices(current_user.school_id, status), per_page=25)
+    trust_id = _trust_id()
+    page = paginate(
+        queries.school_invoices(current_user.school_id, status, trust_id=trust_id), per_page=25
+    )
 
     return render_template(
         "marketplace/billing/invoices.html",
         page=page,
         status=status,
         statuses=list(InvoiceStatus),
-        outstanding_pence=queries.outstanding_pence(current_user.school_id),
+        outstanding_pence=queries.outstanding_pence(current_user.school_id, trust_id=trust_id),
         stripe_configured=stripe_configured(),
+        show_school=trust_id is not None,
     )
 
 
 @bp.route("/invoices/<int:invoice_id>", endpoint="invoice_detail")
-@roles_required(*SCHOOL, Role.ADMIN, Role.COMMITTEE)
+@roles_required(*SCHOOL, Role.TRUST, Role.ADMIN, Role.COMMITTEE)
 def invoice_detail(invoice_id: int):
     """One invoice: its lines, VAT, PO number, status and any credit notes."""
-    if current_user.role in SCHOOL_ROLES:
-        invoice = queries.get_invoice_for_school(invoice_id, current_user.school_id)
+    if current_user.role in (*SCHOOL_ROLES, Role.TRUST):
+        invoice = queries.get_invoice_for_school(
+            invoice_id, current_user.school_id, trust_id=_trust_id()
+        )
     else:
         invoice = queries.get_invoice(invoice_id)
     return render_template(

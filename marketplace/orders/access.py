@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app import audit
 from app.accounts import provider_for_user
 from app.extensions import db
-from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, User
+from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, Role, School, User
 from marketplace.orders.errors import OrderNotFound
 from marketplace.orders.models import Order, OrderStatus
 
@@ -48,8 +48,32 @@ def get_order_for_provider(order_id: int, provider_id: int, *, lock: bool = Fals
     return _load(order_id, Order.provider_id == provider_id, lock=lock)
 
 
+def trust_school_ids(trust_id: int) -> sa.Select:
+    """The ids of a trust's schools (a subquery for scoping)."""
+    return sa.select(School.id).where(School.trust_id == trust_id)
+
+
+def approver_scope(user: User) -> sa.ColumnElement[bool] | None:
+    """Which orders this person may approve: a head's or second approver's own school's, a
+    trust finance lead's schools'; None for anyone else."""
+    if user.role in (Role.HEAD, Role.GOVERNOR) and user.school_id is not None:
+        return Order.school_id == user.school_id
+    if user.role is Role.TRUST and user.trust_id is not None:
+        return Order.school_id.in_(trust_school_ids(user.trust_id))
+    return None
+
+
+def get_order_for_approver(order_id: int, user: User, *, lock: bool = False) -> Order:
+    """An order of a school this person approves for (404 for any other)."""
+    scope = approver_scope(user)
+    if scope is None:
+        raise OrderNotFound("There is no such order.")
+    return _load(order_id, scope, lock=lock)
+
+
 def get_order_for_user(order_id: int, user: User) -> Order:
-    """An order the user may read: their school's, their provider's, or any for the partnership.
+    """An order the user may read: their school's, their trust's schools', their provider's,
+    or any for the partnership.
 
     Read-only (never locked), so its school, provider, service and offer are loaded with it.
     """
@@ -58,6 +82,9 @@ def get_order_for_user(order_id: int, user: User) -> Order:
     conditions = []
     if user.role in SCHOOL_ROLES and user.school_id is not None:
         conditions.append(Order.school_id == user.school_id)
+    approvable = approver_scope(user)
+    if approvable is not None:
+        conditions.append(approvable)
     provider = provider_for_user(user)
     if provider is not None:
         conditions.append(Order.provider_id == provider.id)
@@ -77,6 +104,18 @@ _LIST_LOADS = (
 def school_orders(school_id: int, status: OrderStatus | None = None) -> sa.Select:
     """The school's orders, newest first (a statement for pagination)."""
     stmt = sa.select(Order).where(Order.school_id == school_id).options(*_LIST_LOADS)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    return stmt.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+def trust_orders(trust_id: int, status: OrderStatus | None = None) -> sa.Select:
+    """Orders of every school in the trust (drafts are each school's business), newest first."""
+    stmt = (
+        sa.select(Order)
+        .where(Order.school_id.in_(trust_school_ids(trust_id)), Order.status != OrderStatus.DRAFT)
+        .options(*_LIST_LOADS)
+    )
     if status is not None:
         stmt = stmt.where(Order.status == status)
     return stmt.order_by(Order.created_at.desc(), Order.id.desc())

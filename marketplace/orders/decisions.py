@@ -1,6 +1,7 @@
 """What happens to an order once it is submitted.
 
-submitted → approved (the head, over the school's approval threshold) → confirmed (the
+submitted → approved (over the school's approval threshold, once every step of its approval
+chain is given: the head, then above the second step a different second approver) → confirmed (the
 provider) → delivered → invoiced; or rejected (by the head, with a reason the school sees) /
 cancelled (by the school) / declined (by the provider). Rejecting, declining and cancelling
 release the order's capacity (marketplace.orders.capacity). Every change writes an audit
@@ -14,17 +15,28 @@ from datetime import date
 
 from app.calendar import Term
 from app.extensions import db
-from app.models import Role, User
+from app.models import APPROVER_ROLES, User
 from app.time import london_date, london_today, utcnow
 from app.use_case import use_case
 from marketplace.billing.credits import credit_cancelled_order
 from marketplace.offers import pricing
 from marketplace.offers.models import Offer
-from marketplace.orders import rules
+from marketplace.orders import approvals, rules
 from marketplace.orders.acceptance import dispute_working_days
-from marketplace.orders.access import get_order_for_provider, get_order_for_school, record
+from marketplace.orders.access import (
+    get_order_for_approver,
+    get_order_for_provider,
+    get_order_for_school,
+    record,
+)
 from marketplace.orders.capacity import release_capacity
-from marketplace.orders.errors import CancellationRefused, InvalidOrder, OrderStateConflict
+from marketplace.orders.errors import (
+    ApprovalRefused,
+    CancellationRefused,
+    InvalidOrder,
+    OrderNotFound,
+    OrderStateConflict,
+)
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import (
     CANCELLABLE_STATUSES,
@@ -32,9 +44,10 @@ from marketplace.orders.models import (
     ORDER_RESERVING_STATUSES,
     PROVIDER_COMMITTED_STATUSES,
     Order,
+    OrderApproval,
     OrderStatus,
 )
-from marketplace.orders.notices import order_decided
+from marketplace.orders.notices import order_awaiting_approval, order_decided
 
 REASON_MAX = 500
 
@@ -60,29 +73,52 @@ def _release(order: Order) -> None:
         release_capacity(order.offer_id, order.term_key, order.quantity)
 
 
+def _approver_order(order_id: int, school_id: int, actor: User) -> Order:
+    """The order, locked, when the actor approves for its school (the school's head or second
+    approver, or its trust's finance lead); 404 otherwise."""
+    if actor.role not in APPROVER_ROLES:
+        raise OrderStateConflict(
+            "Only the head (budget holder) or the school’s other approvers can approve or "
+            "reject orders."
+        )
+    order = get_order_for_approver(order_id, actor, lock=True)
+    if order.school_id != school_id:
+        raise OrderNotFound("There is no such order.")
+    return order
+
+
 @use_case
 def approve(order_id: int, school_id: int, actor: User) -> Order:
-    """The head approves an order over the school's threshold."""
-    if actor.role is not Role.HEAD:
-        raise OrderStateConflict("Only the head (budget holder) can approve orders.")
-    order = get_order_for_school(order_id, school_id, lock=True)
+    """Give the order's next approval under its school's chain
+    (marketplace.orders.rules.approvals_needed). The order is approved, and goes to the
+    provider, once every step it needs is given; each step by a different person."""
+    order = _approver_order(order_id, school_id, actor)
     _require(order, {OrderStatus.SUBMITTED}, "approved")
+    needed = approvals.steps_for(order)
+    number, _step = approvals.upcoming(order)
+    problem = approvals.approval_problem(order, actor)
+    if problem:
+        raise ApprovalRefused(problem)
     before = order.snapshot()
-    order.status = OrderStatus.APPROVED
-    order.approved_at = utcnow()
-    order.approved_by_id = actor.id
-    record(actor, order, "approved", before)
-    order_decided(order, "approved")
+    now = utcnow()
+    db.session.add(OrderApproval(order=order, step=number, approver_id=actor.id, approved_at=now))
+    if number < len(needed):
+        record(actor, order, "approval step given", before, step=number, of=len(needed))
+        order_awaiting_approval(order, step=needed[number])
+    else:
+        order.status = OrderStatus.APPROVED
+        order.approved_at = now
+        order.approved_by_id = actor.id
+        record(actor, order, "approved", before, step=number, of=len(needed))
+        order_decided(order, "approved")
     db.session.commit()
     return order
 
 
 @use_case
 def reject(order_id: int, school_id: int, actor: User, reason: str | None) -> Order:
-    """The head turns down an order waiting for approval; its capacity is released."""
-    if actor.role is not Role.HEAD:
-        raise OrderStateConflict("Only the head (budget holder) can reject orders.")
-    order = get_order_for_school(order_id, school_id, lock=True)
+    """An approver turns down an order waiting for approval; its capacity is released."""
+    order = _approver_order(order_id, school_id, actor)
     _require(order, {OrderStatus.SUBMITTED}, "rejected")
     text = _clean_reason(reason, required=True)
     before = order.snapshot()

@@ -24,7 +24,7 @@ from marketplace.entitlements import services as entitlements
 from marketplace.offers import pricing
 from marketplace.offers.errors import OfferNotFound
 from marketplace.offers.models import Offer
-from marketplace.orders import rules
+from marketplace.orders import approvals, rules
 from marketplace.orders.access import get_order_for_school, record
 from marketplace.orders.capacity import capacity_exhausted, reserve_capacity
 from marketplace.orders.contract_prices import ContractPrice, contract_prices
@@ -320,7 +320,7 @@ def submit_draft(order: Order, actor: User, *, today: date) -> None:
     record(actor, order, "submitted", before)
     school = db.session.get(School, order.school_id)
     assert school is not None
-    if not order.needs_approval(school.approval_threshold_pence):
+    if not approvals.steps_for(order):
         before = order.snapshot()
         order.status = OrderStatus.APPROVED
         order.approved_at = now

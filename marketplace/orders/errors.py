@@ -59,3 +59,20 @@ class CheckoutRefused(Conflict):
     def __init__(self, message: str, problems: list[str]) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+class InvalidApprovalChain(DomainError):
+    """An approval chain a head entered does not make sense (field-level problems)."""
+
+    code = "approval_chain_invalid"
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        field, message = next(iter(problems.items()))
+        super().__init__(message, field=field)
+        self.problems = problems
+
+
+class ApprovalRefused(Conflict):
+    """This person may not give the order's next approval (wrong role, or the same person)."""
+
+    code = "approval_refused"

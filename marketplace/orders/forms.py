@@ -80,3 +80,15 @@ class CheckoutForm(PoNumberForm):
     """The basket's one purchase-order number, and the basket as the school checked it."""
 
     basket_check = HiddenField()
+
+
+class ApprovalChainForm(FlaskForm):
+    """A school's approval chain in whole pounds (marketplace.orders.rules.chain_problems)."""
+
+    threshold = WholeNumberField(
+        "Orders need no approval up to (£)",
+        validators=[Required("Enter the amount orders need no approval up to, in whole pounds")],
+    )
+    second = WholeNumberField(
+        "A second approver must approve orders over (£)", validators=[Optional()]
+    )

@@ -129,6 +129,9 @@ class Order(Model):
     service: Mapped[Service] = relationship()
     offer: Mapped[Offer | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    approvals: Mapped[list[OrderApproval]] = relationship(
+        back_populates="order", order_by="OrderApproval.step"
+    )
 
     @hybrid_method
     def needs_approval(self, threshold_pence: int) -> bool:
@@ -191,3 +194,24 @@ class Checkout(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     orders: Mapped[list[Order]] = relationship(order_by="Order.id")
+
+
+class OrderApproval(Model):
+    """One step of a school's approval chain given to an order: who approved it and when
+    (marketplace.orders.rules.approvals_needed says which steps an order needs)."""
+
+    __tablename__ = "order_approvals"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "step", name="uq_order_approvals_order_step"),
+        sa.UniqueConstraint("order_id", "approver_id", name="uq_order_approvals_order_approver"),
+        sa.CheckConstraint("step >= 1", name="step_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    step: Mapped[int]
+    approver_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="approvals")
+    approver: Mapped[User] = relationship()

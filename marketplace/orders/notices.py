@@ -1,17 +1,18 @@
-"""Who hears about an order: the budget holders when one waits for approval, and the person
-who placed it when it is approved, rejected, confirmed, declined or delivered."""
+"""Who hears about an order: its approvers when it waits for a step of the school's chain,
+and the person who placed it when it is approved, rejected, confirmed, declined or delivered."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Role, User
+from app.models import Role, School, User
 from app.money import format_pence
 from app.notifications.rendering import link
 from app.notifications.services import notify
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.rules import ApprovalStep
 
 # What each decision means; its word is the status's in the one vocabulary (labels.py).
 DECISIONS = {
@@ -27,17 +28,33 @@ def _what(order: Order) -> str:
     return f"{order.quantity} × {order.service.name} from {order.provider.name}"
 
 
-def order_awaiting_approval(order: Order) -> None:
-    """An order over the school's threshold waits for its budget holder(s)."""
-    heads = db.session.scalars(
-        sa.select(User)
-        .where(User.school_id == order.school_id, User.role == Role.HEAD)
-        .order_by(User.id)
+# Who hears that an order waits for each step of its school's approval chain.
+STEP_AUDIENCE = {
+    ApprovalStep.HEAD: (Role.HEAD,),
+    ApprovalStep.SECOND: (Role.GOVERNOR, Role.HEAD),
+}
+
+
+def order_awaiting_approval(order: Order, step: ApprovalStep = ApprovalStep.HEAD) -> None:
+    """An order over the school's threshold waits for the next step of its chain: the head(s)
+    hear of the first step; of the second, the school's second approvers, its other heads and
+    its trust's finance leads. Anyone who already approved it is left out. (A trust's finance
+    lead sees every order waiting at its schools on their home page.)"""
+    school = db.session.get(School, order.school_id)
+    assert school is not None
+    audience = sa.and_(User.school_id == order.school_id, User.role.in_(STEP_AUDIENCE[step]))
+    if step is ApprovalStep.SECOND and school.trust_id is not None:
+        trust = sa.and_(User.trust_id == school.trust_id, User.role == Role.TRUST)
+        audience = sa.or_(audience, trust)
+    done = [a.approver_id for a in order.approvals]
+    approvers = db.session.scalars(
+        sa.select(User).where(audience, User.id.not_in(done)).order_by(User.id)
     ).all()
+    number = 1 if step is ApprovalStep.HEAD else 2
     notify(
         "order_awaiting_approval",
-        heads,
-        event=f"order-{order.id}-submitted",
+        approvers,
+        event=f"order-{order.id}-submitted" if number == 1 else f"order-{order.id}-step-{number}",
         template="order_awaiting_approval",
         subject=f"Order {order.id} is waiting for your approval",
         link=link("marketplace.order_detail", order_id=order.id),

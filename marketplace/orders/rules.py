@@ -7,7 +7,9 @@ the answer is no, and None when the answer is yes.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 from app.calendar import add_working_days
 
@@ -77,14 +79,112 @@ def term_problem(
     return None
 
 
-def needs_approval(total_pence: int, threshold_pence: int) -> bool:
-    """An order costing more than the school's approval threshold waits for the head; one
-    costing the threshold or less is approved when it is submitted.
+@dataclass(frozen=True)
+class ApprovalChain:
+    """A school's approval chain: orders costing up to `threshold_pence` need no approval;
+    above it the head approves; above `second_pence` (when set) a second approver must
+    approve as well."""
 
-    The one statement of the rule: `Order.needs_approval` applies it to a loaded order and,
-    on the class, builds the same comparison as an SQL condition.
+    threshold_pence: int
+    second_pence: int | None = None
+
+
+class ApprovalStep(StrEnum):
+    HEAD = "head"  # the school's head (budget holder), or its trust's finance lead
+    SECOND = "second"  # a different person: chair of governors, trust CFO or another head
+
+    @property
+    def label(self) -> str:
+        return STEP_LABELS[self]
+
+
+STEP_LABELS = {
+    ApprovalStep.HEAD: "Budget holder (head)",
+    ApprovalStep.SECOND: "Second approver (chair of governors or trust)",
+}
+# Who may give each step (role values, so this module stays free of the app's models).
+STEP_ROLES = {
+    ApprovalStep.HEAD: frozenset({"head", "trust"}),
+    ApprovalStep.SECOND: frozenset({"head", "governor", "trust"}),
+}
+
+
+def approvals_needed(total_pence: int, chain: ApprovalChain) -> tuple[ApprovalStep, ...]:
+    """The approvals an order of `total_pence` needs under the school's chain, in order.
+
+    Up to the threshold: none (approved when submitted). Above it, up to the second step (or
+    with no second step): the head. Above the second step: the head, then a second approver.
+    """
+    if not needs_approval(total_pence, chain.threshold_pence):
+        return ()
+    if chain.second_pence is None or total_pence <= chain.second_pence:
+        return (ApprovalStep.HEAD,)
+    return (ApprovalStep.HEAD, ApprovalStep.SECOND)
+
+
+def needs_approval(total_pence: int, threshold_pence: int) -> bool:
+    """Whether anyone must approve: an order (or pledge) costing more than the school's
+    approval threshold waits; one costing the threshold or less is approved when submitted.
+
+    The first step of `approvals_needed`: `Order.needs_approval` applies it to a loaded order
+    and, on the class, builds the same comparison as an SQL condition.
     """
     return total_pence > threshold_pence
+
+
+def next_step(needed: tuple[ApprovalStep, ...], given: int) -> tuple[int, ApprovalStep] | None:
+    """The step number (from 1) and step still to give, after `given` approvals; None when
+    the chain is complete."""
+    if given >= len(needed):
+        return None
+    return given + 1, needed[given]
+
+
+def approver_problem(
+    step: ApprovalStep, *, role: str, approver_id: int, earlier_approver_ids: Collection[int]
+) -> str | None:
+    """Whether this person may give this step: the right role, and never the same person
+    twice on one order."""
+    if role not in STEP_ROLES[step]:
+        if step is ApprovalStep.HEAD:
+            return "This order waits for the head (budget holder) or the trust to approve it first"
+        return (
+            "Only a second approver (chair of governors, the trust or another head) can "
+            "approve it now"
+        )
+    if approver_id in set(earlier_approver_ids):
+        return (
+            "You have already approved this order. The second approval must come from a "
+            "different person."
+        )
+    return None
+
+
+MAX_APPROVAL_POUNDS = 10_000_000  # £10 million: more than any one school's order
+
+
+def chain_problems(threshold_pounds: int | None, second_pounds: int | None) -> dict[str, str]:
+    """What is wrong with an approval chain a head enters, by field; empty when it is fine.
+    Whole pounds; the second step, when given, is at least the first."""
+    problems: dict[str, str] = {}
+    if threshold_pounds is None:
+        problems["threshold"] = "Enter the amount orders need no approval up to, in whole pounds"
+    elif not 0 <= threshold_pounds <= MAX_APPROVAL_POUNDS:
+        problems["threshold"] = (
+            f"The amount must be between £0 and £{MAX_APPROVAL_POUNDS:,}, in whole pounds"
+        )
+    if second_pounds is not None:
+        if not 0 <= second_pounds <= MAX_APPROVAL_POUNDS:
+            problems["second"] = (
+                f"The amount must be between £0 and £{MAX_APPROVAL_POUNDS:,}, in whole pounds"
+            )
+        elif threshold_pounds is not None and "threshold" not in problems:
+            if second_pounds < threshold_pounds:
+                problems["second"] = (
+                    f"The second approval amount must be at least £{threshold_pounds:,}, "
+                    "the amount orders need no approval up to"
+                )
+    return problems
 
 
 def order_starts_on(term_starts_on: date, submitted_on: date | None, lead_time_days: int) -> date:

@@ -9,6 +9,7 @@ from app.config import Config
 from app.extensions import db
 from app.models import Role
 from marketplace.orders.models import BasketLine, Checkout
+from tests import factories
 from tests.marketplace.conftest import term_key
 
 ROLES = ["anonymous", *[r.value for r in Role]]
@@ -26,7 +27,10 @@ PAGES = {
     "/admin/outbox": {Role.ADMIN},
     "/notifications": set(Role),
     "/account/notifications": set(Role),
-    "/account/invite": {Role.SBM, Role.HEAD, Role.PROVIDER},
+    "/account/invite": {Role.HEAD, Role.PROVIDER},
+    "/trusts": {Role.ADMIN, Role.COMMITTEE},
+    "/trust/orders": {Role.TRUST},
+    "/dashboard": set(Role),
     "/supply/contracts": {Role.ADMIN, Role.COMMITTEE},
     "/supply/contracts/new": {Role.ADMIN, Role.COMMITTEE},
     "/supply/baselines": {Role.ADMIN, Role.COMMITTEE},
@@ -44,6 +48,8 @@ def sign_in_as(auth, world, role):
         "sbm": world.sbm_a,
         "head": world.head_a,
         "provider": world.provider_user_a,
+        "trust": world.trust_user,
+        "governor": world.governor_a,
     }[role]
     return auth.as_user(user)
 
@@ -70,7 +76,7 @@ def test_a_school_page_is_for_the_partnership_and_that_schools_own_staff(client,
         assert own.status_code == 302
     elif role in ("admin", "committee"):
         assert (own.status_code, other.status_code) == (200, 200)
-    elif role in ("sbm", "head"):
+    elif role in ("sbm", "head", "governor", "trust"):  # the trust's: school_a, not school_b
         assert (own.status_code, other.status_code) == (200, 404)
     else:
         assert (own.status_code, other.status_code) == (404, 404)
@@ -144,3 +150,53 @@ def test_an_unknown_page_gets_the_not_found_page(client, auth, world):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def _orders_of_both_schools(world):
+    from tests.marketplace.billing.conftest import make_order
+
+    return make_order(world.school_a, world.offer_a, 2), make_order(
+        world.school_b, world.offer_a, 2
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_trusts_pages_and_its_schools_records_are_for_the_trust_and_the_partnership(
+    client, auth, world, role
+):
+    """school_a is in the world's trust, school_b in none: the trust's finance lead reaches
+    school_a's order, approval chain and dashboard, and gets 404 for school_b's."""
+    own_order, other_order = _orders_of_both_schools(world)
+    sign_in_as(auth, world, role)
+    paths = {
+        "trust": f"/trusts/{world.trust.id}",
+        "own order": f"/orders/{own_order.id}",
+        "other order": f"/orders/{other_order.id}",
+        "own chain": f"/schools/{world.school_a.id}/approvals",
+        "other chain": f"/schools/{world.school_b.id}/approvals",
+        "own dashboard": f"/dashboard/schools/{world.school_a.id}",
+        "other dashboard": f"/dashboard/schools/{world.school_b.id}",
+    }
+    got = {name: client.get(path).status_code for name, path in paths.items()}
+    if role == "anonymous":
+        assert set(got.values()) == {302}
+        return
+    expected = {
+        "admin": (200, 200, 200, 200, 200, 200, 200),
+        "committee": (200, 200, 200, 403, 403, 200, 200),
+        "trust": (200, 200, 404, 200, 404, 200, 404),
+        "head": (403, 200, 404, 200, 404, 403, 403),
+        "governor": (403, 200, 404, 403, 403, 403, 403),
+        "sbm": (403, 200, 404, 403, 403, 403, 403),
+        # The provider sold both orders (offer_a): it reads them, and nothing of the schools'.
+        "provider": (403, 200, 200, 403, 403, 403, 403),
+    }[role]
+    assert tuple(got.values()) == expected
+
+
+def test_a_trust_user_gets_404_for_another_trusts_page(client, auth, world):
+    other = factories.make_trust("Other Trust")
+    auth.as_user(world.trust_user)
+    assert client.get(f"/trusts/{other.id}").status_code == 404
+    assert client.post(f"/trusts/{other.id}", data={"invoicing": "once"}).status_code == 404
+    assert other.invoice_once is False

@@ -273,8 +273,8 @@ def test_without_a_mail_server_each_email_is_written_as_an_eml_file(client, worl
     assert "multipart/alternative" in content
 
 
-def test_an_sbm_invites_a_colleague_to_their_own_school(client, auth, world):
-    auth.as_user(world.sbm_a)
+def test_the_head_invites_a_colleague_to_their_own_school(client, auth, world):
+    auth.as_user(world.head_a)
     page = client.get("/account/invite").get_data(as_text=True)
     assert "Invite a colleague" in page and "Alpha Primary School" in page
     response = client.post(
@@ -288,9 +288,34 @@ def test_an_sbm_invites_a_colleague_to_their_own_school(client, auth, world):
     assert outbox_count(recipient="newhead@example.org", kind="invitation") == 1
 
 
-def test_an_sbm_cannot_invite_a_provider_or_an_admin(client, auth, world):
-    auth.as_user(world.sbm_a)
-    for role in ("provider", "admin", "committee"):
+def test_the_head_invites_a_chair_of_governors_as_second_approver(client, auth, world):
+    auth.as_user(world.head_a)
+    page = client.get("/account/invite").get_data(as_text=True)
+    assert "Second approver (chair of governors)" in page
+    response = client.post(
+        "/account/invite",
+        data={"name": "Chair", "email": "chair@example.org", "role": "governor"},
+    )
+    assert response.status_code == 302
+    user = db.session.scalar(sa.select(User).where(User.email == "chair@example.org"))
+    assert (user.role, user.school_id) == (Role.GOVERNOR, world.school_a.id)
+    assert outbox_count(recipient="chair@example.org", kind="invitation") == 1
+
+
+@pytest.mark.parametrize("who", ["sbm_a", "governor_a", "trust_user"])
+def test_only_the_head_invites_the_schools_people(client, auth, world, who):
+    auth.as_user(getattr(world, who))
+    assert client.get("/account/invite").status_code == 403
+    response = client.post(
+        "/account/invite", data={"name": "X", "email": "x@example.org", "role": "sbm"}
+    )
+    assert response.status_code == 403
+    assert outbox_count(kind="invitation") == 0
+
+
+def test_the_head_cannot_invite_a_provider_an_admin_or_a_trust(client, auth, world):
+    auth.as_user(world.head_a)
+    for role in ("provider", "admin", "committee", "trust"):
         response = client.post(
             "/account/invite", data={"name": "X", "email": f"{role}@example.org", "role": role}
         )
@@ -320,6 +345,9 @@ def test_may_invite_follows_the_rules(world):
     assert may_invite(world.admin, Role.ADMIN, None, None)
     assert may_invite(world.head_a, Role.SBM, world.school_a.id, None)
     assert not may_invite(world.head_a, Role.SBM, world.school_b.id, None)
+    assert may_invite(world.head_a, Role.GOVERNOR, world.school_a.id, None)
+    assert not may_invite(world.sbm_a, Role.SBM, world.school_a.id, None)
+    assert not may_invite(world.head_a, Role.TRUST, None, None)
     assert not may_invite(world.sbm_a, Role.PROVIDER, None, world.provider_a.id)
     assert may_invite(world.provider_user_a, Role.PROVIDER, None, world.provider_a.id)
     assert not may_invite(world.provider_user_a, Role.PROVIDER, None, world.provider_b.id)

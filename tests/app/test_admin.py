@@ -198,3 +198,17 @@ def test_only_the_admin_records_grants(client, auth, world):
         auth.logout()
         auth.as_user(user)
         assert client.get("/admin/grants").status_code == 403
+
+
+def test_the_admin_invites_a_trusts_finance_lead_who_must_have_a_trust(client, auth, world):
+    auth.as_user(world.admin)
+    data = {"name": "Trust CFO", "email": "cfo@example.org", "role": "trust", "school_id": 0}
+    no_trust = client.post("/admin/users/new", data={**data, "trust_id": 0})
+    assert no_trust.status_code == 400
+    assert "Choose the trust this person works for" in no_trust.get_data(as_text=True)
+    assert db.session.scalar(sa.select(User.id).where(User.email == "cfo@example.org")) is None
+
+    response = client.post("/admin/users/new", data={**data, "trust_id": world.trust.id})
+    assert response.status_code == 302
+    user = db.session.scalar(sa.select(User).where(User.email == "cfo@example.org"))
+    assert (user.role, user.trust_id, user.school_id) == (Role.TRUST, world.trust.id, None)

@@ -31,6 +31,8 @@ def test_every_role_signs_in_and_lands_on_its_home_page(client, auth, world, rol
         Role.SBM: world.sbm_a,
         Role.HEAD: world.head_a,
         Role.PROVIDER: world.provider_user_a,
+        Role.TRUST: world.trust_user,
+        Role.GOVERNOR: world.governor_a,
     }[role]
     response = auth.login(user.email)
     assert response.status_code == 302 and response.location.endswith("/home")

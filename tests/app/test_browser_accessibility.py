@@ -42,6 +42,8 @@ ROLES = {
     "sbm": "sbm@demo.pooled.test",
     "head": "head@demo.pooled.test",
     "provider": "provider@demo.pooled.test",
+    "trust": "trust@demo.pooled.test",
+    "governor": "governor@demo.pooled.test",
 }
 ANONYMOUS_PAGES = ["/sign-in", "/help", "/accessibility"]
 

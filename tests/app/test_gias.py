@@ -97,3 +97,42 @@ def test_bad_values_are_named_with_their_line(sample_bytes):
         gias.parse(rewrite(sample_bytes, break_row))
     assert "line 4: NumberOfPupils “lots” is not a whole number" in str(error.value)
     assert "line 6: URN “ABC” is not a number" in str(error.value)
+
+
+def with_trusts(data: bytes, trusts: dict[str, tuple[str, str]]) -> bytes:
+    """The sample with the given schools (by URN) in trusts: URN -> (code, name)."""
+
+    def put(rows):
+        code, name = rows[0].index("Trusts (code)"), rows[0].index("Trusts (name)")
+        for row in rows[1:]:
+            if row and row[0] in trusts:
+                row[code], row[name] = trusts[row[0]]
+
+    return rewrite(data, put)
+
+
+def test_a_schools_trust_is_read_from_the_trust_columns(sample_bytes):
+    data = with_trusts(sample_bytes, {"100000": ("16780", "Thames Learning Trust")})
+    result = gias.parse(data)
+    assert result.has_trusts
+    aldgate = next(s for s in result.schools if s.urn == 100000)
+    assert (aldgate.trust_code, aldgate.trust_name) == ("16780", "Thames Learning Trust")
+    others = [s for s in result.schools if s.urn != 100000]
+    assert {s.trust_code for s in others} == {""}
+
+
+def test_a_file_without_the_trust_columns_still_imports_without_trusts(sample_bytes):
+    def drop_trusts(rows):
+        keep = [i for i, h in enumerate(rows[0]) if h not in ("Trusts (code)", "Trusts (name)")]
+        for n, row in enumerate(rows):
+            rows[n] = [row[i] for i in keep if i < len(row)]
+
+    result = gias.parse(rewrite(sample_bytes, drop_trusts))
+    assert not result.has_trusts
+    assert len(result.schools) == 90
+
+
+def test_a_trust_code_without_a_trust_name_is_named_with_its_line(sample_bytes):
+    data = with_trusts(sample_bytes, {"100000": ("16780", "")})
+    with pytest.raises(gias.GiasFileError, match=r"line 2: URN 100000 has a Trusts \(code\)"):
+        gias.parse(data)

@@ -299,3 +299,41 @@ def test_a_bad_large_upload_is_refused_at_once_and_queues_nothing(client, auth, 
     assert "There is a problem" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(GiasImport)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+
+
+def test_the_import_creates_trusts_by_code_and_puts_their_schools_in_them(runner, tmp_path):
+    from app.models import Trust
+    from tests.app.test_gias import with_trusts
+
+    trusts = {
+        "100000": ("16780", "Thames Learning Trust"),
+        "100001": ("16780", "Thames Learning Trust"),
+        "100003": ("20011", "Riverside Academies"),
+    }
+    path = tmp_path / "trusts.csv"
+    path.write_bytes(with_trusts(SAMPLE.read_bytes(), trusts))
+    result = runner.invoke(args=["schools", "import-gias", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "trusts created: 2" in result.output
+    members = {
+        urn: code
+        for urn, code in db.session.execute(
+            sa.select(School.urn, Trust.code).join(Trust, School.trust_id == Trust.id)
+        )
+    }
+    assert members == {100000: "16780", 100001: "16780", 100003: "20011"}
+
+    # A second file matches the trusts by code: a renamed trust keeps its schools, a school
+    # that left its trust leaves it, and no trust is created twice.
+    renamed = {
+        "100000": ("16780", "Thames and Lea Learning Trust"),
+        "100003": ("20011", "Riverside Academies"),
+    }
+    path.write_bytes(with_trusts(SAMPLE.read_bytes(), renamed))
+    again = runner.invoke(args=["schools", "import-gias", str(path)])
+    assert "trusts created: 0" in again.output
+    assert "updated: 1" in again.output  # 100001 left the trust
+    names = dict(db.session.execute(sa.select(Trust.code, Trust.name)).all())
+    assert names == {"16780": "Thames and Lea Learning Trust", "20011": "Riverside Academies"}
+    left = db.session.scalar(sa.select(School.trust_id).where(School.urn == 100001))
+    assert left is None

@@ -6,4 +6,4 @@
 list of disputes with its resolutions.
 """
 
-from marketplace.orders.views import basket, deliveries, orders  # noqa: F401  (their routes)
+from marketplace.orders.views import approvals, basket, deliveries, orders  # noqa: F401  (their routes)

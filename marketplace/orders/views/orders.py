@@ -12,7 +12,7 @@ from app.accounts import provider_for_user
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
 from app.forms import ActionForm, field_errors
-from app.models import Role
+from app.models import APPROVER_ROLES, Role
 from app.money import format_pence
 from app.security import roles_required
 from app.time import london_today
@@ -20,7 +20,7 @@ from marketplace.blueprint import bp
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.coverage import cheaper_rounds, coverage
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders import access, decisions, drafting
+from marketplace.orders import access, approvals, decisions, drafting
 from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
 from marketplace.orders.labels import STATUS_TEXT
@@ -217,6 +217,9 @@ def show_order(
             cheaper_rounds=lower,
             threshold_pence=order.school.approval_threshold_pence,
             needs_approval=order.needs_approval(order.school.approval_threshold_pence),
+            chain=approvals.chain_view(order),
+            next_step=approvals.upcoming(order) if order.status is OrderStatus.SUBMITTED else None,
+            can_approve=approvals.approval_problem(order, user) is None,
             action_form=ActionForm(),
             reject_form=forms.get("reject_form") or ReasonForm(prefix="reject"),
             decline_form=forms.get("decline_form") or ReasonForm(prefix="decline"),
@@ -279,28 +282,39 @@ def order_submit(order_id: int):
 
 
 @bp.route("/orders/<int:order_id>/approve", methods=["POST"])
-@roles_required(Role.HEAD)
+@roles_required(*APPROVER_ROLES)
 def order_approve(order_id: int):
-    """The head approves an order over the school's threshold."""
+    """An approver gives the next step of the school's approval chain."""
     _checked_action_form()
-    return run_action(
-        order_id,
-        lambda: decisions.approve(order_id, current_user.school_id, current_user),
-        "Order {id} approved and sent to the provider.",
-    )
+    school_id = access.get_order_for_approver(order_id, current_user).school_id
+    try:
+        order = decisions.approve(order_id, school_id, current_user)
+    except DomainError as exc:
+        order = access.get_order_for_user(order_id, current_user)
+        return show_order(order, status=refusal_status(exc), errors=[exc.message])
+    if order.status is OrderStatus.APPROVED:
+        flash(f"Order {order.id} approved and sent to the provider.", "success")
+    else:
+        flash(
+            f"Your approval of order {order.id} is recorded. It is over the school’s second "
+            "approval step, so it now waits for a second approver.",
+            "success",
+        )
+    return redirect(url_for("marketplace.order_detail", order_id=order.id))
 
 
 @bp.route("/orders/<int:order_id>/reject", methods=["POST"])
-@roles_required(Role.HEAD)
+@roles_required(*APPROVER_ROLES)
 def order_reject(order_id: int):
-    """The head turns an order down, saying why."""
+    """An approver turns an order down, saying why."""
+    school_id = access.get_order_for_approver(order_id, current_user).school_id
     form = ReasonForm(prefix="reject")
     if not form.validate_on_submit():
-        order = access.get_order_for_school(order_id, current_user.school_id)
+        order = access.get_order_for_user(order_id, current_user)
         return show_order(order, status=400, reject_form=form)
     return run_action(
         order_id,
-        lambda: decisions.reject(order_id, current_user.school_id, current_user, form.reason.data),
+        lambda: decisions.reject(order_id, school_id, current_user, form.reason.data),
         "Order {id} rejected.",
         reject_form=form,
     )

@@ -112,3 +112,23 @@ def test_the_demos_stand_in_users_can_never_sign_in(runner):
     for user in stand_ins:
         assert not user.active
         assert not user.check_password(DEMO_PASSWORD) and not user.check_password("!no-password")
+
+
+def test_the_demo_has_a_trust_over_greenwood_and_a_two_step_chain(runner):
+    from app.models import Role, Trust
+
+    runner.invoke(args=["demo", "seed"])
+    [trust] = db.session.scalars(sa.select(Trust)).all()
+    assert len(trust.schools) == 3
+    greenwood = db.session.scalar(sa.select(School).where(School.urn == 101899))
+    assert greenwood.trust_id == trust.id
+    assert (greenwood.approval_threshold_pence, greenwood.second_approval_pence) == (
+        250_000,
+        500_000,
+    )
+    cfo = db.session.scalar(sa.select(User).where(User.email == "trust@demo.pooled.test"))
+    assert (cfo.role, cfo.trust_id) == (Role.TRUST, trust.id)
+    governor = db.session.scalar(sa.select(User).where(User.email == "governor@demo.pooled.test"))
+    assert (governor.role, governor.school_id) == (Role.GOVERNOR, greenwood.id)
+    logins = runner.invoke(args=["demo", "logins"]).output
+    assert "trust@demo.pooled.test" in logins and "governor@demo.pooled.test" in logins

@@ -15,9 +15,18 @@ from tests.marketplace.billing.conftest import count, make_order
 
 pytestmark = pytest.mark.usefixtures("no_stripe")
 
-ROLES = ("anonymous", "admin", "committee", "sbm_a", "head_a", "provider_user_a")
+ROLES = (
+    "anonymous",
+    "admin",
+    "committee",
+    "sbm_a",
+    "head_a",
+    "provider_user_a",
+    "trust_user",
+    "governor_a",
+)
 ACCESS = {
-    "/invoices": {"sbm_a": 200, "head_a": 200},
+    "/invoices": {"sbm_a": 200, "head_a": 200, "trust_user": 200},
     "/billing": {"admin": 200},
     "/billing/invoices": {"admin": 200, "committee": 200},
     "/billing/payables": {"admin": 200, "committee": 200},
@@ -68,6 +77,17 @@ def test_another_schools_invoice_is_not_found(client, auth, world, billed) -> No
     assert client.get(f"/invoices/{billed[world.school_a.id].id}").status_code == 404
     assert client.get(f"/invoices/{billed[world.school_b.id].id}").status_code == 200
     assert client.get("/invoices/999999").status_code == 404
+
+
+def test_a_trust_sees_its_schools_invoices_and_not_others(client, auth, world, billed) -> None:
+    auth.as_user(world.trust_user)  # the trust has school_a, not school_b
+
+    page = client.get("/invoices").get_data(as_text=True)
+
+    assert billed[world.school_a.id].number in page and world.school_a.name in page
+    assert billed[world.school_b.id].number not in page
+    assert client.get(f"/invoices/{billed[world.school_a.id].id}").status_code == 200
+    assert client.get(f"/invoices/{billed[world.school_b.id].id}").status_code == 404
 
 
 def test_the_invoice_shows_lines_vat_total_and_council_match(client, auth, world, billed):

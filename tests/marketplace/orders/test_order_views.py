@@ -218,7 +218,7 @@ def test_the_sbm_sees_the_rejection_and_its_reason_on_the_order_and_in_the_list(
     login(market.sbm_a)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert "Rejected" in page and "Cancelled" not in text(page)
-    assert "Your head rejected this order: Over &lt;budget&gt; this term" in page
+    assert "Your approver rejected this order: Over &lt;budget&gt; this term" in page
     listing = client.get("/orders").get_data(as_text=True)
     assert "Rejected" in text(listing) and "Over &lt;budget&gt; this term" in listing
     assert "Rejected" in text(client.get("/orders?status=rejected").get_data(as_text=True))

@@ -1,0 +1,1 @@
+"""Multi-academy trusts: their schools, their finance leads and how they are invoiced."""
