@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import accounts
+from app import accounts, partnership
 from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
@@ -17,12 +17,23 @@ from app.forms import (
     InviteForm,
     MembershipForm,
     MembershipTermForm,
+    PartnershipSettingsForm,
     filled,
     submit,
 )
 from app.grants import record_grant
 from app.jobs import services as job_service
-from app.models import GiasImport, Grant, Membership, MembershipTerm, Provider, Role, School, User
+from app.models import (
+    GiasImport,
+    Grant,
+    Membership,
+    MembershipTerm,
+    PartnershipSettings,
+    Provider,
+    Role,
+    School,
+    User,
+)
 from app.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -193,9 +204,19 @@ def membership_terms():
             sa.select(Membership.term_id, sa.func.count()).group_by(Membership.term_id)
         ).all()
     )
-    return render_template(
-        "app/admin/membership_terms.html", terms=terms, counts=counts, form=MembershipTermForm()
+    defaults = partnership.current_settings()
+    form = MembershipTermForm(
+        data=(
+            {
+                "rate": defaults.default_rate_per_pupil_pence or None,
+                "cap": defaults.default_cap_pence,
+                "council_match_percent": defaults.default_council_match_bp // 100,
+            }
+            if defaults is not None
+            else None
+        )
     )
+    return render_template("app/admin/membership_terms.html", terms=terms, counts=counts, form=form)
 
 
 @bp.route("/membership/save", methods=["POST"])
@@ -294,3 +315,60 @@ def job_retry(job_id: int):
     else:
         flash(f"Job {run.id} queued again.", "success")
     return redirect(url_for("admin.jobs"), code=303)
+
+
+@bp.route("/partnership", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def partnership_settings():
+    """The partnership's own details: name, VAT number, invoice address, bank details, its fee
+    on traded services and the defaults for a new academic year."""
+    row = partnership.current_settings()
+    form = PartnershipSettingsForm(data=_settings_form_data(row))
+    outcome = submit(
+        form,
+        lambda: partnership.save_settings(
+            partnership.SettingsInput(
+                name=form.name.data or "",
+                vat_number=form.vat_number.data or "",
+                address=form.address.data or "",
+                fee_bp=filled(form.fee_percent.data),
+                default_rate_per_pupil_pence=filled(form.default_rate.data),
+                default_cap_pence=form.default_cap.data,
+                default_council_match_bp=filled(form.default_council_match.data),
+                bank_account_name=form.account_name.data or "",
+                bank_sort_code=form.sort_code.data or "",
+                bank_account_number=form.account_number.data or "",
+            ),
+            current_user,
+        ),
+    )
+    if outcome.done:
+        flash("Partnership settings saved.", "success")
+        return redirect(url_for("admin.partnership_settings"), code=303)
+    return render_template("app/admin/partnership.html", form=form), outcome.status
+
+
+def _settings_form_data(row: PartnershipSettings | None) -> dict[str, object]:
+    """The form as the settings stand (the config's details before there are any)."""
+    if row is None:
+        found = partnership.details()
+        return {
+            "name": found.name,
+            "vat_number": found.vat_number,
+            "address": "\n".join(found.address_lines),
+            "fee_percent": found.fee_bp,
+            "default_rate": 0,
+            "default_council_match": 10_000,
+        }
+    return {
+        "name": row.name,
+        "vat_number": row.vat_number,
+        "address": row.address,
+        "fee_percent": row.fee_bp,
+        "default_rate": row.default_rate_per_pupil_pence,
+        "default_cap": row.default_cap_pence,
+        "default_council_match": row.default_council_match_bp,
+        "account_name": row.bank_account_name,
+        "sort_code": row.bank_sort_code,
+        "account_number": row.bank_account_number,
+    }

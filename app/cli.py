@@ -1,4 +1,4 @@
-"""Command-line tools: `flask schools …`, `flask demo …`, `flask users …`."""
+"""Command-line tools: `flask setup`, `flask schools …`, `flask demo …`, `flask users …`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app import accounts
+from app import accounts, setup
 from app import schools as school_service
 from app.demo import accounts as demo_accounts
 from app.demo import seed as demo
@@ -132,6 +132,24 @@ def users_invite_command(
     click.echo(link)
 
 
+@click.command("setup")
+@click.option("--partnership-name", required=True, help="The partnership's name, as on invoices.")
+@click.option("--admin-email", required=True, help="The first admin's email address.")
+@click.option("--admin-name", default="", help="The first admin's name (default: from the email).")
+def setup_command(partnership_name: str, admin_email: str, admin_name: str) -> None:
+    """Set up an empty database: the partnership's settings and an invitation for its first
+    admin (emailed, and printed here)."""
+    try:
+        user, link = setup.setup(partnership_name, admin_email, admin_name)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{partnership_name.strip()} is set up.")
+    click.echo(f"Invited {user.email} as the first admin. The link works once, for 7 days:")
+    click.echo(link)
+    click.echo("Then, signed in: Settings (VAT number, address, bank details), the catalogue,")
+    click.echo("providers, schools (flask schools import-gias) and users.")
+
+
 def init_app(app: Flask) -> None:
     """Every command group of the app, core and domains."""
     for group in (
@@ -145,3 +163,4 @@ def init_app(app: Flask) -> None:
         ocds_cli,
     ):
         app.cli.add_command(group)
+    app.cli.add_command(setup_command)

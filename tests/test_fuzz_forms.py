@@ -279,6 +279,17 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             page="/admin/membership",
         ),
         Case(
+            "admin.partnership_settings",
+            "admin",
+            "/admin/partnership",
+            valid={
+                "name": "Ealing Learning Partnership",
+                "fee_percent": "5",
+                "default_rate": "14",
+                "default_council_match": "100",
+            },
+        ),
+        Case(
             "admin.membership_edit",
             "admin",
             f"/admin/schools/{school}/membership/{i.membership_term}",

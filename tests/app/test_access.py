@@ -16,6 +16,7 @@ PAGES = {
     "/admin/schools/import": {Role.ADMIN},
     "/admin/membership": {Role.ADMIN},
     "/admin/jobs": {Role.ADMIN},
+    "/admin/partnership": {Role.ADMIN},
     "/admin/outbox": {Role.ADMIN},
     "/notifications": set(Role),
     "/account/notifications": set(Role),
