@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from app.errors import NotFound
+from app.errors import Conflict, DomainError, NotFound
 
 
 class ServiceNotFound(NotFound):
     code = "service_not_found"
+
+
+class CategoryNotFound(NotFound):
+    code = "category_not_found"
+
+
+class InvalidCatalogueEntry(DomainError):
+    """A category or service as typed breaks a rule (blank name, bad slug, taken slug…)."""
+
+    code = "catalogue_entry_invalid"
+
+
+class ServiceRetired(Conflict):
+    """A retired service keeps its history but takes no new offers or orders."""
+
+    code = "service_retired"
