@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import accounts, partnership
+from app import accounts, partnership, providers
 from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
@@ -18,6 +18,8 @@ from app.forms import (
     MembershipForm,
     MembershipTermForm,
     PartnershipSettingsForm,
+    ProviderForm,
+    ProviderInviteForm,
     filled,
     submit,
 )
@@ -30,6 +32,7 @@ from app.models import (
     MembershipTerm,
     PartnershipSettings,
     Provider,
+    ProviderKind,
     Role,
     School,
     User,
@@ -372,3 +375,70 @@ def _settings_form_data(row: PartnershipSettings | None) -> dict[str, object]:
         "sort_code": row.bank_sort_code,
         "account_number": row.bank_account_number,
     }
+
+
+@bp.route("/providers")
+@roles_required(Role.ADMIN)
+def providers_list():
+    """Every provider organisation: companies, council services, charities, selling schools."""
+    return render_template(
+        "app/admin/providers.html",
+        providers=providers.all_providers(),
+        kind_labels=providers.KIND_LABELS,
+    )
+
+
+@bp.route("/providers/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def provider_new():
+    """Add a provider organisation."""
+    form = ProviderForm()
+    form.kind.choices = [(kind.value, label) for kind, label in providers.KIND_LABELS.items()]
+    form.school_id.choices = [(0, "Not a school")] + [
+        (s.id, f"{s.name} (URN {s.urn})")
+        for s in db.session.scalars(sa.select(School).order_by(School.name))
+    ]
+    outcome = submit(
+        form,
+        lambda: providers.create_provider(
+            name=form.name.data or "",
+            kind=ProviderKind(form.kind.data),
+            school_id=form.school_id.data or None,
+            contact_email=form.contact_email.data or "",
+            description=form.description.data or "",
+            actor=current_user,
+        ),
+    )
+    if outcome.done:
+        flash(f"{outcome.value.name} added. Invite its people below.", "success")
+        return redirect(url_for("admin.provider_detail", provider_id=outcome.value.id), code=303)
+    return render_template("app/admin/provider_new.html", form=form), outcome.status
+
+
+@bp.route("/providers/<int:provider_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def provider_detail(provider_id: int):
+    """A provider organisation, its people, and a form to invite one more."""
+    provider = providers.get_provider(provider_id)
+    form = ProviderInviteForm()
+    outcome = submit(
+        form,
+        lambda: accounts.invite_user(
+            name=form.name.data or "",
+            email=form.email.data or "",
+            role=Role.PROVIDER,
+            provider_id=provider.id,
+            actor=current_user,
+        ),
+    )
+    if outcome.done:
+        user, _link = outcome.value
+        flash(f"Invitation sent to {user.email}. The link works for 7 days.", "success")
+        return redirect(url_for("admin.provider_detail", provider_id=provider.id), code=303)
+    return render_template(
+        "app/admin/provider_detail.html",
+        provider=provider,
+        people=providers.provider_users(provider.id),
+        form=form,
+        kind_labels=providers.KIND_LABELS,
+    ), outcome.status

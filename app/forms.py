@@ -446,3 +446,42 @@ class PartnershipSettingsForm(FlaskForm):
         description="8 digits.",
         validators=[Optional(), Length(max=20)],
     )
+
+
+class ProviderForm(FlaskForm):
+    """A provider organisation the admin adds."""
+
+    name = StringField(
+        "Organisation name", validators=[Required("Enter the provider’s name"), Length(max=200)]
+    )
+    kind = SelectField("What kind of organisation", choices=[], default="company")
+    school_id = RecordChoiceField(
+        "School (for a school selling to others)", validators=[Optional()]
+    )
+    contact_email = EmailField(
+        "Contact email address (optional)",
+        validators=[
+            Optional(),
+            Email("Enter an email address like office@provider.co.uk"),
+            Length(max=254),
+        ],
+    )
+    description = TextAreaField(
+        "What it offers (optional)", validators=[Optional(), Length(max=2000)]
+    )
+
+
+class ProviderInviteForm(FlaskForm):
+    """Invite one of a provider's people: they set their own password from the email."""
+
+    name = StringField(
+        "Full name", validators=[Required("Enter the person’s name"), Length(max=200)]
+    )
+    email = EmailField(
+        "Email address",
+        validators=[
+            Required("Enter an email address"),
+            Email("Enter an email address like name@provider.co.uk"),
+            Length(max=254),
+        ],
+    )

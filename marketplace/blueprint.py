@@ -15,6 +15,7 @@ bp = Blueprint("marketplace", __name__)
 def blueprint() -> Blueprint:
     """The blueprint with every marketplace route on it."""
     from marketplace.billing import views as billing_views  # noqa: F401
+    from marketplace.catalogue import admin_views as catalogue_admin_views  # noqa: F401
     from marketplace.catalogue import views as catalogue_views  # noqa: F401
     from marketplace.documents import views as document_views  # noqa: F401
     from marketplace.entitlements import views as entitlement_views  # noqa: F401

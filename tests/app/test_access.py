@@ -17,6 +17,11 @@ PAGES = {
     "/admin/membership": {Role.ADMIN},
     "/admin/jobs": {Role.ADMIN},
     "/admin/partnership": {Role.ADMIN},
+    "/admin/catalogue": {Role.ADMIN},
+    "/admin/providers": {Role.ADMIN},
+    "/admin/providers/new": {Role.ADMIN},
+    "/admin/catalogue/categories/new": {Role.ADMIN},
+    "/admin/catalogue/services/new": {Role.ADMIN},
     "/admin/outbox": {Role.ADMIN},
     "/notifications": set(Role),
     "/account/notifications": set(Role),
@@ -83,3 +88,13 @@ def test_an_unknown_page_gets_the_not_found_page(client, auth, world):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_providers_admin_page_is_the_admins_alone(client, auth, world, role):
+    sign_in_as(auth, world, role)
+    response = client.get(f"/admin/providers/{world.provider_a.id}")
+    if role == "anonymous":
+        assert response.status_code == 302
+    else:
+        assert response.status_code == (200 if role == "admin" else 403)
