@@ -1,6 +1,7 @@
 # Pooled: two commands do everything on a fresh machine with Python 3.11, Node and make.
 #   make run   install, build assets, migrate, seed the demo partnership, serve on 127.0.0.1:8000
-#              with a job-queue consumer beside it (Ctrl-C stops both)
+#              with a job-queue consumer beside it (Ctrl-C stops both); `make run DEMO=0` seeds
+#              nothing and says how to set up a real partnership (`flask setup`)
 #   make test  install the dev tools and run the whole test suite
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,6 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 8000
+# 1: seed the demo partnership into an empty database; 0: start empty (then `flask setup`).
+DEMO ?= 1
 WORKERS ?= 3
 # Jobs the queue consumer runs at the same time (threads).
 JOB_WORKERS ?= 2
@@ -42,11 +45,21 @@ migrate: install
 	$(FLASK) db upgrade
 
 seed: migrate
+ifeq ($(DEMO),0)
+	@echo "DEMO=0: no demo data seeded."
+else
 	$(FLASK) demo seed --if-empty
+endif
 
 run: install assets seed
 	@echo
+ifeq ($(DEMO),0)
+	@echo "An empty partnership. Create its settings and invite its first admin with:"
+	@echo "  $(FLASK) setup --partnership-name \"Your Partnership\" --admin-email you@example.org [--admin-name \"Your Name\"]"
+	@echo "(the command prints the invitation link and emails it; skip this if it was done before)"
+else
 	@$(FLASK) demo logins
+endif
 	@echo
 	@echo "Pooled is starting on http://127.0.0.1:$(PORT), with a job consumer  (Ctrl-C stops both)"
 	@# The consumer runs in the background; whichever way this recipe ends (Ctrl-C, gunicorn

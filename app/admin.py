@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import accounts, gias_preview
+from app import accounts, gias_preview, partnership, providers
 from app import schools as school_service
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
@@ -22,6 +22,9 @@ from app.forms import (
     InviteForm,
     MembershipForm,
     MembershipTermForm,
+    PartnershipSettingsForm,
+    ProviderForm,
+    ProviderInviteForm,
     filled,
     submit,
 )
@@ -32,7 +35,9 @@ from app.models import (
     Grant,
     Membership,
     MembershipTerm,
+    PartnershipSettings,
     Provider,
+    ProviderKind,
     Role,
     School,
     Trust,
@@ -252,9 +257,19 @@ def membership_terms():
             sa.select(Membership.term_id, sa.func.count()).group_by(Membership.term_id)
         ).all()
     )
-    return render_template(
-        "app/admin/membership_terms.html", terms=terms, counts=counts, form=MembershipTermForm()
+    defaults = partnership.current_settings()
+    form = MembershipTermForm(
+        data=(
+            {
+                "rate": defaults.default_rate_per_pupil_pence or None,
+                "cap": defaults.default_cap_pence,
+                "council_match_percent": defaults.default_council_match_bp // 100,
+            }
+            if defaults is not None
+            else None
+        )
     )
+    return render_template("app/admin/membership_terms.html", terms=terms, counts=counts, form=form)
 
 
 @bp.route("/membership/save", methods=["POST"])
@@ -353,3 +368,127 @@ def job_retry(job_id: int):
     else:
         flash(f"Job {run.id} queued again.", "success")
     return redirect(url_for("admin.jobs"), code=303)
+
+
+@bp.route("/partnership", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def partnership_settings():
+    """The partnership's own details: name, VAT number, invoice address, bank details, its fee
+    on traded services and the defaults for a new academic year."""
+    row = partnership.current_settings()
+    form = PartnershipSettingsForm(data=_settings_form_data(row))
+    outcome = submit(
+        form,
+        lambda: partnership.save_settings(
+            partnership.SettingsInput(
+                name=form.name.data or "",
+                vat_number=form.vat_number.data or "",
+                address=form.address.data or "",
+                fee_bp=filled(form.fee_percent.data),
+                default_rate_per_pupil_pence=filled(form.default_rate.data),
+                default_cap_pence=form.default_cap.data,
+                default_council_match_bp=filled(form.default_council_match.data),
+                bank_account_name=form.account_name.data or "",
+                bank_sort_code=form.sort_code.data or "",
+                bank_account_number=form.account_number.data or "",
+            ),
+            current_user,
+        ),
+    )
+    if outcome.done:
+        flash("Partnership settings saved.", "success")
+        return redirect(url_for("admin.partnership_settings"), code=303)
+    return render_template("app/admin/partnership.html", form=form), outcome.status
+
+
+def _settings_form_data(row: PartnershipSettings | None) -> dict[str, object]:
+    """The form as the settings stand (the config's details before there are any)."""
+    if row is None:
+        found = partnership.details()
+        return {
+            "name": found.name,
+            "vat_number": found.vat_number,
+            "address": "\n".join(found.address_lines),
+            "fee_percent": found.fee_bp,
+            "default_rate": 0,
+            "default_council_match": 10_000,
+        }
+    return {
+        "name": row.name,
+        "vat_number": row.vat_number,
+        "address": row.address,
+        "fee_percent": row.fee_bp,
+        "default_rate": row.default_rate_per_pupil_pence,
+        "default_cap": row.default_cap_pence,
+        "default_council_match": row.default_council_match_bp,
+        "account_name": row.bank_account_name,
+        "sort_code": row.bank_sort_code,
+        "account_number": row.bank_account_number,
+    }
+
+
+@bp.route("/providers")
+@roles_required(Role.ADMIN)
+def providers_list():
+    """Every provider organisation: companies, council services, charities, selling schools."""
+    return render_template(
+        "app/admin/providers.html",
+        providers=providers.all_providers(),
+        kind_labels=providers.KIND_LABELS,
+    )
+
+
+@bp.route("/providers/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def provider_new():
+    """Add a provider organisation."""
+    form = ProviderForm()
+    form.kind.choices = [(kind.value, label) for kind, label in providers.KIND_LABELS.items()]
+    form.school_id.choices = [(0, "Not a school")] + [
+        (s.id, f"{s.name} (URN {s.urn})")
+        for s in db.session.scalars(sa.select(School).order_by(School.name))
+    ]
+    outcome = submit(
+        form,
+        lambda: providers.create_provider(
+            name=form.name.data or "",
+            kind=ProviderKind(form.kind.data),
+            school_id=form.school_id.data or None,
+            contact_email=form.contact_email.data or "",
+            description=form.description.data or "",
+            actor=current_user,
+        ),
+    )
+    if outcome.done:
+        flash(f"{outcome.value.name} added. Invite its people below.", "success")
+        return redirect(url_for("admin.provider_detail", provider_id=outcome.value.id), code=303)
+    return render_template("app/admin/provider_new.html", form=form), outcome.status
+
+
+@bp.route("/providers/<int:provider_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def provider_detail(provider_id: int):
+    """A provider organisation, its people, and a form to invite one more."""
+    provider = providers.get_provider(provider_id)
+    form = ProviderInviteForm()
+    outcome = submit(
+        form,
+        lambda: accounts.invite_user(
+            name=form.name.data or "",
+            email=form.email.data or "",
+            role=Role.PROVIDER,
+            provider_id=provider.id,
+            actor=current_user,
+        ),
+    )
+    if outcome.done:
+        user, _link = outcome.value
+        flash(f"Invitation sent to {user.email}. The link works for 7 days.", "success")
+        return redirect(url_for("admin.provider_detail", provider_id=provider.id), code=303)
+    return render_template(
+        "app/admin/provider_detail.html",
+        provider=provider,
+        people=providers.provider_users(provider.id),
+        form=form,
+        kind_labels=providers.KIND_LABELS,
+    ), outcome.status

@@ -1,4 +1,4 @@
-"""Command-line tools: `flask schools …`, `flask demo …`, `flask users …`."""
+"""Command-line tools: `flask setup`, `flask schools …`, `flask demo …`, `flask users …`."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app import accounts
+from app import accounts, providers, setup
 from app import schools as school_service
 from app.demo import accounts as demo_accounts
 from app.demo import seed as demo
 from app.errors import DomainError
 from app.extensions import db
 from app.jobs.cli import jobs_cli
-from app.models import Provider, Role, School
+from app.models import Provider, ProviderKind, Role, School
 from marketplace.billing.cli import billing_cli
+from marketplace.catalogue.cli import services_cli
 from marketplace.supply.cli import supply_cli
 from procurement.rounds.cli import rounds_cli
 from procurement.tenders.cli import ocds_cli
@@ -26,6 +27,7 @@ from procurement.tenders.cli import ocds_cli
 schools_cli = AppGroup("schools", help="Schools and the GIAS import.")
 demo_cli = AppGroup("demo", help="The demo partnership.")
 users_cli = AppGroup("users", help="User accounts.")
+providers_cli = AppGroup("providers", help="Provider organisations.")
 
 
 @schools_cli.command("import-gias")
@@ -94,21 +96,84 @@ def demo_logins_command() -> None:
     print_logins()
 
 
+@providers_cli.command("create")
+@click.option("--name", required=True, help="The organisation's name.")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in ProviderKind]),
+    default=ProviderKind.COMPANY.value,
+    show_default=True,
+    help="school: a member school selling to others (give --school-urn).",
+)
+@click.option("--school-urn", type=int, help="The school, for a school selling to others.")
+@click.option("--contact-email", default="", help="The provider's contact address.")
+def providers_create_command(
+    name: str, kind: str, school_urn: int | None, contact_email: str
+) -> None:
+    """Add a provider organisation (then invite its people with `flask users invite`)."""
+    school_id = None
+    if school_urn is not None:
+        school_id = db.session.scalar(sa.select(School.id).where(School.urn == school_urn))
+        if school_id is None:
+            raise click.ClickException(f"No school with URN {school_urn}.")
+    try:
+        provider = providers.create_provider(
+            name=name,
+            kind=ProviderKind(kind),
+            school_id=school_id,
+            contact_email=contact_email,
+            actor=None,
+        )
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Provider {provider.name} added (id {provider.id}).")
+
+
+def _organisation(role: Role, organisation: str) -> tuple[int | None, int | None]:
+    """(school id, provider id) named by --organisation: a school's URN or exact name for a
+    school role, a provider's exact name for a provider user."""
+    text = organisation.strip()
+    if role in (Role.SBM, Role.HEAD):
+        condition = School.urn == int(text) if text.isascii() and text.isdigit() else None
+        school_id = db.session.scalar(
+            sa.select(School.id).where(condition if condition is not None else School.name == text)
+        )
+        if school_id is None:
+            raise click.ClickException(f"No school with URN or name {text!r}.")
+        return school_id, None
+    if role is Role.PROVIDER:
+        provider_id = db.session.scalar(sa.select(Provider.id).where(Provider.name == text))
+        if provider_id is None:
+            raise click.ClickException(f"No provider called {text!r}.")
+        return None, provider_id
+    raise click.ClickException(
+        f"A {role.label.lower()} works for the partnership: leave out --organisation."
+    )
+
+
 @users_cli.command("invite")
 @click.option("--email", required=True)
-@click.option("--name", required=True)
+@click.option("--name", default="", help="Their name (default: from the email address).")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option(
+    "--organisation",
+    help="A school's URN or name (business managers, heads) or a provider's name.",
+)
 @click.option("--school-urn", type=int, help="For business managers and heads.")
 @click.option("--provider", "provider_name", help="Provider name, for provider users.")
 def users_invite_command(
     email: str,
     name: str,
     role: str,
+    organisation: str | None,
     school_urn: int | None,
     provider_name: str | None,
 ) -> None:
     """Invite someone: email them a link to set their own password, and print the link."""
     school_id = provider_id = None
+    if organisation:
+        school_id, provider_id = _organisation(Role(role), organisation)
+    name = name.strip() or email.strip().split("@")[0]
     if school_urn is not None:
         school_id = db.session.scalar(sa.select(School.id).where(School.urn == school_urn))
         if school_id is None:
@@ -133,16 +198,37 @@ def users_invite_command(
     click.echo(link)
 
 
+@click.command("setup")
+@click.option("--partnership-name", required=True, help="The partnership's name, as on invoices.")
+@click.option("--admin-email", required=True, help="The first admin's email address.")
+@click.option("--admin-name", default="", help="The first admin's name (default: from the email).")
+def setup_command(partnership_name: str, admin_email: str, admin_name: str) -> None:
+    """Set up an empty database: the partnership's settings and an invitation for its first
+    admin (emailed, and printed here)."""
+    try:
+        user, link = setup.setup(partnership_name, admin_email, admin_name)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{partnership_name.strip()} is set up.")
+    click.echo(f"Invited {user.email} as the first admin. The link works once, for 7 days:")
+    click.echo(link)
+    click.echo("Then, signed in: Settings (VAT number, address, bank details), the catalogue,")
+    click.echo("providers, schools (flask schools import-gias) and users.")
+
+
 def init_app(app: Flask) -> None:
     """Every command group of the app, core and domains."""
     for group in (
         schools_cli,
         demo_cli,
         users_cli,
+        providers_cli,
         jobs_cli,
         billing_cli,
+        services_cli,
         supply_cli,
         rounds_cli,
         ocds_cli,
     ):
         app.cli.add_command(group)
+    app.cli.add_command(setup_command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from app import partnership
 from app.money import format_pence
 from procurement.tenders.rules import STANDSTILL_WORKING_DAYS
 
@@ -40,7 +41,7 @@ def tenders():
 @bp.route("/help/billing")
 def billing():
     """Invoices, VAT, credit notes, what providers are paid."""
-    fee_bp = int(current_app.config.get("PARTNERSHIP_FEE_BP", 500))
+    fee_bp = partnership.details().fee_bp
     return render_template(
         "app/help/billing.html",
         title=GUIDES["billing"],

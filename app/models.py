@@ -296,6 +296,43 @@ class Grant(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PartnershipSettings(Model):
+    """The partnership itself (one row, made by `flask setup`): who invoices come from, where
+    schools pay, its fee on traded services and the defaults for a new academic year."""
+
+    __tablename__ = "partnership_settings"
+    __table_args__ = (
+        sa.CheckConstraint("fee_bp >= 0 AND fee_bp <= 10000", name="fee_in_range"),
+        sa.CheckConstraint("default_rate_per_pupil_pence >= 0", name="default_rate_not_negative"),
+        sa.CheckConstraint(
+            "default_council_match_bp >= 0 AND default_council_match_bp <= 20000",
+            name="default_match_in_range",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # As typed on invoices, e.g. "GB 123 4567 89"; blank when not VAT registered.
+    vat_number: Mapped[str] = mapped_column(sa.String(20), default="")
+    # The address invoices come from, one line per line.
+    address: Mapped[str] = mapped_column(sa.Text, default="")
+    # Basis points of what providers are paid for traded services (500 = 5%).
+    fee_bp: Mapped[int] = mapped_column(default=500)
+    default_rate_per_pupil_pence: Mapped[int] = mapped_column(default=0)
+    default_cap_pence: Mapped[int | None]
+    default_council_match_bp: Mapped[int] = mapped_column(default=10_000)
+    # Where schools pay by BACS, printed on invoices.
+    bank_account_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    bank_sort_code: Mapped[str] = mapped_column(sa.String(8), default="")
+    bank_account_number: Mapped[str] = mapped_column(sa.String(8), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line.strip() for line in self.address.splitlines() if line.strip()]
+
+
 class GiasImportStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"

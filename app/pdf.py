@@ -1,7 +1,8 @@
 """Print documents: a Jinja template rendered to PDF with WeasyPrint, on the partnership's paper.
 
-Templates extend `documents/base.html` (the partnership's name, address and VAT number, page
-numbers) and are styled by `templates/documents/print.css` only: A4, fonts from the system.
+Templates extend `documents/base.html` (the partnership's name, address and VAT number from its
+settings, page numbers) and are styled by `templates/documents/print.css` only: A4, fonts
+from the system.
 """
 
 from __future__ import annotations
@@ -9,20 +10,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, render_template
+from flask import Response, render_template
+
+from app.partnership import details
 
 PRINT_CSS = Path(__file__).resolve().parent.parent / "templates" / "documents" / "print.css"
 
 
 def partnership() -> dict[str, Any]:
-    """Who the documents are from, from the app's config."""
-    config = current_app.config
+    """Who the documents are from and where to pay, from the partnership's settings."""
+    found = details()
     return {
-        "name": config["PARTNERSHIP_NAME"],
-        "address": [
-            line.strip() for line in config["PARTNERSHIP_ADDRESS"].split("|") if line.strip()
-        ],
-        "vat_number": config["PARTNERSHIP_VAT_NUMBER"],
+        "name": found.name,
+        "address": list(found.address_lines),
+        "vat_number": found.vat_number,
+        "bank": (
+            {
+                "account_name": found.bank_account_name,
+                "sort_code": found.bank_sort_code,
+                "account_number": found.bank_account_number,
+            }
+            if found.has_bank_details
+            else None
+        ),
     }
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.widgets import Select, html_params
 
+from app.extensions import db
 from app.models import Role
 from app.money import format_pence
 from app.notifications import inbox
+from app.partnership import details as partnership_details
 from app.statuses import status_colour, status_label
 from app.time import format_date, format_instant
 
@@ -49,13 +52,26 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Schools", "admin.schools", frozenset({Role.ADMIN, Role.COMMITTEE})),
     ("Trusts", "trusts.trusts", frozenset({Role.ADMIN, Role.COMMITTEE})),
     ("Users", "admin.users", frozenset({Role.ADMIN})),
+    ("Providers", "admin.providers_list", frozenset({Role.ADMIN})),
     ("Membership", "admin.membership_terms", frozenset({Role.ADMIN})),
     ("Grants", "admin.grants", frozenset({Role.ADMIN})),
     ("Outbox", "notifications.outbox", frozenset({Role.ADMIN})),
+    ("Manage catalogue", "marketplace.catalogue_admin", frozenset({Role.ADMIN})),
     ("Jobs", "admin.jobs", frozenset({Role.ADMIN})),
+    ("Settings", "admin.partnership_settings", frozenset({Role.ADMIN})),
     ("My school", "home.my_school", frozenset({Role.SBM, Role.HEAD, Role.GOVERNOR})),
     ("Approvals", "marketplace.my_school_approvals", frozenset({Role.HEAD})),
 ]
+
+
+def partnership_name() -> str:
+    """The partnership's name for the page's header; the config's if the database cannot say
+    (an error page after a failed transaction must still render)."""
+    try:
+        return partnership_details().name
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return str(current_app.config["PARTNERSHIP_NAME"])
 
 
 def nav_items() -> list[dict[str, Any]]:
@@ -179,7 +195,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject() -> dict[str, Any]:
         return {
-            "partnership_name": app.config["PARTNERSHIP_NAME"],
+            "partnership_name": partnership_name(),
             "nav_items": nav_items(),
             "unread_notifications": unread_notifications(),
             # Pages link to a feature only once its view exists.

@@ -17,6 +17,7 @@ def blueprint() -> Blueprint:
     # Each domain's words for its statuses, for every page and email (app.statuses).
     from marketplace.billing import labels as billing_labels  # noqa: F401
     from marketplace.billing import views as billing_views  # noqa: F401
+    from marketplace.catalogue import admin_views as catalogue_admin_views  # noqa: F401
     from marketplace.catalogue import views as catalogue_views  # noqa: F401
     from marketplace.documents import views as document_views  # noqa: F401
     from marketplace.entitlements import views as entitlement_views  # noqa: F401

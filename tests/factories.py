@@ -6,9 +6,11 @@ import itertools
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from app.calendar import AcademicYear, Term
+from app.demo.catalogue import CATEGORIES as DEMO_CATEGORIES
 from app.extensions import db
 from app.models import (
     Membership,
@@ -21,7 +23,13 @@ from app.models import (
     User,
 )
 from app.time import london_today
-from marketplace.catalogue.models import Category, Service, ServiceKind, Unit, VatTreatment
+from marketplace.catalogue.models import (
+    Service,
+    ServiceCategory,
+    ServiceKind,
+    Unit,
+    VatTreatment,
+)
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
 
 PASSWORD = "correct horse battery"
@@ -106,13 +114,28 @@ def make_user(
     return user
 
 
+def make_category(slug: str = "counselling", name: str | None = None) -> ServiceCategory:
+    """The category with this slug, made the first time it is asked for."""
+    category = db.session.scalar(sa.select(ServiceCategory).where(ServiceCategory.slug == slug))
+    if category is None:
+        known = {key: (label, about) for key, label, about in DEMO_CATEGORIES}
+        label, about = known.get(slug, (slug.replace("-", " ").capitalize(), ""))
+        category = ServiceCategory(slug=slug, name=name or label, description=about)
+        db.session.add(category)
+        db.session.flush()
+    return category
+
+
 def make_service(slug: str | None = None, **values: object) -> Service:
     n = next(_counter)
+    category = values.pop("category", "counselling")
     service = Service(
         slug=slug or f"service-{n}",
         name=values.pop("name", f"Test service {n}"),
         kind=values.pop("kind", ServiceKind.TRADED),
-        category=values.pop("category", Category.COUNSELLING),
+        category=category
+        if isinstance(category, ServiceCategory)
+        else make_category(str(category)),
         unit=values.pop("unit", Unit.DAY),
         vat=values.pop("vat", VatTreatment.EXEMPT),
         **values,
@@ -216,7 +239,7 @@ def make_world() -> World:
         "link-visit-test",
         name="Link-partner visit",
         kind=ServiceKind.CORE,
-        category=Category.CPD,
+        category="cpd",
         unit=Unit.VISIT,
     )
     offer_a = make_offer(provider_a, service, tiers=[(0, 25_000), (20, 23_000)], capacity=100)

@@ -234,6 +234,9 @@ def build_world() -> tuple[factories.World, Ids]:
     db.session.flush()
     ids["notice"] = notice.id
     ids["user_sbm_b"] = world.sbm_b.id
+    ids["catalogue_service"] = world.service.id
+    ids["provider_a"] = world.provider_a.id
+    ids["catalogue_category"] = world.service.category_id
     supply = make_supply(world)
     ids["supply_contract"], ids["supply_agency_c"] = supply.contract.id, supply.agency_c.id
     factories.make_provider("Delta Teachers")  # an agency not yet on the contract
@@ -314,6 +317,17 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             "admin",
             "/admin/membership/save",
             page="/admin/membership",
+        ),
+        Case(
+            "admin.partnership_settings",
+            "admin",
+            "/admin/partnership",
+            valid={
+                "name": "Ealing Learning Partnership",
+                "fee_percent": "5",
+                "default_rate": "14",
+                "default_council_match": "100",
+            },
         ),
         Case(
             "admin.membership_edit",
@@ -736,6 +750,52 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             page="/admin/outbox",
         ),
         Case("admin.job_retry", "admin", "/admin/jobs/999999/retry", page="/admin/jobs"),
+        Case(
+            "admin.provider_new",
+            "admin",
+            "/admin/providers/new",
+            valid={"name": "Gamma Learning Ltd", "kind": "company", "school_id": "0"},
+        ),
+        Case(
+            "admin.provider_detail",
+            "admin",
+            f"/admin/providers/{i.provider_a}",
+            valid={"name": "New Person", "email": "new.person@example.org"},
+        ),
+        Case(
+            "marketplace.category_new",
+            "admin",
+            "/admin/catalogue/categories/new",
+            valid={"slug": "outdoor", "name": "Outdoor learning"},
+        ),
+        Case(
+            "marketplace.category_edit",
+            "admin",
+            f"/admin/catalogue/categories/{i.catalogue_category}",
+        ),
+        Case(
+            "marketplace.category_retire",
+            "admin",
+            f"/admin/catalogue/categories/{i.catalogue_category}/retire",
+            page="/admin/catalogue",
+        ),
+        Case(
+            "marketplace.service_new",
+            "admin",
+            "/admin/catalogue/services/new",
+            valid={"slug": "forest-school", "name": "Forest school", "category": "counselling"},
+        ),
+        Case(
+            "marketplace.service_edit",
+            "admin",
+            f"/admin/catalogue/services/{i.catalogue_service}",
+        ),
+        Case(
+            "marketplace.service_retire",
+            "admin",
+            f"/admin/catalogue/services/{i.catalogue_service}/retire",
+            page="/admin/catalogue",
+        ),
         Case(
             "marketplace.finance_code_edit",
             "sbm",

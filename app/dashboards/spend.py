@@ -27,7 +27,7 @@ from app.dashboards.table import (
 from app.extensions import db
 from app.models import Grant, Membership, MembershipTerm
 from marketplace.billing import payables
-from marketplace.catalogue.models import Category, Service
+from marketplace.catalogue.models import Service, ServiceCategory
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import Order, OrderStatus
 
@@ -113,17 +113,17 @@ def income_by_stream(years: Sequence[AcademicYear], fee_bp: int | None = None) -
 def spend_by_category(year: AcademicYear, school_id: int | None = None) -> Table:
     """What schools booked in the year, by service category."""
     stmt = (
-        sa.select(Service.category, sa.func.sum(booked_value()), sa.func.count(Order.id))
+        sa.select(ServiceCategory.name, sa.func.sum(booked_value()), sa.func.count(Order.id))
         .join(Service, Service.id == Order.service_id)
+        .join(ServiceCategory, ServiceCategory.id == Service.category_id)
         .where(is_booked(), in_year(year))
-        .group_by(Service.category)
-        .order_by(sa.func.sum(booked_value()).desc())
+        .group_by(ServiceCategory.id, ServiceCategory.name)
+        .order_by(sa.func.sum(booked_value()).desc(), ServiceCategory.name)
     )
     if school_id is not None:
         stmt = stmt.where(Order.school_id == school_id)
     rows = tuple(
-        (Category(category).label, as_int(value), as_int(n))
-        for category, value, n in db.session.execute(stmt)
+        (str(category), as_int(value), as_int(n)) for category, value, n in db.session.execute(stmt)
     )
     return Table(
         "spend-by-category",

@@ -8,8 +8,29 @@ from app.calendar import AcademicYear
 from app.demo.records import get_or_create
 from app.extensions import db
 from app.models import Provider, ProviderKind, School
-from marketplace.catalogue.models import Category, Service, ServiceKind, Unit, VatTreatment
+from marketplace.catalogue import editing
+from marketplace.catalogue.models import Service, ServiceKind, Unit, VatTreatment
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
+
+# slug, name, description: the catalogue's headings.
+CATEGORIES = [
+    ("governance", "Governor support and clerking", "Clerking, governor training and advice."),
+    (
+        "ect",
+        "ECT appropriate body",
+        "Statutory induction of early career teachers: appropriate body registration and"
+        " quality assurance.",
+    ),
+    ("counselling", "Counselling", "Counsellors for pupils, bought by the day."),
+    ("speech-language", "Speech and language therapy", ""),
+    ("educational-psychology", "Educational psychology", ""),
+    ("supply", "Supply staff", "Cover teachers and support staff through the managed service."),
+    ("hr", "HR", "Human resources advice, casework and policies."),
+    ("payroll", "Payroll", ""),
+    ("insurance", "Insurance", ""),
+    ("data-assessment", "Data and assessment", ""),
+    ("cpd", "CPD and peer review", ""),
+]
 
 # slug, name, kind, category, unit, vat, description
 SERVICES = [
@@ -17,7 +38,7 @@ SERVICES = [
         "link-partner-visit",
         "Link-partner visit and report",
         ServiceKind.CORE,
-        Category.CPD,
+        "cpd",
         Unit.VISIT,
         VatTreatment.EXEMPT,
         "A day with your link partner, followed by a written report.",
@@ -26,7 +47,7 @@ SERVICES = [
         "peer-review",
         "Peer review",
         ServiceKind.CORE,
-        Category.CPD,
+        "cpd",
         Unit.DAY,
         VatTreatment.EXEMPT,
         "School-to-school peer review days with trained reviewers.",
@@ -35,7 +56,7 @@ SERVICES = [
         "governor-support",
         "Governor support package",
         ServiceKind.CORE,
-        Category.GOVERNANCE,
+        "governance",
         Unit.PACKAGE,
         VatTreatment.EXEMPT,
         "Governor training, briefings and the helpdesk.",
@@ -44,7 +65,7 @@ SERVICES = [
         "assessment-data",
         "Assessment and data support",
         ServiceKind.CORE,
-        Category.DATA_ASSESSMENT,
+        "data-assessment",
         Unit.SESSION,
         VatTreatment.EXEMPT,
         "Sessions with a data adviser on assessment and analysis.",
@@ -53,7 +74,7 @@ SERVICES = [
         "ect-appropriate-body",
         "ECT appropriate-body registration",
         ServiceKind.TRADED,
-        Category.ECT,
+        "ect",
         Unit.ECT,
         VatTreatment.EXEMPT,
         "Statutory appropriate-body registration and quality assurance.",
@@ -62,7 +83,7 @@ SERVICES = [
         "governance-clerking",
         "Governance clerking (9 meetings a year)",
         ServiceKind.TRADED,
-        Category.GOVERNANCE,
+        "governance",
         Unit.PACKAGE,
         VatTreatment.STANDARD,
         "A qualified clerk for nine full governing board meetings, agendas and minutes.",
@@ -71,7 +92,7 @@ SERVICES = [
         "extra-clerked-meeting",
         "Extra clerked meeting",
         ServiceKind.TRADED,
-        Category.GOVERNANCE,
+        "governance",
         Unit.MEETING,
         VatTreatment.STANDARD,
         "An additional clerked committee or panel meeting.",
@@ -80,7 +101,7 @@ SERVICES = [
         "counselling",
         "School counselling",
         ServiceKind.TRADED,
-        Category.COUNSELLING,
+        "counselling",
         Unit.DAY,
         VatTreatment.EXEMPT,
         "A qualified counsellor in school for the day, with clinical supervision.",
@@ -89,7 +110,7 @@ SERVICES = [
         "speech-language-therapy",
         "Speech and language therapy",
         ServiceKind.TRADED,
-        Category.SPEECH_LANGUAGE,
+        "speech-language",
         Unit.DAY,
         VatTreatment.EXEMPT,
         "HCPC-registered therapist days: assessment, therapy and training for staff.",
@@ -98,7 +119,7 @@ SERVICES = [
         "educational-psychology",
         "Educational psychology",
         ServiceKind.TRADED,
-        Category.EDUCATIONAL_PSYCHOLOGY,
+        "educational-psychology",
         Unit.DAY,
         VatTreatment.EXEMPT,
         "Educational psychologist days for assessment, consultation and EHCP advice.",
@@ -107,7 +128,7 @@ SERVICES = [
         "supply-teachers",
         "Supply teachers (managed service)",
         ServiceKind.TRADED,
-        Category.SUPPLY,
+        "supply",
         Unit.DAY,
         VatTreatment.STANDARD,
         "Qualified supply teachers through the managed service.",
@@ -116,7 +137,7 @@ SERVICES = [
         "hr-advisory",
         "HR advisory service",
         ServiceKind.TRADED,
-        Category.HR,
+        "hr",
         Unit.STAFF_HEAD,
         VatTreatment.STANDARD,
         "Casework, policies and an advice line, priced per member of staff a year.",
@@ -125,7 +146,7 @@ SERVICES = [
         "payroll",
         "Payroll",
         ServiceKind.TRADED,
-        Category.PAYROLL,
+        "payroll",
         Unit.PAYSLIP,
         VatTreatment.STANDARD,
         "Monthly payroll, pensions returns and year-end, priced per payslip.",
@@ -134,7 +155,7 @@ SERVICES = [
         "risk-protection",
         "Risk protection (insurance)",
         ServiceKind.TRADED,
-        Category.INSURANCE,
+        "insurance",
         Unit.PUPIL,
         VatTreatment.EXEMPT,
         "Cover for buildings, liability and staff absence, per pupil a year.",
@@ -392,23 +413,41 @@ OFFERS: list[tuple[str, str, str, list[tuple[int, float]], int, int, int, float]
 ]
 
 
+# What the subscription includes, for the core services.
+INCLUDES = {
+    "link-partner-visit": "One visit and written report a year for every member school.",
+    "peer-review": "Two peer-review days a year.",
+    "governor-support": "Clerking advice, model policies and two governor training evenings.",
+    "assessment-data": "Termly data analysis and a moderation session for every member school.",
+}
+
+
 def seed_catalogue(year: AcademicYear) -> dict[str, int]:
     """The services, providers and offers not there yet, offers live for the year; how many."""
-    added = {"services": 0, "providers": 0, "offers": 0}
+    added = {"categories": 0, "services": 0, "providers": 0, "offers": 0}
+    for slug, name, description in CATEGORIES:
+        if editing.category_by_slug(slug) is None:
+            editing.create_category(editing.CategoryInput(slug, name, description), None)
+            added["categories"] += 1
     services: dict[str, Service] = {}
     for slug, name, kind, category, unit, vat, description in SERVICES:
-        service, created = get_or_create(
-            Service,
-            {"slug": slug},
-            name=name,
-            kind=kind,
-            category=category,
-            unit=unit,
-            vat=vat,
-            description=description,
-        )
+        service = editing.service_by_slug(slug)
+        if service is None:
+            service = editing.create_service(
+                editing.ServiceInput(
+                    slug=slug,
+                    name=name,
+                    kind=kind,
+                    category_slug=category,
+                    unit=unit,
+                    vat=vat,
+                    description=description,
+                    includes=INCLUDES.get(slug, ""),
+                ),
+                None,
+            )
+            added["services"] += 1
         services[slug] = service
-        added["services"] += created
 
     providers: dict[str, Provider] = {}
     for name, provider_kind, email, description, urn in PROVIDERS:

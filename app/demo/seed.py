@@ -1,5 +1,6 @@
 """The demo partnership: real Ealing schools, plausible numbers, realistic services and prices,
-and a term of real activity. `seed()` builds it in order, from the modules beside this one:
+and a term of real activity. `seed()` builds it in order: the partnership's settings (the
+same use case as `flask setup`), then from the modules beside this one:
 schools and memberships (schools.py), services, providers and offers (catalogue.py), the
 sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
 and the term's orders, awarded round, billing and grants (activity.py), then the supply
@@ -14,7 +15,9 @@ import random
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
+from app import partnership
 from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
 from app.demo.activity import seed_demo_activity
@@ -35,11 +38,33 @@ def is_empty() -> bool:
     return db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
+def seed_settings() -> int:
+    """The demo partnership's settings, through the same use case as `flask setup`; 1 if made."""
+    if partnership.current_settings() is not None:
+        return 0
+    partnership.create_settings(
+        partnership.SettingsInput(
+            name="Ealing Learning Partnership",
+            vat_number="GB 123 4567 89",
+            address="Perceval House\n14-16 Uxbridge Road\nLondon\nW5 2HL",
+            fee_bp=int(current_app.config.get("PARTNERSHIP_FEE_BP", 500)),
+            default_rate_per_pupil_pence=1400,
+            default_cap_pence=1_250_000,
+            default_council_match_bp=10_000,
+            bank_account_name="Ealing Learning Partnership",
+            bank_sort_code="30-94-57",
+            bank_account_number="00012345",
+        )
+    )
+    return 1
+
+
 def seed(data_dir: Path) -> dict[str, int]:
     """Build (or complete) the demo partnership; returns how many rows of each kind were added."""
     rng = random.Random(307)  # Ealing's LA code: the same demo every time
     year = AcademicYear.containing(london_today())
-    added = {"schools": seed_schools(data_dir, rng)}
+    added = {"partnership settings": seed_settings()}
+    added["schools"] = seed_schools(data_dir, rng)
     added.update(seed_catalogue(year))  # services, providers, offers
     memberships = seed_memberships(year)
     entitlements = seed_demo_entitlements()

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import current_app, render_template
 
+from app import partnership
+
 
 @dataclass(frozen=True)
 class Email:
@@ -26,7 +28,7 @@ def render_email(template: str, subject: str, **context: Any) -> Email:
     """The plain-text and HTML bodies of templates/app/mail/<template>.txt and .html."""
     context = {
         "subject": subject,
-        "partnership_name": current_app.config["PARTNERSHIP_NAME"],
+        "partnership_name": partnership.details().name,
         "base_url": current_app.config["BASE_URL"],
         **context,
     }

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
+from app import partnership
 from app.calendar import Term
 from app.extensions import db
 from app.models import Provider, School
@@ -38,9 +37,9 @@ DEFAULT_FEE_BP = 500  # 5%
 
 
 def fee_bp() -> int:
-    """The partnership's fee in basis points: PARTNERSHIP_FEE_BP (app config or env), else 5%."""
-    value = current_app.config.get("PARTNERSHIP_FEE_BP")
-    bp = int(value if value is not None else os.environ.get("PARTNERSHIP_FEE_BP", DEFAULT_FEE_BP))
+    """The partnership's fee in basis points, from its settings (PARTNERSHIP_FEE_BP in the
+    config until there are settings)."""
+    bp = partnership.details().fee_bp
     if not 0 <= bp <= 10_000:
         raise ValueError("PARTNERSHIP_FEE_BP must be between 0 and 10000")
     return bp

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from app import partnership
 from app.accounts import provider_for_user
 from app.errors import DomainError
 from app.extensions import csrf, paginate
@@ -100,6 +101,7 @@ def invoice_detail(invoice_id: int):
         invoice=invoice,
         is_school=current_user.role in SCHOOL_ROLES,
         stripe_configured=stripe_configured(),
+        partnership=partnership.details(),
     )
 
 

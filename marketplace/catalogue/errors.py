@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import DomainError, NotFound
+from app.errors import Conflict, DomainError, NotFound
 
 
 class ServiceNotFound(NotFound):
@@ -29,3 +29,19 @@ class OfferNotForService(CannotCompare):
 
 class BadCompareQuantity(CannotCompare):
     code = "compare_quantity"
+
+
+class CategoryNotFound(NotFound):
+    code = "category_not_found"
+
+
+class InvalidCatalogueEntry(DomainError):
+    """A category or service as typed breaks a rule (blank name, bad slug, taken slug…)."""
+
+    code = "catalogue_entry_invalid"
+
+
+class ServiceRetired(Conflict):
+    """A retired service keeps its history but takes no new offers or orders."""
+
+    code = "service_retired"

@@ -1,4 +1,5 @@
-"""The catalogue: services, their kind (core or traded), category, unit and VAT treatment."""
+"""The catalogue: categories and services (kind core or traded, unit, VAT treatment), all data
+the admin keeps."""
 
 from __future__ import annotations
 
@@ -23,37 +24,27 @@ class ServiceKind(StrEnum):
     TRADED = "traded"  # bought on top
 
 
-class Category(StrEnum):
-    GOVERNANCE = "governance"
-    ECT = "ect"
-    COUNSELLING = "counselling"
-    SPEECH_LANGUAGE = "speech-language"
-    EDUCATIONAL_PSYCHOLOGY = "educational-psychology"
-    SUPPLY = "supply"
-    HR = "hr"
-    PAYROLL = "payroll"
-    INSURANCE = "insurance"
-    DATA_ASSESSMENT = "data-assessment"
-    CPD = "cpd"
+class ServiceCategory(Model):
+    """A heading of the catalogue (counselling, HR, supply staff…): data the admin keeps. A
+    retired category takes no new services; its services and their history stay."""
+
+    __tablename__ = "service_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    retired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    services: Mapped[list[Service]] = relationship(back_populates="category")
 
     @property
     def label(self) -> str:
-        return CATEGORY_LABELS[self]
+        return self.name
 
-
-CATEGORY_LABELS = {
-    Category.GOVERNANCE: "Governor support and clerking",
-    Category.ECT: "ECT appropriate body",
-    Category.COUNSELLING: "Counselling",
-    Category.SPEECH_LANGUAGE: "Speech and language therapy",
-    Category.EDUCATIONAL_PSYCHOLOGY: "Educational psychology",
-    Category.SUPPLY: "Supply staff",
-    Category.HR: "HR",
-    Category.PAYROLL: "Payroll",
-    Category.INSURANCE: "Insurance",
-    Category.DATA_ASSESSMENT: "Data and assessment",
-    Category.CPD: "CPD and peer review",
-}
+    def __repr__(self) -> str:
+        return f"<ServiceCategory {self.slug}>"
 
 
 class Unit(StrEnum):
@@ -88,10 +79,18 @@ class Service(Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     kind: Mapped[ServiceKind] = enum_column(ServiceKind)
-    category: Mapped[Category] = enum_column(Category)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("service_categories.id"), index=True)
     unit: Mapped[Unit] = enum_column(Unit)
     vat: Mapped[VatTreatment] = enum_column(VatTreatment, default=VatTreatment.EXEMPT)
+    # For a core service: what the subscription includes (e.g. "one visit and report a year").
+    includes: Mapped[str] = mapped_column(sa.Text, default="")
+    # False once retired: the history stays, but no new offers or orders.
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    category: Mapped[ServiceCategory] = relationship(back_populates="services", lazy="selectin")
     offers: Mapped[list[Offer]] = relationship(back_populates="service")
+
+    @property
+    def retired(self) -> bool:
+        return not self.active

@@ -1,4 +1,6 @@
-"""The catalogue's full-text search, on each database's own index (migration 0013_search).
+"""The catalogue's full-text search, on each database's own index (migrations 0013_search and
+0018_onboarding, which takes each service's category name and description from
+service_categories and reindexes a category's services when it is renamed).
 
 PostgreSQL: `service_search.document`, a tsvector in the `english` configuration with a GIN
 index. SQLite: `service_search`, an FTS5 table with the Porter stemmer, rowid = service id.

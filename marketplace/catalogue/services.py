@@ -16,7 +16,7 @@ from app.models import Provider, School
 from marketplace.catalogue import prices
 from marketplace.catalogue import search as full_text
 from marketplace.catalogue.errors import ServiceNotFound
-from marketplace.catalogue.models import Category, Service, ServiceKind, Unit
+from marketplace.catalogue.models import Service, ServiceCategory, ServiceKind, Unit
 from marketplace.entitlements import services as entitlement_service
 from marketplace.offers.models import Offer, OfferStatus, OfferTier
 from marketplace.offers.pricing import PriceAtQuantity, Tier
@@ -28,7 +28,7 @@ class CatalogueFilters:
     """What a school is looking for. Prices filter on any tier's unit price, in pence."""
 
     q: str = ""
-    category: Category | None = None
+    category: str | None = None  # a category's slug
     kind: ServiceKind | None = None
     unit: Unit | None = None
     min_price_pence: int | None = None
@@ -97,7 +97,11 @@ def search(
     if filters.narrows_offers:
         stmt = stmt.where(stats.c.offer_count > 0)
     if filters.category is not None:
-        stmt = stmt.where(Service.category == filters.category)
+        stmt = stmt.where(
+            Service.category_id.in_(
+                sa.select(ServiceCategory.id).where(ServiceCategory.slug == filters.category)
+            )
+        )
     if filters.kind is not None:
         stmt = stmt.where(Service.kind == filters.kind)
     if filters.unit is not None:
@@ -119,8 +123,10 @@ def search(
     if found is not None:  # best match first (ties by name)
         ranks = [row[3] for row in rows]
         return [e for _, e in sorted(zip(ranks, entries, strict=True), key=lambda p: -p[0])]
-    order = {category: index for index, category in enumerate(Category)}
-    return sorted(entries, key=lambda e: (order[e.service.category], e.service.kind.value))
+    return sorted(
+        entries,
+        key=lambda e: (e.service.category.name.lower(), e.service.kind.value, e.service.name),
+    )
 
 
 def _headlines(

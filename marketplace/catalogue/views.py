@@ -13,12 +13,12 @@ from app.models import SCHOOL_ROLES, Role, School
 from app.security import roles_required
 from app.time import london_today
 from marketplace.blueprint import bp
-from marketplace.catalogue import compare
+from marketplace.catalogue import compare, editing
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.coverage import coverage
 from marketplace.catalogue.errors import CannotCompare
 from marketplace.catalogue.forms import CompareForm
-from marketplace.catalogue.models import Category, ServiceKind, Unit
+from marketplace.catalogue.models import ServiceCategory, ServiceKind, Unit
 from marketplace.orders.contract_prices import contract_prices
 
 CATALOGUE_ROLES = (Role.SBM, Role.HEAD, Role.ADMIN, Role.COMMITTEE)
@@ -28,11 +28,7 @@ class CatalogueSearchForm(Form):
     """The catalogue's filters, read from the query string (a GET form: no CSRF)."""
 
     q = StringField("Search", validators=[Optional(), Length(max=100)])
-    category = SelectField(
-        "Category",
-        default="",
-        choices=[("", "All categories")] + [(c.value, c.label) for c in Category],
-    )
+    category = SelectField("Category", default="", choices=[("", "All categories")])
     kind = SelectField(
         "Core or traded",
         default="",
@@ -64,9 +60,7 @@ class CatalogueSearchForm(Form):
         prices_ok = ok(self.min_price) and ok(self.max_price)
         return catalogue.CatalogueFilters(
             q=(self.q.data or "") if ok(self.q) else "",
-            category=Category(self.category.data)
-            if self.category.data and ok(self.category)
-            else None,
+            category=self.category.data if self.category.data and ok(self.category) else None,
             kind=ServiceKind(self.kind.data) if self.kind.data and ok(self.kind) else None,
             unit=Unit(self.unit.data) if self.unit.data and ok(self.unit) else None,
             # A bad price bound leaves out the price filter as a whole.
@@ -85,10 +79,13 @@ def catalogue_page():
     form.provider.choices = [("", "Any provider")] + [
         (str(p.id), p.name) for p in catalogue.providers_with_live_offers(today)
     ]
+    form.category.choices = [("", "All categories")] + [
+        (c.slug, c.name) for c in editing.categories(include_retired=False)
+    ]
     form.validate()
     school_id = current_user.school_id if current_user.role in SCHOOL_ROLES else None
     entries = catalogue.search(form.filters(), today, school_id)
-    groups: dict[Category, list[catalogue.CatalogueEntry]] = {}
+    groups: dict[ServiceCategory, list[catalogue.CatalogueEntry]] = {}
     for entry in entries:
         groups.setdefault(entry.service.category, []).append(entry)
     filtered = any(request.args.get(name) for name in form._fields)

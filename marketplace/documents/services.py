@@ -51,7 +51,7 @@ def code_rows(school_id: int) -> list[CodeRow]:
         sa.select(Service).where(Service.active.is_(True)).order_by(Service.name)
     )
     return [
-        CodeRow(service, mine.get(service.id, ""), codes.suggestion(service.category.value))
+        CodeRow(service, mine.get(service.id, ""), codes.suggestion(service.category.slug))
         for service in services
     ]
 

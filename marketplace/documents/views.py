@@ -123,7 +123,7 @@ def finance_code_edit(service_id: int):
             "marketplace/documents/finance_code_edit.html",
             form=form,
             service=service,
-            suggested=suggestion(service.category.value),
+            suggested=suggestion(service.category.slug),
         ),
         status,
     )

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import School, User
 from app.time import london_today
 from app.use_case import use_case
+from marketplace.catalogue.editing import ensure_not_retired
 from marketplace.catalogue.models import Service
 from marketplace.offers.errors import InvalidOffer, OfferNotFound, OfferStateConflict
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
@@ -142,8 +143,13 @@ def history(offer: Offer) -> list[audit.AuditEvent]:
 def _check(data: OfferInput, today: date, *, allowed_terms: set[str]) -> tuple[Service, list[int]]:
     """Every rule an offer must meet; returns its service and the excluded schools' ids."""
     service = db.session.get(Service, data.service_id)
-    if service is None or not service.active:
+    if service is None:
         raise InvalidOffer("Choose a service from the catalogue", field="service_id")
+    if not service.active:
+        raise InvalidOffer(
+            f"{service.name} has been retired from the catalogue: choose another service",
+            field="service_id",
+        )
     if not data.title.strip():
         raise InvalidOffer("Enter a title for the offer", field="title")
     if len(data.title) > TITLE_MAX:
@@ -384,6 +390,7 @@ def publish_offer(
         raise OfferStateConflict("This offer has expired: change its dates before publishing it.")
     if not offer.tiers or not offer.capacities:
         raise OfferStateConflict("Give the offer prices and capacity before publishing it.")
+    ensure_not_retired(offer.service)
     before = snapshot(offer)
     offer.status = OfferStatus.LIVE
     _record(actor, offer, "published", before)

@@ -19,6 +19,7 @@ from app.models import School, User
 from app.money import format_pence
 from app.time import london_today, utcnow
 from app.use_case import use_case
+from marketplace.catalogue.editing import ensure_not_retired
 from marketplace.catalogue.models import ServiceKind
 from marketplace.entitlements import services as entitlements
 from marketplace.offers import pricing
@@ -100,6 +101,7 @@ def prepare(
         )
     if problem is not None:
         raise OfferUnavailable(problem + ".")
+    ensure_not_retired(offer.service)
     unit = offer.service.unit.value
     problem = rules.quantity_problem(quantity, min_quantity=offer.min_quantity, unit=unit)
     if problem is not None:

@@ -51,14 +51,14 @@ def _tender_link(tender: Tender) -> str:
 
 def providers_in_categories(tender: Tender) -> list[int]:
     """Providers with a live offer for a service in one of the tender's lots' categories."""
-    categories = {lot.service.category for lot in tender.lots}
+    categories = {lot.service.category_id for lot in tender.lots}
     if not categories:
         return []
     return list(
         db.session.scalars(
             sa.select(Offer.provider_id)
             .join(Service, Service.id == Offer.service_id)
-            .where(Offer.status == OfferStatus.LIVE, Service.category.in_(categories))
+            .where(Offer.status == OfferStatus.LIVE, Service.category_id.in_(categories))
             .distinct()
             .order_by(Offer.provider_id)
         )

@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
+from app import partnership
 from app.extensions import db
 from app.models import ProviderKind
 from app.time import london_instant
@@ -87,7 +87,7 @@ def gbp(pence: int) -> dict[str, Any]:
 
 
 def _buyer() -> dict[str, str]:
-    return {"id": BUYER_ID, "name": current_app.config["PARTNERSHIP_NAME"]}
+    return {"id": BUYER_ID, "name": partnership.details().name}
 
 
 def _provider_ref(bid: TenderBid) -> dict[str, str]:
@@ -434,6 +434,6 @@ def release_package(
         "version": OCDS_VERSION,
         "extensions": EXTENSIONS,
         "publishedDate": iso(published_at or latest),
-        "publisher": {"name": current_app.config["PARTNERSHIP_NAME"]},
+        "publisher": {"name": partnership.details().name},
         "releases": [row.data for row in rows],
     }

@@ -24,6 +24,12 @@ PAGES = {
     "/admin/schools/import": {Role.ADMIN},
     "/admin/membership": {Role.ADMIN},
     "/admin/jobs": {Role.ADMIN},
+    "/admin/partnership": {Role.ADMIN},
+    "/admin/catalogue": {Role.ADMIN},
+    "/admin/providers": {Role.ADMIN},
+    "/admin/providers/new": {Role.ADMIN},
+    "/admin/catalogue/categories/new": {Role.ADMIN},
+    "/admin/catalogue/services/new": {Role.ADMIN},
     "/admin/outbox": {Role.ADMIN},
     "/notifications": set(Role),
     "/account/notifications": set(Role),
@@ -200,3 +206,13 @@ def test_a_trust_user_gets_404_for_another_trusts_page(client, auth, world):
     assert client.get(f"/trusts/{other.id}").status_code == 404
     assert client.post(f"/trusts/{other.id}", data={"invoicing": "once"}).status_code == 404
     assert other.invoice_once is False
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_providers_admin_page_is_the_admins_alone(client, auth, world, role):
+    sign_in_as(auth, world, role)
+    response = client.get(f"/admin/providers/{world.provider_a.id}")
+    if role == "anonymous":
+        assert response.status_code == 302
+    else:
+        assert response.status_code == (200 if role == "admin" else 403)

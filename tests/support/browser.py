@@ -124,42 +124,71 @@ def demo_server(
     template = templates.seeded(backend, server_env)
     with fresh_database(backend, tmp, template=template) as database_url:
         server_env["DATABASE_URL"] = database_url
-        server = LiveServer(url="", database_url=database_url, env=server_env)
-        port = free_port()
-        process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--no-control-socket",
-                "--workers",
-                str(workers),
-                "--log-level",
-                "warning",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=server_env,
-        )
-        server.url = f"http://127.0.0.1:{port}"
-        running = [process]
-        try:
-            _wait_until_up(server.url, process)
-            # The consumer starts once the web server is up (both at once slow each other).
-            consumer = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"]
-            running.append(subprocess.Popen(consumer, cwd=ROOT, env=server_env))  # noqa: S603
+        with _serving(
+            LiveServer(url="", database_url=database_url, env=server_env), workers
+        ) as server:
             yield server
-        finally:
-            for child in running:
-                child.terminate()
-            for child in running:
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+
+
+@contextmanager
+def empty_server(backend: str, tmp: Path, workers: int = 2, **env: str) -> Iterator[LiveServer]:
+    """As `demo_server`, on an empty database (`flask db upgrade` only: no demo seed), as a
+    new partnership starts with `make run DEMO=0`."""
+    server_env = {
+        **os.environ,
+        "POOLED_INSTANCE_PATH": str(tmp / "instance"),
+        "SECRET_KEY": "live-server-test-key",
+        "STRIPE_API_KEY": "",
+        **env,
+    }
+    with fresh_database(backend, tmp) as database_url:
+        server_env["DATABASE_URL"] = database_url
+        server = LiveServer(url="", database_url=database_url, env=server_env)
+        result = server.flask("db", "upgrade")
+        assert result.returncode == 0, result.stderr
+        with _serving(server, workers) as running:
+            yield running
+
+
+@contextmanager
+def _serving(server: LiveServer, workers: int) -> Iterator[LiveServer]:
+    """gunicorn on a free port and a job-queue consumer, for `server`'s database."""
+    server_env = server.env
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=server_env,
+    )
+    server.url = f"http://127.0.0.1:{port}"
+    running = [process]
+    try:
+        _wait_until_up(server.url, process)
+        # The consumer starts once the web server is up (both at once slow each other).
+        consumer = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"]
+        running.append(subprocess.Popen(consumer, cwd=ROOT, env=server_env))  # noqa: S603
+        yield server
+    finally:
+        for child in running:
+            child.terminate()
+        for child in running:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 @pytest.fixture(scope="module")

@@ -152,10 +152,10 @@ def count(model: Any, *conditions: Any) -> int:
 
 def standard_rated_service() -> Service:
     """A traded service charged VAT at 20% (e.g. HR advice to a non-eligible body)."""
-    from marketplace.catalogue.models import Category, Unit, VatTreatment
+    from marketplace.catalogue.models import Unit, VatTreatment
 
     return factories.make_service(
-        name="HR advice", category=Category.HR, unit=Unit.HOUR, vat=VatTreatment.STANDARD
+        name="HR advice", category="hr", unit=Unit.HOUR, vat=VatTreatment.STANDARD
     )
 
 

@@ -9,8 +9,8 @@ from app.calendar import AcademicYear
 from app.demo.catalogue import seed_catalogue
 from app.extensions import db
 from app.time import london_today
+from marketplace.catalogue import editing, words
 from marketplace.catalogue import services as catalogue
-from marketplace.catalogue import words
 from marketplace.catalogue.services import CatalogueFilters
 from marketplace.offers.models import Offer, OfferStatus
 from tests import factories
@@ -107,6 +107,26 @@ def test_the_index_follows_services_offers_and_providers_as_they_change(db_sessi
     db.session.delete(service)
     db.session.commit()
     assert slugs("outdoor") == []
+
+
+def test_a_renamed_category_is_found_by_its_new_name(db_session, world):
+    category = editing.create_category(
+        editing.CategoryInput("wellbeing-hub", "Pupil wellbeing", "Pastoral support"), None
+    )
+    service = factories.make_service(name="Lunchtime club", category=category)
+    other = factories.make_service(name="Another club", category="payroll")
+    db.session.commit()
+    assert slugs("pastoral") == [service.slug]
+
+    editing.update_category(
+        category.id,
+        editing.CategoryInput("wellbeing-hub", "Mindfulness and calm", "Quiet spaces"),
+        world.admin,
+    )
+    assert slugs("mindfulness") == [service.slug]
+    assert slugs("quiet spaces") == [service.slug]
+    assert slugs("pastoral") == []
+    assert other.slug not in slugs("mindfulness")
 
 
 def test_the_catalogue_page_lists_the_best_match_first(client, auth, world, demo_catalogue):
