@@ -20,6 +20,7 @@ def blueprint() -> Blueprint:
     from marketplace.entitlements import views as entitlement_views  # noqa: F401
     from marketplace.offers import views as offer_views  # noqa: F401
     from marketplace.orders import views as order_views  # noqa: F401
+    from marketplace.providers import views as provider_views  # noqa: F401
     from marketplace.supply import views as supply_views  # noqa: F401
 
     return bp

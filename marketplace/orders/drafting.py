@@ -43,6 +43,7 @@ from marketplace.orders.models import (
     OrderStatus,
 )
 from marketplace.orders.notices import order_awaiting_approval
+from marketplace.providers import compliance
 
 PO_NUMBER_MAX = 60
 NOTES_MAX = 2000
@@ -98,6 +99,8 @@ def prepare(
             school_provider_id=own,
             offer_provider_id=offer.provider_id,
         )
+    if problem is None:
+        problem = compliance.ordering_problem(offer.provider_id, today)
     if problem is not None:
         raise OfferUnavailable(problem + ".")
     unit = offer.service.unit.value
