@@ -18,8 +18,9 @@ from marketplace.catalogue.errors import ServiceNotFound
 from marketplace.catalogue.models import Category, Service, ServiceKind, Unit
 from marketplace.entitlements import services as entitlement_service
 from marketplace.offers.models import Offer, OfferStatus, OfferTier
-from marketplace.offers.pricing import Tier
+from marketplace.offers.pricing import Tier, non_member_tiers
 from marketplace.orders import rules
+from marketplace.orders.savings import MembershipSaving, is_member, membership_saving
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,10 @@ class OfferView:
     terms: list[TermCapacity]
     earliest_start: date
     problem: str | None = None  # why this school cannot order it, if it cannot
+    # `tiers` are the prices this school pays; for a school that is not a member they are the
+    # non-member prices, and `member_tiers` the member prices it would pay as a member.
+    member_tiers: list[Tier] = field(default_factory=list)
+    non_member: bool = False
 
     @property
     def orderable_terms(self) -> list[TermCapacity]:
@@ -162,6 +167,7 @@ class ServicePage:
     offers: list[OfferView]
     entitlement_left: int | None = None  # for a member school and a core service
     notes: list[str] = field(default_factory=list)
+    saving: MembershipSaving | None = None  # for a school that is not a member this year
 
 
 def term_capacities(offer: Offer, today: date) -> list[TermCapacity]:
@@ -192,11 +198,19 @@ _LOOK_UP: Any = object()
 
 
 def offer_view(
-    offer: Offer, today: date, school: School | None, *, own_provider_id: Any = _LOOK_UP
+    offer: Offer,
+    today: date,
+    school: School | None,
+    *,
+    own_provider_id: Any = _LOOK_UP,
+    member: bool | None = None,
 ) -> OfferView:
-    """An offer with its tiers, capacity per term and whether this school may order it.
+    """An offer with its tiers at this school's prices, capacity per term and whether this
+    school may order it.
 
     `own_provider_id`: the school's own provider id when it sells too (looked up if omitted).
+    `member`: whether the school is a member this academic year (looked up if omitted). A
+    school that is not sees non-member prices, and cannot order core services.
     """
     problem = rules.offer_problem(
         status=offer.status.value, valid_from=offer.valid_from, valid_to=offer.valid_to, today=today
@@ -211,12 +225,20 @@ def offer_view(
             school_provider_id=own,
             offer_provider_id=offer.provider_id,
         )
+    if school is not None and member is None:
+        member = is_member(school.id, Term.containing(today).academic_year.start_year)
+    non_member = school is not None and not member
+    if problem is None and non_member and offer.service.kind is ServiceKind.CORE:
+        problem = "Core services are for member schools: your school is not a member this year"
+    tiers = [Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers]
     return OfferView(
         offer=offer,
-        tiers=[Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers],
+        tiers=non_member_tiers(tiers, offer.non_member_uplift_bp) if non_member else tiers,
         terms=term_capacities(offer, today),
         earliest_start=add_working_days(today, offer.lead_time_days),
         problem=problem,
+        member_tiers=tiers,
+        non_member=non_member,
     )
 
 
@@ -238,7 +260,11 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
         )
     )
     own = provider_for_school(school.id) if school is not None else None
-    views = [offer_view(offer, today, school, own_provider_id=own) for offer in offers]
+    saving = membership_saving(school.id, today) if school is not None else None
+    views = [
+        offer_view(offer, today, school, own_provider_id=own, member=saving is None)
+        for offer in offers
+    ]
     views.sort(key=lambda v: (v.tiers[0].unit_price_pence if v.tiers else 0, v.offer.id))
     left = None
     if school is not None and service.kind is ServiceKind.CORE:
@@ -246,4 +272,4 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
         membership = entitlement_service.membership_for_year(school.id, year)
         if membership is not None:
             left = entitlement_service.left_under(membership, service.id, year)
-    return ServicePage(service=service, offers=views, entitlement_left=left)
+    return ServicePage(service=service, offers=views, entitlement_left=left, saving=saving)
