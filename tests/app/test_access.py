@@ -23,6 +23,11 @@ PAGES = {
     "/supply/contracts": {Role.ADMIN, Role.COMMITTEE},
     "/supply/contracts/new": {Role.ADMIN, Role.COMMITTEE},
     "/supply/baselines": {Role.ADMIN, Role.COMMITTEE},
+    "/admin/provider-applications": {Role.ADMIN},
+    "/admin/compliance": {Role.ADMIN},
+    "/provider/compliance": {Role.PROVIDER},
+    "/provider/compliance/dbs": {Role.PROVIDER},
+    "/provider/compliance/dbs/file": {Role.PROVIDER},
 }
 
 
@@ -82,3 +87,45 @@ def test_an_unknown_page_gets_the_not_found_page(client, auth, world):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_become_a_provider_page_is_open_to_everyone(client, auth, world, role):
+    sign_in_as(auth, world, role)
+    assert client.get("/providers/apply").status_code == 200
+    assert client.get("/providers/apply/sent").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_an_application_and_a_providers_documents_are_for_the_office_and_that_provider(
+    client, auth, world, role
+):
+    from marketplace.providers import applications
+
+    application = applications.apply(
+        applications.ApplicationInput(
+            organisation_name="Sweep Ltd",
+            kind="company",
+            address="1 Road",
+            company_number="01234567",
+            charity_number="",
+            contact_name="Sam",
+            contact_email="sam@example.org",
+            contact_phone="020 7946 0000",
+            categories=["hr"],
+        )
+    )
+    sign_in_as(auth, world, role)
+    detail = client.get(f"/admin/provider-applications/{application.id}")
+    own_file = client.get(f"/admin/compliance/{world.provider_a.id}/dbs")
+    other_file = client.get(f"/admin/compliance/{world.provider_b.id}/dbs")
+    statuses = (detail.status_code, own_file.status_code, other_file.status_code)
+    if role == "anonymous":
+        assert all(s == 302 for s in statuses)
+    elif role == "admin":
+        assert statuses == (200, 200, 200)
+        assert client.get("/admin/provider-applications/999999").status_code == 404
+    else:
+        assert statuses == (403, 403, 403)
+    if role == "provider":  # its own file, never another provider's: there is no id to ask for
+        assert client.get("/provider/compliance/dbs/file").status_code == 200
