@@ -76,7 +76,7 @@ ACCOUNTS = [
 def seed_accounts() -> int:
     """The demo accounts that are not there yet (a school's at its school); how many."""
     added = 0
-    school_ids = dict(db.session.execute(sa.select(School.urn, School.id)).tuples().all())
+    school_ids = {urn: id_ for urn, id_ in db.session.execute(sa.select(School.urn, School.id))}
     for account in ACCOUNTS:
         if db.session.scalar(sa.select(User.id).where(User.email == account.email)) is not None:
             continue

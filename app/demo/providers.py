@@ -46,11 +46,12 @@ def _expiry(provider: Provider, kind: DocumentKind, today: date) -> date:
 
 def seed_compliance(today: date) -> int:
     """Each provider's missing documents, uploaded as its users would; how many."""
-    have = set(
-        db.session.execute(sa.select(ComplianceDocument.provider_id, ComplianceDocument.kind))
-        .tuples()
-        .all()
-    )
+    have = {
+        (provider_id, kind)
+        for provider_id, kind in db.session.execute(
+            sa.select(ComplianceDocument.provider_id, ComplianceDocument.kind)
+        )
+    }
     uploaded = 0
     for provider in db.session.scalars(sa.select(Provider).order_by(Provider.id)).all():
         for kind in REQUIRED_KINDS:
