@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "marketplace.billing.models",
     "marketplace.supply.models",
     "marketplace.documents.models",
+    "marketplace.providers.models",
     "procurement.contracts.models",
     "procurement.rounds.models",
     "procurement.tenders.models",

@@ -19,6 +19,7 @@ TASK_MODULES = (
     "app.notifications.tasks",
     "app.schools",
     "marketplace.billing.tasks",
+    "marketplace.providers.tasks",
     "marketplace.supply.tasks",
     "procurement.contracts.tasks",
     "procurement.rounds.estimates",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
@@ -31,6 +32,8 @@ from marketplace.catalogue.models import (
     VatTreatment,
 )
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
+from marketplace.providers.models import ComplianceDocument
+from marketplace.providers.rules import REQUIRED_KINDS, DocumentKind
 
 PASSWORD = "correct horse battery"
 # A cheap hash keeps the suite fast; real accounts get Werkzeug's default (scrypt).
@@ -77,7 +80,9 @@ def make_trust(name: str | None = None, **values: object) -> Trust:
     return trust
 
 
-def make_provider(name: str | None = None, **values: object) -> Provider:
+def make_provider(name: str | None = None, *, compliant: bool = True, **values: object) -> Provider:
+    """A provider; `compliant` gives it every required compliance document, in date for a
+    year, so that it can publish offers and take orders."""
     provider = Provider(
         name=name or f"Test Provider {next(_counter)}",
         kind=values.pop("kind", ProviderKind.COMPANY),
@@ -86,7 +91,35 @@ def make_provider(name: str | None = None, **values: object) -> Provider:
     )
     db.session.add(provider)
     db.session.flush()
+    if compliant:
+        today = london_today()
+        for kind in REQUIRED_KINDS:
+            make_compliance_document(provider, kind, expires_on=today + timedelta(days=365))
     return provider
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def make_compliance_document(
+    provider: Provider, kind: DocumentKind, *, expires_on: date, issued_on: date | None = None
+) -> ComplianceDocument:
+    document = ComplianceDocument(
+        provider_id=provider.id,
+        kind=kind,
+        issued_on=issued_on or min(expires_on, london_today()) - timedelta(days=300),
+        expires_on=expires_on,
+        last_checked_on=london_today() - timedelta(days=30) if kind is DocumentKind.DBS else None,
+        declaration="All staff have enhanced DBS checks." if kind is DocumentKind.DBS else "",
+        filename=f"{kind.value}.pdf",
+        content_type="application/pdf",
+        size_bytes=len(PDF_BYTES),
+        sha256=hashlib.sha256(PDF_BYTES).hexdigest(),
+        content=PDF_BYTES,
+    )
+    db.session.add(document)
+    db.session.flush()
+    return document
 
 
 def make_user(

@@ -20,8 +20,8 @@ Every field gets, on both backends, the values whose effect differs by backend (
 characters, NUL, 2**63) and half of the others (the other half on the other backend): a CI run
 covers every field with every value. FUZZ_ALL=1 sends all of them on each backend.
 
-Figures per backend (printed with `-s`): 93 POST routes, 90 forms fuzzed, 3 excluded with a
-reason; 275 fields; 11 hostile values; 1,925 form submissions and 651 query-string requests
+Figures per backend (printed with `-s`): 96 POST routes, 93 forms fuzzed, 3 excluded with a
+reason; 293 fields; 11 hostile values; 2,051 form submissions and 686 query-string requests
 (3,025 and 1,023 with FUZZ_ALL=1); 5xx = 0; about 75 s on SQLite and 95 s on PostgreSQL on a
 busy 2-core machine (2 min for both when quiet). Twelve button-only actions are posted without
 their button on the page (the world's records are not in the state that shows it, or, for the
@@ -51,6 +51,7 @@ from app.time import utcnow
 from marketplace.orders import acceptance, basket, decisions
 from marketplace.orders import drafting as order_drafting
 from marketplace.orders.models import OrderStatus
+from marketplace.providers import applications as provider_applications
 from marketplace.supply import cover as supply_cover
 from procurement.rounds.models import RoundNotice
 from procurement.tenders import clarifications
@@ -252,6 +253,19 @@ def build_world() -> tuple[factories.World, Ids]:
     booked = supply_post(supply, starts_on=date(2026, 9, 9))
     ids["supply_booking"] = supply_book(supply, booked).id
     ids["supply_worker"] = supply.teacher_a.id
+    ids["application"] = provider_applications.apply(
+        provider_applications.ApplicationInput(
+            organisation_name="Fuzz Applicant Ltd",
+            kind="company",
+            address="1 Test Street",
+            company_number="01234567",
+            charity_number="",
+            contact_name="Fuzz Applicant",
+            contact_email="applicant@example.org",
+            contact_phone="020 7946 0000",
+            categories=["counselling"],
+        )
+    ).id
     tokens["reset"] = make_token(world.sbm_b, LinkPurpose.PASSWORD_RESET)
     tokens["invitation"] = make_token(world.sbm_b, LinkPurpose.INVITATION)
     tokens["gias_preview"] = _held_gias_upload()
@@ -451,6 +465,46 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             page=f"/orders/{i.order_draft}",
         ),
         Case("marketplace.offer_edit", "provider", f"/provider/offers/{world.offer_a.id}/edit"),
+        Case(
+            "marketplace.provider_apply",
+            "anonymous",
+            "/providers/apply",
+            valid={
+                "organisation_name": "Another Applicant Ltd",
+                "kind": "company",
+                "address": "2 Test Street",
+                "company_number": "SC123456",
+                "contact_name": "Another Applicant",
+                "contact_email": "another@example.org",
+                "contact_phone": "020 7946 0001",
+                "categories": "counselling",
+            },
+        ),
+        Case(
+            "marketplace.provider_application_approve",
+            "admin",
+            f"/admin/provider-applications/{i.application}/approve",
+            page=f"/admin/provider-applications/{i.application}",
+        ),
+        Case(
+            "marketplace.provider_application_reject",
+            "admin",
+            f"/admin/provider-applications/{i.application}/reject",
+            page=f"/admin/provider-applications/{i.application}",
+            valid={"reason": "We have enough counselling providers."},
+        ),
+        Case(
+            "marketplace.provider_compliance_upload",
+            "provider",
+            "/provider/compliance/dbs",
+            valid={
+                "file": _pdf,
+                "issued_on": (utcnow() - timedelta(days=10)).date().isoformat(),
+                "expires_on": tomorrow,
+                "last_checked_on": (utcnow() - timedelta(days=10)).date().isoformat(),
+                "declaration": "All staff have enhanced DBS checks.",
+            },
+        ),
         Case(
             "marketplace.offer_publish",
             "provider",

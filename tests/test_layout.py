@@ -34,6 +34,7 @@ COMPOSITION = (
 # each other only.
 PURE = (
     "app.money",
+    "app.uploads",
     "app.time",
     "app.calendar",
     "app.membership",
@@ -47,6 +48,7 @@ PURE = (
     "marketplace.supply.awr",
     "marketplace.catalogue.words",
     "marketplace.documents.codes",
+    "marketplace.providers.rules",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",

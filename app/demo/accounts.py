@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from app.demo.schools import DEMO_SCHOOL_URN
+from app.demo.schools import DEMO_SCHOOL_URN, NON_MEMBER_URNS
 from app.extensions import db
 from app.models import Provider, Role, School, Trust, User
 
@@ -22,6 +22,7 @@ class DemoAccount:
     role: Role
     what: str
     provider: str = DEMO_PROVIDER  # a provider account's provider
+    school_urn: int = DEMO_SCHOOL_URN  # a school account's school
 
 
 ACCOUNTS = [
@@ -75,13 +76,20 @@ ACCOUNTS = [
         "supply agency, Ealing Supply Partners",
         provider="Ealing Supply Partners",
     ),
+    DemoAccount(
+        "nonmember-sbm@demo.pooled.test",
+        "Owen Price",
+        Role.SBM,
+        "school business manager at a school that is not a member (non-member prices)",
+        school_urn=min(NON_MEMBER_URNS),
+    ),
 ]
 
 
 def seed_accounts() -> int:
-    """The demo accounts that are not there yet (the school's at the demo school); how many."""
+    """The demo accounts that are not there yet (a school's at its school); how many."""
     added = 0
-    demo_school_id = db.session.scalar(sa.select(School.id).where(School.urn == DEMO_SCHOOL_URN))
+    school_ids = {urn: id_ for urn, id_ in db.session.execute(sa.select(School.urn, School.id))}
     for account in ACCOUNTS:
         if db.session.scalar(sa.select(User.id).where(User.email == account.email)) is not None:
             continue
@@ -92,7 +100,7 @@ def seed_accounts() -> int:
             continue  # its provider is seeded later (the supply agency), and calls again
         user = User(email=account.email, name=account.name, role=account.role)
         if account.role in (Role.SBM, Role.HEAD, Role.GOVERNOR):
-            user.school_id = demo_school_id
+            user.school_id = school_ids[account.school_urn]
         if account.role is Role.TRUST:
             user.trust_id = db.session.scalar(
                 sa.select(Trust.id).where(Trust.code == DEMO_TRUST_CODE)

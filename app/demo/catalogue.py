@@ -421,6 +421,8 @@ INCLUDES = {
     "assessment-data": "Termly data analysis and a moderation session for every member school.",
 }
 
+NON_MEMBER_UPLIFT_BP = 1_500
+
 
 def seed_catalogue(year: AcademicYear) -> dict[str, int]:
     """The services, providers and offers not there yet, offers live for the year; how many."""
@@ -491,6 +493,10 @@ def seed_catalogue(year: AcademicYear) -> dict[str, int]:
                 else "No notice needed; cancel any time before delivery."
             ),
             setup_pence=int(setup * 100),
+            # Non-members pay 15% more for traded services (DESIGN.md §7: 10–17%).
+            non_member_uplift_bp=NON_MEMBER_UPLIFT_BP
+            if services[slug].kind is ServiceKind.TRADED
+            else 0,
             tiers=[OfferTier(min_quantity=q, unit_price_pence=round(p * 100)) for q, p in tiers],
             capacities=[OfferCapacity(term_key=t.key, capacity=capacity) for t in year.terms()],
         )

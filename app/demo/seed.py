@@ -2,6 +2,7 @@
 and a term of real activity. `seed()` builds it in order: the partnership's settings (the
 same use case as `flask setup`), then from the modules beside this one:
 schools and memberships (schools.py), services, providers and offers (catalogue.py), the
+providers' compliance documents and a provider application (providers.py), the
 sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
 and the term's orders, awarded round, billing and grants (activity.py), then the supply
 managed service and the vacancies board (supply.py).
@@ -22,6 +23,7 @@ from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
 from app.demo.activity import seed_demo_activity
 from app.demo.catalogue import seed_catalogue
+from app.demo.providers import seed_application, seed_compliance
 from app.demo.rounds import seed_demo_round
 from app.demo.schools import seed_memberships, seed_schools
 from app.demo.supply import seed_demo_supply
@@ -66,6 +68,8 @@ def seed(data_dir: Path) -> dict[str, int]:
     added = {"partnership settings": seed_settings()}
     added["schools"] = seed_schools(data_dir, rng)
     added.update(seed_catalogue(year))  # services, providers, offers
+    added["compliance documents"] = seed_compliance(london_today())  # before any order
+    added["provider applications"] = seed_application()
     memberships = seed_memberships(year)
     entitlements = seed_demo_entitlements()
     added["trusts"] = seed_demo_trust()  # before the accounts: the trust's account is in it
@@ -78,4 +82,5 @@ def seed(data_dir: Path) -> dict[str, int]:
     added["tenders"] = seed_demo_tenders()  # demo tenders (issue 5)
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
     added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)
+    added["compliance documents"] += seed_compliance(london_today())  # the supply agencies'
     return added

@@ -49,13 +49,20 @@ KINDS: tuple[Kind, ...] = (
     Kind("supply_cover", "Supply cover: requests for your agency, proposed workers, bookings"),
     Kind("supply_timesheet", "Supply timesheets to approve, and queried timesheets"),
     Kind("supply_awr", "Agency workers nearing equal pay (Agency Workers Regulations)"),
+    Kind("compliance_expiring", "Your compliance documents expiring"),
     Kind("digest", "Daily summary", required=True),
     Kind("invitation", "Invitations", required=True),
     Kind("password_reset", "Password resets", required=True),
+    # To someone without an account yet: the answer to their application to become a provider.
+    Kind("provider_application", "Provider applications", required=True),
 )
 KIND_BY_KEY = {kind.key: kind for kind in KINDS}
 # Kinds a person sees on the preferences page (the account messages are not event news).
-CHOOSABLE = tuple(k for k in KINDS if k.key not in {"digest", "invitation", "password_reset"})
+CHOOSABLE = tuple(
+    k
+    for k in KINDS
+    if k.key not in {"digest", "invitation", "password_reset", "provider_application"}
+)
 
 
 def kind(key: str) -> Kind:

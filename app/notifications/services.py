@@ -127,13 +127,40 @@ def outbox_row(
 ) -> OutboxMessage | None:
     """Write one outbox row (None if the key was written before) and, unless it waits for
     a digest, have it sent after the commit."""
+    return _write(kind_key, user.email, user.id, key=key, email=email, about=about, held=held)
+
+
+def email_address(
+    kind_key: str,
+    address: str,
+    *,
+    key: str,
+    email: Email,
+    about: tuple[str, int | str] = ("", ""),
+) -> OutboxMessage | None:
+    """Email someone who has no account (e.g. an applicant): one outbox row, sent after the
+    commit; None if the key was written before."""
+    kind(kind_key)
+    return _write(kind_key, address, None, key=key, email=email, about=about, held=False)
+
+
+def _write(
+    kind_key: str,
+    address: str,
+    user_id: int | None,
+    *,
+    key: str,
+    email: Email,
+    about: tuple[str, int | str],
+    held: bool,
+) -> OutboxMessage | None:
     if _exists(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)):
         return None
     row = OutboxMessage(
         key=key,
         kind=kind_key,
-        recipient=user.email,
-        user_id=user.id,
+        recipient=address,
+        user_id=user_id,
         subject=email.subject,
         text_body=email.text,
         html_body=email.html,

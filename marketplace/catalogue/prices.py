@@ -14,7 +14,13 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from marketplace.offers.models import Offer
-from marketplace.offers.pricing import PriceAtQuantity, Tier, price_at_quantity, typical_quantity
+from marketplace.offers.pricing import (
+    PriceAtQuantity,
+    Tier,
+    non_member_tiers,
+    price_at_quantity,
+    typical_quantity,
+)
 from marketplace.orders.models import ORDER_CLOSED_STATUSES, Order
 
 
@@ -45,14 +51,19 @@ def quantity_for(offer: Offer, last_ordered: int | None) -> int:
     )
 
 
-def price_for_school(offer: Offer, school_id: int | None, quantity: int) -> PriceAtQuantity | None:
+def price_for_school(
+    offer: Offer, school_id: int | None, quantity: int, *, member: bool = True
+) -> PriceAtQuantity | None:
     """What the school pays per unit for `quantity` units of the offer, and the offer's lowest
     unit price with the quantity that reaches it; None when the offer has no prices.
 
     `school_id` is None for someone who is not buying for a school (the partnership's staff):
-    the offer's list price. Contract prices are shown beside offers, not folded in here.
+    the offer's list price. A school that is not a member this academic year (`member` False)
+    pays the offer's non-member prices. Contract prices are shown beside offers, not folded in.
     """
     tiers = offer_tiers(offer)
+    if not member:
+        tiers = non_member_tiers(tiers, offer.non_member_uplift_bp)
     if not tiers:
         return None
     return price_at_quantity(tiers, quantity)

@@ -19,8 +19,9 @@ from marketplace.catalogue.errors import ServiceNotFound
 from marketplace.catalogue.models import Service, ServiceCategory, ServiceKind, Unit
 from marketplace.entitlements import services as entitlement_service
 from marketplace.offers.models import Offer, OfferStatus, OfferTier
-from marketplace.offers.pricing import PriceAtQuantity, Tier
+from marketplace.offers.pricing import PriceAtQuantity, Tier, non_member_tiers
 from marketplace.orders import rules
+from marketplace.orders.savings import MembershipSaving, is_member, membership_saving
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,10 @@ class OfferView:
     earliest_start: date
     problem: str | None = None  # why this school cannot order it, if it cannot
     price: PriceAtQuantity | None = None  # at the quantity the school would typically buy
+    # `tiers` are the prices this school pays; for a school that is not a member they are the
+    # non-member prices, and `member_tiers` the member prices it would pay as a member.
+    member_tiers: list[Tier] = field(default_factory=list)
+    non_member: bool = False
 
     @property
     def orderable_terms(self) -> list[TermCapacity]:
@@ -204,6 +209,7 @@ class ServicePage:
     entitlement_left: int | None = None  # for a member school and a core service
     last_ordered: int | None = None  # the quantity of the school's last order of the service
     notes: list[str] = field(default_factory=list)
+    saving: MembershipSaving | None = None  # for a school that is not a member this year
 
 
 def term_capacities(offer: Offer, today: date) -> list[TermCapacity]:
@@ -240,11 +246,14 @@ def offer_view(
     *,
     own_provider_id: Any = _LOOK_UP,
     quantity: int | None = None,
+    member: bool | None = None,
 ) -> OfferView:
-    """An offer with its tiers, capacity per term, whether this school may order it and its
-    price at `quantity` (default: the offer's smallest order).
+    """An offer with its tiers at this school's prices, capacity per term, whether this school
+    may order it and its price at `quantity` (default: the offer's smallest order).
 
     `own_provider_id`: the school's own provider id when it sells too (looked up if omitted).
+    `member`: whether the school is a member this academic year (looked up if omitted). A
+    school that is not sees non-member prices, and cannot order core services.
     """
     problem = rules.offer_problem(
         status=offer.status.value, valid_from=offer.valid_from, valid_to=offer.valid_to, today=today
@@ -259,9 +268,15 @@ def offer_view(
             school_provider_id=own,
             offer_provider_id=offer.provider_id,
         )
+    if school is not None and member is None:
+        member = is_member(school.id, Term.containing(today).academic_year.start_year)
+    non_member = school is not None and not member
+    if problem is None and non_member and offer.service.kind is ServiceKind.CORE:
+        problem = "Core services are for member schools: your school is not a member this year"
+    tiers = [Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers]
     return OfferView(
         offer=offer,
-        tiers=[Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers],
+        tiers=non_member_tiers(tiers, offer.non_member_uplift_bp) if non_member else tiers,
         terms=term_capacities(offer, today),
         earliest_start=add_working_days(today, offer.lead_time_days),
         problem=problem,
@@ -269,7 +284,10 @@ def offer_view(
             offer,
             school.id if school is not None else None,
             quantity if quantity is not None else prices.quantity_for(offer, None),
+            member=not non_member,
         ),
+        member_tiers=tiers,
+        non_member=non_member,
     )
 
 
@@ -292,9 +310,15 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
     )
     own = provider_for_school(school.id) if school is not None else None
     last = prices.last_order_quantities(school.id if school is not None else None).get(service.id)
+    saving = membership_saving(school.id, today) if school is not None else None
     views = [
         offer_view(
-            offer, today, school, own_provider_id=own, quantity=prices.quantity_for(offer, last)
+            offer,
+            today,
+            school,
+            own_provider_id=own,
+            quantity=prices.quantity_for(offer, last),
+            member=saving is None,
         )
         for offer in offers
     ]
@@ -305,4 +329,6 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
         membership = entitlement_service.membership_for_year(school.id, year)
         if membership is not None:
             left = entitlement_service.left_under(membership, service.id, year)
-    return ServicePage(service=service, offers=views, entitlement_left=left, last_ordered=last)
+    return ServicePage(
+        service=service, offers=views, entitlement_left=left, last_ordered=last, saving=saving
+    )

@@ -20,6 +20,7 @@ from marketplace.catalogue.errors import CannotCompare
 from marketplace.catalogue.forms import CompareForm
 from marketplace.catalogue.models import ServiceCategory, ServiceKind, Unit
 from marketplace.orders.contract_prices import contract_prices
+from marketplace.orders.savings import membership_saving
 
 CATALOGUE_ROLES = (Role.SBM, Role.HEAD, Role.ADMIN, Role.COMMITTEE)
 
@@ -89,12 +90,14 @@ def catalogue_page():
     for entry in entries:
         groups.setdefault(entry.service.category, []).append(entry)
     filtered = any(request.args.get(name) for name in form._fields)
+    school_id = current_user.school_id if current_user.role in SCHOOL_ROLES else None
     return render_template(
         "marketplace/catalogue/catalogue.html",
         form=form,
         groups=groups,
         count=len(entries),
         filtered=filtered,
+        saving=membership_saving(school_id, today) if school_id is not None else None,
     )
 
 

@@ -113,6 +113,13 @@ class OfferForm(FlaskForm):
         "Minimum order", default=1, validators=[Required("Enter the minimum order, like 1")]
     )
     setup = PoundsField("One-off set-up charge per order (optional)", validators=[Optional()])
+    non_member_uplift = PercentField(
+        "Extra for schools that are not members (%, optional)",
+        description="Your prices above are member prices. A school that is not a member this "
+        "academic year pays each price plus this share, rounded to the penny. Leave blank or 0 "
+        "for the same price. Core services are for members only.",
+        validators=[Optional()],
+    )
     areas = SelectMultipleField(
         "Areas served",
         description="Leave all unticked to serve the whole partnership.",
@@ -187,6 +194,7 @@ class OfferForm(FlaskForm):
             excluded_school_urns=urns,
             min_quantity=filled(self.min_quantity.data),
             setup_pence=self.setup.data or 0,
+            non_member_uplift_bp=self.non_member_uplift.data or 0,
             tiers=tiers,
             capacities=capacities,
         )

@@ -25,6 +25,12 @@ class Offer(Model):
     """A provider's price for a service: all-units volume tiers, capacity per term, rules."""
 
     __tablename__ = "offers"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "non_member_uplift_bp >= 0 AND non_member_uplift_bp <= 10000",
+            name="uplift_in_range",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
@@ -45,6 +51,9 @@ class Offer(Model):
     excluded_school_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     min_quantity: Mapped[int] = mapped_column(default=1)
     setup_pence: Mapped[int] = mapped_column(default=0)
+    # What a school that is not a member that academic year pays on top of each tier's price,
+    # in basis points (1,000 = 10%); members pay the tier prices.
+    non_member_uplift_bp: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from app.money import half_up
+from app.money import half_up, percent_of
 
 
 class PricingError(ValueError):
@@ -45,6 +45,19 @@ def tier_for(tiers: Sequence[Tier], quantity: int) -> Tier:
     return max(eligible, key=lambda tier: tier.min_quantity)
 
 
+def non_member_price(unit_price_pence: int, uplift_bp: int) -> int:
+    """A tier's price for a school that is not a member this academic year: the member price
+    plus the offer's uplift (basis points of it), rounded half up to the penny."""
+    if unit_price_pence < 0 or not 0 <= uplift_bp <= 10_000:
+        raise PricingError("Prices and uplifts cannot be negative")
+    return unit_price_pence + percent_of(unit_price_pence, uplift_bp)
+
+
+def non_member_tiers(tiers: Sequence[Tier], uplift_bp: int) -> list[Tier]:
+    """The offer's tiers at non-member prices."""
+    return [Tier(t.min_quantity, non_member_price(t.unit_price_pence, uplift_bp)) for t in tiers]
+
+
 def contract_unit_price(
     school_unit_price_pence: int | None, contract_tiers: Sequence[Tier], quantity: int
 ) -> int | None:
@@ -70,10 +83,20 @@ class Quote:
     setup_pence: int
     source: PriceSource
     tier_min_quantity: int | None = None
+    # The member price of a unit when a non-member pays more (None: the price is the member's).
+    member_unit_price_pence: int | None = None
 
     @property
     def charged_quantity(self) -> int:
         return self.quantity - self.entitled_quantity
+
+    @property
+    def non_member_uplift_pence(self) -> int:
+        """What the order costs over the member price: charged units × the uplift per unit
+        (the set-up charge is the same for everyone)."""
+        if self.member_unit_price_pence is None:
+            return 0
+        return self.charged_quantity * (self.unit_price_pence - self.member_unit_price_pence)
 
     @property
     def units_pence(self) -> int:
@@ -91,12 +114,14 @@ def quote(
     entitlement_left: int = 0,
     contract_unit_price_pence: int | None = None,
     setup_pence: int = 0,
+    non_member_uplift_bp: int = 0,
 ) -> Quote:
     """Price `quantity` units: entitlement first at £0, then the contract price or the tier.
 
     The tier is chosen by the whole quantity ordered (the volume the provider delivers), and
     a contract price, when the school has one with this provider, replaces the tiers and the
-    set-up charge.
+    set-up charge. `non_member_uplift_bp` (a school that is not a member) raises the tier's
+    price by that share, rounded half up to the penny; contract prices are not uplifted.
     """
     if quantity <= 0:
         raise PricingError("The quantity must be at least 1")
@@ -104,6 +129,7 @@ def quote(
         raise PricingError("Prices cannot be negative")
     entitled = min(quantity, max(0, entitlement_left))
     charged = quantity - entitled
+    member_price = None
     if contract_unit_price_pence is not None:
         unit_price, tier_min, source, setup = (
             contract_unit_price_pence,
@@ -115,6 +141,9 @@ def quote(
         tier = tier_for(tiers, quantity)
         unit_price, tier_min, source = tier.unit_price_pence, tier.min_quantity, PriceSource.OFFER
         setup = setup_pence if charged > 0 else 0
+        if non_member_uplift_bp:
+            member_price = unit_price
+            unit_price = non_member_price(unit_price, non_member_uplift_bp)
     if charged == 0:
         source = PriceSource.ENTITLEMENT
     return Quote(
@@ -124,6 +153,7 @@ def quote(
         setup_pence=setup,
         source=source,
         tier_min_quantity=tier_min,
+        member_unit_price_pence=member_price,
     )
 
 

@@ -26,6 +26,8 @@ from marketplace.offers.errors import InvalidOffer, OfferNotFound, OfferStateCon
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
 from marketplace.offers.pricing import Tier
 from marketplace.orders.models import Order
+from marketplace.providers.compliance import publish_problem
+from marketplace.providers.errors import NotCompliant
 
 TITLE_MAX = 200
 TEXT_MAX = 4000
@@ -55,6 +57,8 @@ class OfferInput:
     excluded_school_urns: list[int] = field(default_factory=list)
     min_quantity: int = 1
     setup_pence: int = 0
+    # What schools that are not members this academic year pay on top (basis points).
+    non_member_uplift_bp: int = 0
 
 
 def offer_terms(today: date) -> list[Term]:
@@ -87,6 +91,7 @@ def snapshot(offer: Offer) -> dict[str, Any]:
         "cancellation_charge_bp": offer.cancellation_charge_bp,
         "min_quantity": offer.min_quantity,
         "setup_pence": offer.setup_pence,
+        "non_member_uplift_bp": offer.non_member_uplift_bp,
         "areas": list(offer.areas or []),
         "excluded_school_ids": list(offer.excluded_school_ids or []),
         "tiers": [[t.min_quantity, t.unit_price_pence] for t in offer.tiers],
@@ -180,6 +185,11 @@ def _check(data: OfferInput, today: date, *, allowed_terms: set[str]) -> tuple[S
         raise InvalidOffer("The minimum order must be at least 1", field="min_quantity")
     if data.setup_pence < 0:
         raise InvalidOffer("The set-up charge cannot be negative", field="setup")
+    if not 0 <= data.non_member_uplift_bp <= 10_000:
+        raise InvalidOffer(
+            "The extra for non-member schools must be between 0% and 100%",
+            field="non_member_uplift",
+        )
     _check_tiers(data)
     _check_capacities(data, allowed_terms)
     unknown = sorted(set(data.areas) - set(known_areas()))
@@ -262,6 +272,7 @@ def _apply_scalars(offer: Offer, data: OfferInput, excluded_ids: list[int]) -> N
     offer.excluded_school_ids = excluded_ids
     offer.min_quantity = data.min_quantity
     offer.setup_pence = data.setup_pence
+    offer.non_member_uplift_bp = data.non_member_uplift_bp
 
 
 def _apply_tiers(offer: Offer, tiers: list[Tier]) -> None:
@@ -312,6 +323,13 @@ def _apply_capacities(offer: Offer, capacities: dict[str, int]) -> None:
             offer.capacities.append(OfferCapacity(term_key=key, capacity=capacity, reserved=0))
 
 
+def _require_compliance(provider_id: int, today: date) -> None:
+    """An offer is published only while the provider's compliance documents are in order."""
+    problem = publish_problem(provider_id, today)
+    if problem is not None:
+        raise NotCompliant(problem)
+
+
 @use_case
 def create_offer(
     provider_id: int,
@@ -324,6 +342,8 @@ def create_offer(
     """Save a new offer as a draft, or publish it straight away."""
     today = today or london_today()
     _, excluded = _check(data, today, allowed_terms={t.key for t in offer_terms(today)})
+    if publish:
+        _require_compliance(provider_id, today)
     offer = Offer(provider_id=provider_id, status=OfferStatus.DRAFT, tiers=[], capacities=[])
     _apply_scalars(offer, data, excluded)
     db.session.add(offer)
@@ -391,6 +411,7 @@ def publish_offer(
     if not offer.tiers or not offer.capacities:
         raise OfferStateConflict("Give the offer prices and capacity before publishing it.")
     ensure_not_retired(offer.service)
+    _require_compliance(provider_id, today)
     before = snapshot(offer)
     offer.status = OfferStatus.LIVE
     _record(actor, offer, "published", before)

@@ -18,6 +18,7 @@ from app.security import roles_required
 from app.time import london_today
 from marketplace.blueprint import bp
 from marketplace.catalogue.models import Service
+from marketplace.offers import pricing
 from marketplace.offers import services as offers
 from marketplace.offers.forms import OfferForm
 from marketplace.offers.models import Offer, OfferStatus
@@ -149,6 +150,12 @@ def offer_detail(offer_id: int):
         history=offers.history(offer),
         action_form=ActionForm(),
         today=london_today(),
+        non_member_tiers=pricing.non_member_tiers(
+            [pricing.Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers],
+            offer.non_member_uplift_bp,
+        )
+        if offer.non_member_uplift_bp
+        else None,
     )
 
 
@@ -197,6 +204,7 @@ def _fill(form: OfferForm, offer: Offer) -> None:
     form.notice_rules.data = offer.notice_rules
     form.min_quantity.data = offer.min_quantity
     form.setup.data = offer.setup_pence or None
+    form.non_member_uplift.data = offer.non_member_uplift_bp or None
     form.areas.data = list(offer.areas or [])
     if offer.excluded_school_ids:
         urns = db.session.scalars(

@@ -44,6 +44,8 @@ from marketplace.orders.models import (
     OrderStatus,
 )
 from marketplace.orders.notices import order_awaiting_approval
+from marketplace.orders.savings import is_member
+from marketplace.providers import compliance
 
 PO_NUMBER_MAX = 60
 NOTES_MAX = 2000
@@ -99,6 +101,8 @@ def prepare(
             school_provider_id=own,
             offer_provider_id=offer.provider_id,
         )
+    if problem is None:
+        problem = compliance.ordering_problem(offer.provider_id, today)
     if problem is not None:
         raise OfferUnavailable(problem + ".")
     ensure_not_retired(offer.service)
@@ -125,6 +129,13 @@ def prepare(
         raise InvalidOrder(problem, field="term_key")
     if quantity > capacity.left:  # a first look; submitting reserves atomically
         raise capacity_exhausted(offer, term.key, capacity.left, quantity)
+    member = is_member(school.id, term.start_year)
+    if not member and offer.service.kind is ServiceKind.CORE:
+        raise OfferUnavailable(
+            f"Core services are for member schools: {school.name} is not a member of the "
+            f"partnership for {term.academic_year.label}. Traded services can still be ordered "
+            "at non-member prices."
+        )
     left = 0
     if offer.service.kind is ServiceKind.CORE:
         left = entitlements.entitlement_left(
@@ -140,6 +151,7 @@ def prepare(
             entitlement_left=left,
             contract_unit_price_pence=contract.unit_price_pence if contract else None,
             setup_pence=offer.setup_pence,
+            non_member_uplift_bp=0 if member else offer.non_member_uplift_bp,
         )
     except pricing.PricingError as exc:
         raise InvalidOrder(str(exc), field="quantity") from None
@@ -172,6 +184,7 @@ def _apply(order: Order, prepared: PreparedOrder) -> None:
     order.unit_price_pence = quote.unit_price_pence
     order.setup_pence = quote.setup_pence
     order.total_pence = quote.total_pence
+    order.non_member_uplift_pence = quote.non_member_uplift_pence
     order.contract_id = prepared.contract.contract_id if prepared.contract else None
     order.kind = OrderKind.CALL_OFF if prepared.contract else OrderKind.ORDER
 

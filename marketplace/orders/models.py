@@ -80,6 +80,7 @@ class Order(Model):
             name="entitled_within_quantity",
         ),
         sa.CheckConstraint("cancellation_charge_pence >= 0", name="charge_not_negative"),
+        sa.CheckConstraint("non_member_uplift_pence >= 0", name="uplift_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,6 +98,8 @@ class Order(Model):
     # A one-off set-up charge from the offer, included in total_pence.
     setup_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     total_pence: Mapped[int]
+    # The part of total_pence a non-member school paid over the member price (0 for members).
+    non_member_uplift_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     # What the school still owes for a cancelled order
     # (marketplace.offers.pricing.settle_cancellation).
     cancellation_charge_pence: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +21,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Role, User
 from app.time import utcnow
+from app.uploads import clean_filename
 from app.use_case import use_case
 from procurement.tenders.access import locked_tender, record, require_committee
 from procurement.tenders.bids import bid_for_viewer, own_bid, require_bidding_open
@@ -33,7 +32,6 @@ from procurement.tenders.models import Tender, TenderDocument, TenderStage
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_DOCUMENTS_PER_BID = 10
 MAX_DOCUMENTS_PER_TENDER = 20
-FILENAME_MAX = 200
 
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -55,27 +53,6 @@ class CheckedFile:
     size_bytes: int
     sha256: str
     content: bytes
-
-
-# Unicode categories never kept in a stored name: controls (C0, DEL, C1), format characters
-# (the bidirectional overrides and isolates U+202A–U+202E, U+2066–U+2069, the marks
-# U+200E/U+200F, zero-width characters), surrogates, and line and paragraph separators.
-# "invoice\u202etxt.pdf" shows as "invoicefdp.txt": it is stored as "invoicetxt.pdf".
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-FALLBACK_STEM = "document"
-
-
-def clean_filename(filename: str) -> str:
-    """The name an upload is stored and shown under: its last path part, without control,
-    format or reserved characters; "document.pdf" when nothing but the extension is left."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if unicodedata.category(c) not in _UNSAFE_CATEGORIES)
-    name = re.sub(r'["<>|:*?]', "", name).strip()
-    stem, dot, extension = name.rpartition(".")
-    if dot and extension.strip() and not stem.strip(" ."):
-        name = f"{FALLBACK_STEM}.{extension.strip()}"  # ".pdf", or only controls before it
-    name = name.strip(".").strip()
-    return name[-FILENAME_MAX:]
 
 
 def _looks_like(extension: str, content: bytes) -> bool:

@@ -42,6 +42,11 @@ PAGES = {
     "/supply/baselines": {Role.ADMIN, Role.COMMITTEE},
     "/basket": {Role.SBM},
     "/basket/checkout": {Role.SBM},
+    "/admin/provider-applications": {Role.ADMIN},
+    "/admin/compliance": {Role.ADMIN},
+    "/provider/compliance": {Role.PROVIDER},
+    "/provider/compliance/dbs": {Role.PROVIDER},
+    "/provider/compliance/dbs/file": {Role.PROVIDER},
 }
 
 
@@ -216,3 +221,45 @@ def test_a_providers_admin_page_is_the_admins_alone(client, auth, world, role):
         assert response.status_code == 302
     else:
         assert response.status_code == (200 if role == "admin" else 403)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_become_a_provider_page_is_open_to_everyone(client, auth, world, role):
+    sign_in_as(auth, world, role)
+    assert client.get("/providers/apply").status_code == 200
+    assert client.get("/providers/apply/sent").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_an_application_and_a_providers_documents_are_for_the_office_and_that_provider(
+    client, auth, world, role
+):
+    from marketplace.providers import applications
+
+    application = applications.apply(
+        applications.ApplicationInput(
+            organisation_name="Sweep Ltd",
+            kind="company",
+            address="1 Road",
+            company_number="01234567",
+            charity_number="",
+            contact_name="Sam",
+            contact_email="sam@example.org",
+            contact_phone="020 7946 0000",
+            categories=["hr"],
+        )
+    )
+    sign_in_as(auth, world, role)
+    detail = client.get(f"/admin/provider-applications/{application.id}")
+    own_file = client.get(f"/admin/compliance/{world.provider_a.id}/dbs")
+    other_file = client.get(f"/admin/compliance/{world.provider_b.id}/dbs")
+    statuses = (detail.status_code, own_file.status_code, other_file.status_code)
+    if role == "anonymous":
+        assert all(s == 302 for s in statuses)
+    elif role == "admin":
+        assert statuses == (200, 200, 200)
+        assert client.get("/admin/provider-applications/999999").status_code == 404
+    else:
+        assert statuses == (403, 403, 403)
+    if role == "provider":  # its own file, never another provider's: there is no id to ask for
+        assert client.get("/provider/compliance/dbs/file").status_code == 200

@@ -132,3 +132,31 @@ def test_the_demo_has_a_trust_over_greenwood_and_a_two_step_chain(runner):
     assert (governor.role, governor.school_id) == (Role.GOVERNOR, greenwood.id)
     logins = runner.invoke(args=["demo", "logins"]).output
     assert "trust@demo.pooled.test" in logins and "governor@demo.pooled.test" in logins
+
+
+def test_the_demo_providers_are_compliant_one_expiring_soon_and_an_application_waits(runner):
+    from app.time import london_today
+    from marketplace.providers import compliance
+    from marketplace.providers.models import ApplicationStatus, ProviderApplication
+    from marketplace.providers.rules import Standing
+
+    runner.invoke(args=["demo", "seed"])
+    overview = compliance.overview(london_today())
+    assert overview and all(p.in_order for p in overview)  # every provider can take orders
+    expiring = [p.provider.name for p in overview if p.kinds(Standing.EXPIRING)]
+    assert expiring == ["Governance Matters Clerking"]
+    pending = db.session.scalars(
+        sa.select(ProviderApplication).where(
+            ProviderApplication.status == ApplicationStatus.PENDING
+        )
+    ).all()
+    assert len(pending) == 1
+    outsider = db.session.scalar(
+        sa.select(User).where(User.email == "nonmember-sbm@demo.pooled.test")
+    )
+    assert outsider is not None and outsider.school is not None
+    assert not outsider.school.is_member
+    traded = db.session.scalars(
+        sa.select(Offer).join(Service).where(Service.kind == ServiceKind.TRADED)
+    ).all()
+    assert all(o.non_member_uplift_bp == 1_500 for o in traded)

@@ -1,0 +1,61 @@
+"""Member and non-member prices from the school's side: whether it is a member in an academic
+year, and what membership would have saved it on its own orders that year."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from app.calendar import AcademicYear, Term
+from app.extensions import db
+from marketplace.entitlements.services import membership_for_year
+from marketplace.orders.models import Order, OrderStatus
+
+# Orders that never became a purchase: their uplift was not paid.
+_NOT_BOUGHT = (
+    OrderStatus.DRAFT,
+    OrderStatus.CANCELLED,
+    OrderStatus.DECLINED,
+    OrderStatus.REJECTED,
+)
+
+
+def is_member(school_id: int, start_year: int) -> bool:
+    """A school is a member in an academic year when it has a membership for that year."""
+    return membership_for_year(school_id, start_year) is not None
+
+
+@dataclass(frozen=True)
+class MembershipSaving:
+    """What a non-member school paid over member prices on its orders in one academic year.
+
+    `uplift_pence` sums each order's non-member uplift (charged units × the offer's uplift
+    per unit, as priced when ordered), over orders placed and not cancelled, declined or
+    rejected; `orders` counts those orders that carried an uplift.
+    """
+
+    year: AcademicYear
+    uplift_pence: int
+    orders: int
+
+
+def membership_saving(school_id: int, today: date) -> MembershipSaving | None:
+    """For a school that is not a member this academic year, what membership would have saved
+    it this year; None for a member."""
+    year = Term.containing(today).academic_year
+    if is_member(school_id, year.start_year):
+        return None
+    uplift, orders = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(Order.non_member_uplift_pence), 0),
+            sa.func.count(Order.id),
+        ).where(
+            Order.school_id == school_id,
+            Order.term_key.in_([term.key for term in year.terms()]),
+            Order.status.not_in(_NOT_BOUGHT),
+            Order.non_member_uplift_pence > 0,
+        )
+    ).one()
+    return MembershipSaving(year=year, uplift_pence=int(uplift), orders=int(orders))
