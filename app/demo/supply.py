@@ -352,6 +352,30 @@ VACANCIES = (
 )
 
 
+def _one_page_pdf(lines: list[str]) -> bytes:
+    """A plain one-page PDF of a few lines (Helvetica), for the demo's job descriptions."""
+    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
+    text = "BT /F1 12 Tf 72 770 Td 16 TL " + " ".join(f"({line}) '" for line in escaped) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        " /Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out + trailer.encode()
+
+
 def _vacancies(schools: list[School], today: date, rng: random.Random) -> int:
     for n, (title, role, kind, low, high, subject) in enumerate(VACANCIES):
         school = schools[n % len(schools)]
@@ -372,5 +396,19 @@ def _vacancies(schools: list[School], today: date, rng: random.Random) -> int:
             ),
             subject=subject,
             documents=f"https://example.org/{school.urn}/job-pack-{n + 1}.pdf",
+            files=[
+                vacancies.Upload(
+                    "Job description.pdf",
+                    _one_page_pdf(
+                        [
+                            f"{title}: {school.name}",
+                            f"Role: {role.label}",
+                            f"Contract: {kind.label}",
+                        ]
+                    ),
+                )
+            ]
+            if n == 0
+            else [],
         )
     return len(VACANCIES)

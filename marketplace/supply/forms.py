@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
@@ -108,10 +109,13 @@ class VacancyForm(FlaskForm):
         "Description", validators=[Required("Describe the job"), Length(max=10_000)]
     )
     documents = TextAreaField(
-        "Documents (optional)",
+        "Links (optional)",
         description="Links to the job description and application pack, one per line.",
         validators=[Optional(), Length(max=2_000)],
     )
+    files = MultipleFileField("Job description and application pack (optional)")
+    # Shown to a trust's finance lead, who posts for any of the trust's schools.
+    school_id = RecordChoiceField("School", validators=[Optional()])
 
 
 class WorkerForm(FlaskForm):

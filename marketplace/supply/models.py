@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.extensions import Model
 from app.models import Provider, School, enum_column
@@ -472,3 +472,23 @@ class Vacancy(Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     school: Mapped[School] = relationship()
+    files: Mapped[list[VacancyDocument]] = relationship(order_by="VacancyDocument.id")
+
+
+class VacancyDocument(Model):
+    """A file posted with a vacancy (job description, application pack), public while the
+    vacancy is open. The bytes live in the database, so every web host can serve them."""
+
+    __tablename__ = "vacancy_documents"
+    __table_args__ = (sa.CheckConstraint("size_bytes > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vacancy_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("vacancies.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -279,3 +279,38 @@ def released_at(posted_at: datetime, mode: ReleaseMode, rank: int, window_minute
     if mode is ReleaseMode.ALL_AT_ONCE:
         return posted_at
     return posted_at + timedelta(minutes=window_minutes * max(rank - 1, 0))
+
+
+# Vacancy documents ----------------------------------------------------------------------------
+
+VACANCY_FILES_MAX = 5
+VACANCY_FILE_BYTES = 5 * 1024 * 1024
+VACANCY_FILE_TYPES = {
+    "pdf": ("application/pdf", (b"%PDF-",)),
+    "docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        (b"PK\x03\x04",),
+    ),
+    "odt": ("application/vnd.oasis.opendocument.text", (b"PK\x03\x04",)),
+    "doc": ("application/msword", (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)),
+}
+VACANCY_FILE_TEXT = "a PDF or a Word or OpenDocument file (.pdf, .docx, .doc, .odt)"
+
+
+def vacancy_file_problem(filename: str, content: bytes) -> str | None:
+    """A job description or application pack: a PDF, Word or OpenDocument file whose bytes
+    match its name, not empty, at most VACANCY_FILE_BYTES."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in VACANCY_FILE_TYPES:
+        return f"“{filename}” is not a file type we accept: upload {VACANCY_FILE_TEXT}"
+    if not content:
+        return f"“{filename}” is empty"
+    if len(content) > VACANCY_FILE_BYTES:
+        return (
+            f"“{filename}” is {len(content) / 1024 / 1024:.1f} MB: the limit is "
+            f"{VACANCY_FILE_BYTES // 1024 // 1024} MB"
+        )
+    _, signatures = VACANCY_FILE_TYPES[extension]
+    if not content.startswith(signatures):
+        return f"“{filename}” is not really a .{extension} file: its contents do not match its name"
+    return None

@@ -3,7 +3,10 @@ posting a vacancy (schools)."""
 
 from __future__ import annotations
 
-from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+import io
+from typing import Any
+
+from flask import Response, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.forms import filled, submit
@@ -69,15 +72,27 @@ def vacancies_atom():
     return Response(xml, mimetype="application/atom+xml")
 
 
+def _uploads(form: VacancyForm) -> list[vacancies.Upload]:
+    return [
+        vacancies.Upload(upload.filename or "", upload.read())
+        for upload in (form.files.data or [])
+        if getattr(upload, "filename", None)
+    ]
+
+
 @bp.route("/supply/vacancies/new", methods=["GET", "POST"], endpoint="vacancy_new")
-@roles_required(Role.SBM)
+@roles_required(Role.SBM, Role.TRUST)
 def vacancy_new():
-    """A school posts a vacancy on the public board."""
+    """A school, or its trust's finance lead for any of the trust's schools, posts a vacancy
+    on the public board."""
     form = VacancyForm()
+    schools = vacancies.schools_that_may_post(current_user)
+    form.school_id.choices = [(s.id, s.name) for s in schools]
+    chosen = form.school_id.data if current_user.role is Role.TRUST else current_user.school_id
     done = submit(
         form,
         lambda: vacancies.post(
-            school_id=current_user.school_id,
+            school_id=chosen or 0,
             title=form.title.data or "",
             role=SupplyRole(form.role.data),
             contract_type=ContractType(form.contract_type.data),
@@ -90,9 +105,26 @@ def vacancy_new():
             phase=form.phase.data or "",
             subject=form.subject.data or "",
             documents=form.documents.data or "",
+            files=_uploads(form),
         ),
     )
     if done.done:
         flash("Your vacancy is on the partnership's board.", "success")
         return redirect(url_for("marketplace.vacancy", vacancy_id=done.value.id))
-    return render_template("marketplace/supply/vacancy_new.html", form=form), done.status
+    return render_template(
+        "marketplace/supply/vacancy_new.html", form=form, for_trust=current_user.role is Role.TRUST
+    ), done.status
+
+
+@bp.route("/vacancies/<int:vacancy_id>/files/<int:file_id>", endpoint="vacancy_file")
+def vacancy_file(vacancy_id: int, file_id: int) -> Any:
+    """A file of an open vacancy, for anyone (the board is public); gone once it closes."""
+    document = vacancies.get_open_vacancy_file(vacancy_id, file_id, london_today())
+    response = send_file(
+        io.BytesIO(document.content),
+        mimetype=document.content_type,
+        as_attachment=True,
+        download_name=document.filename,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

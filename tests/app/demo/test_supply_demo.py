@@ -20,6 +20,7 @@ from marketplace.supply.models import (
     TimesheetLine,
     TimesheetStatus,
 )
+from tests.pdf_text import pdf_text
 
 
 def test_the_demo_runs_the_managed_service(runner):
@@ -68,7 +69,11 @@ def test_the_demo_runs_the_managed_service(runner):
         .where(TimesheetLine.at_parity.is_(True))
     )
     assert parity == 1
-    assert len(vacancies.open_vacancies(today)) == 5
+    board = vacancies.open_vacancies(today)
+    assert len(board) == 5
+    [pack] = [f for v in board for f in v.files]  # one posted with its job description
+    assert pack.filename == "Job description.pdf" and pack.content.startswith(b"%PDF-")
+    assert board[0].title in pdf_text(pack.content)
     again = runner.invoke(args=["demo", "seed"])
     assert again.exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count(SupplyAgency.id))) == 3
