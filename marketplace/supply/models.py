@@ -490,5 +490,5 @@ class VacancyDocument(Model):
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
-    content: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    content: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary, nullable=False))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
