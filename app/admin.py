@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from app import accounts, gias_preview, partnership, providers
 from app import schools as school_service
+from app.admin_forms import PartnershipSettingsForm, ProviderForm, ProviderInviteForm
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
 from app.forms import (
@@ -22,9 +23,6 @@ from app.forms import (
     InviteForm,
     MembershipForm,
     MembershipTermForm,
-    PartnershipSettingsForm,
-    ProviderForm,
-    ProviderInviteForm,
     filled,
     submit,
 )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from app.calendar import AcademicYear, Term
-from app.demo.catalogue import CATEGORIES as DEMO_CATEGORIES
+from app.demo.services import CATEGORIES as DEMO_CATEGORIES
 from app.extensions import db
 from app.models import (
     Membership,
