@@ -246,7 +246,7 @@ def test_an_application_and_a_providers_documents_are_for_the_office_and_that_pr
             contact_name="Sam",
             contact_email="sam@example.org",
             contact_phone="020 7946 0000",
-            categories=["hr"],
+            categories=[world.service.category.slug],
         )
     )
     sign_in_as(auth, world, role)

@@ -15,7 +15,16 @@ from app.notifications.models import OutboxMessage
 from marketplace.providers import applications
 from marketplace.providers.errors import ApplicationDecided, InvalidApplication
 from marketplace.providers.models import ApplicationStatus, ProviderApplication
+from tests import factories
 from tests.support.smtp import link_in, text_of
+
+
+@pytest.fixture(autouse=True)
+def categories(world):
+    """The categories applicants choose from (the catalogue's table, as the office keeps it)."""
+    for slug in ("speech-language", "counselling"):
+        factories.make_category(slug)
+    db.session.commit()
 
 FORM = {
     "organisation_name": "Brightside Speech Therapy Ltd",
