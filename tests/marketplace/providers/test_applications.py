@@ -26,6 +26,7 @@ def categories(world):
         factories.make_category(slug)
     db.session.commit()
 
+
 FORM = {
     "organisation_name": "Brightside Speech Therapy Ltd",
     "kind": "company",
