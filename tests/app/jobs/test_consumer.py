@@ -5,6 +5,7 @@ through a billing run is restarted and the run finishes with nothing billed twic
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -238,11 +239,15 @@ def test_a_large_gias_upload_is_imported_by_the_consumer_while_its_page_shows_pr
     client = app.test_client()
     signed_in = client.post("/sign-in", data={"email": email, "password": factories.PASSWORD})
     assert signed_in.status_code == 302
-    response = client.post(
+    preview = client.post(
         "/admin/schools/import",
         data={"file": (io.BytesIO(big_file(12)), "big.csv"), "la_code": ""},
         content_type="multipart/form-data",
     )
+    assert preview.status_code == 302  # to the preview: nothing imported before confirming
+    shown = client.get(preview.location).get_data(as_text=True)
+    sha256 = re.search(r"SHA-256 <code>([0-9a-f]{64})</code>", shown).group(1)
+    response = client.post(preview.location, data={"sha256": sha256})
     assert response.status_code == 302
     waiting = client.get(response.location).get_data(as_text=True)
     assert "0 of 1080 schools imported" in waiting  # no consumer yet: nothing done in the web

@@ -407,7 +407,7 @@ def test_a_rate_a_booking_was_made_at_is_kept_and_new_proposals_get_the_new_one(
     )
     assert proposal.day_rate_id == current.id
     page = client.get(f"/supply/contracts/{c}").get_data(as_text=True)
-    card, history = page.split("Earlier rates, still paid on the bookings made at them")
+    card, history = page.split("Earlier rates, still paid on the bookings made at them", 1)
     assert "£250.33" in card and "£238.12" in history
     today = london_today()  # the card schools see is the contract's running today
     supply.contract.starts_on, supply.contract.ends_on = today, today + timedelta(days=400)
