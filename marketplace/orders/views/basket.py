@@ -5,26 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, has_request_context, redirect, render_template, request, url_for
+from flask import flash, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.calendar import term_label
 from app.errors import DomainError, refusal_status
-from app.extensions import db
 from app.forms import ActionForm, field_errors
 from app.models import Role
 from app.money import format_pence
 from app.security import roles_required
 from app.time import london_today
 from marketplace.blueprint import bp
-from marketplace.catalogue import services as catalogue
-from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders import basket
 from marketplace.orders.errors import CheckoutRefused
 from marketplace.orders.forms import BasketLineForm, CheckoutForm, OrderForm, QuantityForm
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.rules import needs_approval, plural
-from marketplace.orders.views.orders import SCHOOL, covers_context, term_choices
+from marketplace.orders.views.orders import SCHOOL, covers_context, orderable, term_choices
 
 
 @bp.app_context_processor
@@ -41,11 +38,7 @@ def basket_header() -> dict[str, Any]:
 @roles_required(Role.SBM)
 def basket_add(offer_id: int):
     """Put an offer in the basket from its order page, with the order form's term and quantity."""
-    offer = db.session.get(Offer, offer_id)
-    if offer is None or offer.status is OfferStatus.DRAFT:
-        abort(404)
-    today = london_today()
-    view = catalogue.offer_view(offer, today, current_user.school)
+    offer, view, today = orderable(offer_id)
     form = BasketLineForm()
     form.term_key.choices = term_choices(view)
     status = 400
@@ -70,8 +63,8 @@ def basket_add(offer_id: int):
                 "success",
             )
             return redirect(url_for("marketplace.basket"))
-        offer = db.session.get(Offer, offer_id)
-        view = catalogue.offer_view(offer, today, current_user.school)  # type: ignore[arg-type]
+        # The refusal rolled the session back: load the offer afresh.
+        offer, view, today = orderable(offer_id)
     # The order page again, its term and quantity carrying the basket's errors.
     order_form = OrderForm(formdata=request.form)
     order_form.term_key.choices = form.term_key.choices

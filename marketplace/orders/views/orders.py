@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,6 +54,15 @@ def covers_context(view: catalogue.OfferView, term_key: str | None = None) -> di
     }
 
 
+def orderable(offer_id: int) -> tuple[Offer, catalogue.OfferView, date]:
+    """A published offer (404 for a draft or none) as the signed-in school sees it today."""
+    offer = db.session.get(Offer, offer_id)
+    if offer is None or offer.status is OfferStatus.DRAFT:
+        abort(404)
+    today = london_today()
+    return offer, catalogue.offer_view(offer, today, current_user.school), today
+
+
 def term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
     return [
         (t.term.key, f"{t.term.label} – {t.left} of {t.capacity} left")
@@ -83,11 +93,7 @@ def orders_list():
 @roles_required(Role.SBM)
 def order_new(offer_id: int):
     """Order an offer: term, quantity and purchase-order number, saved as a draft to check."""
-    offer = db.session.get(Offer, offer_id)
-    if offer is None or offer.status is OfferStatus.DRAFT:
-        abort(404)
-    today = london_today()
-    view = catalogue.offer_view(offer, today, current_user.school)
+    offer, view, today = orderable(offer_id)
     form = OrderForm()
     form.term_key.choices = term_choices(view)
     if request.method == "GET" and len(form.term_key.choices) == 1:
@@ -114,8 +120,8 @@ def order_new(offer_id: int):
                 "success",
             )
             return redirect(url_for("marketplace.order_detail", order_id=order.id))
-        offer = db.session.get(Offer, offer_id)
-        view = catalogue.offer_view(offer, today, current_user.school)  # type: ignore[arg-type]
+        # The refusal rolled the session back: load the offer afresh.
+        offer, view, today = orderable(offer_id)
     elif form.errors:
         status = 400
     if request.method == "GET" and view.problem:
