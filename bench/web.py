@@ -45,14 +45,26 @@ TARGET_RATIO = 0.5
 TARGET_DASHBOARD_RATIO = 0.3
 TARGET_P95_MS = 100.0
 
-# wrk reports latency percentiles in microseconds through this script's done() hook.
+# wrk reports latency percentiles in microseconds through this script's done() hook, and the
+# responses that were not 200 (a redirect to the sign-in page is fast and would flatter a page):
+# each thread counts its own, done() adds them up.
 WRK_SCRIPT = """
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+not_ok = 0
+function response(status, headers, body)
+  if status ~= 200 then not_ok = not_ok + 1 end
+end
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
       + summary.errors.status + summary.errors.timeout
+  local others = 0
+  for _, thread in ipairs(threads) do others = others + thread:get("not_ok") end
   io.write(string.format(
-    "RESULT %d %d %d %d %d %d\\n", summary.requests, summary.duration, errors,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+    "RESULT %d %d %d %d %d %d %d\\n", summary.requests, summary.duration, errors,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), others))
 end
 """
 
@@ -138,8 +150,15 @@ def _pages(database_url: str) -> list[Page]:
     ]
 
 
+# Sessions are bound to the client that signed in (Flask-Login's strong session protection hashes
+# the address and the User-Agent): wrk must send the User-Agent the sign-in used, or every page
+# answers with a redirect to the sign-in page.
+USER_AGENT = "pooled-bench-web"
+
+
 def _session_cookie(base_url: str, email: str) -> str:
     session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
     form = session.get(f"{base_url}/sign-in", timeout=30)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text)
     if match is None:
@@ -156,7 +175,7 @@ def _session_cookie(base_url: str, email: str) -> str:
 
 
 def _check(base_url: str, page: Page, cookie: str | None) -> None:
-    headers = {"Cookie": cookie} if cookie else {}
+    headers = {"User-Agent": USER_AGENT, **({"Cookie": cookie} if cookie else {})}
     answer = requests.get(
         f"{base_url}{page.path}", headers=headers, timeout=30, allow_redirects=False
     )
@@ -166,19 +185,20 @@ def _check(base_url: str, page: Page, cookie: str | None) -> None:
 
 def _wrk(url: str, cookie: str | None, connections: int, seconds: int, script: Path) -> Sample:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
+    command[1:1] = ["-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
     output = subprocess.run(  # noqa: S603 - our own command line
         command, capture_output=True, text=True, check=True
     ).stdout
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
-    total, duration_us, errors, p50, p95, p99 = (int(part) for part in line.split()[1:])
+    total, duration_us, errors, p50, p95, p99, not_ok = (int(part) for part in line.split()[1:])
     return Sample(
         requests_per_second=total / (duration_us / 1e6),
         p50_ms=p50 / 1000,
         p95_ms=p95 / 1000,
         p99_ms=p99 / 1000,
-        errors=errors,
+        errors=errors + not_ok,
     )
 
 
@@ -242,7 +262,9 @@ def measure(
                 cookie = cookies.get(page.role) if page.role else None
                 sample = _wrk(base_url + page.path, cookie, connections, seconds, script)
                 if sample.errors:
-                    raise SystemExit(f"{page.name}: {sample.errors} errors under load")
+                    raise SystemExit(
+                        f"{page.name}: {sample.errors} errors or answers other than 200 under load"
+                    )
                 if baseline is None:
                     baseline = sample.requests_per_second
                 samples[page.name].append(sample)
