@@ -179,12 +179,54 @@ def _plan(instance: Instance, merge: bool, split_services: bool) -> _Plan:
             groups[key].schools.append((pledge.school, pledge.quantity))
         block.groups.extend(sorted(groups.values(), key=lambda g: g.schools[0][0]))
         if split_services:
-            blocks.append(block)
+            blocks.extend(_areas(block) if _decomposable(rules) else [block])
     if not split_services and single.services:
         blocks.append(single)
     return _Plan(
         blocks, eligible, messages, {s: pledges_by_service[s] for s in sorted(pledges_by_service)}
     )
+
+
+def _decomposable(rules: Rules) -> bool:
+    """Whether a service's rules bind only school by school, so that parts of it no offer spans
+    can be solved apart: max_share and min_providers weigh every offer of the service together."""
+    return _share(rules) >= 1 and rules.min_providers <= 1
+
+
+def _areas(block: _Block) -> list[_Block]:
+    """A one-service block cut into its independent parts: offers joined by a group that
+    reaches both, with the groups they serve (e.g. the areas of a partnership whose providers
+    serve different boroughs). The parts' optima add up to the block's. Groups no offer reaches
+    stay with the first part; a block of one part is returned as it is. Deterministic: parts by
+    their first offer, offers and groups in the block's order."""
+    parent = list(range(len(block.offers)))
+
+    def root(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    for group in block.groups:
+        for j in group.offers[1:]:
+            a, b = root(group.offers[0]), root(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    roots = sorted({root(j) for j in range(len(block.offers))})
+    if len(roots) <= 1:
+        return [block]
+    part_of = {r: n for n, r in enumerate(roots)}
+    index: dict[int, int] = {}  # the block's offer index -> its index within its part
+    parts = [_Block(services=list(block.services)) for _ in roots]
+    for j, plan in enumerate(block.offers):
+        part = parts[part_of[root(j)]]
+        index[j] = len(part.offers)
+        part.offers.append(plan)
+    for group in block.groups:
+        n = part_of[root(group.offers[0])] if group.offers else 0
+        reach = tuple(index[j] for j in group.offers)
+        parts[n].groups.append(_Group(group.service, reach, group.schools, group.unit))
+    return [part for part in parts if part.groups]
 
 
 def _relaxed(block: _Block) -> _Block:

@@ -346,6 +346,52 @@ def test_services_are_solved_apart_and_charged_apart():
     assert [c.service for c in result.checks] == [SERVICE, "payroll"]
 
 
+def two_areas(rules: Rules | None = None) -> Instance:
+    """North and south schools, each area served by its own providers (none serves both)."""
+    north = [f"N{n}" for n in range(1, 5)]
+    south = [f"S{n}" for n in range(1, 5)]
+    pledges = {school: 3 + n for n, school in enumerate(north + south)}
+    offers = [
+        an_offer("NA", 10_000, tiers=((0, 10_000), (12, 9_000)), excluded=tuple(south)),
+        an_offer("NB", 9_800, capacity=10, excluded=tuple(south)),
+        an_offer("SA", 10_500, tiers=((0, 10_500), (20, 9_500)), excluded=tuple(north)),
+        an_offer("SB", 9_900, capacity=8, min_award=5, excluded=tuple(north)),
+    ]
+    return a_round(pledges, offers, rules)
+
+
+@pytest.mark.parametrize("rules", [Rules(), Rules(single_source=True)])
+def test_areas_no_offer_spans_are_solved_apart_with_the_same_optimum(rules):
+    instance = two_areas(rules)
+    result = solve(instance)
+    assert result.model is not None and result.model.models == 2  # one service, two areas
+    assert result.status == "optimal" and not result.unmet
+    assert result.objective_pence == solve_plain(instance).objective_pence
+    north = {a.offer for a in result.allocations if a.school.startswith("N")}
+    assert north <= {"NA", "NB"}
+    assert sum(c.charge_pence for c in result.charges) == result.objective_pence
+
+
+def test_rules_that_weigh_a_whole_lot_keep_its_areas_together():
+    instance = two_areas(Rules(max_share=0.6, min_providers=2))
+    result = solve(instance)
+    assert result.model is not None and result.model.models == 1
+    assert result.objective_pence == solve_plain(instance).objective_pence
+
+
+def test_an_offer_serving_both_areas_joins_them_into_one_model():
+    instance = two_areas()
+    joined = Instance(
+        schools=instance.schools,
+        demand=instance.demand,
+        offers=(*instance.offers, an_offer("ALL", 12_000)),
+        rules=instance.rules,
+    )
+    result = solve(joined)
+    assert result.model is not None and result.model.models == 1
+    assert result.objective_pence == solve_plain(joined).objective_pence
+
+
 def test_identical_schools_are_merged_into_one_type():
     pledges = {f"S{n:02d}": 5 + n for n in range(10)}
     offers = [an_offer("A", 10_000, capacity=40), an_offer("B", 11_000, excluded=("S03",))]
