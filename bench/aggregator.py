@@ -3,7 +3,8 @@
     python -m bench.aggregator --size elp|1k|10k|all [--seed N] [--solver highs|cbc]
         [--rules default|committee|single-source|strict|all] [--repeats N]
         [--baseline-time-limit SECONDS] [--no-baseline] [--all-in-one]
-        [--merged-time-limit SECONDS] [--no-heuristic] [--output bench/results/aggregator.json]
+        [--merged-time-limit SECONDS] [--no-heuristic] [--blocks N]
+        [--output bench/results/aggregator.json]
 
 Two models solve the same seeded instance, each run in a fresh subprocess (so peak memory is the
 run's own), interleaved (merged, baseline, merged, baseline, ...) so that both see the same load:
@@ -131,8 +132,12 @@ SERVICES = (
 )
 
 
-def generate(size: Size, seed: int, rules: str = "default") -> Instance:
-    """A seeded round: schools in 6–8 areas, providers serving some areas, all-units tiers."""
+def generate(size: Size, seed: int, rules: str = "default", blocks: int = 1) -> Instance:
+    """A seeded round: schools in 6–8 areas, providers serving some areas, all-units tiers.
+
+    blocks > 1: the round's standard quantity (issue 18): every pledge rounded up to a whole
+    number of blocks, as a round asking schools to pledge in blocks would have it; the random
+    draws are the same, so the rest of the round is unchanged."""
     rng = random.Random(f"{size.name}-{seed}")
     services = SERVICES[: size.services]
     areas = rng.randint(6, 8)
@@ -151,6 +156,7 @@ def generate(size: Size, seed: int, rules: str = "default") -> Instance:
             quantity = max(1, round(base * school_scale[school]))
             if service.low_quantity == service.high_quantity:
                 quantity = service.low_quantity
+            quantity = -(-quantity // blocks) * blocks
             demand.append(Demand(school, service.id, quantity))
             key = (service.id, school_area[school])
             area_demand[key] = area_demand.get(key, 0) + quantity
@@ -248,11 +254,17 @@ def peak_mib() -> dict[str, float]:
 
 
 def measure(
-    size: Size, seed: int, rules: str, model: str, solver: str, time_limit: float | None
+    size: Size,
+    seed: int,
+    rules: str,
+    model: str,
+    solver: str,
+    time_limit: float | None,
+    blocks: int = 1,
 ) -> dict:
     """Generate the instance and solve it with one model, in this (fresh) process."""
     started = time.perf_counter()
-    instance = generate(size, seed, rules)
+    instance = generate(size, seed, rules, blocks)
     generated = time.perf_counter() - started
     if model == "merged":
         result = solve(instance, solver=solver, time_limit=time_limit)
@@ -310,7 +322,13 @@ def measure(
 
 
 def in_subprocess(
-    size: Size, seed: int, rules: str, model: str, solver: str, limit: float | None
+    size: Size,
+    seed: int,
+    rules: str,
+    model: str,
+    solver: str,
+    limit: float | None,
+    blocks: int = 1,
 ) -> dict:
     """Run measure() in a fresh interpreter so its peak memory belongs to this run alone."""
     command = [
@@ -327,6 +345,8 @@ def in_subprocess(
         rules,
         "--solver",
         solver,
+        "--blocks",
+        str(blocks),
     ]
     if limit is not None:
         command += ["--time-limit", str(limit)]
@@ -378,6 +398,7 @@ def run_size(
     baseline_limit: float = BASELINE_TIME_LIMIT,
     merged_limit: float | None = None,
     no_heuristic: bool = False,
+    blocks: int = 1,
 ) -> dict:
     """Merged and baseline models interleaved, each in a fresh process; print and return the row.
 
@@ -393,11 +414,12 @@ def run_size(
     for _ in range(repeats or size.repeats):
         for model in models:
             limit = merged_limit if model in ("merged", "no-heuristic") else baseline_limit
-            runs[model].append(in_subprocess(size, seed, rules, model, solver, limit))
+            runs[model].append(in_subprocess(size, seed, rules, model, solver, limit, blocks))
     merged = median_run(runs["merged"])
     row: dict = {
         "size": size.name,
         "rules": rules,
+        "blocks": blocks,
         "rules_detail": instance_to_json(Instance((), (), (), RULES[rules]))["rules"],
         "shape": f"{size.schools} × {size.services} × {size.providers} × {size.tiers}",
         "seed": seed,
@@ -429,7 +451,7 @@ def run_size(
         # When the baseline stops at its time limit, the true ratio is larger still.
         row[f"{key}_ratio_is_lower_bound"] = median["status"] != "optimal"
     if not baseline:
-        columns = baseline_columns(generate(size, seed, rules))
+        columns = baseline_columns(generate(size, seed, rules, blocks))
         row["baseline"] = None
         row["baseline_skipped"] = f"baseline skipped (--no-baseline): {columns:,} columns"
     peak = merged["peak_mib"]["self"] + merged["peak_mib"]["children"]
@@ -483,7 +505,8 @@ def print_row(row: dict) -> None:
     """One human-readable block per size."""
     merged = row["merged"]
     print(
-        f"== {row['size']} ({row['shape']}, seed {row['seed']}, rules {row['rules']})"
+        f"== {row['size']} ({row['shape']}, seed {row['seed']}, rules {row['rules']}"
+        f"{', pledges in blocks of ' + str(row['blocks']) if row.get('blocks', 1) > 1 else ''})"
         f" instance {merged['instance']}, {row['repeats']} interleaved runs,"
         f" load averages {row['load_averages']}"
     )
@@ -538,13 +561,25 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also run the merged model without the heuristic start (before issue 18)",
     )
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=1,
+        help="pledges in whole blocks of this many units (a round's standard quantity)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--child", choices=MODELS, help=argparse.SUPPRESS)
     parser.add_argument("--time-limit", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         row = measure(
-            SIZES[args.size], args.seed, args.rules, args.child, args.solver, args.time_limit
+            SIZES[args.size],
+            args.seed,
+            args.rules,
+            args.child,
+            args.solver,
+            args.time_limit,
+            args.blocks,
         )
         json.dump(row, sys.stdout)
         return 0
@@ -562,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
             baseline_limit=args.baseline_time_limit,
             merged_limit=args.merged_time_limit,
             no_heuristic=args.no_heuristic,
+            blocks=args.blocks,
         )
         for rules in variants
         for name in names
@@ -579,9 +615,12 @@ def main(argv: list[str] | None = None) -> int:
         existing = {}
         if args.output.exists():
             old = json.loads(args.output.read_text())["sizes"]
-            existing = {(r["size"], r.get("rules", "default")): r for r in old}
-        existing.update({(r["size"], r["rules"]): r for r in rows})
-        order = [(n, r) for r in RULES for n in SIZES]
+            existing = {(r["size"], r.get("rules", "default"), r.get("blocks", 1)): r for r in old}
+        existing.update({(r["size"], r["rules"], r["blocks"]): r for r in rows})
+        order = sorted(
+            existing,
+            key=lambda k: (k[2], list(RULES).index(k[1]), list(SIZES).index(k[0])),
+        )
         report["sizes"] = [existing[key] for key in order if key in existing]
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

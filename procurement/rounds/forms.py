@@ -87,6 +87,16 @@ class RoundForm(FlaskForm, RulesFields):
         description="Schools can pledge, change and withdraw until then.",
         validators=[Required("Enter the pledge deadline")],
     )
+    pledge_step = WholeNumberField(
+        "Schools pledge in blocks of",
+        description=(
+            "1 lets schools pledge any whole number. 5 means 5, 10, 15 … of each service (e.g."
+            " days): schools pledging the same amount are priced together, so the aggregator"
+            " answers faster when each school buys from one provider."
+        ),
+        default=1,
+        validators=[Optional()],  # blank: any whole number, as 1
+    )
     deadline_time = StringField(
         "Time (UK)",
         default="17:00",
@@ -117,6 +127,7 @@ class RoundForm(FlaskForm, RulesFields):
             min_providers=self.min_providers.data,
             single_source=bool(self.single_source.data),
             open_now=open_now,
+            pledge_step=1 if self.pledge_step.data is None else self.pledge_step.data,
         )
 
 
@@ -170,7 +181,12 @@ def pledge_form(lots: Sequence[Any], formdata: Any = None, data: dict | None = N
             lot_field_name(lot.service.id, lot.term.key),
             WholeNumberField(
                 f"{lot.service.name}, {lot.term.label}",
-                description=f"How many {lot.service.unit.value}s? 0 or blank for none.",
+                description=(
+                    f"How many {lot.service.unit.value}s, in blocks of {lot.step}"
+                    f" ({lot.step}, {2 * lot.step}, {3 * lot.step} …)? 0 or blank for none."
+                    if lot.step > 1
+                    else f"How many {lot.service.unit.value}s? 0 or blank for none."
+                ),
                 validators=[Optional()],
             ),
         )

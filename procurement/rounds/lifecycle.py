@@ -39,6 +39,7 @@ from procurement.rounds.models import (
 )
 
 TITLE_MAX = 200
+MAX_PLEDGE_STEP = 1_000  # the largest standard quantity a round may ask schools to pledge in
 DESCRIPTION_MAX = 4000
 
 
@@ -56,6 +57,7 @@ class RoundInput:
     min_providers: int | None
     single_source: bool
     open_now: bool
+    pledge_step: int | None = 1
 
 
 def terms_to_choose(today: date) -> list[Term]:
@@ -194,6 +196,15 @@ def _check_round(data: RoundInput, now: datetime) -> tuple[list[Service], list[T
             field="deadline_on",
         )
     _check_rules(data.max_share_percent, data.min_providers)
+    if data.pledge_step is None:
+        raise RoundError(
+            "Enter the block schools pledge in, 1 if any whole number will do", field="pledge_step"
+        )
+    if not 1 <= data.pledge_step <= MAX_PLEDGE_STEP:
+        raise RoundError(
+            f"The block schools pledge in must be between 1 and {MAX_PLEDGE_STEP}",
+            field="pledge_step",
+        )
     return services, terms, offers
 
 
@@ -215,7 +226,10 @@ def create_round(data: RoundInput, actor: User, now: datetime | None = None) -> 
         single_source=data.single_source,
         created_by_id=actor.id,
         opened_at=now if data.open_now else None,
-        services=[RoundService(service_id=service.id) for service in services],
+        services=[
+            RoundService(service_id=service.id, pledge_step=data.pledge_step or 1)
+            for service in services
+        ],
         offers=[RoundOffer(offer_id=offer.id) for offer in offers],
     )
     db.session.add(buying_round)
@@ -223,6 +237,7 @@ def create_round(data: RoundInput, actor: User, now: datetime | None = None) -> 
     after = {
         **buying_round.snapshot(),
         "service_ids": sorted(s.id for s in services),
+        "pledge_step": data.pledge_step or 1,
         "offer_ids": sorted(o.id for o in offers),
     }
     audit.record(

@@ -19,6 +19,7 @@ class Lot:
 
     service: Service
     term: Term
+    step: int = 1  # pledges are whole multiples of it (the round's standard quantity)
 
     @property
     def key(self) -> str:
@@ -36,5 +37,19 @@ def lot_key(service_slug: str, term_key: str) -> str:
 def lots(buying_round: BuyingRound) -> list[Lot]:
     """The round's lots, by service name then term."""
     terms = sorted(Term.parse(key) for key in buying_round.term_keys)
-    services = sorted((rs.service for rs in buying_round.services), key=lambda s: (s.name, s.id))
-    return [Lot(service, term) for service in services for term in terms]
+    chosen = sorted(buying_round.services, key=lambda rs: (rs.service.name, rs.service.id))
+    return [Lot(rs.service, term, rs.pledge_step) for rs in chosen for term in terms]
+
+
+def step_problem(lot: Lot, quantity: int) -> str | None:
+    """Why a pledge is not in the lot's blocks, naming the nearest pledges that are; None if it
+    is (0 withdraws, so it always is)."""
+    if lot.step <= 1 or quantity % lot.step == 0:
+        return None
+    lower = quantity - quantity % lot.step
+    upper = lower + lot.step
+    nearest = f"{lower} or {upper}" if lower else str(upper)
+    return (
+        f"Pledge {lot.label} in blocks of {lot.step}: {quantity:,} is not a multiple of"
+        f" {lot.step} (try {nearest})"
+    )

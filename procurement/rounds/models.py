@@ -101,6 +101,11 @@ class BuyingRound(Model):
             return RoundStatus.CLOSED
         return self.status
 
+    @property
+    def pledge_step(self) -> int:
+        """The block schools pledge in (set for every service of the round; 1: any number)."""
+        return max((service.pledge_step for service in self.services), default=1)
+
     def snapshot(self) -> dict[str, Any]:
         """The fields an audit event records."""
         return {
@@ -115,16 +120,20 @@ class BuyingRound(Model):
 
 
 class RoundService(Model):
-    """A service the round pools demand for."""
+    """A service the round pools demand for, and the block schools pledge it in."""
 
     __tablename__ = "round_services"
     __table_args__ = (
         sa.UniqueConstraint("round_id", "service_id", name="uq_round_services_round_service"),
+        sa.CheckConstraint("pledge_step >= 1", name="pledge_step_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("buying_rounds.id"), index=True)
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("services.id"), index=True)
+    # Pledges are whole multiples of this (a standard quantity, e.g. blocks of 5 days): schools
+    # pledging the same then merge in the aggregator even when each buys from one provider.
+    pledge_step: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
 
     round: Mapped[BuyingRound] = relationship(back_populates="services")
     service: Mapped[Service] = relationship()

@@ -27,7 +27,7 @@ from procurement.rounds.errors import (
     RoundStateConflict,
 )
 from procurement.rounds.estimates import request_refresh
-from procurement.rounds.lots import Lot, lots
+from procurement.rounds.lots import Lot, lots, step_problem
 from procurement.rounds.models import BuyingRound, Pledge, RoundStatus
 
 MAX_PLEDGE = 10_000  # units of one service in one term: more is a typing mistake
@@ -182,6 +182,9 @@ def save_pledges(
             raise RoundError(
                 f"The {lot.label} pledge must be {MAX_PLEDGE:,} or fewer", field=lot.key
             )
+        problem = step_problem(lot, quantity)
+        if problem:
+            raise RoundError(problem, field=lot.key)
     existing = pledges_for_school(round_id, school_id)
     school = db.session.get(School, school_id)
     assert school is not None

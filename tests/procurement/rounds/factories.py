@@ -70,6 +70,7 @@ def make_round_world(world: World, **rules) -> RoundWorld:
             min_providers=rules.get("min_providers", 1),
             single_source=rules.get("single_source", False),
             open_now=rules.get("open_now", True),
+            pledge_step=rules.get("pledge_step", 1),
         ),
         world.committee,
         now,

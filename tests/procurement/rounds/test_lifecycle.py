@@ -38,6 +38,9 @@ from tests.procurement.rounds.factories import (
         ({"pledge_deadline_at": None}, "deadline_on", "Enter the pledge deadline"),
         ({"max_share_percent": 0}, "max_share_percent", "between 1% and 100%"),
         ({"min_providers": 0}, "min_providers", "between 1 and 20"),
+        ({"pledge_step": 0}, "pledge_step", "between 1 and 1000"),
+        ({"pledge_step": 1001}, "pledge_step", "between 1 and 1000"),
+        ({"pledge_step": None}, "pledge_step", "Enter the block schools pledge in"),
     ],
 )
 def test_a_round_with_bad_input_is_refused_with_a_clear_message_and_nothing_written(

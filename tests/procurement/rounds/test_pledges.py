@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from app import audit
 from app.extensions import db
 from app.models import AuditEvent, Role
+from procurement.optimizer import solve
+from procurement.optimizer.instance import instance_from_json
 from procurement.rounds.errors import PledgeNotAllowed, PledgingClosed, RoundError, RoundNotFound
 from procurement.rounds.inputs import build_inputs
 from procurement.rounds.lifecycle import cancel_round, open_round
@@ -151,3 +153,29 @@ def test_a_draft_round_takes_no_pledges_and_a_cancelled_one_says_so(world):
     cancel_round(draft.buying_round.id, world.committee, draft.now)
     with pytest.raises(PledgingClosed, match="cancelled"):
         pledge(draft, world.sbm_a, 6)
+
+
+def test_a_round_with_a_standard_quantity_takes_pledges_only_in_its_blocks(world):
+    rw = make_round_world(world, pledge_step=5)
+    sbm = rw.world.sbm_a
+    before = written()
+    for quantity, hint in ((7, "try 5 or 10"), (3, "try 5)"), (12, "try 10 or 15")):
+        with pytest.raises(
+            RoundError, match=f"in blocks of 5: {quantity} is not a multiple of 5"
+        ) as refused:
+            pledge(rw, sbm, quantity, approve=False)
+        assert hint in str(refused.value)
+        assert refused.value.field == rw.buying_round.services[0].service.slug + "@" + rw.term.key
+    assert written() == before
+    assert pledge(rw, sbm, 10, approve=False).added == 1
+    assert active_quantity(rw, sbm.school_id) == 10
+    assert pledge(rw, sbm, 0, approve=False).withdrawn == 1  # 0 withdraws, whatever the block
+
+
+def test_equal_pledges_in_blocks_merge_into_one_type_under_single_source(world):
+    rw = make_round_world(world, pledge_step=5, single_source=True)
+    pledge(rw, rw.world.sbm_a, 10)
+    pledge(rw, rw.world.sbm_b, 10)
+    result = solve(instance_from_json(build_inputs(rw.buying_round).instance))
+    assert result.model is not None and result.model.groups == 1  # two schools, one type
+    assert sorted(a.quantity for a in result.allocations) == [10, 10]

@@ -158,9 +158,12 @@ def test_the_committee_opens_a_round_and_schools_see_it_announced(client, login,
     assert refused.status_code == 400
     assert "a round with no offers cannot be priced" in text(refused.text)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BuyingRound)) == 0
-    created = client.post("/rounds/new", data={**form, "offer_ids": [str(offer.id)]})
+    created = client.post(
+        "/rounds/new", data={**form, "offer_ids": [str(offer.id)], "pledge_step": "5"}
+    )
     assert created.status_code == 302
     buying_round = db.session.scalar(sa.select(BuyingRound))
+    assert buying_round.pledge_step == 5
     assert buying_round.status is RoundStatus.OPEN
     assert buying_round.pledge_deadline_at.hour in (17, 16)  # 17:00 London is 17:00 or 16:00 UTC
     login(world.sbm_a)
@@ -211,6 +214,22 @@ def test_pledging_after_the_deadline_gets_a_clear_message_and_changes_nothing(cl
     page = text(client.get(pledge_url(rw, rw.world.school_a.id)).text)
     assert "Pledging is closed" in page and "10 days" in page
     assert "Save pledges" not in page
+
+
+def test_a_round_in_blocks_says_so_and_explains_a_pledge_off_its_blocks(client, login, world):
+    rw = make_round_world(world, pledge_step=5)
+    login(rw.world.sbm_a)
+    form = text(client.get(pledge_url(rw, rw.world.school_a.id)).text)
+    assert "in blocks of 5 (5, 10, 15 …)" in form
+    assert "Pledges in blocks of 5" in text(client.get(f"/rounds/{rw.buying_round.id}").text)
+    before = writes()
+    refused = client.post(pledge_url(rw, rw.world.school_a.id), data={field(rw): "7"})
+    assert refused.status_code == 400
+    assert "in blocks of 5: 7 is not a multiple of 5 (try 5 or 10)" in text(refused.text)
+    assert writes() == before
+    assert (
+        client.post(pledge_url(rw, rw.world.school_a.id), data={field(rw): "10"}).status_code == 302
+    )
 
 
 def test_a_head_cannot_pledge_and_a_bad_quantity_is_explained(client, login, rw):
