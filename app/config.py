@@ -110,6 +110,10 @@ class Config:
     # Background jobs (huey). REDIS_URL set: the queue lives in Redis and consumers may run on
     # many hosts; else in a SQLite file (JOBS_SQLITE_PATH, default instance/jobs.sqlite3).
     REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+    # Pages a person has just seen are served again from the cache until the next write
+    # (app.cache.cached_page); PAGE_CACHE=0 renders every view (bench.web --no-page-cache).
+    PAGE_CACHE = _flag("PAGE_CACHE", True)
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
     JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH", "").strip()
     JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "pooled").strip() or "pooled"
     # Run every job inline when its session commits, with no consumer (tests, debugging).

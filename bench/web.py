@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "web.json"
+NO_PAGE_CACHE_OUTPUT = ROOT / "bench" / "results" / "web-no-page-cache.json"
 PASSWORD = "pooled-demo"  # the demo partnership's password (README)
 TARGET_RATIO = 0.5
 TARGET_DASHBOARD_RATIO = 0.3
@@ -203,7 +204,12 @@ def _wrk(url: str, cookie: str | None, connections: int, seconds: int, script: P
 
 
 def measure(
-    database_url: str, workers: int, connections: int, seconds: int, rounds: int
+    database_url: str,
+    workers: int,
+    connections: int,
+    seconds: int,
+    rounds: int,
+    page_cache: bool = True,
 ) -> list[dict[str, object]]:
     instance = Path(tempfile.mkdtemp(prefix="pooled-bench-web-"))
     env = {
@@ -211,6 +217,7 @@ def measure(
         "DATABASE_URL": database_url,
         "POOLED_INSTANCE_PATH": str(instance),
         "SECRET_KEY": "bench-web-key",
+        "PAGE_CACHE": "1" if page_cache else "0",
         "STRIPE_API_KEY": "",
     }
     _flask(env, "db", "upgrade")
@@ -317,15 +324,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--duration", type=int, default=5, help="seconds per page per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--no-page-cache",
+        action="store_true",
+        help="render every view (PAGE_CACHE=0): the cost of a page nobody has just seen",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"default {DEFAULT_OUTPUT.name}, or {NO_PAGE_CACHE_OUTPUT.name} with --no-page-cache",
+    )
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = NO_PAGE_CACHE_OUTPUT if args.no_page_cache else DEFAULT_OUTPUT
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (Debian: apt-get install wrk)")
 
     database_url, admin, name = _database(args.database)
     started = os.getloadavg()
     try:
-        rows = measure(database_url, args.workers, args.connections, args.duration, args.rounds)
+        rows = measure(
+            database_url,
+            args.workers,
+            args.connections,
+            args.duration,
+            args.rounds,
+            page_cache=not args.no_page_cache,
+        )
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -343,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "load_average_before": [round(x, 2) for x in started],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "page_cache": not args.no_page_cache,
         "workers": args.workers,
         "connections": args.connections,
         "seconds_per_page_per_round": args.duration,

@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.cache import cached_figures
+from app.cache import cached_figures, cached_page
 from app.calendar import AcademicYear
 from app.dashboards import presenters
 from app.dashboards.billing import billing_summary, invoices_due, owed
@@ -180,6 +180,7 @@ def _provider(provider_id: int) -> Provider:
 
 @bp.route("/dashboard", endpoint="dashboard")
 @roles_required(*Role)
+@cached_page
 def dashboard():
     """The signed-in person's own dashboard."""
     if current_user.role in OFFICE:

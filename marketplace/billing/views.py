@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from app import partnership
 from app.accounts import provider_for_user
+from app.cache import cached_page
 from app.errors import DomainError
 from app.extensions import csrf, paginate
 from app.forms import ActionForm
@@ -66,6 +67,7 @@ def _trust_id() -> int | None:
 
 @bp.route("/invoices", endpoint="invoices")
 @roles_required(*SCHOOL, Role.TRUST)
+@cached_page
 def invoices_list():
     """The school's invoices (a trust's: all its schools'), newest first: what to pay, what is
     paid, what failed."""

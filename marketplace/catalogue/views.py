@@ -7,6 +7,7 @@ from flask_login import current_user
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from app.cache import cached_page
 from app.calendar import term_label
 from app.forms import PoundsField, field_errors
 from app.models import SCHOOL_ROLES, Role, School
@@ -73,6 +74,7 @@ class CatalogueSearchForm(Form):
 
 @bp.route("/services", endpoint="catalogue")
 @roles_required(*CATALOGUE_ROLES)
+@cached_page
 def catalogue_page():
     """Find a service: search by words and filter by category, kind, unit, price, provider."""
     today = london_today()
@@ -133,6 +135,7 @@ def _service_detail(service_id: int, compare_form: CompareForm | None = None, st
 
 @bp.route("/services/<int:service_id>")
 @roles_required(*CATALOGUE_ROLES)
+@cached_page
 def service_detail(service_id: int):
     """A service and every live offer: tiers, capacity left per term, lead time, notice rules."""
     return _service_detail(service_id)

@@ -169,3 +169,78 @@ def test_sign_ins_do_not_throw_the_figures_away(workers):
     seen.clear()
     client.get("/dashboard")
     assert warm < len(seen)
+
+
+# Pages (cached_page): the same person, the same session, nothing written since ---------------
+
+
+def test_a_page_seen_again_is_served_from_the_cache_with_only_the_sign_in_check(workers):
+    first, _, world = workers
+    client = signed_in(first, world.sbm_a.email)
+    seen = statements(first)
+    page = client.get("/services")
+    assert page.status_code == 200 and "School counselling" in page.get_data(as_text=True)
+    cold = len(seen)
+    seen.clear()
+    again = client.get("/services")
+    assert again.status_code == 200 and again.get_data() == page.get_data()
+    assert len(seen) <= 2 < cold, (cold, seen)  # loading the signed-in user, nothing else
+
+
+def test_a_write_in_one_worker_shows_on_the_next_view_of_a_cached_page_in_the_other(workers):
+    first, second, world = workers
+    reader = signed_in(second, world.sbm_a.email)
+    assert "School counselling" in reader.get("/services").get_data(as_text=True)
+    assert "School counselling" in reader.get("/services").get_data(as_text=True)  # cached
+    with first.app_context():
+        from marketplace.catalogue.models import Service
+
+        by_slug = sa.select(Service).where(Service.slug == "counselling-test")
+        service = db.session.scalar(by_slug)
+        service.name = "Counselling for pupils"
+        db.session.commit()
+    page = reader.get("/services").get_data(as_text=True)
+    assert "Counselling for pupils" in page and "School counselling" not in page
+    with first.app_context():
+        service = db.session.scalar(by_slug)
+        service.name = "School counselling"
+        db.session.commit()
+
+
+def test_another_session_of_the_same_person_gets_a_page_of_its_own(workers):
+    """Forms on a page carry a CSRF token made from the session's secret: a page cached for one
+    session would refuse the other's forms."""
+    first, _, world = workers
+    one = signed_in(first, world.sbm_a.email)
+    other = signed_in(first, world.sbm_a.email)
+    one.get("/services")
+    one.get("/services")
+    seen = statements(first)
+    other.get("/services")  # its first view: rendered, not the first session's page
+    assert len(seen) > 2, seen
+    seen.clear()
+    other.get("/services")
+    assert len(seen) <= 2, seen
+
+
+def test_a_message_waiting_is_shown_once_and_never_served_again_from_the_cache(workers):
+    first, _, world = workers
+    client = signed_in(first, world.sbm_a.email)
+    client.get("/services")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "Your basket was sent")]
+    assert "Your basket was sent" in client.get("/services").get_data(as_text=True)
+    assert "Your basket was sent" not in client.get("/services").get_data(as_text=True)
+    assert "Your basket was sent" not in client.get("/services").get_data(as_text=True)
+
+
+def test_a_cached_page_is_not_served_after_signing_out(workers):
+    first, _, world = workers
+    client = signed_in(first, world.sbm_a.email)
+    client.get("/services")
+    client.get("/services")
+    page = client.get("/services")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 302
+    answer = client.get("/services")
+    assert answer.status_code == 302 and "/sign-in" in answer.location

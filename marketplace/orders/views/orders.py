@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.accounts import provider_for_user
+from app.cache import cached_page
 from app.errors import DomainError, refusal_status
 from app.extensions import db, paginate
 from app.forms import ActionForm, field_errors
@@ -75,6 +76,7 @@ def term_choices(view: catalogue.OfferView) -> list[tuple[str, str]]:
 
 @bp.route("/orders", endpoint="orders")
 @roles_required(*SCHOOL)
+@cached_page
 def orders_list():
     """The school's orders, newest first, filtered by status."""
     status = _status_filter()
@@ -240,6 +242,7 @@ def show_order(
 
 @bp.route("/orders/<int:order_id>")
 @roles_required(*Role)
+@cached_page
 def order_detail(order_id: int):
     """One order: what, how much, its notice rules, what happens next and its history."""
     return show_order(access.get_order_for_user(order_id, current_user))

@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.cache import cached_page
 from app.calendar import term_label
 from app.errors import DomainError, refusal_status
 from app.forms import ActionForm, submit
@@ -159,6 +160,7 @@ def round_page(
 
 @bp.route("/rounds/<int:round_id>")
 @roles_required(*PARTNERSHIP_ROLES, *SCHOOL_ROLES)
+@cached_page
 def round_detail(round_id: int):
     """A round: what it covers, the offers, pledges so far, runs and the award."""
     return round_page(get_round_for_user(round_id, current_user))

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, abort, render_template, request, send_file
 from flask_login import current_user, login_required
 
+from app.cache import cached_page
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Role
@@ -43,6 +44,7 @@ def tenders_list():
 
 @bp.route("/tenders/<int:tender_id>")
 @roles_required(*TENDER_ROLES)
+@cached_page
 def tender_detail(tender_id: int):
     """One tender: what it is for, its stage, and what this person can do next."""
     now = utcnow()
