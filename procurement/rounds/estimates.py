@@ -17,7 +17,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
+from app.cache import cached_figures
 from app.extensions import db
 from app.jobs import enqueue_after_commit, london_crontab, periodic_task, task
 from app.time import utcnow
@@ -47,19 +49,32 @@ def _stored(round_id: int) -> RoundEstimate | None:
     return db.session.scalar(sa.select(RoundEstimate).where(RoundEstimate.round_id == round_id))
 
 
+def _inputs_now(buying_round: BuyingRound) -> tuple[bool, str]:
+    """Whether anyone has pledged, and the hash of the inputs a run would use now: kept in the
+    figures cache until the next write (building the inputs reads every pledge and offer)."""
+
+    def build() -> tuple[bool, str]:
+        inputs = build_inputs(buying_round, include_awaiting=True)
+        return bool(inputs.instance["demand"]), inputs.sha256
+
+    return cached_figures(
+        f"round-inputs:{buying_round.id}", build, current_app.config["FIGURES_CACHE_SECONDS"]
+    )
+
+
 def indicative(
     buying_round: BuyingRound, school_id: int | None = None, pool: list[Any] | None = None
 ) -> Estimate | None:
     """The stored indicative price (and one school's share), or None when nobody has pledged.
     Reads only: the answer was worked out by `refresh_estimate`."""
-    inputs = build_inputs(buying_round, include_awaiting=True)
-    if not inputs.instance["demand"]:
+    has_demand, sha256 = _inputs_now(buying_round)
+    if not has_demand:
         return None
     stored = _stored(buying_round.id)
     if stored is None:
         return Estimate(None, False, None, pool or [])
     answer = read_answer(stored.instance, stored.labels, stored.result, school_id)
-    current = stored.inputs_sha256 == inputs.sha256
+    current = stored.inputs_sha256 == sha256
     return Estimate(answer, current, stored.computed_at, pool or [])
 
 
