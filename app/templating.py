@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.widgets import Select, html_params
 
+from app.cache import cached_figures
 from app.extensions import db
 from app.models import Role
 from app.money import format_pence
@@ -71,7 +72,11 @@ def partnership_name() -> str:
     """The partnership's name for the page's header; the config's if the database cannot say
     (an error page after a failed transaction must still render)."""
     try:
-        return partnership_details().name
+        return cached_figures(
+            "partnership-name",
+            lambda: partnership_details().name,
+            current_app.config["FIGURES_CACHE_SECONDS"],
+        )
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
         return str(current_app.config["PARTNERSHIP_NAME"])
@@ -181,7 +186,12 @@ def unread_notifications() -> int:
     """How many notifications the signed-in user has not read (for the header)."""
     if not has_request_context() or not current_user.is_authenticated:
         return 0
-    return inbox.unread_count(current_user.id)
+    user_id = current_user.id
+    return cached_figures(
+        f"unread:{user_id}",
+        lambda: inbox.unread_count(user_id),
+        current_app.config["FIGURES_CACHE_SECONDS"],
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -244,3 +245,29 @@ def test_a_cached_page_is_not_served_after_signing_out(workers):
     assert client.post("/sign-out", data={"csrf_token": token}).status_code == 302
     answer = client.get("/services")
     assert answer.status_code == 302 and "/sign-in" in answer.location
+
+
+def test_the_headers_counts_follow_a_write_in_another_worker(workers):
+    """The header's unread notifications (cached per person) and the page around them."""
+    first, second, world = workers
+    reader = signed_in(second, world.sbm_a.email)
+    reader.get("/services")
+    before = unread(reader.get("/services").get_data(as_text=True))
+    with first.app_context():
+        from app.notifications.models import Notification
+
+        db.session.add(
+            Notification(
+                user_id=world.sbm_a.id,
+                key=f"cache-test-{uuid.uuid4().hex}",
+                kind="order_status",
+                title="Your order was confirmed",
+            )
+        )
+        db.session.commit()
+    assert unread(reader.get("/services").get_data(as_text=True)) == before + 1
+
+
+def unread(page: str) -> int:
+    found = re.search(r'app-header__count">(\d+)<span class="govuk-visually-hidden"> unread', page)
+    return int(found.group(1)) if found else 0

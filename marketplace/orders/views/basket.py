@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, has_request_context, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
+from app.cache import cached_figures
 from app.calendar import term_label
 from app.errors import DomainError, refusal_status
 from app.forms import ActionForm, field_errors
@@ -31,7 +40,13 @@ def basket_header() -> dict[str, Any]:
         return {}
     if current_user.role is not Role.SBM or current_user.school_id is None:
         return {}
-    return {"basket_count": basket.line_count(current_user.school_id)}
+    school_id = current_user.school_id
+    count = cached_figures(
+        f"basket-lines:{school_id}",
+        lambda: basket.line_count(school_id),
+        current_app.config["FIGURES_CACHE_SECONDS"],
+    )
+    return {"basket_count": count}
 
 
 @bp.route("/offers/<int:offer_id>/basket", methods=["POST"])
