@@ -27,6 +27,7 @@ DIMENSION_LABELS = {
 RATEABLE_ORDER_STATUSES = frozenset({"delivered", "invoiced"})
 RATEABLE_TIMESHEET_STATUSES = frozenset({"approved"})
 _TWO_PLACES = Decimal("0.01")
+_ONE_PLACE = Decimal("0.1")
 
 
 class Scored(Protocol):
@@ -111,9 +112,16 @@ class Summary:
     def shown(self) -> bool:
         return self.count >= SHOWN_FROM
 
-    def dimensions(self) -> list[tuple[str, Decimal | None]]:
-        """(label, average) per dimension, in the order pages show them."""
-        return [(DIMENSION_LABELS[name], getattr(self, name)) for name in DIMENSIONS]
+    def dimensions(self) -> list[tuple[str, str]]:
+        """(label, average to one place) per dimension, in the order pages show them."""
+        return [(DIMENSION_LABELS[name], self.text(name)) for name in DIMENSIONS]
+
+    def text(self, name: str = "overall") -> str:
+        """An average to one place, half up ("4.3"); "" while the averages are held back."""
+        value = getattr(self, name)
+        if value is None:
+            return ""
+        return str(value.quantize(_ONE_PLACE, rounding=ROUND_HALF_UP))
 
 
 def summary_from_totals(

@@ -23,6 +23,7 @@ from app.notifications.services import notify
 from app.time import to_london, utcnow
 from app.use_case import use_case
 from marketplace.orders.access import get_order_for_school
+from marketplace.orders.models import Order, OrderStatus
 from marketplace.ratings import rules
 from marketplace.ratings.errors import (
     AlreadyRated,
@@ -324,3 +325,19 @@ def contract_ratings(contract_id: int) -> ContractRatings:
     """A contract's summary and, from three ratings up, its comments."""
     summary = summary_for_contract(contract_id)
     return ContractRatings(summary, contract_comments(contract_id, summary))
+
+
+def orders_to_rate(school_id: int) -> int:
+    """How many of the school's delivered (or invoiced) orders it has not rated yet."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Order.id))
+            .outerjoin(Rating, Rating.order_id == Order.id)
+            .where(
+                Order.school_id == school_id,
+                Order.status.in_([OrderStatus(s) for s in sorted(rules.RATEABLE_ORDER_STATUSES)]),
+                Rating.id.is_(None),
+            )
+        )
+        or 0
+    )

@@ -60,6 +60,11 @@ def rating_order(order_id: int):
         heading=f"Rate order {order.id}",
         what=f"{order.service.name} from {order.provider.name}",
         back=back,
+        crumbs=[
+            ("Orders", url_for("marketplace.orders")),
+            (f"Order {order.id}", back),
+            ("Rate", None),
+        ],
     )
 
 
@@ -99,6 +104,11 @@ def rating_timesheet(timesheet_id: int):
         heading=f"Rate the week of {sheet.week_starting:%-d %B %Y}",
         what=f"Supply cover by {booking.worker.name} from {booking.provider.name}",
         back=back,
+        crumbs=[
+            ("Supply cover", url_for("marketplace.supply_home")),
+            (f"Booking {booking.id}", back),
+            ("Rate", None),
+        ],
     )
 
 

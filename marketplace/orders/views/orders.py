@@ -27,7 +27,7 @@ from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import CANCELLABLE_STATUSES, Order, OrderStatus
 from marketplace.ratings.rules import RATEABLE_ORDER_STATUSES
-from marketplace.ratings.services import rating_of_order
+from marketplace.ratings.services import orders_to_rate, rating_of_order
 
 SCHOOL = (Role.SBM, Role.HEAD)
 SELLERS = (Role.PROVIDER, Role.SBM)  # an SBM sells when their school is a hub
@@ -88,6 +88,7 @@ def orders_list():
         statuses=list(OrderStatus),
         status_text=STATUS_TEXT,
         hub=provider_for_user(current_user),
+        to_rate=orders_to_rate(current_user.school_id),
     )
 
 

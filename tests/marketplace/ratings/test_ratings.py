@@ -198,3 +198,15 @@ def test_an_approved_timesheet_week_is_rated_once_by_its_school(supply):
 def supply_friday(monday: date) -> datetime:
     """5 pm on the Friday of the week: the agency submits the week then."""
     return datetime.combine(monday + timedelta(days=4), time(17), UTC)
+
+
+def test_the_school_sees_how_many_delivered_orders_it_has_still_to_rate(client, auth, market):
+    rated = delivered(market)
+    delivered(market, status=OrderStatus.INVOICED)
+    delivered(market, status=OrderStatus.CONFIRMED)  # not delivered yet: nothing to rate
+    delivered(market, school=market.school_b)  # another school's
+    rate(market, rated)
+    assert services.orders_to_rate(market.school_a.id) == 1
+    assert services.orders_to_rate(market.school_b.id) == 1
+    auth.as_user(market.sbm_a)
+    assert "1 delivered order to rate" in client.get("/orders").get_data(as_text=True)

@@ -26,7 +26,11 @@ def test_averages_are_per_dimension_and_overall_to_two_places_half_up():
     assert summary.communication == Decimal("2.33")
     # 31 points over 9 scores = 3.444…
     assert summary.overall == Decimal("3.44")
-    assert summary.dimensions()[0] == ("Quality", Decimal("4.33"))
+    assert summary.dimensions()[0] == ("Quality", "4.3")
+    assert summary.text() == "3.4" and summary.text("timeliness") == "3.7"
+    assert rules.summarise([Scores(1, 1, 1)]).text() == ""
+    # One place, half up: 4.25 → 4.3 (not 4.2, as a float would round it).
+    assert rules.Summary(count=3, overall=Decimal("4.25")).text() == "4.3"
     # Half up: 4.125 → 4.13 (8 ratings of quality adding to 33).
     eight = [Scores(5, 1, 1)] * 1 + [Scores(4, 1, 1)] * 7
     assert rules.average_of(eight, "quality") == Decimal("4.13")
