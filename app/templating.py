@@ -47,6 +47,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Contracts", "procurement.contracts", frozenset(Role) - APPROVERS_ONLY),
     ("Invoices", "marketplace.invoices", frozenset({Role.SBM, Role.HEAD, Role.TRUST})),
     ("Payments", "marketplace.provider_payables", frozenset({Role.PROVIDER})),
+    ("Ratings", "marketplace.provider_ratings", frozenset({Role.PROVIDER})),
     ("Billing", "marketplace.billing", frozenset({Role.ADMIN})),
     ("Disputes", "marketplace.order_disputes", frozenset({Role.ADMIN})),
     ("Dashboard", "dashboards.dashboard", frozenset(Role)),

@@ -25,6 +25,7 @@ def blueprint() -> Blueprint:
     from marketplace.orders import labels as order_labels  # noqa: F401
     from marketplace.orders import views as order_views  # noqa: F401
     from marketplace.providers import views as provider_views  # noqa: F401
+    from marketplace.ratings import views as rating_views  # noqa: F401
     from marketplace.supply import labels as supply_labels  # noqa: F401
     from marketplace.supply import views as supply_views  # noqa: F401
 

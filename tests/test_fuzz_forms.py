@@ -35,7 +35,7 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,10 @@ from marketplace.orders import acceptance, basket, decisions
 from marketplace.orders import drafting as order_drafting
 from marketplace.orders.models import OrderStatus
 from marketplace.providers import applications as provider_applications
+from marketplace.ratings import services as ratings
 from marketplace.supply import cover as supply_cover
+from marketplace.supply import timesheets as supply_timesheets
+from marketplace.supply.rules import RateUnit
 from procurement.rounds.models import RoundNotice
 from procurement.tenders import clarifications
 from tests import factories
@@ -252,6 +255,22 @@ def build_world() -> tuple[factories.World, Ids]:
     ).id
     booked = supply_post(supply, starts_on=date(2026, 9, 9))
     ids["supply_booking"] = supply_book(supply, booked).id
+    # An approved week of that booking, for the school to rate (Wednesday 9 September 2026).
+    worked = supply_timesheets.submit(
+        ids["supply_booking"],
+        supply.teacher_a.provider_id,
+        date(2026, 9, 7),
+        {date(2026, 9, 9): RateUnit.DAY},
+        None,
+        now=datetime(2026, 9, 11, 17, tzinfo=UTC),
+    )
+    ids["supply_timesheet_approved"] = supply_timesheets.approve(
+        worked.id, world.school_a.id, None
+    ).id
+    rated = make_order(world.school_a, world.offer_a, 2)  # delivered, rated: the provider replies
+    ids["rating"] = ratings.rate_order(
+        rated.id, world.school_a.id, ratings.RatingInput(4, 3, 5, "Good"), world.sbm_a
+    ).id
     ids["supply_worker"] = supply.teacher_a.id
     ids["application"] = provider_applications.apply(
         provider_applications.ApplicationInput(
@@ -946,6 +965,25 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
         ),
         Case("marketplace.supply_hire", "sbm", f"/supply/hire/{i.supply_worker}"),
         Case("marketplace.vacancy_new", "sbm", "/supply/vacancies/new"),
+        Case(
+            "marketplace.rating_order",
+            "sbm",
+            f"/orders/{i.order_delivered}/rating",
+            valid={"quality": "5", "timeliness": "4", "communication": "3"},
+        ),
+        Case(
+            "marketplace.rating_timesheet",
+            "sbm",
+            f"/supply/timesheets/{i.supply_timesheet_approved}/rating",
+            valid={"quality": "4", "timeliness": "4", "communication": "4"},
+        ),
+        Case(
+            "marketplace.rating_reply",
+            "provider",
+            f"/provider/ratings/{i.rating}/reply",
+            page="/provider/ratings",
+            valid={f"rating-{i.rating}-reply": "Thank you for the rating"},
+        ),
     ]
 
 

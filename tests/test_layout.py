@@ -49,6 +49,7 @@ PURE = (
     "marketplace.catalogue.words",
     "marketplace.documents.codes",
     "marketplace.providers.rules",
+    "marketplace.ratings.rules",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",

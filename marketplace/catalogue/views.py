@@ -22,6 +22,7 @@ from marketplace.catalogue.forms import CompareForm
 from marketplace.catalogue.models import ServiceCategory, ServiceKind, Unit
 from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.savings import membership_saving
+from marketplace.ratings.services import summaries_for_offers
 
 CATALOGUE_ROLES = (Role.SBM, Role.HEAD, Role.ADMIN, Role.COMMITTEE)
 
@@ -128,6 +129,7 @@ def _service_detail(service_id: int, compare_form: CompareForm | None = None, st
             can_order=current_user.role is Role.SBM,
             today=today,
             compare_form=compare_form,
+            ratings=summaries_for_offers(view.offer.id for view in page.offers),
         ),
         status,
     )

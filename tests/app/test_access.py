@@ -47,6 +47,7 @@ PAGES = {
     "/provider/compliance": {Role.PROVIDER},
     "/provider/compliance/dbs": {Role.PROVIDER},
     "/provider/compliance/dbs/file": {Role.PROVIDER},
+    "/provider/ratings": {Role.PROVIDER},
 }
 
 

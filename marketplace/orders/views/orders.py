@@ -27,6 +27,8 @@ from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import CANCELLABLE_STATUSES, Order, OrderStatus
+from marketplace.ratings.rules import RATEABLE_ORDER_STATUSES
+from marketplace.ratings.services import orders_to_rate, rating_of_order
 
 SCHOOL = (Role.SBM, Role.HEAD)
 SELLERS = (Role.PROVIDER, Role.SBM)  # an SBM sells when their school is a hub
@@ -88,6 +90,7 @@ def orders_list():
         statuses=list(OrderStatus),
         status_text=STATUS_TEXT,
         hub=provider_for_user(current_user),
+        to_rate=orders_to_rate(current_user.school_id),
     )
 
 
@@ -234,6 +237,9 @@ def show_order(
             po_form=forms.get("po_form") or PoNumberForm(prefix="po"),
             dispute_form=forms.get("dispute_form") or ReasonForm(prefix="dispute"),
             starts_on=decisions.starts_on(order),
+            can_rate=is_school
+            and order.status.value in RATEABLE_ORDER_STATUSES
+            and rating_of_order(order.id) is None,
             errors=errors or [],
         ),
         status,

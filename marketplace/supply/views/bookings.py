@@ -15,6 +15,7 @@ from app.models import Role
 from app.security import roles_required
 from app.time import london_today, utcnow
 from marketplace.blueprint import bp
+from marketplace.ratings.services import rated_timesheet_ids
 from marketplace.supply import access, cover, hires, setup, timesheets, vacancies
 from marketplace.supply.forms import (
     WEEKDAYS,
@@ -53,6 +54,7 @@ def _booking_page(
             awr=timesheets.awr_status(booking, today),
             sheets=sheets,
             overdue={s.id: timesheets.overdue(s, today) for s in sheets},
+            rated=rated_timesheet_ids(s.id for s in sheets),
             fee_now=cover.cancellation_fee_for(booking, utcnow())
             if booking.status is BookingStatus.CONFIRMED
             else 0,

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import SCHOOL_ROLES, Role
 from app.time import london_today
 from marketplace.catalogue.models import Service
+from marketplace.ratings import services as ratings
 from procurement.blueprint import bp
 from procurement.contracts import services as register_service
 from procurement.contracts.models import ContractSource
@@ -55,4 +56,5 @@ def contract_detail(contract_id: int):
         tender=tender,
         can_open_tender=current_user.role in (Role.COMMITTEE, Role.ADMIN, Role.PROVIDER),
         is_school=current_user.role in SCHOOL_ROLES,
+        ratings=ratings.contract_ratings(contract.id),
     )

@@ -14,6 +14,7 @@ from app.forms import submit
 from app.models import Role
 from app.security import roles_required
 from app.time import utcnow
+from marketplace.ratings.services import summaries_for_providers, summary_for_provider
 from procurement.blueprint import bp
 from procurement.tenders import access, award, bids, documents, evaluation, opening, reading
 from procurement.tenders.forms import DeclarationForm, ModerationForm, ReasonForm, ScoreForm
@@ -135,6 +136,7 @@ def tender_lot_evaluation(tender_id: int, lot_id: int):
         my_scores=my_scores,
         documents=documents.documents_by_bid([b.id for b in lot_bids]),
         questions={q.id: q for q in tender.questions},
+        ratings=summaries_for_providers(b.provider_id for b in lot_bids),
     )
 
 
@@ -176,6 +178,7 @@ def tender_bid_score(tender_id: int, bid_id: int):
         tender=tender,
         bid=bid,
         questions={q.id: q for q in tender.questions},
+        rating=summary_for_provider(bid.provider_id),
     ), outcome.status
 
 
