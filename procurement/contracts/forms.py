@@ -49,16 +49,13 @@ class PriceList(FieldList):
     """A price per tier; its entries' errors read as one flat list of messages, like a single
     field's (for the error summary and a use case's message)."""
 
-    @property  # type: ignore[override]
-    def errors(self) -> list[str]:
-        return getattr(self, "_messages", [])
-
-    @errors.setter
-    def errors(self, value: Any) -> None:
+    def validate(self, form: Any, extra_validators: Any = ()) -> bool:
+        valid = super().validate(form, extra_validators)
         messages: list[str] = []
-        for item in value or []:
+        for item in self.errors:
             messages.extend(item if isinstance(item, list | tuple) else [item])
-        self._messages = messages
+        self.errors = messages
+        return valid
 
 
 class AmendmentForm(FlaskForm):
