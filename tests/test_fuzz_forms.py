@@ -20,7 +20,7 @@ Every field gets, on both backends, the values whose effect differs by backend (
 characters, NUL, 2**63) and half of the others (the other half on the other backend): a CI run
 covers every field with every value. FUZZ_ALL=1 sends all of them on each backend.
 
-Figures per backend (printed with `-s`): 96 POST routes, 93 forms fuzzed, 3 excluded with a
+Figures per backend (printed with `-s`): 102 POST routes, 99 forms fuzzed, 3 excluded with a
 reason; 293 fields; 11 hostile values; 2,051 form submissions and 686 query-string requests
 (3,025 and 1,023 with FUZZ_ALL=1); 5xx = 0; about 75 s on SQLite and 95 s on PostgreSQL on a
 busy 2-core machine (2 min for both when quiet). Twelve button-only actions are posted without
@@ -53,6 +53,8 @@ from marketplace.orders import drafting as order_drafting
 from marketplace.orders.models import OrderStatus
 from marketplace.providers import applications as provider_applications
 from marketplace.supply import cover as supply_cover
+from procurement.contracts import amendments as contract_amendments
+from procurement.contracts.models import AmendmentKind, ContractTier
 from procurement.rounds.models import RoundNotice
 from procurement.tenders import clarifications
 from tests import factories
@@ -225,6 +227,21 @@ def build_world() -> tuple[factories.World, Ids]:
     ids["tender_scored"], ids["tender_scored_lot"] = scored.tender.id, scored.lot.id
     ids["scored_bid"] = bid_s.id
     ids["committee2"] = scored.committee2.id
+    changing = make_contract(world.offer_a, reference="ELP-C-CHANGES")
+    changing.tiers.append(ContractTier(min_quantity=0, unit_price_pence=20_000))
+    db.session.flush()
+    ids["contract"] = changing.id
+    for role, user in (("admin", world.admin), ("committee", world.committee)):
+        ids[f"amendment_by_{role}"] = contract_amendments.propose_amendment(
+            changing.id,
+            user,
+            contract_amendments.AmendmentInput(
+                kind=AmendmentKind.PRICE_INDEXATION,
+                reason="Annual CPI indexation",
+                effective_on=utcnow().date(),
+                indexation_bp=320,
+            ),
+        ).id
 
     rw = make_round_world(world)
     ids["round"] = rw.buying_round.id
@@ -716,6 +733,42 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             "committee",
             f"/tenders/{i.tender_scored}/contracts",
             page=f"/tenders/{i.tender_scored}",
+        ),
+        Case(
+            "procurement.amendment_new",
+            "committee",
+            f"/contracts/{i.contract}/changes/new/price_indexation",
+            valid={"percent": "3.2", "effective_on": utcnow().date().isoformat(), "reason": "CPI"},
+        ),
+        Case(
+            "procurement.amendment_approve",
+            "committee",
+            f"/contracts/{i.contract}/changes/{i.amendment_by_admin}/approve",
+            page=f"/contracts/{i.contract}/changes/{i.amendment_by_admin}",
+        ),
+        Case(
+            "procurement.amendment_reject",
+            "committee",
+            f"/contracts/{i.contract}/changes/{i.amendment_by_admin}/reject",
+            valid={"note": "Wait for the September figure"},
+        ),
+        Case(
+            "procurement.amendment_withdraw",
+            "committee",
+            f"/contracts/{i.contract}/changes/{i.amendment_by_committee}/withdraw",
+            page=f"/contracts/{i.contract}/changes/{i.amendment_by_committee}",
+        ),
+        Case(
+            "procurement.contract_terminate",
+            "admin",
+            f"/contracts/{i.contract}/terminate",
+            valid={"reason": "Provider closing", "terminated_on": utcnow().date().isoformat()},
+        ),
+        Case(
+            "procurement.contract_extension_limit",
+            "committee",
+            f"/contracts/{i.contract}/extension-limit",
+            valid={"allowed_until": (utcnow().date() + timedelta(days=800)).isoformat()},
         ),
         Case(
             "marketplace.supply_contract_new",

@@ -188,11 +188,11 @@ def _check_and_state(contract: Contract, amendment: ContractAmendment) -> tuple[
 
 def _apply(contract: Contract, after: dict[str, Any]) -> None:
     if "tiers" in after:
-        prices = dict(map(tuple, after["tiers"]))
+        prices = dict(after["tiers"])
         for tier in contract.tiers:
             tier.unit_price_pence = prices[tier.min_quantity]
     if "school_prices" in after:
-        school_prices = dict(map(tuple, after["school_prices"]))
+        school_prices = dict(after["school_prices"])
         for member in contract.schools:
             if member.school_id in school_prices:
                 member.unit_price_pence = school_prices[member.school_id]

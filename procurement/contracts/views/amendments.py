@@ -61,13 +61,13 @@ def change_rows(
     before, after = states
     rows = []
     unit = _unit(contract)
-    old_tiers = dict(map(tuple, before.get("tiers", [])))
+    old_tiers = dict(before.get("tiers", []))
     for min_quantity, pence in after.get("tiers", []):
-        label = f"Price from {min_quantity:,} {unit}s" if min_quantity > 1 else "Price"
+        label = f"Price per {unit}" + (f" from {min_quantity:,} {unit}s" if min_quantity > 1 else "")
         rows.append(
             ChangeRow(label, format_pence(old_tiers.get(min_quantity)), format_pence(pence))
         )
-    old_school_prices = dict(map(tuple, before.get("school_prices", [])))
+    old_school_prices = dict(before.get("school_prices", []))
     shown = {user.school_id} if user.role in SCHOOL_ROLES else None
     names = dict(
         db.session.execute(
