@@ -17,7 +17,7 @@ from app.demo.tenders import COMPLETE_TITLE
 from app.extensions import db
 from app.models import User
 from app.time import london_date, utcnow
-from procurement.contracts import amendments
+from procurement.contracts import amendments, termination
 from procurement.contracts.models import (
     AmendmentKind,
     Contract,
@@ -73,7 +73,7 @@ def seed_demo_amendments(now: datetime | None = None) -> int:
     amendments.approve_amendment(
         contract.id, indexation.id, committee2, now=proposed_at + timedelta(days=1)
     )
-    amendments.set_extension_limit(
+    termination.set_extension_limit(
         contract.id, committee, _add_months(contract.ends_on, 12), now=now - timedelta(days=2)
     )
     amendments.propose_amendment(

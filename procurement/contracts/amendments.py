@@ -9,12 +9,7 @@ rejected (by someone else, with a note) or withdrawn (by whoever proposed it) ch
 
 A change applies when it is approved; its effective date is the contractual date it records and
 publishes. Pricing has no dated price history: approve a change on (or just before) the day it
-takes effect.
-
-A termination (`terminate_contract`) needs one committee member or admin, a reason and the day
-it takes effect: from that day no call-off is priced under the contract
-(`procurement.contracts.prices`); orders already placed are not touched. Proposals still waiting
-are withdrawn, and a contract from a tender publishes a `contractTermination` release.
+takes effect. Termination and the extension limit are in `procurement.contracts.termination`.
 """
 
 from __future__ import annotations
@@ -25,17 +20,24 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app import audit
 from app.extensions import db
-from app.models import PARTNERSHIP_ROLES, User
+from app.models import User
 from app.time import london_date, utcnow
 from app.use_case import use_case
 from procurement.contracts import emails, rules
+from procurement.contracts.access import (
+    locked_contract,
+    publish,
+    record,
+    refuse,
+    require_changeable,
+    require_contract_manager,
+    require_text,
+)
 from procurement.contracts.errors import (
     AmendmentNotFound,
     ContractChangeConflict,
     ContractChangeNotAllowed,
-    ContractNotFound,
     InvalidContractChange,
     SecondApproverRequired,
 )
@@ -44,15 +46,7 @@ from procurement.contracts.models import (
     AmendmentStatus,
     Contract,
     ContractAmendment,
-    ContractSource,
-    ContractStatus,
 )
-from procurement.tenders import ocds
-from procurement.tenders.access import locked_tender
-from procurement.tenders.models import TenderRelease
-
-REASON_MAX = 2_000
-CHANGEABLE_STATUSES = (ContractStatus.PENDING, ContractStatus.ACTIVE)
 
 
 @dataclass(frozen=True)
@@ -68,25 +62,7 @@ class AmendmentInput:
     new_capacity: int | None = None
 
 
-# --- Loading and checks -----------------------------------------------------------------------
-
-
-def require_contract_manager(actor: User) -> None:
-    if actor.role not in PARTNERSHIP_ROLES:
-        raise ContractChangeNotAllowed("Only committee members and admins change contracts.")
-
-
-def locked_contract(contract_id: int) -> Contract:
-    """The contract row, locked until the use case commits (PostgreSQL: SELECT … FOR UPDATE)."""
-    contract = db.session.execute(
-        sa.select(Contract)
-        .where(Contract.id == contract_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if contract is None:
-        raise ContractNotFound("Page not found")
-    return contract
+# --- Loading ----------------------------------------------------------------------------------
 
 
 def get_amendment(
@@ -115,27 +91,6 @@ def amendments_of(contract: Contract) -> list[ContractAmendment]:
     )
 
 
-def _require_changeable(contract: Contract, today: date) -> None:
-    if contract.status not in CHANGEABLE_STATUSES or contract.terminated_on is not None:
-        raise ContractChangeConflict("This contract is no longer in force: it cannot be changed.")
-    if contract.ends_on < today:
-        raise ContractChangeConflict("This contract has ended: it cannot be changed.")
-
-
-def _require_text(text: str, message: str, field: str) -> str:
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise InvalidContractChange(message, field=field)
-    if len(cleaned) > REASON_MAX:
-        raise InvalidContractChange(f"Keep it to {REASON_MAX:,} characters or fewer", field=field)
-    return cleaned
-
-
-def _refuse(problem: str | None, field: str) -> None:
-    if problem is not None:
-        raise InvalidContractChange(problem, field=field)
-
-
 # --- Before and after -------------------------------------------------------------------------
 
 
@@ -158,7 +113,7 @@ def _check_and_state(contract: Contract, amendment: ContractAmendment) -> tuple[
         bp = amendment.indexation_bp or 0
         before = _prices_state(contract)
         prices = [p for _, p in before["tiers"]] + [p for _, p in before["school_prices"]]
-        _refuse(rules.indexation_problem(bp, prices), "percent")
+        refuse(rules.indexation_problem(bp, prices), "percent")
         after = {
             key: [[k, rules.indexed_price(p, bp)] for k, p in rows] for key, rows in before.items()
         }
@@ -166,12 +121,12 @@ def _check_and_state(contract: Contract, amendment: ContractAmendment) -> tuple[
     if kind is AmendmentKind.NEW_PRICES:
         tiers = [[t.min_quantity, t.unit_price_pence] for t in contract.tiers]
         proposed = [row[1] for row in amendment.new_tiers or []]
-        _refuse(rules.new_prices_problem([p for _, p in tiers], proposed), "prices")
+        refuse(rules.new_prices_problem([p for _, p in tiers], proposed), "prices")
         after_tiers = [[k, price] for (k, _), price in zip(tiers, proposed, strict=True)]
         return {"tiers": tiers}, {"tiers": after_tiers}
     if kind is AmendmentKind.EXTENSION:
         assert amendment.new_ends_on is not None
-        _refuse(
+        refuse(
             rules.extension_problem(
                 contract.ends_on, amendment.new_ends_on, contract.extension_allowed_until
             ),
@@ -182,7 +137,7 @@ def _check_and_state(contract: Contract, amendment: ContractAmendment) -> tuple[
             {"ends_on": amendment.new_ends_on.isoformat()},
         )
     assert amendment.new_capacity is not None
-    _refuse(rules.capacity_problem(contract.capacity, amendment.new_capacity), "new_capacity")
+    refuse(rules.capacity_problem(contract.capacity, amendment.new_capacity), "new_capacity")
     return {"capacity": contract.capacity}, {"capacity": amendment.new_capacity}
 
 
@@ -238,13 +193,6 @@ def preview(contract: Contract, amendment: ContractAmendment) -> tuple[dict, dic
 # --- Proposing and deciding -------------------------------------------------------------------
 
 
-def _record(actor: User, contract: Contract, action: str, now: datetime, **changes: Any) -> None:
-    event = audit.record(
-        actor, "contract", contract.id, action, scope=f"contract:{contract.id}", **changes
-    )
-    event.at = now
-
-
 @use_case
 def propose_amendment(
     contract_id: int, actor: User, data: AmendmentInput, now: datetime | None = None
@@ -253,11 +201,11 @@ def propose_amendment(
     now = now or utcnow()
     require_contract_manager(actor)
     contract = locked_contract(contract_id)
-    _require_changeable(contract, london_date(now))
-    reason = _require_text(data.reason, "Say why the contract is changed", "reason")
+    require_changeable(contract, london_date(now))
+    reason = require_text(data.reason, "Say why the contract is changed", "reason")
     if data.effective_on is None:
         raise InvalidContractChange("Enter the date the change takes effect", field="effective_on")
-    _refuse(
+    refuse(
         rules.effective_date_problem(contract.starts_on, contract.ends_on, data.effective_on),
         "effective_on",
     )
@@ -280,7 +228,7 @@ def propose_amendment(
             [tier.min_quantity, price if price is not None else 0]
             for tier, price in zip(contract.tiers, data.tier_prices, strict=False)
         ]
-        _refuse(
+        refuse(
             rules.new_prices_problem(
                 [t.unit_price_pence for t in contract.tiers], list(data.tier_prices)
             ),
@@ -306,7 +254,7 @@ def propose_amendment(
     ) + 1
     db.session.add(amendment)
     db.session.flush()
-    _record(
+    record(
         actor,
         contract,
         "amendment proposed",
@@ -316,27 +264,6 @@ def propose_amendment(
     emails.amendment_proposed(contract, amendment, actor)
     db.session.commit()
     return amendment
-
-
-def _latest_release_id(tender_id: int) -> str | None:
-    return db.session.scalar(
-        sa.select(TenderRelease.release_id)
-        .where(TenderRelease.tender_id == tender_id)
-        .order_by(TenderRelease.sequence.desc())
-        .limit(1)
-    )
-
-
-def _publish(contract: Contract, tag: str, now: datetime) -> tuple[str | None, str | None]:
-    """A tender contract's release (OCDS) for the change: (the release before it, this one)."""
-    if contract.source is not ContractSource.TENDER or contract.source_id is None:
-        return None, None  # buying rounds publish no OCDS process
-    tender = locked_tender(contract.source_id)
-    if not tender.was_published:
-        return None, None
-    previous = _latest_release_id(tender.id)
-    release = ocds.record_release(tender, tag, now)
-    return previous, release.release_id
 
 
 @use_case
@@ -353,7 +280,7 @@ def approve_amendment(
     problem = rules.second_approver_problem(amendment.proposed_by_id, actor.id)
     if problem:
         raise SecondApproverRequired(problem)
-    _require_changeable(contract, london_date(now))
+    require_changeable(contract, london_date(now))
     before, after = _check_and_state(contract, amendment)
     _apply(contract, after)
     amendment.before, amendment.after = before, after
@@ -361,7 +288,7 @@ def approve_amendment(
     amendment.status = AmendmentStatus.APPROVED
     amendment.decided_by_id = actor.id
     amendment.decided_at = now
-    _record(
+    record(
         actor,
         contract,
         f"amendment {amendment.number} approved",
@@ -370,7 +297,7 @@ def approve_amendment(
         after=after,
     )
     db.session.flush()
-    amendment.amends_release_id, amendment.release_id = _publish(contract, "contractAmendment", now)
+    amendment.amends_release_id, amendment.release_id = publish(contract, "contractAmendment", now)
     emails.amendment_approved(contract, amendment)
     db.session.commit()
     return amendment
@@ -391,9 +318,9 @@ def reject_amendment(
         raise SecondApproverRequired(
             "You proposed this change: withdraw it instead, or ask someone else to decide."
         )
-    note = _require_text(note, "Say why the change is rejected", "note")
+    note = require_text(note, "Say why the change is rejected", "note")
     _decide(amendment, AmendmentStatus.REJECTED, actor, now, note)
-    _record(actor, contract, f"amendment {amendment.number} rejected", now, after={"note": note})
+    record(actor, contract, f"amendment {amendment.number} rejected", now, after={"note": note})
     db.session.commit()
     return amendment
 
@@ -412,7 +339,7 @@ def withdraw_amendment(
     if amendment.proposed_by_id != actor.id:
         raise ContractChangeNotAllowed("Only whoever proposed a change can withdraw it.")
     _decide(amendment, AmendmentStatus.WITHDRAWN, actor, now, None)
-    _record(actor, contract, f"amendment {amendment.number} withdrawn", now)
+    record(actor, contract, f"amendment {amendment.number} withdrawn", now)
     db.session.commit()
     return amendment
 
@@ -428,86 +355,3 @@ def _decide(
     amendment.decided_by_id = actor.id
     amendment.decided_at = now
     amendment.decision_note = note
-
-
-# --- The extension limit and termination ------------------------------------------------------
-
-
-@use_case
-def set_extension_limit(
-    contract_id: int, actor: User, allowed_until: date | None, now: datetime | None = None
-) -> Contract:
-    """How far the contract may be extended (None: not at all), as its terms allow."""
-    now = now or utcnow()
-    require_contract_manager(actor)
-    contract = locked_contract(contract_id)
-    _require_changeable(contract, london_date(now))
-    _refuse(
-        rules.extension_limit_problem(contract.starts_on, contract.ends_on, allowed_until),
-        "allowed_until",
-    )
-    before = contract.extension_allowed_until
-    contract.extension_allowed_until = allowed_until
-    _record(
-        actor,
-        contract,
-        "extension limit set",
-        now,
-        before={"extension_allowed_until": before.isoformat() if before else None},
-        after={"extension_allowed_until": allowed_until.isoformat() if allowed_until else None},
-    )
-    db.session.commit()
-    return contract
-
-
-@use_case
-def terminate_contract(
-    contract_id: int,
-    actor: User,
-    reason: str,
-    terminated_on: date | None,
-    now: datetime | None = None,
-) -> Contract:
-    """End the contract early: no call-off at its prices from `terminated_on`."""
-    now = now or utcnow()
-    require_contract_manager(actor)
-    contract = locked_contract(contract_id)
-    _require_changeable(contract, london_date(now))
-    reason = _require_text(reason, "Say why the contract is terminated", "reason")
-    if terminated_on is None:
-        raise InvalidContractChange(
-            "Enter the date the termination takes effect", field="terminated_on"
-        )
-    _refuse(
-        rules.termination_problem(contract.starts_on, contract.ends_on, terminated_on),
-        "terminated_on",
-    )
-    before = {"status": contract.status.value}
-    contract.status = ContractStatus.TERMINATED
-    contract.terminated_on = terminated_on
-    contract.termination_reason = reason
-    contract.terminated_at = now
-    for waiting in db.session.scalars(
-        sa.select(ContractAmendment).where(
-            ContractAmendment.contract_id == contract.id,
-            ContractAmendment.status == AmendmentStatus.PROPOSED,
-        )
-    ):
-        _decide(waiting, AmendmentStatus.WITHDRAWN, actor, now, "The contract was terminated.")
-    _record(
-        actor,
-        contract,
-        "terminated",
-        now,
-        before=before,
-        after={
-            "status": contract.status.value,
-            "terminated_on": terminated_on.isoformat(),
-            "reason": reason,
-        },
-    )
-    db.session.flush()
-    _publish(contract, "contractTermination", now)
-    emails.contract_terminated(contract)
-    db.session.commit()
-    return contract

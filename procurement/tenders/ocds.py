@@ -24,8 +24,8 @@ its period (an extension moves the end), its value (the lot's expected volume at
 tier prices), its status (`terminated`, the period ending when the termination takes effect)
 and its approved `amendments` (OCDS 1.1, with the UK extension's `period` for an extension).
 
-Over 500 lines because it is the one map from Pooled onto OCDS, section by section; the
-contract section is the seam to cut along if it grows again.
+Longer than 500 lines because it is the one map from Pooled onto OCDS, section by section;
+the contracts section (with amendments and termination) is the seam to cut along next.
 """
 
 from __future__ import annotations

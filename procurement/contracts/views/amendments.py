@@ -27,6 +27,8 @@ from marketplace.catalogue.models import Service
 from procurement.blueprint import bp
 from procurement.contracts import amendments as service
 from procurement.contracts import services as register_service
+from procurement.contracts import termination
+from procurement.contracts.access import CHANGEABLE_STATUSES
 from procurement.contracts.forms import (
     AmendmentForm,
     DecisionNoteForm,
@@ -63,7 +65,9 @@ def change_rows(
     unit = _unit(contract)
     old_tiers = dict(before.get("tiers", []))
     for min_quantity, pence in after.get("tiers", []):
-        label = f"Price per {unit}" + (f" from {min_quantity:,} {unit}s" if min_quantity > 1 else "")
+        label = f"Price per {unit}" + (
+            f" from {min_quantity:,} {unit}s" if min_quantity > 1 else ""
+        )
         rows.append(
             ChangeRow(label, format_pence(old_tiers.get(min_quantity)), format_pence(pence))
         )
@@ -112,7 +116,7 @@ def amendment_section(contract: Contract) -> dict[str, Any]:
         "kind_text": AMENDMENT_KIND_TEXT,
         "amendment_kinds": list(AmendmentKind),
         "can_change_contract": can_change,
-        "contract_changeable": contract.status in service.CHANGEABLE_STATUSES
+        "contract_changeable": contract.status in CHANGEABLE_STATUSES
         and contract.terminated_on is None
         and contract.ends_on >= today,
         "termination_in_force": contract.terminated_on is not None
@@ -284,7 +288,7 @@ def contract_terminate(contract_id: int):
     form = TerminationForm()
     outcome = submit(
         form,
-        lambda: service.terminate_contract(
+        lambda: termination.terminate_contract(
             contract.id,
             current_user,
             form.reason.data or "",
@@ -310,7 +314,7 @@ def contract_extension_limit(contract_id: int):
         form.allowed_until.data = contract.extension_allowed_until
     outcome = submit(
         form,
-        lambda: service.set_extension_limit(
+        lambda: termination.set_extension_limit(
             contract.id, current_user, form.allowed_until.data, now=utcnow()
         ),
     )

@@ -15,7 +15,7 @@ from flask import Flask
 from app.extensions import db
 from app.models import User
 from app.time import london_today
-from procurement.contracts import amendments
+from procurement.contracts import amendments, termination
 from procurement.contracts.errors import ContractChangeConflict
 from procurement.contracts.models import AmendmentStatus, Contract, ContractAmendment
 from procurement.tenders.models import TenderRelease
@@ -62,7 +62,7 @@ def _approve(contract_id: int, amendment_id: int, user_id: int) -> Any:
 
 def _terminate(contract_id: int, user_id: int) -> Any:
     user = db.session.get(User, user_id)
-    return amendments.terminate_contract(
+    return termination.terminate_contract(
         contract_id, user, "Provider closing", london_today()
     ).status
 

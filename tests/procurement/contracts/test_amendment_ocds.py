@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.time import london_today
-from procurement.contracts import amendments
+from procurement.contracts import amendments, termination
 from procurement.contracts.models import AmendmentKind
 from procurement.tenders.models import TenderRelease
 from tests.procurement.contracts.factories import propose, round_contract, tender_contract
@@ -51,7 +51,7 @@ def test_an_approved_change_publishes_a_uk10_release_that_validates(world):
 def test_an_extension_release_carries_the_new_period(world):
     cw = tender_contract(world)
     new_end = cw.contract.ends_on + timedelta(days=90)
-    amendments.set_extension_limit(cw.contract.id, world.admin, new_end)
+    termination.set_extension_limit(cw.contract.id, world.admin, new_end)
     proposal = propose(cw.contract, cw.committee, AmendmentKind.EXTENSION, new_ends_on=new_end)
     amendments.approve_amendment(cw.contract.id, proposal.id, world.admin)
     package = export(cw.tw.tender.id)
@@ -83,7 +83,7 @@ def test_a_second_change_lists_both_amendments_in_order(world):
 def test_a_termination_publishes_a_uk11_release_that_validates(world):
     cw = tender_contract(world)
     ends = london_today() + timedelta(days=30)
-    amendments.terminate_contract(cw.contract.id, cw.committee, "The provider is closing", ends)
+    termination.terminate_contract(cw.contract.id, cw.committee, "The provider is closing", ends)
     package = export(cw.tw.tender.id)
     assert_valid(package)
     release = package["releases"][-1]
@@ -108,7 +108,7 @@ def test_rejected_changes_and_round_contracts_publish_nothing(world):
     rounds = round_contract(world)
     change = propose(rounds, cw.committee)
     amendments.approve_amendment(rounds.id, change.id, cw.committee2)
-    amendments.terminate_contract(rounds.id, cw.committee, "Ended early", london_today())
+    termination.terminate_contract(rounds.id, cw.committee, "Ended early", london_today())
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TenderRelease)) == count
 
 

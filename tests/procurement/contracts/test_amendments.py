@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Role
 from app.time import london_today
 from marketplace.orders.models import OrderKind, OrderStatus
-from procurement.contracts import amendments
+from procurement.contracts import amendments, termination
 from procurement.contracts.errors import (
     ContractChangeConflict,
     ContractChangeNotAllowed,
@@ -142,7 +142,7 @@ def test_an_extension_needs_the_contract_to_allow_it(world):
             contract, cw.committee, AmendmentKind.EXTENSION, new_ends_on=old_end + timedelta(90)
         )
     assert refused.value.field == "new_ends_on"
-    amendments.set_extension_limit(contract.id, world.admin, old_end + timedelta(days=365))
+    termination.set_extension_limit(contract.id, world.admin, old_end + timedelta(days=365))
     with pytest.raises(InvalidContractChange, match="extended to .* at most"):
         propose(
             contract, cw.committee, AmendmentKind.EXTENSION, new_ends_on=old_end + timedelta(400)
@@ -162,14 +162,14 @@ def test_an_extension_needs_the_contract_to_allow_it(world):
 def test_the_extension_limit_is_checked_again_at_approval(world):
     cw = tender_contract(world)
     contract = cw.contract
-    amendments.set_extension_limit(contract.id, world.admin, contract.ends_on + timedelta(365))
+    termination.set_extension_limit(contract.id, world.admin, contract.ends_on + timedelta(365))
     proposal = propose(
         contract,
         cw.committee,
         AmendmentKind.EXTENSION,
         new_ends_on=contract.ends_on + timedelta(300),
     )
-    amendments.set_extension_limit(contract.id, world.admin, contract.ends_on + timedelta(100))
+    termination.set_extension_limit(contract.id, world.admin, contract.ends_on + timedelta(100))
     with pytest.raises(InvalidContractChange, match="at most"):
         amendments.approve_amendment(contract.id, proposal.id, cw.committee2)
     db.session.refresh(proposal)
@@ -239,7 +239,9 @@ def test_approval_tells_the_provider_and_for_prices_the_schools(world):
 
 def test_an_extension_is_told_to_the_provider_only(world):
     cw = tender_contract(world)
-    amendments.set_extension_limit(cw.contract.id, world.admin, cw.contract.ends_on + timedelta(90))
+    termination.set_extension_limit(
+        cw.contract.id, world.admin, cw.contract.ends_on + timedelta(90)
+    )
     proposal = propose(
         cw.contract,
         cw.committee,
@@ -263,7 +265,7 @@ def test_termination_stops_contract_pricing_from_its_date(world):
         return prices.price_for(world.school_a.id, world.service.id, world.provider_a.id, term, 5)
 
     later = london_today() + timedelta(days=200)
-    amendments.terminate_contract(cw.contract.id, cw.committee, "Provider closing", later)
+    termination.terminate_contract(cw.contract.id, cw.committee, "Provider closing", later)
     db.session.refresh(cw.contract)
     assert cw.contract.status is ContractStatus.TERMINATED
     if term.starts_on < later:
@@ -279,7 +281,7 @@ def test_orders_placed_before_a_termination_stand_and_new_ones_pay_the_offer_pri
     before = draft(market, quantity=5)
     assert before.kind is OrderKind.CALL_OFF and before.contract_id == cw.contract.id
     assert before.unit_price_pence == 23_457
-    amendments.terminate_contract(cw.contract.id, cw.committee, "Provider closing", london_today())
+    termination.terminate_contract(cw.contract.id, cw.committee, "Provider closing", london_today())
     db.session.refresh(before)
     assert (before.status, before.unit_price_pence, before.contract_id) == (
         OrderStatus.DRAFT,
@@ -293,7 +295,7 @@ def test_orders_placed_before_a_termination_stand_and_new_ones_pay_the_offer_pri
 def test_termination_withdraws_waiting_changes_and_ends_all_change(world):
     cw = tender_contract(world)
     proposal = propose(cw.contract, cw.committee)
-    amendments.terminate_contract(
+    termination.terminate_contract(
         cw.contract.id, world.admin, "Repeated missed deadlines", london_today()
     )
     db.session.refresh(proposal)
@@ -302,7 +304,7 @@ def test_termination_withdraws_waiting_changes_and_ends_all_change(world):
     with pytest.raises(ContractChangeConflict, match="no longer in force"):
         propose(cw.contract, cw.committee)
     with pytest.raises(ContractChangeConflict, match="no longer in force"):
-        amendments.terminate_contract(cw.contract.id, cw.committee, "Again", london_today())
+        termination.terminate_contract(cw.contract.id, cw.committee, "Again", london_today())
     told = recipients("contract_changed")
     assert {world.provider_user_a.email, world.sbm_a.email, world.sbm_b.email} <= told
 
@@ -310,13 +312,13 @@ def test_termination_withdraws_waiting_changes_and_ends_all_change(world):
 def test_a_termination_needs_a_reason_and_a_date_within_the_contract(world):
     cw = tender_contract(world)
     with pytest.raises(InvalidContractChange, match="before the contract starts") as refused:
-        amendments.terminate_contract(
+        termination.terminate_contract(
             cw.contract.id, cw.committee, "Why", cw.contract.starts_on - timedelta(days=1)
         )
     assert refused.value.field == "terminated_on"
     with pytest.raises(InvalidContractChange, match="Say why"):
-        amendments.terminate_contract(cw.contract.id, cw.committee, "", london_today())
+        termination.terminate_contract(cw.contract.id, cw.committee, "", london_today())
     with pytest.raises(ContractChangeNotAllowed):
-        amendments.terminate_contract(cw.contract.id, world.sbm_a, "No", london_today())
+        termination.terminate_contract(cw.contract.id, world.sbm_a, "No", london_today())
     db.session.refresh(cw.contract)
     assert cw.contract.status is ContractStatus.ACTIVE and cw.contract.terminated_on is None
