@@ -19,9 +19,8 @@ from procurement.contracts.errors import (
     InvalidContractChange,
 )
 from procurement.contracts.models import Contract, ContractSource, ContractStatus
-from procurement.tenders import ocds
 from procurement.tenders.access import locked_tender
-from procurement.tenders.models import TenderRelease
+from procurement.tenders.models import Tender, TenderRelease
 
 REASON_MAX = 2_000
 CHANGEABLE_STATUSES = (ContractStatus.PENDING, ContractStatus.ACTIVE)
@@ -87,13 +86,10 @@ def latest_release_id(tender_id: int) -> str | None:
     )
 
 
-def publish(contract: Contract, tag: str, now: datetime) -> tuple[str | None, str | None]:
-    """A tender contract's release (OCDS) for the change: (the release before it, this one)."""
+def release_tender(contract: Contract) -> Tender | None:
+    """The published tender a contract came from, locked so its releases stay in sequence;
+    None for a contract from a buying round (rounds publish no OCDS process)."""
     if contract.source is not ContractSource.TENDER or contract.source_id is None:
-        return None, None  # buying rounds publish no OCDS process
+        return None
     tender = locked_tender(contract.source_id)
-    if not tender.was_published:
-        return None, None
-    previous = latest_release_id(tender.id)
-    release = ocds.record_release(tender, tag, now)
-    return previous, release.release_id
+    return tender if tender.was_published else None

@@ -26,10 +26,11 @@ from app.time import london_date, utcnow
 from app.use_case import use_case
 from procurement.contracts import emails, rules
 from procurement.contracts.access import (
+    latest_release_id,
     locked_contract,
-    publish,
     record,
     refuse,
+    release_tender,
     require_changeable,
     require_contract_manager,
     require_text,
@@ -47,6 +48,7 @@ from procurement.contracts.models import (
     Contract,
     ContractAmendment,
 )
+from procurement.tenders import ocds
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,11 @@ def approve_amendment(
         after=after,
     )
     db.session.flush()
-    amendment.amends_release_id, amendment.release_id = publish(contract, "contractAmendment", now)
+    tender = release_tender(contract)
+    if tender is not None:  # the UK10 contract change notice
+        amendment.amends_release_id = latest_release_id(tender.id)
+        release = ocds.record_release(tender, "contractAmendment", now)
+        amendment.release_id = release.release_id
     emails.amendment_approved(contract, amendment)
     db.session.commit()
     return amendment

@@ -21,9 +21,9 @@ from app.use_case import use_case
 from procurement.contracts import emails, rules
 from procurement.contracts.access import (
     locked_contract,
-    publish,
     record,
     refuse,
+    release_tender,
     require_changeable,
     require_contract_manager,
     require_text,
@@ -35,6 +35,7 @@ from procurement.contracts.models import (
     ContractAmendment,
     ContractStatus,
 )
+from procurement.tenders import ocds
 
 
 @use_case
@@ -113,7 +114,9 @@ def terminate_contract(
         },
     )
     db.session.flush()
-    publish(contract, "contractTermination", now)
+    tender = release_tender(contract)
+    if tender is not None:  # the UK11 contract termination notice
+        ocds.record_release(tender, "contractTermination", now)
     emails.contract_terminated(contract)
     db.session.commit()
     return contract

@@ -187,14 +187,13 @@ def published_tenders() -> list[Tender]:
 
 def contract_notices() -> list[tuple[TenderRelease, Tender]]:
     """The contract change (UK10) and termination (UK11) releases, latest first."""
-    return list(
-        db.session.execute(
-            sa.select(TenderRelease, Tender)
-            .join(Tender, Tender.id == TenderRelease.tender_id)
-            .where(TenderRelease.tag.in_(["contractAmendment", "contractTermination"]))
-            .order_by(TenderRelease.published_at.desc(), TenderRelease.id.desc())
-        ).tuples()
+    rows = db.session.execute(
+        sa.select(TenderRelease, Tender)
+        .join(Tender, Tender.id == TenderRelease.tender_id)
+        .where(TenderRelease.tag.in_(["contractAmendment", "contractTermination"]))
+        .order_by(TenderRelease.published_at.desc(), TenderRelease.id.desc())
     )
+    return [(release, tender) for release, tender in rows]
 
 
 def release_counts(tender_ids: list[int]) -> dict[int, int]:

@@ -73,11 +73,12 @@ def change_rows(
         )
     old_school_prices = dict(before.get("school_prices", []))
     shown = {user.school_id} if user.role in SCHOOL_ROLES else None
-    names = dict(
-        db.session.execute(
+    names = {
+        school_id: name
+        for school_id, name in db.session.execute(
             sa.select(School.id, School.name).where(School.id.in_(list(old_school_prices)))
-        ).tuples()
-    )
+        )
+    }
     for school_id, pence in after.get("school_prices", []):
         if shown is None or school_id in shown:
             rows.append(
