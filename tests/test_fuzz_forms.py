@@ -56,6 +56,8 @@ from marketplace.ratings import services as ratings
 from marketplace.supply import cover as supply_cover
 from marketplace.supply import timesheets as supply_timesheets
 from marketplace.supply.rules import RateUnit
+from procurement.contracts import amendments as contract_amendments
+from procurement.contracts.models import AmendmentKind, ContractTier
 from procurement.rounds.models import RoundNotice
 from procurement.tenders import clarifications
 from tests import factories
@@ -228,6 +230,21 @@ def build_world() -> tuple[factories.World, Ids]:
     ids["tender_scored"], ids["tender_scored_lot"] = scored.tender.id, scored.lot.id
     ids["scored_bid"] = bid_s.id
     ids["committee2"] = scored.committee2.id
+    changing = make_contract(world.offer_a, reference="ELP-C-CHANGES")
+    changing.tiers.append(ContractTier(min_quantity=0, unit_price_pence=20_000))
+    db.session.flush()
+    ids["contract"] = changing.id
+    for role, user in (("admin", world.admin), ("committee", world.committee)):
+        ids[f"amendment_by_{role}"] = contract_amendments.propose_amendment(
+            changing.id,
+            user,
+            contract_amendments.AmendmentInput(
+                kind=AmendmentKind.PRICE_INDEXATION,
+                reason="Annual CPI indexation",
+                effective_on=utcnow().date(),
+                indexation_bp=320,
+            ),
+        ).id
 
     rw = make_round_world(world)
     ids["round"] = rw.buying_round.id
@@ -735,6 +752,42 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             "committee",
             f"/tenders/{i.tender_scored}/contracts",
             page=f"/tenders/{i.tender_scored}",
+        ),
+        Case(
+            "procurement.amendment_new",
+            "committee",
+            f"/contracts/{i.contract}/changes/new/price_indexation",
+            valid={"percent": "3.2", "effective_on": utcnow().date().isoformat(), "reason": "CPI"},
+        ),
+        Case(
+            "procurement.amendment_approve",
+            "committee",
+            f"/contracts/{i.contract}/changes/{i.amendment_by_admin}/approve",
+            page=f"/contracts/{i.contract}/changes/{i.amendment_by_admin}",
+        ),
+        Case(
+            "procurement.amendment_reject",
+            "committee",
+            f"/contracts/{i.contract}/changes/{i.amendment_by_admin}/reject",
+            valid={"note": "Wait for the September figure"},
+        ),
+        Case(
+            "procurement.amendment_withdraw",
+            "committee",
+            f"/contracts/{i.contract}/changes/{i.amendment_by_committee}/withdraw",
+            page=f"/contracts/{i.contract}/changes/{i.amendment_by_committee}",
+        ),
+        Case(
+            "procurement.contract_terminate",
+            "admin",
+            f"/contracts/{i.contract}/terminate",
+            valid={"reason": "Provider closing", "terminated_on": utcnow().date().isoformat()},
+        ),
+        Case(
+            "procurement.contract_extension_limit",
+            "committee",
+            f"/contracts/{i.contract}/extension-limit",
+            valid={"allowed_until": (utcnow().date() + timedelta(days=800)).isoformat()},
         ),
         Case(
             "marketplace.supply_contract_new",

@@ -4,9 +4,9 @@ same use case as `flask setup`), then from the modules beside this one:
 schools and memberships (schools.py), services, providers and offers (catalogue.py), the
 providers' compliance documents and a provider application (providers.py), the
 sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
-and the term's orders, awarded round, billing and grants (activity.py), then the supply
-managed service and the vacancies board (supply.py), then ratings of delivered work
-(ratings.py).
+and their contract's changes (contracts.py), the term's orders, awarded round, billing and
+grants (activity.py), then the supply managed service and the vacancies board (supply.py),
+then ratings of delivered work (ratings.py).
 
 `seed()` is safe to run again: it looks everything up by its natural key first.
 """
@@ -24,6 +24,7 @@ from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
 from app.demo.activity import seed_demo_activity
 from app.demo.catalogue import seed_catalogue
+from app.demo.contracts import seed_demo_amendments
 from app.demo.providers import seed_application, seed_compliance
 from app.demo.ratings import seed_demo_ratings
 from app.demo.rounds import seed_demo_round
@@ -82,6 +83,7 @@ def seed(data_dir: Path) -> dict[str, int]:
     db.session.commit()
     added["approval chains"] = seed_demo_approval_chain()  # Greenwood's head sets a second step
     added["tenders"] = seed_demo_tenders()  # demo tenders (issue 5)
+    added["contract changes"] = seed_demo_amendments()  # an indexation, an extension (issue 16)
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
     added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)
     added["compliance documents"] += seed_compliance(london_today())  # the supply agencies'

@@ -2,7 +2,7 @@
 provider's one public reply.
 
 Revision ID: 0024_ratings
-Revises: 0020_vacancy_documents
+Revises: 0023_contract_amendments
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_ratings"
-down_revision = "0020_vacancy_documents"
+down_revision = "0023_contract_amendments"
 branch_labels = None
 depends_on = None
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
-from app.models import Provider, School, enum_column
+from app.models import Provider, School, User, enum_column
 from app.time import utcnow
 from app.types import UTCDateTime
 
@@ -43,6 +44,13 @@ class Contract(Model):
     capacity: Mapped[int | None]
     awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The latest end date an approved extension may reach (None: the contract cannot be
+    # extended). Tenders carry no such term yet, so the committee or the admin sets it.
+    extension_allowed_until: Mapped[date | None]
+    # Terminated early: from this day no call-off is priced under the contract.
+    terminated_on: Mapped[date | None]
+    termination_reason: Mapped[str | None] = mapped_column(sa.Text)
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     provider: Mapped[Provider] = relationship()
     tiers: Mapped[list[ContractTier]] = relationship(
@@ -89,6 +97,62 @@ class ContractSchool(Model):
 
     contract: Mapped[Contract] = relationship(back_populates="schools")
     school: Mapped[School] = relationship()
+
+
+class AmendmentKind(StrEnum):
+    PRICE_INDEXATION = "price_indexation"  # a percentage on every price
+    NEW_PRICES = "new_prices"  # a new price for each tier
+    EXTENSION = "extension"  # a later end date
+    VOLUME_CHANGE = "volume_change"  # a new capacity
+
+
+AMENDMENT_PRICE_KINDS = frozenset({AmendmentKind.PRICE_INDEXATION, AmendmentKind.NEW_PRICES})
+
+
+class AmendmentStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class ContractAmendment(Model):
+    """A change to a contract: proposed by one committee member or admin, applied only when a
+    second one approves it; `before` and `after` keep what the approval changed."""
+
+    __tablename__ = "contract_amendments"
+    __table_args__ = (
+        sa.UniqueConstraint("contract_id", "number", name="uq_contract_amendments_contract_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    number: Mapped[int]  # 1, 2, … within the contract
+    kind: Mapped[AmendmentKind] = enum_column(AmendmentKind)
+    status: Mapped[AmendmentStatus] = enum_column(AmendmentStatus, default=AmendmentStatus.PROPOSED)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    description: Mapped[str] = mapped_column(sa.String(500))
+    effective_on: Mapped[date]
+    # What is proposed, by kind: signed basis points (320 = +3.2%), the new tier prices
+    # ([[min_quantity, pence], …]), the new end date, the new capacity.
+    indexation_bp: Mapped[int | None]
+    new_tiers: Mapped[list[list[int]] | None] = mapped_column(sa.JSON)
+    new_ends_on: Mapped[date | None]
+    new_capacity: Mapped[int | None]
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+    # Tender contracts: the OCDS release (UK10) that published it, and the one before it.
+    release_id: Mapped[str | None] = mapped_column(sa.String(80))
+    amends_release_id: Mapped[str | None] = mapped_column(sa.String(80))
+
+    contract: Mapped[Contract] = relationship()
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 from procurement.rounds import models as round_models  # noqa: E402,F401

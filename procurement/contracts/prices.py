@@ -1,7 +1,9 @@
 """The awarded contract price a school pays instead of an offer's tiers.
 
 A school pays the contract price when it takes part in an active contract (a ContractSchool
-row) for the same service with the same provider, running during the order's term. The app
+row) for the same service with the same provider, running during the order's term. A contract
+terminated early still prices orders before its termination takes effect (`terminated_on`,
+counted from today and from the term's start), and none from that day. The app
 factory installs `ContractRegisterPrices` into the marketplace's seam
 (`marketplace.orders.contract_prices`), so orders are priced by it without the marketplace
 importing procurement.
@@ -16,9 +18,23 @@ from sqlalchemy.orm import selectinload
 
 from app.calendar import Term
 from app.extensions import db
+from app.time import london_today
 from marketplace.offers.pricing import PricingError, Tier, contract_unit_price
 from marketplace.orders.contract_prices import ContractPrice
 from procurement.contracts.models import Contract, ContractSchool, ContractStatus
+
+
+def _in_force(starts_on: date) -> sa.ColumnElement[bool]:
+    """Active, or terminated with effect from a day still to come (today and the term's start)."""
+    not_yet = max(starts_on, london_today())
+    return sa.or_(
+        Contract.status == ContractStatus.ACTIVE,
+        sa.and_(
+            Contract.status == ContractStatus.TERMINATED,
+            Contract.terminated_on.is_not(None),
+            Contract.terminated_on > not_yet,
+        ),
+    )
 
 
 def _contracts(school_id: int, service_id: int, starts_on: date, ends_on: date) -> sa.Select:
@@ -28,7 +44,7 @@ def _contracts(school_id: int, service_id: int, starts_on: date, ends_on: date) 
         .where(
             ContractSchool.school_id == school_id,
             Contract.service_id == service_id,
-            Contract.status == ContractStatus.ACTIVE,
+            _in_force(starts_on),
             Contract.starts_on <= ends_on,
             Contract.ends_on >= starts_on,
         )

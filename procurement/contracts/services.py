@@ -47,6 +47,8 @@ def shown_status(contract: Contract, today: date) -> tuple[str, str]:
         if contract.ends_on <= today + timedelta(days=EXPIRING_WITHIN_DAYS):
             return "expiring", "Expiring soon"
         return "active", STATUS_TEXT[ContractStatus.ACTIVE]
+    if contract.status is ContractStatus.TERMINATED and (contract.terminated_on or today) > today:
+        return "expiring", f"Ends early on {contract.terminated_on:%-d %b %Y}"
     return contract.status.value, STATUS_TEXT[contract.status]
 
 

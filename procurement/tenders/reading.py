@@ -185,6 +185,17 @@ def published_tenders() -> list[Tender]:
     )
 
 
+def contract_notices() -> list[tuple[TenderRelease, Tender]]:
+    """The contract change (UK10) and termination (UK11) releases, latest first."""
+    rows = db.session.execute(
+        sa.select(TenderRelease, Tender)
+        .join(Tender, Tender.id == TenderRelease.tender_id)
+        .where(TenderRelease.tag.in_(["contractAmendment", "contractTermination"]))
+        .order_by(TenderRelease.published_at.desc(), TenderRelease.id.desc())
+    )
+    return [(release, tender) for release, tender in rows]
+
+
 def release_counts(tender_ids: list[int]) -> dict[int, int]:
     if not tender_ids:
         return {}

@@ -23,7 +23,7 @@ from marketplace.billing.models import (
 from marketplace.orders import decisions
 from marketplace.orders.models import OrderStatus
 from marketplace.supply.models import BookingStatus, ProposalStatus, RequestStatus, TimesheetStatus
-from procurement.contracts.models import ContractStatus
+from procurement.contracts.models import AmendmentStatus, ContractStatus
 from procurement.rounds.models import RoundStatus, RunStatus
 from procurement.tenders.models import BidStatus, TenderStage
 from tests.marketplace.billing.conftest import make_order
@@ -37,6 +37,7 @@ DOMAIN_STATUSES = [
     RoundStatus,
     RunStatus,
     ContractStatus,
+    AmendmentStatus,
     TenderStage,
     BidStatus,
     RequestStatus,

@@ -13,6 +13,7 @@ from marketplace.ratings import services as ratings
 from procurement.blueprint import bp
 from procurement.contracts import services as register_service
 from procurement.contracts.models import ContractSource
+from procurement.contracts.views.amendments import amendment_section
 from procurement.tenders.models import Tender
 
 
@@ -57,4 +58,5 @@ def contract_detail(contract_id: int):
         can_open_tender=current_user.role in (Role.COMMITTEE, Role.ADMIN, Role.PROVIDER),
         is_school=current_user.role in SCHOOL_ROLES,
         ratings=ratings.contract_ratings(contract.id),
+        **amendment_section(contract),
     )

@@ -89,6 +89,7 @@ def tender_notices():
         "procurement/tenders/tender_notices.html",
         tenders=published,
         releases=reading.release_counts([t.id for t in published]),
+        contract_notices=reading.contract_notices(),
     )
 
 

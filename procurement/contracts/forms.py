@@ -1,0 +1,102 @@
+"""Forms for contracts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, FieldList, TextAreaField
+from wtforms.validators import Length, Optional
+from wtforms.widgets import TextInput
+
+from app.forms import DayField, PoundsField, Required, WholeNumberField, percent_to_bp
+
+# --- Amendments and termination ---------------------------------------------------------------
+
+REASON_LENGTH = Length(max=2_000, message="Keep it to 2,000 characters or fewer")
+
+
+class SignedPercentField(Field):
+    """A percentage typed as "3.2" or "-1.5" (a minus sign for a fall); `data` is signed basis
+    points (320, -150), or None when blank."""
+
+    widget = TextInput()
+    data: int | None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return f"{self.data / 100:g}" if isinstance(self.data, int) else ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        text = str(valuelist[0]).strip() if valuelist else ""
+        if not text:
+            self.data = None
+            return
+        sign = 1
+        if text[0] in "-−":
+            sign, text = -1, text[1:]
+        elif text[0] == "+":
+            text = text[1:]
+        try:
+            self.data = sign * percent_to_bp(text, maximum_bp=99_999)
+        except ValueError:
+            self.data = None
+            raise ValueError("Enter a percentage like 3.2, or -1.5 for a fall") from None
+
+
+class PriceList(FieldList):
+    """A price per tier; its entries' errors read as one flat list of messages, like a single
+    field's (for the error summary and a use case's message)."""
+
+    def validate(self, form: Any, extra_validators: Any = ()) -> bool:
+        valid = super().validate(form, extra_validators)
+        messages: list[str] = []
+        for item in self.errors:
+            messages.extend(item if isinstance(item, list | tuple) else [item])
+        self.errors = messages
+        return valid
+
+
+class AmendmentForm(FlaskForm):
+    """A proposed change; the page shows only the fields of its kind."""
+
+    reason = TextAreaField(
+        "Reason for the change",
+        validators=[Required("Say why the contract is changed"), REASON_LENGTH],
+    )
+    effective_on = DayField(
+        "Date the change takes effect",
+        validators=[Required("Enter the date the change takes effect")],
+    )
+    percent = SignedPercentField("Change to every price (%)", validators=[Optional()])
+    prices = PriceList(
+        PoundsField("New price", validators=[Optional()], allow_zero=False), min_entries=0
+    )
+    new_ends_on = DayField("New end date", validators=[Optional()])
+    new_capacity = WholeNumberField("New capacity", validators=[Optional()])
+
+
+class DecisionNoteForm(FlaskForm):
+    note = TextAreaField(
+        "Why is the change rejected?",
+        validators=[Required("Say why the change is rejected"), REASON_LENGTH],
+    )
+
+
+class TerminationForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for the termination",
+        validators=[Required("Say why the contract is terminated"), REASON_LENGTH],
+    )
+    terminated_on = DayField(
+        "Date the termination takes effect",
+        validators=[Required("Enter the date the termination takes effect")],
+    )
+
+
+class ExtensionLimitForm(FlaskForm):
+    allowed_until = DayField(
+        "Latest end date an extension may reach",
+        validators=[Optional()],
+    )
