@@ -184,6 +184,7 @@ def enter_into_contracts(
             starts_on=tender.contract_starts_on,
             ends_on=tender.contract_ends_on,
             capacity=bid.capacity,
+            framework_rank=bid.rank,
             awarded_at=tender.award_decided_at or now,
             created_at=now,
             tiers=[
