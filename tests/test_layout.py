@@ -52,6 +52,7 @@ PURE = (
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",
+    "procurement.minicomps.rules",
     "procurement.rounds.rules",
 )
 PURE_THIRD_PARTY = {"procurement.optimizer": {"pulp", "highspy"}, "app.calendar": {"holidays"}}
