@@ -227,12 +227,15 @@ def mini_competition_score(mini_competition_id: int, quote_id: int):
         except DomainError as exc:
             status = refusal_status(exc)
             field_errors(form, exc.field, exc.message)
-            return _detail(mini_competition_id, status, score_forms={quote_id: form})
+            return _detail(
+                mini_competition_id, status, score_forms={quote_id: form}, error=exc.message
+            )
         flash("Quality score saved.", "success")
         return redirect(
             url_for("procurement.mini_competition_detail", mini_competition_id=mini_competition_id)
         )
-    return _detail(mini_competition_id, 400, score_forms={quote_id: form})
+    message = next(iter(form.score.errors), "The form has expired: try again.")
+    return _detail(mini_competition_id, 400, score_forms={quote_id: form}, error=message)
 
 
 def _reason_page(
