@@ -44,6 +44,9 @@ NOTE_MAX = 2_000
 MIN_SUPPLIERS = 2
 # A quoted unit price above this (£100,000) is a typing mistake, not a quote.
 PRICE_MAX_PENCE = 10_000_000
+QUANTITY_MAX = 100_000
+# The call-off order's total must fit the orders table (a 32-bit whole number of pence).
+TOTAL_MAX_PENCE = 2_147_483_647
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,10 @@ def start_mini_competition(
     )
     if data.quantity is None or data.quantity < 1:
         raise MiniCompetitionError("Enter a quantity of at least 1", field="quantity")
+    if data.quantity > QUANTITY_MAX:
+        raise MiniCompetitionError(
+            f"Enter a quantity of {QUANTITY_MAX:,} or fewer", field="quantity"
+        )
     try:
         term = Term.parse(data.term_key or "")
     except ValueError:

@@ -18,8 +18,8 @@ def q(quote_id: int, price: int, minutes: int = 0, **values: object) -> QuoteToJ
         quote_id=quote_id,
         unit_price_pence=price,
         received_at=T + timedelta(minutes=minutes),
-        compliant=values.pop("compliant", True),  # type: ignore[arg-type]
-        **values,  # type: ignore[arg-type]
+        compliant=values.pop("compliant", True),
+        **values,
     )
 
 
