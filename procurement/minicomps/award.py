@@ -341,9 +341,15 @@ def _tell_outcome(
             )
             subject = f"Quote request {mini.reference}: not successful"
         else:
+            # Its own place and the method, never another supplier's price.
+            method = (
+                "lowest compliant price"
+                if mini.award_method is AwardMethod.LOWEST_PRICE
+                else f"weighted score (price {mini.price_weight}%, quality {mini.quality_weight}%)"
+            )
             message = (
-                f"Your quote for “{mini.title}” ({mini.school.name}) was not successful: it "
-                f"was placed {quote.rank} of {places}. {decision.explanation}"
+                f"Your quote for “{mini.title}” ({mini.school.name}) was not successful: by "
+                f"{method} it was placed {quote.rank} of {places}."
             )
             subject = f"Quote request {mini.reference}: not successful"
         tell_suppliers(
