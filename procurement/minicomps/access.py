@@ -145,7 +145,6 @@ def invitable_contracts(key: FrameworkKey, school_id: int, today: date) -> list[
         c
         for c in framework_contracts(key)
         if c.status is ContractStatus.ACTIVE
-        and c.starts_on <= c.ends_on
         and c.ends_on >= today
         and any(s.school_id == school_id for s in c.schools)
     ]
@@ -190,13 +189,22 @@ def get_for_user(mini_competition_id: int, user: User) -> MiniCompetition:
     return found
 
 
-def list_for_user(user: User) -> list[MiniCompetition]:
-    """The mini-competitions this user may see, newest first."""
+def list_for_user(user: User, key: FrameworkKey | None = None) -> list[MiniCompetition]:
+    """The mini-competitions this user may see (on one framework, if given), newest first."""
+    stmt = _visible(user)
+    if key is not None:
+        stmt = stmt.where(
+            MiniCompetition.source == key.source,
+            MiniCompetition.source_id == key.source_id
+            if key.source_id is not None
+            else MiniCompetition.source_id.is_(None),
+            MiniCompetition.service_id == key.service_id,
+        )
     return list(
         db.session.scalars(
-            _visible(user)
-            .order_by(MiniCompetition.created_at.desc(), MiniCompetition.id.desc())
-            .options(selectinload(MiniCompetition.school), selectinload(MiniCompetition.service))
+            stmt.order_by(MiniCompetition.created_at.desc(), MiniCompetition.id.desc()).options(
+                selectinload(MiniCompetition.school), selectinload(MiniCompetition.service)
+            )
         )
     )
 

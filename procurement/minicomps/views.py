@@ -37,12 +37,7 @@ def contract_framework(contract_id: int):
         service=service,
         unit=service.unit.value if service else "unit",
         may_run=bool(framework.buyer_school_ids) and framework.is_framework,
-        minis=[
-            m
-            for m in access.list_for_user(current_user)
-            if (m.source.value, m.source_id, m.service_id)
-            == (framework.key.source, framework.key.source_id, framework.key.service_id)
-        ],
+        minis=access.list_for_user(current_user, framework.key),
     )
 
 
