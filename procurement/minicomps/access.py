@@ -97,8 +97,8 @@ def buyer_school_ids(user: User, school_ids: list[int]) -> list[int]:
     """Of these schools, the ones this user may run a mini-competition for."""
     if user.role is Role.COMMITTEE:
         return list(school_ids)
-    if user.role in SCHOOL_ROLES and user.school_id in school_ids:
-        return [user.school_id]
+    if user.role in SCHOOL_ROLES and user.school_id is not None:
+        return [user.school_id] if user.school_id in school_ids else []
     if user.role is Role.TRUST and user.trust_id is not None:
         trust_schools = set(
             db.session.scalars(

@@ -27,7 +27,6 @@ class MiniCompetitionPage:
     own_quote: MiniCompetitionQuote | None
     quotes: list[MiniCompetitionQuote]  # the quotes this reader may see
     invited: list[str]  # supplier names, in framework order
-    winner: MiniCompetitionQuote | None
     unscored: int  # compliant quotes still without a quality score (weighted awards)
 
 
@@ -49,9 +48,6 @@ def page_for(mini: MiniCompetition, user: User, now: datetime) -> MiniCompetitio
             (q for q in ordered if q.status is QuoteStatus.SUBMITTED),
             key=lambda q: (q.rank is None, q.rank or 0, *_framework_order(q)),
         )
-    winner = next((q for q in mini.quotes if q.rank == 1), None)
-    if winner is not None and not may_read_all and winner is not own:
-        winner = None
     unscored = sum(1 for q in mini.quotes if q.compliant and q.quality_score is None)
     return MiniCompetitionPage(
         mini=mini,
@@ -62,7 +58,6 @@ def page_for(mini: MiniCompetition, user: User, now: datetime) -> MiniCompetitio
         own_quote=own,
         quotes=quotes,
         invited=[q.provider.name for q in ordered],
-        winner=winner,
         unscored=unscored,
     )
 
