@@ -150,7 +150,7 @@ def invitable_contracts(key: FrameworkKey, school_id: int, today: date) -> list[
     ]
 
 
-def _visible(user: User) -> sa.Select[tuple[MiniCompetition]]:
+def _visible(user: User) -> sa.Select[MiniCompetition]:
     stmt = sa.select(MiniCompetition)
     if user.role in PARTNERSHIP_ROLES:
         return stmt
