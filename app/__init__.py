@@ -32,6 +32,7 @@ MODEL_MODULES = (
     "procurement.contracts.models",
     "procurement.rounds.models",
     "procurement.tenders.models",
+    "procurement.minicomps.models",
 )
 
 

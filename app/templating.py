@@ -46,6 +46,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ("Tenders", "procurement.tenders", frozenset({Role.COMMITTEE, Role.ADMIN, Role.PROVIDER})),
     ("Contracts", "procurement.contracts", frozenset(Role) - APPROVERS_ONLY),
     ("Invoices", "marketplace.invoices", frozenset({Role.SBM, Role.HEAD, Role.TRUST})),
+    ("Quote requests", "procurement.mini_competitions", frozenset({Role.PROVIDER})),
     ("Payments", "marketplace.provider_payables", frozenset({Role.PROVIDER})),
     ("Ratings", "marketplace.provider_ratings", frozenset({Role.PROVIDER})),
     ("Billing", "marketplace.billing", frozenset({Role.ADMIN})),

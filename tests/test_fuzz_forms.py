@@ -45,9 +45,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.account_links import LinkPurpose, make_token
+from app.calendar import Term
 from app.extensions import db
 from app.models import MembershipTerm
-from app.time import utcnow
+from app.time import london_date, utcnow
 from marketplace.orders import acceptance, basket, decisions
 from marketplace.orders import drafting as order_drafting
 from marketplace.orders.models import OrderStatus
@@ -58,6 +59,8 @@ from marketplace.supply import timesheets as supply_timesheets
 from marketplace.supply.rules import RateUnit
 from procurement.contracts import amendments as contract_amendments
 from procurement.contracts.models import AmendmentKind, ContractTier
+from procurement.minicomps import award as mini_award
+from procurement.minicomps.rules import earliest_deadline_day
 from procurement.rounds.models import RoundNotice
 from procurement.tenders import clarifications
 from tests import factories
@@ -67,6 +70,9 @@ from tests.marketplace.supply.conftest import NOW as SUPPLY_NOW
 from tests.marketplace.supply.conftest import book as supply_book
 from tests.marketplace.supply.conftest import make_supply
 from tests.marketplace.supply.conftest import post as supply_post
+from tests.procurement.minicomps.factories import make_framework
+from tests.procurement.minicomps.factories import quote as mini_quote
+from tests.procurement.minicomps.factories import start as start_mini_competition
 from tests.procurement.rounds.factories import make_round_world
 from tests.procurement.tenders.factories import (
     evaluate,
@@ -245,6 +251,28 @@ def build_world() -> tuple[factories.World, Ids]:
                 indexation_bp=320,
             ),
         ).id
+
+    framework = make_framework(world)  # A and B: a framework of two, with mini-competitions
+    ids["framework_contract"] = framework.contract_a.id
+    mc_open = start_mini_competition(framework)
+    mini_quote(mc_open, world.provider_user_a, 25_000, utcnow())
+    ids["mc_open"] = mc_open.id
+    ten_days_ago = utcnow() - timedelta(days=10)
+    ids["mc_closed"] = start_mini_competition(framework, started=ten_days_ago).id
+    mc_opened = start_mini_competition(framework, started=ten_days_ago)
+    mini_quote(mc_opened, world.provider_user_a, 25_000, ten_days_ago)
+    mini_quote(mc_opened, world.provider_user_b, 26_000, ten_days_ago)
+    mini_award.open_quotes(mc_opened.id, world.sbm_a, now=mc_opened.deadline_at)
+    ids["mc_opened"] = mc_opened.id
+    ids["mc_opened_quote"] = next(q.id for q in mc_opened.quotes if q.unit_price_pence)
+    mc_weighted = start_mini_competition(
+        framework, started=ten_days_ago, award_method="weighted", price_weight=60,
+        quality_weight=40,
+    )  # fmt: skip
+    mini_quote(mc_weighted, world.provider_user_a, 25_000, ten_days_ago)
+    mini_award.open_quotes(mc_weighted.id, world.sbm_a, now=mc_weighted.deadline_at)
+    ids["mc_weighted"] = mc_weighted.id
+    ids["mc_weighted_quote"] = next(q.id for q in mc_weighted.quotes if q.unit_price_pence)
 
     rw = make_round_world(world)
     ids["round"] = rw.buying_round.id
@@ -683,6 +711,65 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             "committee",
             f"/tenders/{i.tender_open}/clarifications/{i.clarification}/answer",
             valid={"answer": "On the date in the notice."},
+        ),
+        Case(
+            "procurement.mini_competition_new",
+            "sbm",
+            f"/contracts/{i.framework_contract}/mini-competitions/new",
+            valid={
+                "school_id": str(school),
+                "title": "Fuzz quote request",
+                "requirement": "Five days.",
+                "quantity": "5",
+                "term_key": Term.containing(london_date(utcnow())).key,
+                "deadline_on": (earliest_deadline_day(utcnow()) + timedelta(days=7)).isoformat(),
+                "deadline_time": "12:00",
+                "award_method": "lowest_price",
+                "po_number": "PO-FUZZ",
+            },
+        ),
+        Case(
+            "procurement.mini_competition_quote",
+            "provider",
+            f"/mini-competitions/{i.mc_open}/quote",
+            valid={"unit_price": "240.00", "declared_compliant": "y"},
+        ),
+        Case(
+            "procurement.mini_competition_withdraw",
+            "provider",
+            f"/mini-competitions/{i.mc_open}/quote/withdraw",
+            page=f"/mini-competitions/{i.mc_open}",
+        ),
+        Case(
+            "procurement.mini_competition_cancel",
+            "sbm",
+            f"/mini-competitions/{i.mc_open}/cancel",
+            valid={"reason": "Covered in-house"},
+        ),
+        Case(
+            "procurement.mini_competition_open",
+            "sbm",
+            f"/mini-competitions/{i.mc_closed}/open",
+            page=f"/mini-competitions/{i.mc_closed}",
+        ),
+        Case(
+            "procurement.mini_competition_set_aside",
+            "sbm",
+            f"/mini-competitions/{i.mc_opened}/quotes/{i.mc_opened_quote}/set-aside",
+            valid={"reason": "No DBS evidence"},
+        ),
+        Case(
+            "procurement.mini_competition_award",
+            "sbm",
+            f"/mini-competitions/{i.mc_opened}/award",
+            page=f"/mini-competitions/{i.mc_opened}",
+        ),
+        Case(
+            "procurement.mini_competition_score",
+            "sbm",
+            f"/mini-competitions/{i.mc_weighted}/quotes/{i.mc_weighted_quote}/score",
+            page=f"/mini-competitions/{i.mc_weighted}",
+            valid={"score": "70"},
         ),
         Case(
             "procurement.tender_bid_form",

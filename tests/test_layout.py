@@ -53,6 +53,7 @@ PURE = (
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",
+    "procurement.minicomps.rules",
     "procurement.rounds.rules",
     "procurement.contracts.rules",
 )

@@ -77,6 +77,20 @@ ACCOUNTS = [
         provider="Ealing Supply Partners",
     ),
     DemoAccount(
+        "psychology@demo.pooled.test",
+        "Helen Okafor",
+        Role.PROVIDER,
+        "framework supplier, Northfields Psychology Associates (quotes in mini-competitions)",
+        provider="Northfields Psychology Associates",
+    ),
+    DemoAccount(
+        "eps@demo.pooled.test",
+        "Tom Lewis",
+        Role.PROVIDER,
+        "framework supplier, Ealing Educational Psychology Service",
+        provider="Ealing Educational Psychology Service",
+    ),
+    DemoAccount(
         "nonmember-sbm@demo.pooled.test",
         "Owen Price",
         Role.SBM,

@@ -25,6 +25,7 @@ from app.demo.accounts import seed_accounts
 from app.demo.activity import seed_demo_activity
 from app.demo.catalogue import seed_catalogue
 from app.demo.contracts import seed_demo_amendments
+from app.demo.minicomps import seed_demo_mini_competition
 from app.demo.providers import seed_application, seed_compliance
 from app.demo.ratings import seed_demo_ratings
 from app.demo.rounds import seed_demo_round
@@ -86,6 +87,7 @@ def seed(data_dir: Path) -> dict[str, int]:
     added["contract changes"] = seed_demo_amendments()  # an indexation, an extension (issue 16)
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
     added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)
+    added["mini-competitions"] = seed_demo_mini_competition()  # on the tender's framework
     added["compliance documents"] += seed_compliance(london_today())  # the supply agencies'
     added.update(seed_demo_ratings(london_today()))  # ratings of delivered work, a reply
     return added

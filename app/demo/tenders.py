@@ -1,4 +1,5 @@
-"""Demo tenders for the demo partnership: one open for bids, one complete with its contract.
+"""Demo tenders for the demo partnership: one open for bids, one complete with its contracts
+(a framework of two ranked suppliers, where app.demo.minicomps runs a mini-competition).
 
 Both are built through the real use cases on an injected clock (the completed one in the past),
 so their audit trails and OCDS releases are what the app itself writes. Safe to run again: each
@@ -245,10 +246,11 @@ def _complete_tender(committee: User, committee2: User, now: datetime) -> Tender
         committee,
         drafting.LotInput(
             title="Educational psychology days",
-            description="About 900 days over two years across the partnership.",
+            description="About 900 days over two years across the partnership, from a "
+            "framework of two suppliers ranked by the award.",
             service_id=_service_id("educational-psychology") or 0,
             expected_volume=900,
-            max_suppliers=1,
+            max_suppliers=2,
         ),
         now=started,
     )

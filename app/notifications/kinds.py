@@ -42,6 +42,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("clarification_answered", "Clarification answers on tenders you follow"),
     Kind("tender_update", "Changes, cancellations and contracts of tenders you bid in"),
     Kind("bid_deadline", "Bid deadlines coming up"),
+    Kind("mini_competition", "Mini-competitions: quote requests to you and their outcomes"),
     Kind("standstill_letter", "Award decisions on your bids (standstill letters)", required=True),
     Kind("contract_ending", "Contracts ending"),
     Kind("contract_changed", "Contract changes and terminations (and changes to approve)"),

@@ -42,6 +42,9 @@ class Contract(Model):
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     capacity: Mapped[int | None]
+    # Place in a framework (several contracts from one award for the same service): the
+    # awarded bid's rank, 1 = best; schools direct-award by it. None when not ranked.
+    framework_rank: Mapped[int | None]
     awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The latest end date an approved extension may reach (None: the contract cannot be

@@ -184,6 +184,8 @@ def enter_into_contracts(
             starts_on=tender.contract_starts_on,
             ends_on=tender.contract_ends_on,
             capacity=bid.capacity,
+            # A lot awarded to several suppliers is a framework: schools direct-award by rank.
+            framework_rank=bid.rank if lot.max_suppliers > 1 else None,
             awarded_at=tender.award_decided_at or now,
             created_at=now,
             tiers=[

@@ -15,6 +15,8 @@ HOME_CAPTIONS = {
     "head@demo.pooled.test": "Greenwood Primary School",
     "provider@demo.pooled.test": "West London Counselling Collective",
     "agency@demo.pooled.test": "Ealing Supply Partners",
+    "psychology@demo.pooled.test": "Northfields Psychology Associates",
+    "eps@demo.pooled.test": "Ealing Educational Psychology Service",
     "trust@demo.pooled.test": "Ealing Learning Partnership Trust",
     "governor@demo.pooled.test": "Greenwood Primary School",
     "nonmember-sbm@demo.pooled.test": "Khalsa Primary School",

@@ -10,6 +10,7 @@ from marketplace.catalogue.models import Service, ServiceKind
 from marketplace.offers.models import Offer, OfferStatus
 from marketplace.orders.models import BasketLine, Order, OrderKind, OrderStatus
 from procurement.contracts.models import Contract, ContractSchool
+from procurement.minicomps.models import MiniCompetition, MiniCompetitionStatus
 
 
 def count(model) -> int:
@@ -67,7 +68,12 @@ def test_the_logins_are_printed(runner):
 def test_the_demo_has_a_term_of_real_activity(runner):
     """Orders at every stage, an awarded round with savings, billing and grants."""
     runner.invoke(args=["demo", "seed"])
-    statuses = set(db.session.scalars(sa.select(Order.status).where(Order.kind == OrderKind.ORDER)))
+    # Orders placed from the catalogue (PO numbers DEMO-…): an offer of a provider that also
+    # holds a contract the school takes part in (the educational psychology framework) is
+    # priced at the contract and placed as a call-off, so both kinds count.
+    statuses = set(
+        db.session.scalars(sa.select(Order.status).where(Order.po_number.like("DEMO-%")))
+    )
     assert {
         OrderStatus.DRAFT,
         OrderStatus.SUBMITTED,
@@ -92,6 +98,13 @@ def test_the_demo_has_a_term_of_real_activity(runner):
     assert all(charge <= alone for charge, alone in shares)  # no school pays more than alone
     assert sum(alone - charge for charge, alone in shares) > 0
     assert count(Grant) >= 2
+    # The educational psychology tender is a framework of two ranked suppliers, and Greenwood
+    # ran a mini-competition on it that ended in a call-off order to the winner.
+    ranks = db.session.scalars(sa.select(Contract.framework_rank).order_by(Contract.id)).all()
+    assert sorted(r for r in ranks if r is not None) == [1, 2]
+    mini = db.session.scalar(sa.select(MiniCompetition))
+    assert mini.status is MiniCompetitionStatus.AWARDED
+    assert db.session.get(Order, mini.order_id).kind is OrderKind.CALL_OFF
     own = db.session.scalar(sa.select(School).where(School.urn == 101899))
     assert (
         db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.school_id == own.id)) >= 1
