@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0022_mini_competitions'
-down_revision = '0020_vacancy_documents'
+revision = "0022_mini_competitions"
+down_revision = "0020_vacancy_documents"
 branch_labels = None
 depends_on = None
 

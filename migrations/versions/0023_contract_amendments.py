@@ -3,7 +3,7 @@ indexation, new prices, extension, volume change) with what they changed, how fa
 may be extended, and early termination
 
 Revision ID: 0023_contract_amendments
-Revises: 0020_vacancy_documents
+Revises: 0022_mini_competitions
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_contract_amendments"
-down_revision = "0020_vacancy_documents"
+down_revision = "0022_mini_competitions"
 branch_labels = None
 depends_on = None
 
