@@ -4,6 +4,7 @@ same use case as `flask setup`), then from the modules beside this one:
 schools and memberships (schools.py), services, providers and offers (catalogue.py), the
 providers' compliance documents and a provider application (providers.py), the
 sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
+and call-offs drawing the tender's contract down (calloffs.py),
 and the term's orders, awarded round, billing and grants (activity.py), then the supply
 managed service and the vacancies board (supply.py).
 
@@ -21,6 +22,7 @@ from flask import current_app
 from app import partnership
 from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
+from app.demo.calloffs import seed_demo_call_offs
 from app.demo.activity import seed_demo_activity
 from app.demo.catalogue import seed_catalogue
 from app.demo.providers import seed_application, seed_compliance
@@ -80,6 +82,7 @@ def seed(data_dir: Path) -> dict[str, int]:
     db.session.commit()
     added["approval chains"] = seed_demo_approval_chain()  # Greenwood's head sets a second step
     added["tenders"] = seed_demo_tenders()  # demo tenders (issue 5)
+    added["contract call-offs"] = seed_demo_call_offs(london_today())  # drawing a contract down
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
     added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)
     added["compliance documents"] += seed_compliance(london_today())  # the supply agencies'
