@@ -22,8 +22,8 @@ from flask import current_app
 from app import partnership
 from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
-from app.demo.calloffs import seed_demo_call_offs
 from app.demo.activity import seed_demo_activity
+from app.demo.calloffs import seed_demo_call_offs
 from app.demo.catalogue import seed_catalogue
 from app.demo.providers import seed_application, seed_compliance
 from app.demo.rounds import seed_demo_round

@@ -279,9 +279,7 @@ def call_off(
     """
     today = today or london_today()
     contract = _load(contract_id, lock=True)
-    priced = quote(
-        contract, school_id, actor, term_key=term_key, quantity=quantity, today=today
-    )
+    priced = quote(contract, school_id, actor, term_key=term_key, quantity=quantity, today=today)
     try:
         po = clean_po(po_number)
     except InvalidOrder as exc:
@@ -291,7 +289,9 @@ def call_off(
         raise InvalidCallOff(f"Notes must be {NOTES_MAX} characters or fewer", field="notes")
     if priced.member is None:
         db.session.add(
-            ContractSchool(contract_id=contract.id, school_id=priced.school.id, allocated_quantity=0)
+            ContractSchool(
+                contract_id=contract.id, school_id=priced.school.id, allocated_quantity=0
+            )
         )
         audit.record(
             actor,

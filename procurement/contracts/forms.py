@@ -49,6 +49,4 @@ class CallOffTermsForm(FlaskForm):
         validators=[Optional()],
         allow_zero=False,
     )
-    open_to_new_schools = BooleanField(
-        "Schools that join later may call off under this contract"
-    )
+    open_to_new_schools = BooleanField("Schools that join later may call off under this contract")

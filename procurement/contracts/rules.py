@@ -118,7 +118,9 @@ def drawdown_problem(
     value_left = current.value_left_pence
     if value_left is not None and total_pence > value_left:
         if value_left == 0:
-            return f"Contract {reference} has reached its maximum value: nothing is left to call off"
+            return (
+                f"Contract {reference} has reached its maximum value: nothing is left to call off"
+            )
         return (
             f"Contract {reference} has only {format_pence(value_left)} of its maximum value left, "
             f"and this call-off costs {format_pence(total_pence)}"

@@ -68,9 +68,7 @@ def contract_call_off(contract_id: int):
         school_id = _school_id(form, page)
         try:
             if school_id is None:
-                raise InvalidCallOff(
-                    "Choose the school you are calling off for", field="school_id"
-                )
+                raise InvalidCallOff("Choose the school you are calling off for", field="school_id")
             if request.form.get("action") == "price":
                 priced = calloffs.quote(
                     page.contract,
