@@ -25,7 +25,7 @@ from app import audit
 from app.calendar import Term
 from app.extensions import db
 from app.models import Role, School, User
-from app.money import format_pence
+from app.money import format_pence, multiply
 from app.time import london_today
 from app.use_case import use_case
 from marketplace.catalogue.models import Service
@@ -181,7 +181,7 @@ class CallOffQuote:
 
     @property
     def total_pence(self) -> int:
-        return self.quantity * self.unit_price_pence
+        return multiply(self.unit_price_pence, self.quantity)
 
 
 def _parse_term(term_key: str | None) -> Term:
@@ -199,7 +199,6 @@ def quote(
     term_key: str | None,
     quantity: object,
     today: date,
-    current: rules.Drawdown | None = None,
 ) -> CallOffQuote:
     """Check that this person may call off this quantity for this school and term under the
     contract, and price it: the school's own awarded price, else the contract's tier price for
@@ -243,9 +242,8 @@ def quote(
     if unit_price is None:
         raise CallOffRefused("This contract has no awarded prices to call off at.")
     priced = CallOffQuote(contract, school, term, quantity, unit_price, member)
-    current = current if current is not None else drawdown_of(contract)
     problem = rules.drawdown_problem(
-        current,
+        drawdown_of(contract),
         quantity=quantity,
         total_pence=priced.total_pence,
         unit=unit,
