@@ -247,6 +247,7 @@ def quote(
         quantity=quantity,
         total_pence=priced.total_pence,
         unit=unit,
+        units=order_rules.plural(unit, 2),
         reference=contract.reference,
     )
     if problem:

@@ -12,7 +12,6 @@ from datetime import date
 
 from app.calendar import Term
 from app.money import format_pence
-from marketplace.orders.rules import plural
 
 
 @dataclass(frozen=True)
@@ -104,16 +103,26 @@ def drawdown(
 
 
 def drawdown_problem(
-    current: Drawdown, *, quantity: int, total_pence: int, unit: str, reference: str
+    current: Drawdown,
+    *,
+    quantity: int,
+    total_pence: int,
+    unit: str,
+    reference: str,
+    units: str | None = None,
 ) -> str | None:
-    """A call-off must fit in what the contract has left, in units and in value."""
+    """A call-off must fit in what the contract has left, in units and in value. `unit` and
+    `units` name one and several of the service's units ("day", "days"; `units` is `unit` + "s"
+    unless given)."""
+    units = units or unit + "s"
     units_left = current.units_left
     if units_left is not None and quantity > units_left:
         if units_left == 0:
-            return f"Contract {reference} has no {plural(unit, 2)} left to call off"
+            return f"Contract {reference} has no {units} left to call off"
+        left_word = unit if units_left == 1 else units
         return (
-            f"Contract {reference} has only {units_left:,} {plural(unit, units_left)} left to "
-            f"call off, and this call-off needs {quantity:,}"
+            f"Contract {reference} has only {units_left:,} {left_word} left to call off, and "
+            f"this call-off needs {quantity:,}"
         )
     value_left = current.value_left_pence
     if value_left is not None and total_pence > value_left:
