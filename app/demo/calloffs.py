@@ -33,7 +33,8 @@ DEMO_CALL_OFFS = (
 )
 
 
-def _contract() -> Contract | None:
+def demo_contract() -> Contract | None:
+    """The contract the demo's completed tender awarded, if it is there."""
     tender_id = db.session.scalar(sa.select(Tender.id).where(Tender.title == COMPLETE_TITLE))
     if tender_id is None:
         return None
@@ -69,7 +70,7 @@ def _term(today: date, later: int) -> Term:
 
 def seed_demo_call_offs(today: date) -> int:
     """The contract's maximum value and its call-offs; how many call-offs were placed."""
-    contract = _contract()
+    contract = demo_contract()
     if contract is None:
         return 0
     if db.session.scalar(sa.select(Order.id).where(Order.contract_id == contract.id).limit(1)):
