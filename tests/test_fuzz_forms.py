@@ -70,6 +70,8 @@ from tests.marketplace.supply.conftest import NOW as SUPPLY_NOW
 from tests.marketplace.supply.conftest import book as supply_book
 from tests.marketplace.supply.conftest import make_supply
 from tests.marketplace.supply.conftest import post as supply_post
+from tests.procurement.contracts.factories import make_contract as make_awarded_contract
+from tests.procurement.contracts.factories import make_ep_provider
 from tests.procurement.minicomps.factories import make_framework
 from tests.procurement.minicomps.factories import quote as mini_quote
 from tests.procurement.minicomps.factories import start as start_mini_competition
@@ -288,6 +290,9 @@ def build_world() -> tuple[factories.World, Ids]:
     ids["catalogue_category"] = world.service.category_id
     supply = make_supply(world)
     ids["supply_contract"], ids["supply_agency_c"] = supply.contract.id, supply.agency_c.id
+    ids["calloff_contract"] = make_awarded_contract(  # school A calls off under it
+        make_ep_provider(), world.service, [world.school_a]
+    ).id
     factories.make_provider("Delta Teachers")  # an agency not yet on the contract
     ids["supply_request"] = supply_post(supply, starts_on=date(2026, 9, 8)).id
     ids["supply_proposal"] = supply_cover.propose(
@@ -875,6 +880,19 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             "committee",
             f"/contracts/{i.contract}/extension-limit",
             valid={"allowed_until": (utcnow().date() + timedelta(days=800)).isoformat()},
+        ),
+        Case(
+            "procurement.contract_call_off",
+            "sbm",
+            f"/contracts/{i.calloff_contract}/call-off",
+            valid={"term_key": term_key(), "quantity": "2", "po_number": "PO-FUZZ"},
+        ),
+        Case(
+            "procurement.contract_call_off_terms",
+            "committee",
+            f"/contracts/{i.calloff_contract}/call-off-terms",
+            page=f"/contracts/{i.calloff_contract}",
+            valid={"terms-value": "5000"},
         ),
         Case(
             "marketplace.supply_contract_new",

@@ -4,9 +4,9 @@ same use case as `flask setup`), then from the modules beside this one:
 schools and memberships (schools.py), services, providers and offers (catalogue.py), the
 providers' compliance documents and a provider application (providers.py), the
 sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
-and their contract's changes (contracts.py), the term's orders, awarded round, billing and
-grants (activity.py), then the supply managed service and the vacancies board (supply.py),
-then ratings of delivered work (ratings.py).
+and their contract's changes (contracts.py) and call-offs drawing it down (calloffs.py), the
+term's orders, awarded round, billing and grants (activity.py), then the supply managed service
+and the vacancies board (supply.py), then ratings of delivered work (ratings.py).
 
 `seed()` is safe to run again: it looks everything up by its natural key first.
 """
@@ -23,6 +23,7 @@ from app import partnership
 from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
 from app.demo.activity import seed_demo_activity
+from app.demo.calloffs import seed_demo_call_offs
 from app.demo.catalogue import seed_catalogue
 from app.demo.contracts import seed_demo_amendments
 from app.demo.minicomps import seed_demo_mini_competition
@@ -85,6 +86,7 @@ def seed(data_dir: Path) -> dict[str, int]:
     added["approval chains"] = seed_demo_approval_chain()  # Greenwood's head sets a second step
     added["tenders"] = seed_demo_tenders()  # demo tenders (issue 5)
     added["contract changes"] = seed_demo_amendments()  # an indexation, an extension (issue 16)
+    added["contract call-offs"] = seed_demo_call_offs(london_today())  # drawing a contract down
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
     added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)
     added["mini-competitions"] = seed_demo_mini_competition()  # on the tender's framework

@@ -3,7 +3,7 @@ a school's sealed quote request among a framework's suppliers, with one quote ro
 supplier
 
 Revision ID: 0022_mini_competitions
-Revises: 0020_vacancy_documents
+Revises: 0021_contract_calloffs
 Create Date: 2026-12-06 10:05:27.373234
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0022_mini_competitions"
-down_revision = "0020_vacancy_documents"
+down_revision = "0021_contract_calloffs"
 branch_labels = None
 depends_on = None
 

@@ -41,10 +41,17 @@ class Contract(Model):
     status: Mapped[ContractStatus] = enum_column(ContractStatus, default=ContractStatus.PENDING)
     starts_on: Mapped[date]
     ends_on: Mapped[date]
+    # Units call-offs may draw down in total (None: not limited).
     capacity: Mapped[int | None]
     # Place in a framework (several contracts from one award for the same service): the
     # awarded bid's rank, 1 = best; schools direct-award by it. None when not ranked.
     framework_rank: Mapped[int | None]
+    # The contract's maximum value in pence, excluding VAT, that call-offs may draw down in total
+    # (None: no cap); see procurement.contracts.rules.Drawdown.
+    value_pence: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Whether schools not taking part when it was awarded may call off under it (each call-off
+    # then adds the school with no allocated units).
+    open_to_new_schools: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The latest end date an approved extension may reach (None: the contract cannot be

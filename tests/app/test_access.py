@@ -264,3 +264,20 @@ def test_an_application_and_a_providers_documents_are_for_the_office_and_that_pr
         assert statuses == (403, 403, 403)
     if role == "provider":  # its own file, never another provider's: there is no id to ask for
         assert client.get("/provider/compliance/dbs/file").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_contracts_call_off_page_is_for_the_schools_taking_part(client, auth, world, role):
+    from tests.procurement.contracts.factories import make_contract, make_ep_provider
+
+    contract = make_contract(make_ep_provider(), world.service, [world.school_b])
+    taking_part = make_contract(make_ep_provider(), world.service, [world.school_a])
+    sign_in_as(auth, world, role)
+    other = client.get(f"/contracts/{contract.id}/call-off")
+    own = client.get(f"/contracts/{taking_part.id}/call-off")
+    if role == "anonymous":
+        assert (own.status_code, other.status_code) == (302, 302)
+    elif role in ("sbm", "head", "trust"):  # school A's own staff, and its trust
+        assert (own.status_code, other.status_code) == (200, 403)
+    else:  # governors, providers, the committee and the admin never call off
+        assert (own.status_code, other.status_code) == (404, 404)

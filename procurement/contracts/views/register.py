@@ -14,6 +14,7 @@ from procurement.blueprint import bp
 from procurement.contracts import services as register_service
 from procurement.contracts.models import ContractSource
 from procurement.contracts.views.amendments import amendment_section
+from procurement.contracts.views.calloffs import drawdown_context
 from procurement.tenders.models import Tender
 
 
@@ -59,4 +60,5 @@ def contract_detail(contract_id: int):
         is_school=current_user.role in SCHOOL_ROLES,
         ratings=ratings.contract_ratings(contract.id),
         **amendment_section(contract),
+        **drawdown_context(contract, current_user),
     )

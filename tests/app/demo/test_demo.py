@@ -8,7 +8,13 @@ from app.models import Grant, Membership, Provider, School, User
 from marketplace.billing.models import Invoice, InvoiceStatus
 from marketplace.catalogue.models import Service, ServiceKind
 from marketplace.offers.models import Offer, OfferStatus
-from marketplace.orders.models import BasketLine, Order, OrderKind, OrderStatus
+from marketplace.orders.models import (
+    ORDER_RESERVING_STATUSES,
+    BasketLine,
+    Order,
+    OrderKind,
+    OrderStatus,
+)
 from procurement.contracts.models import Contract, ContractSchool
 from procurement.minicomps.models import MiniCompetition, MiniCompetitionStatus
 
@@ -173,3 +179,23 @@ def test_the_demo_providers_are_compliant_one_expiring_soon_and_an_application_w
         sa.select(Offer).join(Service).where(Service.kind == ServiceKind.TRADED)
     ).all()
     assert all(o.non_member_uplift_bp == 1_500 for o in traded)
+
+
+def test_the_demo_tender_contract_is_drawn_down_by_call_offs_without_an_offer(runner):
+    from app.demo.calloffs import MAX_VALUE_PENCE, demo_contract
+    from procurement.contracts.calloffs import drawdown_of
+
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    contract = demo_contract()
+    assert contract is not None and contract.value_pence == MAX_VALUE_PENCE
+    under = list(db.session.scalars(sa.select(Order).where(Order.contract_id == contract.id)))
+    # The four placed from the call-off page; orders of the provider's catalogue offer that
+    # the contract priced draw it down too.
+    call_offs = [o for o in under if o.offer_id is None]
+    assert len(call_offs) == 4 and all(o.kind is OrderKind.CALL_OFF for o in call_offs)
+    assert len({o.school_id for o in call_offs}) == 3  # Greenwood and two of its trust's
+    drawdown = drawdown_of(contract)
+    held = sum(o.quantity for o in under if o.status in ORDER_RESERVING_STATUSES)
+    assert drawdown.used_units == held >= 4 + 6 + 25 + 12
+    assert len(drawdown.by_term) >= 2 and drawdown.units_left == contract.capacity - held
