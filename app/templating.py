@@ -44,6 +44,12 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ),
     ("Tenders", "procurement.tenders", frozenset({Role.COMMITTEE, Role.ADMIN, Role.PROVIDER})),
     ("Contracts", "procurement.contracts", frozenset(Role) - APPROVERS_ONLY),
+    ("Pipeline", "procurement.pipeline", frozenset({Role.COMMITTEE, Role.ADMIN})),
+    (
+        "Outside contracts",
+        "procurement.external_contracts",
+        frozenset({Role.SBM, Role.HEAD, Role.TRUST}),
+    ),
     ("Invoices", "marketplace.invoices", frozenset({Role.SBM, Role.HEAD, Role.TRUST})),
     ("Payments", "marketplace.provider_payables", frozenset({Role.PROVIDER})),
     ("Billing", "marketplace.billing", frozenset({Role.ADMIN})),

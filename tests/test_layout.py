@@ -53,6 +53,8 @@ PURE = (
     "procurement.tenders.scoring",
     "procurement.tenders.rules",
     "procurement.rounds.rules",
+    "procurement.pipeline.rules",
+    "procurement.pipeline.presenters",
 )
 PURE_THIRD_PARTY = {"procurement.optimizer": {"pulp", "highspy"}, "app.calendar": {"holidays"}}
 

@@ -43,7 +43,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("tender_update", "Changes, cancellations and contracts of tenders you bid in"),
     Kind("bid_deadline", "Bid deadlines coming up"),
     Kind("standstill_letter", "Award decisions on your bids (standstill letters)", required=True),
-    Kind("contract_ending", "Contracts ending"),
+    Kind("contract_ending", "Contracts ending: renewal reminders 120, 90 and 30 days before"),
     Kind("invoice", "Invoices issued and overdue"),
     Kind("payables_ready", "Payments for a term"),
     Kind("supply_cover", "Supply cover: requests for your agency, proposed workers, bookings"),
