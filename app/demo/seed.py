@@ -5,7 +5,8 @@ schools and memberships (schools.py), services, providers and offers (catalogue.
 providers' compliance documents and a provider application (providers.py), the
 sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
 and the term's orders, awarded round, billing and grants (activity.py), then the supply
-managed service and the vacancies board (supply.py).
+managed service and the vacancies board (supply.py), then the renewal pipeline's decisions
+and schools' outside contracts (pipeline.py).
 
 `seed()` is safe to run again: it looks everything up by its natural key first.
 """
@@ -23,6 +24,7 @@ from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
 from app.demo.activity import seed_demo_activity
 from app.demo.catalogue import seed_catalogue
+from app.demo.pipeline import seed_demo_pipeline
 from app.demo.providers import seed_application, seed_compliance
 from app.demo.rounds import seed_demo_round
 from app.demo.schools import seed_memberships, seed_schools
@@ -83,4 +85,5 @@ def seed(data_dir: Path) -> dict[str, int]:
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
     added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)
     added["compliance documents"] += seed_compliance(london_today())  # the supply agencies'
+    added.update(seed_demo_pipeline(london_today()))  # decisions, outside contracts (issue 16)
     return added

@@ -22,6 +22,7 @@ from app import audit
 from app.calendar import Term
 from app.extensions import db
 from app.models import School, User
+from app.money import half_up
 from app.time import format_date, london_instant, utcnow
 from app.use_case import use_case
 from marketplace.catalogue.models import Service
@@ -107,18 +108,19 @@ def _reference_prices(
         )
         for tier in contract.tiers
     ]
-    if not prices:
-        # A buying round's contract: each school's agreed unit price.
-        for unit_price in sorted({p.unit_price_pence for p in participants if p.unit_price_pence}):
-            prices.append(
-                ReferencePrice(
-                    contract_id=contract.id,
-                    service_id=contract.service_id,
-                    source=f"{source} (agreed price per unit at the award)",
-                    min_quantity=0,
-                    unit_price_pence=unit_price,
-                )
+    units = sum(p.allocated_quantity for p in participants if p.charge_pence is not None)
+    charges = sum(p.charge_pence or 0 for p in participants)
+    if not prices and units > 0:
+        # No tiers: the average charge per unit agreed at the award.
+        prices.append(
+            ReferencePrice(
+                contract_id=contract.id,
+                service_id=contract.service_id,
+                source=f"{source} (average charge per unit agreed at the award)",
+                min_quantity=0,
+                unit_price_pence=half_up(charges, units),
             )
+        )
     return prices
 
 

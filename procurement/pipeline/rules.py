@@ -128,13 +128,20 @@ class NextPeriod:
 
 def next_period(old_starts_on: date, old_ends_on: date, today: date) -> NextPeriod:
     """Bids due six weeks from today (at least two weeks before the old contract ends when it
-    can be); the new contract starts the day after the old one ends (or after the deadline)
-    and runs as long as the old one did, a year at least."""
+    can be, and never sooner than two weeks from today); the new contract starts the day after
+    the old one ends (or after the deadline) and runs as long as the old one did, in whole
+    months when the old one did, a year at least."""
     deadline = min(today + timedelta(weeks=6), old_ends_on - timedelta(weeks=2))
     deadline = max(deadline, today + timedelta(weeks=2))
     starts = max(old_ends_on + timedelta(days=1), deadline + timedelta(days=1))
-    length = max((old_ends_on - old_starts_on).days + 1, 365)
-    return NextPeriod(deadline, starts, starts + timedelta(days=length - 1))
+    after = old_ends_on + timedelta(days=1)
+    if after.day == old_starts_on.day:
+        months = (after.year - old_starts_on.year) * 12 + after.month - old_starts_on.month
+        ends = add_months(starts, max(months, 12)) - timedelta(days=1)
+    else:
+        length = max((old_ends_on - old_starts_on).days + 1, 365)
+        ends = starts + timedelta(days=length - 1)
+    return NextPeriod(deadline, starts, ends)
 
 
 def next_terms(after: date, count: int = 3) -> list[Term]:

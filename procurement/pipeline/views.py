@@ -49,7 +49,6 @@ def _pipeline_page(errors: list[str] | None = None, status: int = 200) -> Any:
         window_end=rules.window_end(today),
         reminder_days=rules.REMINDER_DAYS,
         action_form=ActionForm(),
-        joint_form=JointTenderForm(),
         is_committee=current_user.role is Role.COMMITTEE,
         errors=errors or [],
     ), status
