@@ -217,7 +217,7 @@ def draft_tender_from_contract(
     last 12 months), with its prices kept for evaluators only."""
     now = now or utcnow()
     require_committee(actor)
-    contract = get_pipeline_contract(contract_id, today)
+    contract = get_pipeline_contract(contract_id, today, lock=True)
     decision = _claim_decision(contract, actor, RenewalChoice.RETENDER, now)
     service = _active_service(contract.service_id)
     participants = _participants(contract)
@@ -271,7 +271,7 @@ def draft_round_from_contract(
     each school's volume of the last 12 months as its suggested pledge (committee only)."""
     now = now or utcnow()
     require_committee(actor)
-    contract = get_pipeline_contract(contract_id, today)
+    contract = get_pipeline_contract(contract_id, today, lock=True)
     decision = _claim_decision(contract, actor, RenewalChoice.ROUND, now)
     service = _active_service(contract.service_id)
     offers = list(

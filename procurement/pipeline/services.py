@@ -188,9 +188,16 @@ def pipeline_rows(today: date) -> list[PipelineRow]:
     return rows
 
 
-def get_pipeline_contract(contract_id: int, today: date) -> Contract:
-    """A contract still running (ended and terminated ones have nothing to decide); 404 else."""
-    contract = db.session.get(Contract, contract_id)
+def get_pipeline_contract(contract_id: int, today: date, *, lock: bool = False) -> Contract:
+    """A contract still running (ended and terminated ones have nothing to decide); 404 else.
+
+    `lock`: the row stays locked until the use case commits (PostgreSQL: SELECT … FOR UPDATE),
+    so two committee members deciding or drafting at once take turns.
+    """
+    stmt = sa.select(Contract).where(Contract.id == contract_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    contract = db.session.scalar(stmt)
     if contract is None or contract.status not in LIVE or contract.ends_on < today:
         raise PipelineContractNotFound("Page not found")
     return contract
@@ -266,7 +273,7 @@ def record_decision(
     """Record (or change, until acted on) the committee's decision for a contract ending."""
     now = now or utcnow()
     require_committee(actor)
-    contract = get_pipeline_contract(contract_id, today)
+    contract = get_pipeline_contract(contract_id, today, lock=True)
     decision = decide_now(contract, actor, choice, note, now)
     db.session.commit()
     return decision
