@@ -203,10 +203,10 @@ def test_a_school_records_changes_and_removes_an_outside_contract(client, auth, 
     [
         ({"supplier_name": " "}, "Enter the supplier’s name"),
         ({"annual_value": "lots"}, "annual value"),
-        ({"annual_value": "99999999999"}, "£10,000,000"),
+        ({"annual_value": "10000000.01"}, "£10,000,000"),
         ({"ends_on": "2001-01-01"}, "already ended"),
         ({"service_id": "0", "category": ""}, "describe what the contract is for"),
-        ({"school_id": "999999"}, "choose from the list"),
+        ({"school_id": "999999"}, "Not a valid choice"),
     ],
 )
 def test_bad_outside_contracts_are_refused_with_a_named_error(
