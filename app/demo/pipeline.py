@@ -1,7 +1,8 @@
 """The demo's renewal pipeline, made through the pipeline's own use cases: the committee's
-decisions on contracts ending (one re-tender already drafted from its contract), and outside
-contracts recorded by the demo trust's finance lead for its three schools, lining up as a
-candidate for a joint tender, beside one of Greenwood's that does not line up.
+decisions on contracts ending (the soonest to be re-tendered, left for the committee to draft
+from the pipeline page: the browser journey does), and outside contracts recorded by the demo
+trust's finance lead for its three schools, lining up as a candidate for a joint tender (drafted
+from the pipeline), beside one of Greenwood's that does not line up.
 
 Safe to run twice: it does nothing once any outside contract is there.
 """
@@ -85,26 +86,28 @@ def _outside_contracts(today: date) -> int:
 
 
 def _decisions(today: date) -> int:
+    """A decision on each contract ending (the soonest to be re-tendered: the committee drafts
+    it from the pipeline page), and a joint tender drafted for the trust's HR contracts."""
     committee = _user("committee@demo.pooled.test")
     if committee is None or committee.role is not Role.COMMITTEE:
         return 0
-    rows = services.pipeline_rows(today)
-    made = 0
-    if rows:
-        try:
-            prefill.draft_tender_from_contract(rows[0].contract.id, committee, today)
-            made += 1
-        except DomainError:
-            pass  # e.g. its service has been retired: the others still get decisions
     notes = (
+        (RenewalChoice.RETENDER, "Re-tender for the next academic year: demand has grown."),
         (RenewalChoice.ROUND, "Pool it again with the spring term's pledges."),
         (RenewalChoice.LAPSE, "Demand has moved to the new framework; let it end."),
     )
-    for row, (choice, note) in zip(rows[1:], notes, strict=False):
-        if choice not in row.choices:
-            continue
-        services.record_decision(row.contract.id, committee, choice, note, today)
-        made += 1
+    made = 0
+    for row, (choice, note) in zip(services.pipeline_rows(today), notes, strict=False):
+        if choice in row.choices:
+            services.record_decision(row.contract.id, committee, choice, note, today)
+            made += 1
+    groups = [g for g in external.joint_groups(today) if g.service_id is not None]
+    if groups:
+        try:
+            prefill.draft_joint_tender([c.id for c in groups[0].contracts], committee, today)
+            made += 1
+        except DomainError:
+            pass  # e.g. the service has been retired: the decisions stand
     return made
 
 
