@@ -62,12 +62,12 @@ def send_renewal_reminders(today: date | None = None) -> int:
         return 0
     ids = [c.id for c in contracts]
     sent: dict[int, set[int]] = {cid: set() for cid in ids}
-    for contract_id, days in db.session.execute(
+    for contract_id, days_before in db.session.execute(
         sa.select(RenewalReminder.contract_id, RenewalReminder.days_before).where(
             RenewalReminder.contract_id.in_(ids)
         )
     ):
-        sent[contract_id].add(days)
+        sent[contract_id].add(days_before)
     decisions = {
         d.contract_id: d
         for d in db.session.scalars(

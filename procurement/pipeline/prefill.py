@@ -238,9 +238,12 @@ def draft_tender_from_contract(
         members,
         now,
     )
-    for item in (*_reference_prices(contract, participants), *volumes):
-        item.tender_id = tender.id
-        db.session.add(item)
+    prices = _reference_prices(contract, participants)
+    for price in prices:
+        price.tender_id = tender.id
+    for volume in volumes:
+        volume.tender_id = tender.id
+    db.session.add_all([*prices, *volumes])
     decision.tender_id = tender.id
     record(actor, tender, "tender", tender.id, "created", now, after=tender_fields(tender))
     record(
@@ -313,12 +316,13 @@ def draft_round_from_contract(
     )
     db.session.add(buying_round)
     db.session.flush()
-    for item in (
-        *_reference_prices(contract, participants),
-        *_reference_volumes(contract, participants, today),
-    ):
-        item.round_id = buying_round.id
-        db.session.add(item)
+    prices = _reference_prices(contract, participants)
+    volumes = _reference_volumes(contract, participants, today)
+    for price in prices:
+        price.round_id = buying_round.id
+    for volume in volumes:
+        volume.round_id = buying_round.id
+    db.session.add_all([*prices, *volumes])
     decision.round_id = buying_round.id
     audit.record(
         actor,

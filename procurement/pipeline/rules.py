@@ -149,7 +149,7 @@ def next_terms(after: date, count: int = 3) -> list[Term]:
     term = Term.containing(after + timedelta(days=1))
     if term.starts_on <= after:
         term = Term.containing(term.ends_on + timedelta(days=1))
-    terms = []
+    terms: list[Term] = []
     while len(terms) < count:
         terms.append(term)
         term = Term.containing(term.ends_on + timedelta(days=1))

@@ -109,6 +109,8 @@ def spend_by_contract(contract_ids: list[int]) -> dict[int, Spend]:
         .group_by(Order.contract_id, Order.status)
     )
     for contract_id, status, total, units in rows:
+        if contract_id is None:
+            continue  # not reached: the query selects orders under the contracts given
         row = spend[contract_id]
         if status is OrderStatus.DELIVERED:
             row.delivered_pence += int(total)

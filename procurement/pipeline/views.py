@@ -185,7 +185,7 @@ def external_contract_new():
     if not form.school_id.choices:
         abort(404)
     if not form.is_submitted():
-        form.school_id.data = form.school_id.choices[0][0]
+        form.school_id.data = external.schools_for(current_user)[0].id
     today = london_today()
     outcome = submit(form, lambda: external.add_external(form.to_input(), current_user, today))
     if outcome.done:
