@@ -30,6 +30,7 @@ MODEL_MODULES = (
     "marketplace.providers.models",
     "marketplace.ratings.models",
     "procurement.contracts.models",
+    "procurement.pipeline.models",
     "procurement.rounds.models",
     "procurement.tenders.models",
     "procurement.minicomps.models",

@@ -45,6 +45,12 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ),
     ("Tenders", "procurement.tenders", frozenset({Role.COMMITTEE, Role.ADMIN, Role.PROVIDER})),
     ("Contracts", "procurement.contracts", frozenset(Role) - APPROVERS_ONLY),
+    ("Pipeline", "procurement.pipeline", frozenset({Role.COMMITTEE, Role.ADMIN})),
+    (
+        "Outside contracts",
+        "procurement.external_contracts",
+        frozenset({Role.SBM, Role.HEAD, Role.TRUST}),
+    ),
     ("Invoices", "marketplace.invoices", frozenset({Role.SBM, Role.HEAD, Role.TRUST})),
     ("Quote requests", "procurement.mini_competitions", frozenset({Role.PROVIDER})),
     ("Payments", "marketplace.provider_payables", frozenset({Role.PROVIDER})),

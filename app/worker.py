@@ -21,7 +21,7 @@ TASK_MODULES = (
     "marketplace.billing.tasks",
     "marketplace.providers.tasks",
     "marketplace.supply.tasks",
-    "procurement.contracts.tasks",
+    "procurement.pipeline.tasks",
     "procurement.rounds.estimates",
     "procurement.rounds.tasks",
     "procurement.tenders.tasks",

@@ -1,4 +1,4 @@
-"""The procurement blueprint: the pages of buying rounds, tenders and contracts.
+"""The procurement blueprint: the pages of buying rounds, tenders, contracts and the pipeline.
 
 One blueprint for the domain (endpoints `procurement.*`); each subpackage's views (a `views.py`,
 or a `views/` package whose `__init__` imports its modules) add their routes to `bp`, and
@@ -19,6 +19,7 @@ def blueprint() -> Blueprint:
     from procurement.contracts import views as contract_views  # noqa: F401
     from procurement.minicomps import labels as minicomp_labels  # noqa: F401
     from procurement.minicomps import views as minicomp_views  # noqa: F401
+    from procurement.pipeline import views as pipeline_views  # noqa: F401
     from procurement.rounds import labels as round_labels  # noqa: F401
     from procurement.rounds import views as round_views  # noqa: F401
     from procurement.tenders import labels as tender_labels  # noqa: F401

@@ -61,6 +61,7 @@ from procurement.contracts import amendments as contract_amendments
 from procurement.contracts.models import AmendmentKind, ContractTier
 from procurement.minicomps import award as mini_award
 from procurement.minicomps.rules import earliest_deadline_day
+from procurement.pipeline import external as pipeline_external
 from procurement.rounds.models import RoundNotice
 from procurement.tenders import clarifications
 from tests import factories
@@ -335,6 +336,22 @@ def build_world() -> tuple[factories.World, Ids]:
             categories=["counselling"],
         )
     ).id
+    ids["pipeline_contract"] = make_contract(world.offer_b).id  # ends within 18 months
+    for school, supplier in ((world.school_a, "Fuzz HR Ltd"), (world.school_b, "Other HR Ltd")):
+        ids[f"external_{school.id}"] = pipeline_external.add_external(
+            pipeline_external.ExternalInput(
+                school_id=school.id,
+                supplier_name=supplier,
+                service_id=world.service.id,
+                category="",
+                annual_value_pence=500_000,
+                ends_on=utcnow().date() + timedelta(days=120),
+                notes="",
+            ),
+            world.sbm_a if school is world.school_a else world.sbm_b,
+            utcnow().date(),
+        ).id
+    ids["external_contract"] = ids[f"external_{world.school_a.id}"]
     tokens["reset"] = make_token(world.sbm_b, LinkPurpose.PASSWORD_RESET)
     tokens["invitation"] = make_token(world.sbm_b, LinkPurpose.INVITATION)
     tokens["gias_preview"] = _held_gias_upload()
@@ -1142,6 +1159,52 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             page="/provider/ratings",
             valid={f"rating-{i.rating}-reply": "Thank you for the rating"},
         ),
+        Case(
+            "procurement.pipeline_decision",
+            "committee",
+            f"/pipeline/contracts/{i.pipeline_contract}/decision",
+            valid={"choice": "lapse"},
+        ),
+        Case(
+            "procurement.pipeline_retender",
+            "committee",
+            f"/pipeline/contracts/{i.pipeline_contract}/retender",
+            page="/pipeline",
+        ),
+        Case(
+            "procurement.pipeline_round",
+            "committee",
+            f"/pipeline/contracts/{i.pipeline_contract}/round",
+            page="/pipeline",
+        ),
+        Case(
+            "procurement.pipeline_joint_tender",
+            "committee",
+            "/pipeline/joint-tender",
+            page="/pipeline",
+        ),
+        Case(
+            "procurement.external_contract_new",
+            "sbm",
+            "/external-contracts/new",
+            valid={
+                "supplier_name": "Acme HR",
+                "service_id": str(world.service.id),
+                "annual_value": "1200",
+                "ends_on": tomorrow,
+            },
+        ),
+        Case(
+            "procurement.external_contract_edit",
+            "sbm",
+            f"/external-contracts/{i.external_contract}/edit",
+        ),
+        Case(
+            "procurement.external_contract_delete",
+            "sbm",
+            f"/external-contracts/{i.external_contract}/delete",
+            page="/external-contracts",
+        ),
     ]
 
 
@@ -1352,6 +1415,8 @@ def _get_urls(app: Flask, ids: Ids, world: factories.World) -> list[tuple[str, s
         "provider_id": world.provider_a.id,
         "service_id": world.service.id,
         "trust_id": world.trust.id,
+        "contract_id": ids.pipeline_contract,
+        "external_id": ids.external_contract,
     }
     found: list[tuple[str, str]] = []
     for rule in app.url_map.iter_rules():
@@ -1374,7 +1439,7 @@ def _role_for(endpoint: str) -> str:
         return "head"
     if endpoint.startswith("admin.") or "billing" in endpoint or "dashboard" in endpoint:
         return "admin"
-    if endpoint.startswith("procurement.tender") or endpoint.startswith("procurement.contract"):
+    if endpoint.startswith(("procurement.tender", "procurement.contract", "procurement.pipeline")):
         return "committee"
     if "provider" in endpoint or "offer_edit" in endpoint:
         return "provider"

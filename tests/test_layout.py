@@ -56,6 +56,8 @@ PURE = (
     "procurement.minicomps.rules",
     "procurement.rounds.rules",
     "procurement.contracts.rules",
+    "procurement.pipeline.rules",
+    "procurement.pipeline.presenters",
 )
 PURE_THIRD_PARTY = {"procurement.optimizer": {"pulp", "highspy"}, "app.calendar": {"holidays"}}
 

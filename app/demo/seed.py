@@ -6,7 +6,8 @@ providers' compliance documents and a provider application (providers.py), the
 sign-in accounts (accounts.py), the open buying round (rounds.py), then tenders (tenders.py)
 and their contract's changes (contracts.py) and call-offs drawing it down (calloffs.py), the
 term's orders, awarded round, billing and grants (activity.py), then the supply managed service
-and the vacancies board (supply.py), then ratings of delivered work (ratings.py).
+and the vacancies board (supply.py), ratings of delivered work (ratings.py), and the renewal
+pipeline's decisions and schools' outside contracts (pipeline.py).
 
 `seed()` is safe to run again: it looks everything up by its natural key first.
 """
@@ -27,6 +28,7 @@ from app.demo.calloffs import seed_demo_call_offs
 from app.demo.catalogue import seed_catalogue
 from app.demo.contracts import seed_demo_amendments
 from app.demo.minicomps import seed_demo_mini_competition
+from app.demo.pipeline import seed_demo_pipeline
 from app.demo.providers import seed_application, seed_compliance
 from app.demo.ratings import seed_demo_ratings
 from app.demo.rounds import seed_demo_round
@@ -92,4 +94,5 @@ def seed(data_dir: Path) -> dict[str, int]:
     added["mini-competitions"] = seed_demo_mini_competition()  # on the tender's framework
     added["compliance documents"] += seed_compliance(london_today())  # the supply agencies'
     added.update(seed_demo_ratings(london_today()))  # ratings of delivered work, a reply
+    added.update(seed_demo_pipeline(london_today()))  # decisions, outside contracts (issue 16)
     return added

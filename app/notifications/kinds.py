@@ -44,7 +44,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("bid_deadline", "Bid deadlines coming up"),
     Kind("mini_competition", "Mini-competitions: quote requests to you and their outcomes"),
     Kind("standstill_letter", "Award decisions on your bids (standstill letters)", required=True),
-    Kind("contract_ending", "Contracts ending"),
+    Kind("contract_ending", "Contracts ending: renewal reminders 120, 90 and 30 days before"),
     Kind("contract_changed", "Contract changes and terminations (and changes to approve)"),
     Kind("invoice", "Invoices issued and overdue"),
     Kind("payables_ready", "Payments for a term"),

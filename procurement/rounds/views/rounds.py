@@ -16,6 +16,7 @@ from app.security import roles_required
 from app.time import london_today, utcnow
 from marketplace.orders.rules import plural
 from procurement.blueprint import bp
+from procurement.pipeline.prefill import references
 from procurement.rounds.access import (
     awarded_run,
     get_round,
@@ -135,6 +136,8 @@ def round_page(
             rules_form=rules_form,
             run_form=run_form or RunForm(),
             contracts=contracts_of(buying_round.id) if awarded else [],
+            # Reference data of a round prefilled from the pipeline (committee pages only).
+            references=references(round_id=buying_round.id),
             estimate=(
                 indicative(buying_round, pool=context["totals"])
                 if buying_round.status in (RoundStatus.DRAFT, RoundStatus.OPEN)

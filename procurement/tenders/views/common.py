@@ -17,6 +17,7 @@ from app.errors import DomainError, refusal_status
 from app.forms import ActionForm
 from app.models import Role
 from app.time import utcnow
+from procurement.pipeline import prefill
 from procurement.tenders import (
     access,
     award,
@@ -74,6 +75,8 @@ def detail_context(tender: Tender, now: datetime) -> dict[str, Any]:
         context["answer_form"] = AnswerForm()
         context["progress"] = evaluation.evaluation_progress(tender, current_user)
     if role in (Role.COMMITTEE, Role.ADMIN):
+        # Evaluator-only reference data of a tender prefilled from the pipeline.
+        context["references"] = prefill.references(tender_id=tender.id)
         context["confirmations"] = tender.opening_confirmations
         context["opened_bids"] = reading.opened_bids(tender)
         context["contracts"] = award.tender_contracts(tender)
