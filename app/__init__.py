@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "marketplace.documents.models",
     "marketplace.providers.models",
     "procurement.contracts.models",
+    "procurement.kpis.models",
     "procurement.rounds.models",
     "procurement.tenders.models",
 )

@@ -53,6 +53,7 @@ PURE = (
     "procurement.tenders.scoring",
     "procurement.tenders.rules",
     "procurement.rounds.rules",
+    "procurement.kpis.rules",
 )
 PURE_THIRD_PARTY = {"procurement.optimizer": {"pulp", "highspy"}, "app.calendar": {"holidays"}}
 

@@ -77,6 +77,13 @@ ACCOUNTS = [
         provider="Ealing Supply Partners",
     ),
     DemoAccount(
+        "psychology@demo.pooled.test",
+        "Ruth Adeyemi",
+        Role.PROVIDER,
+        "provider, Ealing Educational Psychology Service (KPI returns on its contract)",
+        provider="Ealing Educational Psychology Service",
+    ),
+    DemoAccount(
         "nonmember-sbm@demo.pooled.test",
         "Owen Price",
         Role.SBM,

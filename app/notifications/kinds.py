@@ -44,6 +44,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("bid_deadline", "Bid deadlines coming up"),
     Kind("standstill_letter", "Award decisions on your bids (standstill letters)", required=True),
     Kind("contract_ending", "Contracts ending"),
+    Kind("kpi_action", "Contract KPIs below target (committee actions)"),
     Kind("invoice", "Invoices issued and overdue"),
     Kind("payables_ready", "Payments for a term"),
     Kind("supply_cover", "Supply cover: requests for your agency, proposed workers, bookings"),

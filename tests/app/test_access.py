@@ -47,6 +47,8 @@ PAGES = {
     "/provider/compliance": {Role.PROVIDER},
     "/provider/compliance/dbs": {Role.PROVIDER},
     "/provider/compliance/dbs/file": {Role.PROVIDER},
+    "/contracts/actions": {Role.ADMIN, Role.COMMITTEE},
+    "/provider/kpis": {Role.PROVIDER},
 }
 
 

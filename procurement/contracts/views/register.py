@@ -12,6 +12,7 @@ from marketplace.catalogue.models import Service
 from procurement.blueprint import bp
 from procurement.contracts import services as register_service
 from procurement.contracts.models import ContractSource
+from procurement.kpis.presenters import contract_kpis
 from procurement.tenders.models import Tender
 
 
@@ -55,4 +56,5 @@ def contract_detail(contract_id: int):
         tender=tender,
         can_open_tender=current_user.role in (Role.COMMITTEE, Role.ADMIN, Role.PROVIDER),
         is_school=current_user.role in SCHOOL_ROLES,
+        kpis=contract_kpis(contract, current_user, today),
     )

@@ -15,6 +15,7 @@ from app.models import Role
 from app.security import roles_required
 from app.time import utcnow
 from procurement.blueprint import bp
+from procurement.kpis.queries import kpi_history_for_provider
 from procurement.tenders import access, award, bids, documents, evaluation, opening, reading
 from procurement.tenders.forms import DeclarationForm, ModerationForm, ReasonForm, ScoreForm
 from procurement.tenders.models import Criterion, TenderStatus
@@ -176,6 +177,7 @@ def tender_bid_score(tender_id: int, bid_id: int):
         tender=tender,
         bid=bid,
         questions={q.id: q for q in tender.questions},
+        kpi_history=kpi_history_for_provider(bid.provider_id),
     ), outcome.status
 
 
@@ -270,4 +272,7 @@ def tender_assessment(tender_id: int, bid_id: int):
         "procurement/tenders/tender_assessment.html",
         tender=tender,
         summary=award.assessment_summary(tender, bid),
+        kpi_history=kpi_history_for_provider(bid.provider_id)
+        if current_user.role is Role.COMMITTEE
+        else None,
     )
