@@ -22,26 +22,28 @@ from procurement.kpis.rules import (
 from procurement.kpis.targets import KpiInput
 
 
-class _Choice:
-    """A choice field that names what to choose when the value is not one of its choices."""
+def _refuse_unknown(field: SelectField | RadioField, message: str) -> None:
+    """A choice that is not one of the field's own, with a message naming what to choose."""
+    if field.data not in {str(choice[0]) for choice in field.choices or []}:
+        raise ValidationError(message)
 
-    message = "Choose from the list"
+
+class _Select(SelectField):
+    def __init__(self, label: str, choices: list[tuple[str, str]], message: str) -> None:
+        super().__init__(label, choices=choices, validators=[Required(message)])
+        self.message = message
 
     def pre_validate(self, form: Any) -> None:
-        if self.data not in {value for value, _ in self.choices}:  # type: ignore[attr-defined]
-            raise ValidationError(self.message)
+        _refuse_unknown(self, self.message)
 
 
-class _Select(_Choice, SelectField):
+class _Radios(RadioField):
     def __init__(self, label: str, choices: list[tuple[str, str]], message: str) -> None:
         super().__init__(label, choices=choices, validators=[Required(message)])
         self.message = message
 
-
-class _Radios(_Choice, RadioField):
-    def __init__(self, label: str, choices: list[tuple[str, str]], message: str) -> None:
-        super().__init__(label, choices=choices, validators=[Required(message)])
-        self.message = message
+    def pre_validate(self, form: Any) -> None:
+        _refuse_unknown(self, self.message)
 
 
 class KpiForm(FlaskForm):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -21,6 +23,7 @@ from procurement.kpis.models import ContractKpi
 from procurement.kpis.rules import Direction, KpiKind, KpiSource, KpiUnit
 
 NAME_MAX = 200
+E = TypeVar("E", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def add_standard_kpis(contract_id: int, actor: User) -> int:
     return added
 
 
-def _choice(enum: type, text: str, field: str, message: str):  # type: ignore[no-untyped-def]
+def _choice(enum: type[E], text: str, field: str, message: str) -> E:
     try:
         return enum(text)
     except ValueError:
