@@ -29,8 +29,10 @@ def _refuse_unknown(field: SelectField | RadioField, message: str) -> None:
 
 
 class _Select(SelectField):
-    def __init__(self, label: str, choices: list[tuple[str, str]], message: str) -> None:
-        super().__init__(label, choices=choices, validators=[Required(message)])
+    def __init__(
+        self, label: str, choices: list[tuple[str, str]], message: str, **kwargs: Any
+    ) -> None:
+        super().__init__(label, choices=choices, validators=[Required(message)], **kwargs)
         self.message = message
 
     def pre_validate(self, form: Any) -> None:
@@ -38,8 +40,10 @@ class _Select(SelectField):
 
 
 class _Radios(RadioField):
-    def __init__(self, label: str, choices: list[tuple[str, str]], message: str) -> None:
-        super().__init__(label, choices=choices, validators=[Required(message)])
+    def __init__(
+        self, label: str, choices: list[tuple[str, str]], message: str, **kwargs: Any
+    ) -> None:
+        super().__init__(label, choices=choices, validators=[Required(message)], **kwargs)
         self.message = message
 
     def pre_validate(self, form: Any) -> None:
