@@ -77,10 +77,10 @@ ACCOUNTS = [
         provider="Ealing Supply Partners",
     ),
     DemoAccount(
-        "psychology@demo.pooled.test",
-        "Ruth Adeyemi",
+        "eps@demo.pooled.test",
+        "Tom Lewis",
         Role.PROVIDER,
-        "provider, Ealing Educational Psychology Service (KPI returns on its contract)",
+        "framework supplier, Ealing Educational Psychology Service",
         provider="Ealing Educational Psychology Service",
     ),
     DemoAccount(
