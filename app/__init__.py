@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "marketplace.ratings.models",
     "procurement.contracts.models",
     "procurement.pipeline.models",
+    "procurement.kpis.models",
     "procurement.rounds.models",
     "procurement.tenders.models",
     "procurement.minicomps.models",

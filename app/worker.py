@@ -22,6 +22,7 @@ TASK_MODULES = (
     "marketplace.providers.tasks",
     "marketplace.supply.tasks",
     "procurement.pipeline.tasks",
+    "procurement.kpis.tasks",
     "procurement.rounds.estimates",
     "procurement.rounds.tasks",
     "procurement.tenders.tasks",

@@ -17,6 +17,8 @@ def blueprint() -> Blueprint:
     # Each domain's words for its statuses, for every page and email (app.statuses).
     from procurement.contracts import labels as contract_labels  # noqa: F401
     from procurement.contracts import views as contract_views  # noqa: F401
+    from procurement.kpis import labels as kpi_labels  # noqa: F401
+    from procurement.kpis import views as kpi_views  # noqa: F401
     from procurement.minicomps import labels as minicomp_labels  # noqa: F401
     from procurement.minicomps import views as minicomp_views  # noqa: F401
     from procurement.pipeline import views as pipeline_views  # noqa: F401

@@ -48,7 +48,7 @@ from app.account_links import LinkPurpose, make_token
 from app.calendar import Term
 from app.extensions import db
 from app.models import MembershipTerm
-from app.time import london_date, utcnow
+from app.time import london_date, london_today, utcnow
 from marketplace.orders import acceptance, basket, decisions
 from marketplace.orders import drafting as order_drafting
 from marketplace.orders.models import OrderStatus
@@ -59,6 +59,9 @@ from marketplace.supply import timesheets as supply_timesheets
 from marketplace.supply.rules import RateUnit
 from procurement.contracts import amendments as contract_amendments
 from procurement.contracts.models import AmendmentKind, ContractTier
+from procurement.kpis import returns as kpi_returns
+from procurement.kpis.models import KpiAction
+from procurement.kpis.rules import KpiKind, Quarter
 from procurement.minicomps import award as mini_award
 from procurement.minicomps.rules import earliest_deadline_day
 from procurement.pipeline import external as pipeline_external
@@ -73,6 +76,7 @@ from tests.marketplace.supply.conftest import make_supply
 from tests.marketplace.supply.conftest import post as supply_post
 from tests.procurement.contracts.factories import make_contract as make_awarded_contract
 from tests.procurement.contracts.factories import make_ep_provider
+from tests.procurement.kpis.conftest import kpi_of, make_kpi_contract
 from tests.procurement.minicomps.factories import make_framework
 from tests.procurement.minicomps.factories import quote as mini_quote
 from tests.procurement.minicomps.factories import start as start_mini_competition
@@ -355,8 +359,28 @@ def build_world() -> tuple[factories.World, Ids]:
     tokens["reset"] = make_token(world.sbm_b, LinkPurpose.PASSWORD_RESET)
     tokens["invitation"] = make_token(world.sbm_b, LinkPurpose.INVITATION)
     tokens["gias_preview"] = _held_gias_upload()
+    _kpi_world(world, ids)
     db.session.commit()
     return world, Ids(ids)
+
+
+def _kpi_world(world: factories.World, ids: dict[str, int]) -> None:
+    """Provider A's contract running now with the standard KPIs, and a return below target
+    for this quarter (an open action for the committee)."""
+    today = london_today()
+    contract = make_kpi_contract(
+        world,
+        starts_on=today - timedelta(days=400),
+        ends_on=today + timedelta(days=400),
+        reference="KPI-FUZZ-1",
+    )
+    custom = kpi_of(contract, KpiKind.CUSTOM)
+    tokens["kpi_quarter"] = Quarter.containing(today).key
+    kpi_returns.submit_return(custom.id, tokens["kpi_quarter"], "50", "", world.provider_user_a)
+    ids["kpi_contract"], ids["kpi_custom"] = contract.id, custom.id
+    ids["kpi_action"] = db.session.scalar(
+        sa.select(KpiAction.id).where(KpiAction.kpi_id == custom.id)
+    )
 
 
 def _gias_file() -> tuple[io.BytesIO, str]:
@@ -1204,6 +1228,41 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             "sbm",
             f"/external-contracts/{i.external_contract}/delete",
             page="/external-contracts",
+        ),
+        Case(
+            "procurement.kpi_action",
+            "committee",
+            f"/contracts/actions/{i.kpi_action}",
+            valid={"note": "Improvement plan agreed"},
+        ),
+        Case(
+            "procurement.contract_kpi_new",
+            "committee",
+            f"/contracts/{i.kpi_contract}/kpis/new",
+            valid={"name": "Reports sent on time", "target": "90"},
+        ),
+        Case(
+            "procurement.contract_kpi_edit",
+            "committee",
+            f"/contracts/{i.kpi_contract}/kpis/{i.kpi_custom}/edit",
+        ),
+        Case(
+            "procurement.contract_kpi_remove",
+            "committee",
+            f"/contracts/{i.kpi_contract}/kpis/{i.kpi_custom}/remove",
+            page=f"/contracts/{i.kpi_contract}/kpis/{i.kpi_custom}/edit",
+        ),
+        Case(
+            "procurement.contract_kpis_standard",
+            "committee",
+            f"/contracts/{i.kpi_contract}/kpis/standard",
+            page=f"/contracts/{i.kpi_contract}",
+        ),
+        Case(
+            "procurement.provider_kpi_return",
+            "provider",
+            f"/provider/kpis/{i.kpi_custom}/{tokens['kpi_quarter']}",
+            valid={"value": "95"},
         ),
     ]
 

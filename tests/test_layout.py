@@ -58,6 +58,7 @@ PURE = (
     "procurement.contracts.rules",
     "procurement.pipeline.rules",
     "procurement.pipeline.presenters",
+    "procurement.kpis.rules",
 )
 PURE_THIRD_PARTY = {"procurement.optimizer": {"pulp", "highspy"}, "app.calendar": {"holidays"}}
 

@@ -27,6 +27,7 @@ from app.demo.activity import seed_demo_activity
 from app.demo.calloffs import seed_demo_call_offs
 from app.demo.catalogue import seed_catalogue
 from app.demo.contracts import seed_demo_amendments
+from app.demo.kpis import seed_demo_kpis
 from app.demo.minicomps import seed_demo_mini_competition
 from app.demo.pipeline import seed_demo_pipeline
 from app.demo.providers import seed_application, seed_compliance
@@ -95,4 +96,5 @@ def seed(data_dir: Path) -> dict[str, int]:
     added["compliance documents"] += seed_compliance(london_today())  # the supply agencies'
     added.update(seed_demo_ratings(london_today()))  # ratings of delivered work, a reply
     added.update(seed_demo_pipeline(london_today()))  # decisions, outside contracts (issue 16)
+    added.update(seed_demo_kpis(london_today()))  # contract KPIs, returns, an action (issue 16)
     return added

@@ -46,6 +46,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("standstill_letter", "Award decisions on your bids (standstill letters)", required=True),
     Kind("contract_ending", "Contracts ending: renewal reminders 120, 90 and 30 days before"),
     Kind("contract_changed", "Contract changes and terminations (and changes to approve)"),
+    Kind("kpi_action", "Contract KPIs below target (committee actions)"),
     Kind("invoice", "Invoices issued and overdue"),
     Kind("payables_ready", "Payments for a term"),
     Kind("supply_cover", "Supply cover: requests for your agency, proposed workers, bookings"),

@@ -3,7 +3,7 @@ outside the partnership, and the evaluator-only reference prices and volumes of 
 prefilled from the pipeline.
 
 Revision ID: 0026_renewal_pipeline
-Revises: 0024_ratings
+Revises: 0025_contract_kpis
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0026_renewal_pipeline"
-down_revision = "0024_ratings"
+down_revision = "0025_contract_kpis"
 branch_labels = None
 depends_on = None
 

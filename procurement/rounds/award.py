@@ -35,6 +35,7 @@ from procurement.contracts.models import (
     ContractStatus,
     ContractTier,
 )
+from procurement.kpis.targets import install_default_kpis
 from procurement.rounds.access import audit_scope, awarded_run, get_run, lock_round
 from procurement.rounds.answers import Answer, SchoolLine, run_answer
 from procurement.rounds.emails import round_awarded
@@ -205,6 +206,7 @@ def award_run(round_id: int, run_id: int, actor: User, now: datetime | None = No
         db.session.add(contract)
         contracts[award.offer_key] = contract
     db.session.flush()
+    install_default_kpis(list(contracts.values()))
 
     orders = 0
     schools: set[int] = set()

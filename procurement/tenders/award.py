@@ -25,6 +25,7 @@ from procurement.contracts.models import (
     ContractStatus,
     ContractTier,
 )
+from procurement.kpis.targets import install_default_kpis
 from procurement.tenders import ocds, scoring
 from procurement.tenders.access import (
     locked_tender,
@@ -197,6 +198,7 @@ def enter_into_contracts(
         db.session.add(contract)
         contracts.append(contract)
     db.session.flush()
+    install_default_kpis(contracts)
     before = tender_fields(tender)
     tender.status = TenderStatus.CONTRACTED
     tender.contracted_at = now

@@ -48,6 +48,8 @@ PAGES = {
     "/provider/compliance/dbs": {Role.PROVIDER},
     "/provider/compliance/dbs/file": {Role.PROVIDER},
     "/provider/ratings": {Role.PROVIDER},
+    "/contracts/actions": {Role.ADMIN, Role.COMMITTEE},
+    "/provider/kpis": {Role.PROVIDER},
 }
 
 

@@ -24,6 +24,8 @@ from marketplace.orders import decisions
 from marketplace.orders.models import OrderStatus
 from marketplace.supply.models import BookingStatus, ProposalStatus, RequestStatus, TimesheetStatus
 from procurement.contracts.models import AmendmentStatus, ContractStatus
+from procurement.kpis.models import ActionStatus
+from procurement.kpis.rules import KpiStatus
 from procurement.rounds.models import RoundStatus, RunStatus
 from procurement.tenders.models import BidStatus, TenderStage
 from tests.marketplace.billing.conftest import make_order
@@ -44,6 +46,8 @@ DOMAIN_STATUSES = [
     ProposalStatus,
     BookingStatus,
     TimesheetStatus,
+    KpiStatus,
+    ActionStatus,
 ]
 # Words the issue found disagreeing with the vocabulary, as a tag or a table's status cell.
 OLD_WORDS = re.compile(

@@ -15,6 +15,7 @@ from procurement.contracts import services as register_service
 from procurement.contracts.models import ContractSource
 from procurement.contracts.views.amendments import amendment_section
 from procurement.contracts.views.calloffs import drawdown_context
+from procurement.kpis.presenters import contract_kpis
 from procurement.tenders.models import Tender
 
 
@@ -61,4 +62,5 @@ def contract_detail(contract_id: int):
         ratings=ratings.contract_ratings(contract.id),
         **amendment_section(contract),
         **drawdown_context(contract, current_user),
+        kpis=contract_kpis(contract, current_user, today),
     )

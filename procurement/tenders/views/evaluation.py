@@ -16,6 +16,7 @@ from app.security import roles_required
 from app.time import utcnow
 from marketplace.ratings.services import summaries_for_providers, summary_for_provider
 from procurement.blueprint import bp
+from procurement.kpis.queries import kpi_history_for_provider
 from procurement.tenders import access, award, bids, documents, evaluation, opening, reading
 from procurement.tenders.forms import DeclarationForm, ModerationForm, ReasonForm, ScoreForm
 from procurement.tenders.models import Criterion, TenderStatus
@@ -179,6 +180,7 @@ def tender_bid_score(tender_id: int, bid_id: int):
         bid=bid,
         questions={q.id: q for q in tender.questions},
         rating=summary_for_provider(bid.provider_id),
+        kpi_history=kpi_history_for_provider(bid.provider_id),
     ), outcome.status
 
 
@@ -273,4 +275,7 @@ def tender_assessment(tender_id: int, bid_id: int):
         "procurement/tenders/tender_assessment.html",
         tender=tender,
         summary=award.assessment_summary(tender, bid),
+        kpi_history=kpi_history_for_provider(bid.provider_id)
+        if current_user.role is Role.COMMITTEE
+        else None,
     )
