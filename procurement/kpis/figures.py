@@ -5,7 +5,7 @@ and None means "no data" — never shown or judged as zero.
 
 - **On-time delivery** (`on_time_delivery`): see its docstring.
 - **Fill rate** (`fill_rate`): see its docstring.
-- **Satisfaction** (`satisfaction`): the average rating, once ratings exist.
+- **Satisfaction** (`satisfaction`): the average rating (`marketplace.ratings`); see its docstring.
 - **Returned by the provider**: the provider's return for the quarter (`KpiReturn`).
 """
 
@@ -16,8 +16,10 @@ from datetime import date, time, timedelta
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.money import half_up
 from app.time import london_instant
 from marketplace.orders.models import ORDER_RESERVING_STATUSES, Order
+from marketplace.ratings.models import Rating
 from marketplace.supply.models import (
     Booking,
     CoverRequest,
@@ -105,15 +107,29 @@ def fill_rate(contract: Contract, quarter: Quarter, today: date) -> int | None:
 
 
 def satisfaction(contract: Contract, quarter: Quarter, today: date) -> int | None:
-    """The average of schools' ratings of the contract's service in the quarter, out of 5.
-
-    No ratings exist yet, so there is no data.
-    """
-    # merged with ratings: the average of (quality + timeliness + communication) / 3 over the
-    # marketplace.ratings Rating rows with contract_id == contract.id (or, for orders under it,
-    # Order.contract_id) rated in the quarter, in hundredths of a point, half up; None when
-    # there are none.
-    return None
+    """The average of schools' ratings of work under the contract rated in the quarter, out of
+    5: each rating's mean of quality, timeliness and communication, averaged, in hundredths of
+    a point rounded half up (4.25 is 425). A rating is under the contract when it names it or
+    rates an order under it (`Order.contract_id`). Counted up to `today`; None when there are
+    none. (Unlike the pages' averages, a single rating counts here: KPIs are per contract, not
+    shown per school.)"""
+    starts = london_instant(quarter.starts_on, time(0, 0))
+    ends = london_instant(min(quarter.ends_on, today) + timedelta(days=1), time(0, 0))
+    under_contract = sa.or_(
+        Rating.contract_id == contract.id,
+        Rating.order_id.in_(sa.select(Order.id).where(Order.contract_id == contract.id)),
+    )
+    count, total = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(
+                sa.func.sum(Rating.quality + Rating.timeliness + Rating.communication), 0
+            ),
+        ).where(under_contract, Rating.rated_at >= starts, Rating.rated_at < ends)
+    ).one()
+    if not count:
+        return None
+    return half_up(int(total) * 100, 3 * int(count))
 
 
 COMPUTED = {

@@ -27,6 +27,7 @@ from app.use_case import use_case
 from marketplace.catalogue.models import Service
 from marketplace.orders.models import Order, OrderStatus
 from procurement.contracts.models import Contract, ContractSchool, ContractSource, ContractStatus
+from procurement.kpis.queries import kpi_status_for_contract
 from procurement.pipeline import rules
 from procurement.pipeline.errors import (
     DecisionActedOn,
@@ -83,11 +84,13 @@ def require_committee(user: User) -> None:
         raise PipelineNotAllowed("Only committee members decide what happens to a contract.")
 
 
-def kpi_status(contract: Contract) -> str:
-    """The contract's KPI status in words ("—" while contracts have no KPIs)."""
-    # merged with KPIs: return the contract's KPI summary (e.g. "2 of 3 on target") from the
-    # KPI package once it is merged; until then there is nothing to show.
-    return "—"
+def kpi_status(contract: Contract, today: date | None = None) -> str:
+    """The contract's KPI status in words, for the latest quarter ended
+    (`procurement.kpis.queries.kpi_status_for_contract`)."""
+    return KPI_WORDS[kpi_status_for_contract(contract.id, today)]
+
+
+KPI_WORDS = {"met": "On target", "below": "Below target", "no data": "No data yet"}
 
 
 def spend_by_contract(contract_ids: list[int]) -> dict[int, Spend]:
@@ -181,7 +184,7 @@ def pipeline_rows(today: date) -> list[PipelineRow]:
                 spend=spend[contract.id],
                 allocated=allocated,
                 agreed_charges_pence=charges if contract.source is ContractSource.ROUND else None,
-                kpi_status=kpi_status(contract),
+                kpi_status=kpi_status(contract, today),
                 decision=decisions.get(contract.id),
                 days_left=(contract.ends_on - today).days,
                 choices=rules.allowed_choices(contract.source is ContractSource.TENDER),

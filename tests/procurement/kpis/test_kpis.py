@@ -3,7 +3,7 @@ quarterly returns, the committee's actions (raised once), and what other parts r
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from app.models import AuditEvent
 from app.notifications.models import Notification
 from app.time import london_instant, utcnow
 from marketplace.orders.models import OrderStatus
+from marketplace.ratings.models import Rating
 from procurement.contracts.models import Contract
 from procurement.kpis import actions, figures, queries, returns, targets
 from procurement.kpis.errors import (
@@ -25,6 +26,7 @@ from procurement.kpis.errors import (
 from procurement.kpis.models import ActionStatus, ContractKpi, KpiAction, KpiReturn
 from procurement.kpis.rules import KpiKind, KpiSource, Quarter
 from procurement.kpis.targets import KpiInput
+from procurement.pipeline import services as pipeline_services
 from procurement.tenders import award
 from tests import factories
 from tests.marketplace.billing.conftest import make_order
@@ -170,6 +172,49 @@ def test_fill_rate_is_requests_the_provider_filled_over_requests_released_to_it(
 def test_satisfaction_has_no_data_until_ratings_exist(world):
     contract = make_kpi_contract(world)
     assert figures.satisfaction(contract, Q2, date(2026, 10, 1)) is None
+
+
+def rated(world, contract, scores, on: date, *, named=True, called_off=False) -> None:
+    """A rating of a delivered order of school A: naming the contract, or of an order under it
+    (called off), or neither."""
+    order = make_order(world.school_a, world.offer_a)
+    if called_off:
+        order.contract_id = contract.id
+    db.session.add(
+        Rating(
+            school_id=world.school_a.id,
+            provider_id=contract.provider_id,
+            service_id=order.service_id,
+            contract_id=contract.id if named else None,
+            order_id=order.id,
+            quality=scores[0],
+            timeliness=scores[1],
+            communication=scores[2],
+            rated_by_id=world.sbm_a.id,
+            rated_at=london_instant(on, time(12, 0)),
+        )
+    )
+    db.session.flush()
+
+
+def test_satisfaction_is_the_average_rating_of_work_under_the_contract_in_the_quarter(world):
+    contract = make_kpi_contract(world)
+    rated(world, contract, (5, 4, 4), date(2026, 7, 1))  # 4.333…
+    rated(world, contract, (3, 4, 4), date(2026, 9, 30), named=False, called_off=True)
+    rated(world, contract, (1, 1, 1), date(2026, 9, 30), named=False)  # not this contract's
+    rated(world, contract, (1, 1, 1), date(2026, 10, 1))  # the next quarter
+    # (13 + 11) / 6 = 4.0
+    assert figures.satisfaction(contract, Q2, date(2026, 10, 5)) == 400
+    # Counted up to today: on 1 September only the July rating (13 / 3 = 4.33, half up).
+    assert figures.satisfaction(contract, Q2, date(2026, 9, 1)) == 433
+    assert figures.satisfaction(contract, Q3, date(2026, 12, 1)) == 100
+
+
+def test_the_pipeline_shows_a_contracts_kpi_status_for_the_last_quarter(world):
+    contract = make_kpi_contract(world)
+    assert pipeline_services.kpi_status(contract, date(2026, 10, 5)) == "No data yet"
+    rated(world, contract, (3, 3, 3), date(2026, 8, 1))  # satisfaction 3.0, target 4.0
+    assert pipeline_services.kpi_status(contract, date(2026, 10, 5)) == "Below target"
 
 
 # --- providers' returns -------------------------------------------------------------------
