@@ -28,6 +28,7 @@ MODEL_MODULES = (
     "marketplace.supply.models",
     "marketplace.documents.models",
     "marketplace.providers.models",
+    "marketplace.payouts.models",
     "procurement.contracts.models",
     "procurement.rounds.models",
     "procurement.tenders.models",

@@ -49,6 +49,8 @@ PURE = (
     "marketplace.catalogue.words",
     "marketplace.documents.codes",
     "marketplace.providers.rules",
+    "marketplace.payouts.rules",
+    "marketplace.payouts.bankfile",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",
