@@ -23,6 +23,7 @@ from app.calendar import AcademicYear
 from app.demo.accounts import seed_accounts
 from app.demo.activity import seed_demo_activity
 from app.demo.catalogue import seed_catalogue
+from app.demo.payouts import seed_demo_payments
 from app.demo.providers import seed_application, seed_compliance
 from app.demo.rounds import seed_demo_round
 from app.demo.schools import seed_memberships, seed_schools
@@ -83,4 +84,5 @@ def seed(data_dir: Path) -> dict[str, int]:
     added.update(seed_demo_activity(london_today()))  # orders, a round, billing, grants
     added.update(seed_demo_supply(london_today()))  # supply cover, billed; vacancies (issue 15)
     added["compliance documents"] += seed_compliance(london_today())  # the supply agencies'
+    added.update(seed_demo_payments(london_today()))  # payments out to providers (issue 16)
     return added
