@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
+from app import partnership
 from app.extensions import db
 from app.models import Provider
 from app.time import london_date, london_today
@@ -24,8 +24,9 @@ from marketplace.payouts.models import ProviderPayment
 
 
 def payment_days() -> int:
-    """The partnership's payment term for providers, in days after the month of delivery."""
-    days = int(current_app.config.get("PROVIDER_PAYMENT_DAYS", rules.DEFAULT_PAYMENT_DAYS))
+    """The partnership's payment term for providers, in days after the month of delivery: its
+    settings' (PROVIDER_PAYMENT_DAYS in the config until there are settings)."""
+    days = partnership.details().provider_payment_days
     if not 0 <= days <= 365:
         raise ValueError("PROVIDER_PAYMENT_DAYS must be between 0 and 365")
     return days

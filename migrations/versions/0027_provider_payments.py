@@ -1,4 +1,5 @@
-"""Provider payments: payments out to providers, recorded by hand or from a bank file.
+"""Provider payments: payments out to providers, recorded by hand or from a bank file; the
+partnership's payment term for providers (days after the month of delivery) in its settings.
 
 Revision ID: 0027_provider_payments
 Revises: 0020_vacancy_documents
@@ -16,6 +17,16 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("partnership_settings", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "provider_payment_days", sa.Integer(), nullable=False, server_default=sa.text("30")
+            )
+        )
+        batch_op.create_check_constraint(
+            batch_op.f("ck_partnership_settings_payment_days_in_range"),
+            "provider_payment_days >= 0 AND provider_payment_days <= 365",
+        )
     op.create_table(
         "provider_payment_imports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -101,3 +112,8 @@ def downgrade() -> None:
     op.drop_table("provider_payments")
     op.drop_index(op.f("ix_provider_payment_imports_sha256"), table_name="provider_payment_imports")
     op.drop_table("provider_payment_imports")
+    with op.batch_alter_table("partnership_settings", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("ck_partnership_settings_payment_days_in_range"), type_="check"
+        )
+        batch_op.drop_column("provider_payment_days")

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app import audit
+from app import audit, partnership
 from app.extensions import db
 from app.time import london_today
 from marketplace.billing import payables
@@ -79,6 +79,18 @@ def test_the_payment_term_follows_provider_payment_days(app, owed):
         app.config["PROVIDER_PAYMENT_DAYS"] = 30
     september = next(line for line in s.lines if line.record_id == owed.september.id)
     assert september.due_on == rules.due_on(september.delivered_on, 60)
+
+
+def test_the_payment_term_is_the_partnerships_setting_once_it_has_settings(owed):
+    partnership.create_settings(partnership.SettingsInput(name="P", provider_payment_days=14))
+
+    assert statement.payment_days() == 14
+    [september] = [
+        line
+        for line in statement.statement(owed.world.provider_a).lines
+        if line.record_id == owed.september.id
+    ]
+    assert september.due_on == rules.month_end(september.delivered_on) + timedelta(days=14)
 
 
 def test_the_partnership_sees_what_it_owes_every_provider(owed):
