@@ -9,6 +9,7 @@ import binascii
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from app.errors import DomainError, refusal_status
 from app.extensions import paginate
@@ -41,8 +42,14 @@ def _provider_filter() -> int | None:
 def payments_list():
     """Every payment sent to providers, newest first, for one provider or all."""
     provider_id = _provider_filter()
-    stmt = sa.select(ProviderPayment).order_by(
-        ProviderPayment.paid_on.desc(), ProviderPayment.id.desc()
+    stmt = (
+        sa.select(ProviderPayment)
+        .options(
+            selectinload(ProviderPayment.provider),
+            selectinload(ProviderPayment.batch),
+            selectinload(ProviderPayment.recorded_by),
+        )
+        .order_by(ProviderPayment.paid_on.desc(), ProviderPayment.id.desc())
     )
     if provider_id is not None:
         stmt = stmt.where(ProviderPayment.provider_id == provider_id)
