@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from app import partnership
 from app.extensions import db
@@ -125,8 +126,10 @@ def _owed(provider_id: int | None, days: int, today: date) -> list[_Owed]:
 
 def payments(provider_id: int | None = None) -> list[ProviderPayment]:
     """Payments out, newest first (one provider's, or everyone's)."""
-    stmt = sa.select(ProviderPayment).order_by(
-        ProviderPayment.paid_on.desc(), ProviderPayment.id.desc()
+    stmt = (
+        sa.select(ProviderPayment)
+        .options(selectinload(ProviderPayment.provider))
+        .order_by(ProviderPayment.paid_on.desc(), ProviderPayment.id.desc())
     )
     if provider_id is not None:
         stmt = stmt.where(ProviderPayment.provider_id == provider_id)
