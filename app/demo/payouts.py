@@ -34,7 +34,7 @@ def seed_demo_payments(today: date) -> dict[str, int]:
     paid_on = today - timedelta(days=5)
     lines: list[list[str]] = []
     by_hand = 0
-    for number, s in enumerate(statement.statements(paid_on), start=1):
+    for number, s in enumerate(statement.statements(today), start=1):
         if s.provider_name == OVERDUE_PROVIDER and s.position.overdue_pence:
             # Half of what was overdue, in whole pounds: the rest is still overdue.
             half = s.position.overdue_pence // 200 * 100
