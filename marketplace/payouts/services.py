@@ -127,16 +127,14 @@ def _duplicate(provider: Provider, earlier: ProviderPayment) -> DuplicatePayment
     )
 
 
-def _flush_once(provider: Provider, reference: str) -> None:
-    """Flush new payments; a concurrent recording of the same reference is refused, not a 500."""
+def _flush_once(message: str, field: str) -> None:
+    """Flush new payments; a concurrent recording of the same reference is refused with
+    `message`, not a 500."""
     try:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise DuplicatePaymentReference(
-            f"The reference {reference} was just recorded for {provider.name} by someone else.",
-            field="reference",
-        ) from exc
+        raise DuplicatePaymentReference(message, field=field) from exc
 
 
 @use_case
@@ -159,7 +157,10 @@ def record_payment(
         recorded_by_id=actor.id if actor is not None else None,
     )
     db.session.add(payment)
-    _flush_once(provider, reference)
+    _flush_once(
+        f"The reference {reference} was just recorded for {provider.name} by someone else.",
+        "reference",
+    )
     audit.record(
         actor,
         "provider_payment",
@@ -290,7 +291,11 @@ def import_bank_file(
         )
         db.session.add(payment)
         made.append((payment, db.session.get_one(Provider, row.provider.id)))
-    _flush_once(made[0][1], f"in {filename or 'the file'}")
+    _flush_once(
+        "A payment in this file was just recorded by someone else: nothing was imported. "
+        "Check the file again.",
+        "file",
+    )
     audit.record(
         actor,
         "provider_payment_import",
