@@ -273,6 +273,12 @@ def import_bank_file(
         total_pence=checked.total_pence,
         imported_by_id=actor.id if actor is not None else None,
     )
+    # Loaded before any payment is added: a query would flush them before _flush_once can
+    # turn a concurrent import's duplicate into a refusal.
+    paid = {row.provider.id for row in rows if row.provider is not None}
+    providers = {
+        p.id: p for p in db.session.scalars(sa.select(Provider).where(Provider.id.in_(paid)))
+    }
     db.session.add(batch)
     db.session.flush()
     made: list[tuple[ProviderPayment, Provider]] = []
@@ -290,7 +296,7 @@ def import_bank_file(
             recorded_by_id=actor.id if actor is not None else None,
         )
         db.session.add(payment)
-        made.append((payment, db.session.get_one(Provider, row.provider.id)))
+        made.append((payment, providers[row.provider.id]))
     _flush_once(
         "A payment in this file was just recorded by someone else: nothing was imported. "
         "Check the file again.",
