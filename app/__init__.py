@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "marketplace.documents.models",
     "marketplace.providers.models",
     "marketplace.ratings.models",
+    "marketplace.payouts.models",
     "procurement.contracts.models",
     "procurement.pipeline.models",
     "procurement.kpis.models",

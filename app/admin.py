@@ -389,6 +389,7 @@ def partnership_settings():
                 bank_account_name=form.account_name.data or "",
                 bank_sort_code=form.sort_code.data or "",
                 bank_account_number=form.account_number.data or "",
+                provider_payment_days=filled(form.provider_payment_days.data),
             ),
             current_user,
         ),
@@ -408,6 +409,7 @@ def _settings_form_data(row: PartnershipSettings | None) -> dict[str, object]:
             "vat_number": found.vat_number,
             "address": "\n".join(found.address_lines),
             "fee_percent": found.fee_bp,
+            "provider_payment_days": found.provider_payment_days,
             "default_rate": 0,
             "default_council_match": 10_000,
         }
@@ -416,6 +418,7 @@ def _settings_form_data(row: PartnershipSettings | None) -> dict[str, object]:
         "vat_number": row.vat_number,
         "address": row.address,
         "fee_percent": row.fee_bp,
+        "provider_payment_days": row.provider_payment_days,
         "default_rate": row.default_rate_per_pupil_pence,
         "default_cap": row.default_cap_pence,
         "default_council_match": row.default_council_match_bp,

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, Length, Optional
 
-from app.forms import PercentField, PoundsField, RecordChoiceField, Required
+from app.forms import PercentField, PoundsField, RecordChoiceField, Required, WholeNumberField
 
 
 class PartnershipSettingsForm(FlaskForm):
@@ -31,6 +31,12 @@ class PartnershipSettingsForm(FlaskForm):
         "Partnership fee on traded services (%)",
         description="Kept from what providers are paid, for example 5 or 7.5.",
         validators=[Required("Enter the fee, 0 if none")],
+    )
+    provider_payment_days = WholeNumberField(
+        "Days to pay providers",
+        description="Each delivered order or timesheet is paid this many days after the end of "
+        "the month it was delivered in, for example 30; unpaid after that, it is overdue.",
+        validators=[Required("Enter the days to pay providers, 0 for the end of the month")],
     )
     default_rate = PoundsField(
         "Rate per pupil for a new academic year",

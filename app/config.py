@@ -58,6 +58,10 @@ class Config:
     PARTNERSHIP_LA = os.environ.get("PARTNERSHIP_LA", "")
     # How long an uploaded GIAS file waits for the admin to confirm its preview.
     GIAS_PREVIEW_MINUTES = int(os.environ.get("GIAS_PREVIEW_MINUTES", "60"))
+    # The partnership pays providers this many days after the end of the month of delivery
+    # (marketplace.payouts.rules): an item unpaid after that is overdue. Until the partnership's
+    # settings exist (then they hold it).
+    PROVIDER_PAYMENT_DAYS = int(os.environ.get("PROVIDER_PAYMENT_DAYS", "30"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Session cookies: never readable by scripts, not sent cross-site, HTTPS-only in production.
     SESSION_COOKIE_HTTPONLY = True

@@ -308,6 +308,10 @@ class PartnershipSettings(Model):
             "default_council_match_bp >= 0 AND default_council_match_bp <= 20000",
             name="default_match_in_range",
         ),
+        sa.CheckConstraint(
+            "provider_payment_days >= 0 AND provider_payment_days <= 365",
+            name="payment_days_in_range",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -325,6 +329,8 @@ class PartnershipSettings(Model):
     bank_account_name: Mapped[str] = mapped_column(sa.String(100), default="")
     bank_sort_code: Mapped[str] = mapped_column(sa.String(8), default="")
     bank_account_number: Mapped[str] = mapped_column(sa.String(8), default="")
+    # Providers are paid this many days after the end of the month of delivery.
+    provider_payment_days: Mapped[int] = mapped_column(default=30, server_default=sa.text("30"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -2,7 +2,8 @@
 on traded services and the defaults for a new academic year.
 
 Until the row exists (a database made before it, or a test), the app's config stands in
-(PARTNERSHIP_NAME, PARTNERSHIP_ADDRESS, PARTNERSHIP_VAT_NUMBER, PARTNERSHIP_FEE_BP); the config
+(PARTNERSHIP_NAME, PARTNERSHIP_ADDRESS, PARTNERSHIP_VAT_NUMBER, PARTNERSHIP_FEE_BP,
+PROVIDER_PAYMENT_DAYS); the config
 is otherwise only the default the row is created with.
 """
 
@@ -86,6 +87,7 @@ class SettingsInput:
     bank_account_name: str = ""
     bank_sort_code: str = ""
     bank_account_number: str = ""
+    provider_payment_days: int = 30
 
 
 def checked(values: SettingsInput) -> dict[str, Any]:
@@ -122,6 +124,10 @@ def checked(values: SettingsInput) -> dict[str, Any]:
         raise SettingsError(
             "The account name must be 100 characters or fewer.", field="account_name"
         )
+    if not 0 <= values.provider_payment_days <= 365:
+        raise SettingsError(
+            "The days to pay providers must be between 0 and 365.", field="provider_payment_days"
+        )
     address = "\n".join(line.strip() for line in values.address.splitlines() if line.strip())
     return {
         "name": name,
@@ -134,6 +140,7 @@ def checked(values: SettingsInput) -> dict[str, Any]:
         "bank_account_name": account_name,
         "bank_sort_code": sort_code,
         "bank_account_number": account_number,
+        "provider_payment_days": values.provider_payment_days,
     }
 
 
@@ -151,6 +158,7 @@ class PartnershipDetails:
     bank_account_name: str = ""
     bank_sort_code: str = ""
     bank_account_number: str = ""
+    provider_payment_days: int = 30
 
     @property
     def has_bank_details(self) -> bool:
@@ -170,6 +178,7 @@ def _from_config() -> PartnershipDetails:
         ),
         vat_number=config["PARTNERSHIP_VAT_NUMBER"],
         fee_bp=int(config.get("PARTNERSHIP_FEE_BP", 500)),
+        provider_payment_days=int(config.get("PROVIDER_PAYMENT_DAYS", 30)),
     )
 
 
@@ -186,6 +195,7 @@ def details() -> PartnershipDetails:
         bank_account_name=row.bank_account_name,
         bank_sort_code=row.bank_sort_code,
         bank_account_number=row.bank_account_number,
+        provider_payment_days=row.provider_payment_days,
     )
 
 
@@ -197,6 +207,7 @@ def config_defaults(name: str) -> SettingsInput:
         vat_number="",
         address="",
         fee_bp=int(config.get("PARTNERSHIP_FEE_BP", 500)),
+        provider_payment_days=int(config.get("PROVIDER_PAYMENT_DAYS", 30)),
     )
 
 
@@ -215,6 +226,7 @@ def _snapshot(row: PartnershipSettings) -> dict[str, Any]:
         "bank_account_name": row.bank_account_name,
         "bank_sort_code": row.bank_sort_code,
         "bank_account_number": row.bank_account_number,
+        "provider_payment_days": row.provider_payment_days,
     }
 
 

@@ -24,6 +24,7 @@ def blueprint() -> Blueprint:
     from marketplace.offers import views as offer_views  # noqa: F401
     from marketplace.orders import labels as order_labels  # noqa: F401
     from marketplace.orders import views as order_views  # noqa: F401
+    from marketplace.payouts import views as payout_views  # noqa: F401
     from marketplace.providers import views as provider_views  # noqa: F401
     from marketplace.ratings import views as rating_views  # noqa: F401
     from marketplace.supply import labels as supply_labels  # noqa: F401

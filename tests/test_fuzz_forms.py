@@ -31,6 +31,8 @@ fields, so the forged post is the test.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import os
 from collections.abc import Iterator
@@ -52,6 +54,7 @@ from app.time import london_date, london_today, utcnow
 from marketplace.orders import acceptance, basket, decisions
 from marketplace.orders import drafting as order_drafting
 from marketplace.orders.models import OrderStatus
+from marketplace.payouts import services as payout_services
 from marketplace.providers import applications as provider_applications
 from marketplace.ratings import services as ratings
 from marketplace.supply import cover as supply_cover
@@ -360,6 +363,10 @@ def build_world() -> tuple[factories.World, Ids]:
     tokens["invitation"] = make_token(world.sbm_b, LinkPurpose.INVITATION)
     tokens["gias_preview"] = _held_gias_upload()
     _kpi_world(world, ids)
+    ids["provider_payment"] = payout_services.record_payment(
+        payout_services.PaymentInput(world.provider_a.id, date(2026, 1, 15), 1_000, "FUZZ-0"),
+        world.admin,
+    ).id
     db.session.commit()
     return world, Ids(ids)
 
@@ -405,6 +412,14 @@ def _held_gias_upload() -> str:
         folder=Path(current_app.instance_path) / "gias-uploads",
         lifetime=timedelta(hours=1),
     )
+
+
+# A bank file of payments to providers, good in the fuzz world (provider A by name).
+BANK_FILE = b"date,amount,reference,payee\n2026-01-20,12.34,FUZZ-1,Alpha Counselling Ltd\n"
+
+
+def _bank_file() -> tuple[io.BytesIO, str]:
+    return io.BytesIO(BANK_FILE), "bank.csv"
 
 
 def _pdf() -> tuple[io.BytesIO, str]:
@@ -459,6 +474,42 @@ def cases(i: Ids, world: factories.World) -> list[Case]:
             f"/admin/schools/{school}/membership/{i.membership_term}",
         ),
         Case("admin.schools_import", "admin", "/admin/schools/import", valid={"file": _gias_file}),
+        Case(
+            "marketplace.provider_payment_new",
+            "admin",
+            "/billing/provider-payments/new",
+            valid={
+                "provider_id": str(i.provider_a),
+                "paid_on": "2026-01-20",
+                "amount": "12.34",
+                "reference": "FUZZ-NEW",
+            },
+        ),
+        Case(
+            "marketplace.provider_payment_delete",
+            "admin",
+            f"/billing/provider-payments/{i.provider_payment}/delete",
+            valid={"reason": "Recorded twice"},
+        ),
+        Case(
+            "marketplace.provider_payments_import",
+            "admin",
+            "/billing/provider-payments/import",
+            valid={"file": _bank_file},
+        ),
+        # The confirmation's form is on the preview, the answer to an upload: posted as it
+        # would be, with the file and its fingerprint.
+        Case(
+            "marketplace.provider_payments_import_confirm",
+            "admin",
+            "/billing/provider-payments/import/confirm",
+            page="/billing/provider-payments/import",
+            valid={
+                "content": base64.b64encode(BANK_FILE).decode(),
+                "filename": "bank.csv",
+                "sha256": hashlib.sha256(BANK_FILE).hexdigest(),
+            },
+        ),
         # Refused baseline on purpose: an accepted one would import the kept file and use it
         # up, so every hostile fingerprint is tried against the file still waiting.
         Case(

@@ -50,6 +50,8 @@ PURE = (
     "marketplace.documents.codes",
     "marketplace.providers.rules",
     "marketplace.ratings.rules",
+    "marketplace.payouts.rules",
+    "marketplace.payouts.bankfile",
     "procurement.optimizer",
     "procurement.tenders.scoring",
     "procurement.tenders.rules",

@@ -29,6 +29,7 @@ from app.demo.catalogue import seed_catalogue
 from app.demo.contracts import seed_demo_amendments
 from app.demo.kpis import seed_demo_kpis
 from app.demo.minicomps import seed_demo_mini_competition
+from app.demo.payouts import seed_demo_payments
 from app.demo.pipeline import seed_demo_pipeline
 from app.demo.providers import seed_application, seed_compliance
 from app.demo.ratings import seed_demo_ratings
@@ -97,4 +98,5 @@ def seed(data_dir: Path) -> dict[str, int]:
     added.update(seed_demo_ratings(london_today()))  # ratings of delivered work, a reply
     added.update(seed_demo_pipeline(london_today()))  # decisions, outside contracts (issue 16)
     added.update(seed_demo_kpis(london_today()))  # contract KPIs, returns, an action (issue 16)
+    added.update(seed_demo_payments(london_today()))  # payments out to providers (issue 16)
     return added

@@ -49,6 +49,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("kpi_action", "Contract KPIs below target (committee actions)"),
     Kind("invoice", "Invoices issued and overdue"),
     Kind("payables_ready", "Payments for a term"),
+    Kind("payment_sent", "Payments the partnership has sent you"),
     Kind("supply_cover", "Supply cover: requests for your agency, proposed workers, bookings"),
     Kind("supply_timesheet", "Supply timesheets to approve, and queried timesheets"),
     Kind("supply_awr", "Agency workers nearing equal pay (Agency Workers Regulations)"),

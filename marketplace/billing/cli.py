@@ -1,4 +1,4 @@
-"""`flask billing run` and `flask billing reconcile`."""
+"""`flask billing run`, `flask billing reconcile` and `flask billing import-payments`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from marketplace.billing import runs
 from marketplace.billing import webhooks as billing_events
 from marketplace.billing.state import gateway_from_config
 from marketplace.billing.stripe_gateway import GatewayError
+from marketplace.payouts.cli import import_payments_command
 
-billing_cli = AppGroup("billing", help="Billing: invoices through Stripe, reconciliation.")
+billing_cli = AppGroup(
+    "billing", help="Billing: invoices through Stripe, reconciliation, payments to providers."
+)
+billing_cli.add_command(import_payments_command)
 
 
 @billing_cli.command("run")

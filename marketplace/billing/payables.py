@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -202,6 +202,7 @@ class SupplyPayable:
     """One agency's approved supply timesheet and what the agency is owed for it."""
 
     timesheet_id: int
+    provider_id: int
     provider_name: str
     period: str
     school_name: str
@@ -223,6 +224,7 @@ def supply_items(bp: int, *, provider_id: int | None = None) -> list[SupplyPayab
     return [
         SupplyPayable(
             r.timesheet_id,
+            r.provider_id,
             r.provider_name,
             r.period,
             r.school_name,
@@ -311,12 +313,33 @@ CSV_HEADER = [
     "Value (£, excl. VAT)",
     "Partnership fee (£)",
     "Owed to provider (£)",
+    "Due on",
+    "Paid to provider (£)",
 ]
 
 
-def csv_text(rows: Iterable[PayableItem], supply: Iterable[SupplyPayable] = ()) -> str:
+@dataclass(frozen=True)
+class PaymentLine:
+    """A payment out to a provider, as a row of the payables CSV."""
+
+    provider_name: str
+    paid_on: date
+    reference: str
+    source: str
+    amount_pence: int
+
+
+def csv_text(
+    rows: Iterable[PayableItem],
+    supply: Iterable[SupplyPayable] = (),
+    payments: Iterable[PaymentLine] = (),
+    due: Mapping[str, date] | None = None,
+) -> str:
     """The payables as CSV for the finance team, one row per order (and per approved supply
-    timesheet: kind `supply`, its id in the Order column), amounts in pounds."""
+    timesheet: kind `supply`, its id in the Order column), amounts in pounds; then one row per
+    payment out (kind `payment`, its bank reference in the Service column, its amount under
+    Paid). `due` gives each item's due date by key ("order-40", "timesheet-7")."""
+    due = due or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
@@ -334,6 +357,8 @@ def csv_text(rows: Iterable[PayableItem], supply: Iterable[SupplyPayable] = ()) 
                 pence_to_pounds_text(item.gross_pence),
                 pence_to_pounds_text(item.fee_pence),
                 pence_to_pounds_text(item.owed_pence),
+                _day(due.get(f"order-{item.order_id}")),
+                "",
             ]
         )
     for week in supply:
@@ -350,6 +375,30 @@ def csv_text(rows: Iterable[PayableItem], supply: Iterable[SupplyPayable] = ()) 
                 pence_to_pounds_text(week.gross_pence),
                 pence_to_pounds_text(week.fee_pence),
                 pence_to_pounds_text(week.owed_pence),
+                _day(due.get(f"timesheet-{week.timesheet_id}")),
+                "",
+            ]
+        )
+    for payment in payments:
+        writer.writerow(
+            [
+                payment.provider_name,
+                "",
+                "",
+                "payment",
+                "",
+                f"Payment {payment.reference}",
+                payment.source,
+                payment.paid_on.isoformat(),
+                "",
+                "",
+                "",
+                "",
+                pence_to_pounds_text(payment.amount_pence),
             ]
         )
     return out.getvalue()
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""

@@ -39,6 +39,8 @@ from marketplace.billing.stripe_gateway import (
 )
 from marketplace.billing.tasks import execute_billing_run
 from marketplace.blueprint import bp
+from marketplace.payouts import statement as payout_statement
+from marketplace.payouts.models import ProviderPayment
 
 log = logging.getLogger(__name__)
 SCHOOL = (Role.SBM, Role.HEAD)
@@ -176,6 +178,15 @@ def _csv_response(text: str, filename: str) -> Response:
     )
 
 
+def _payment_lines(payments: list[ProviderPayment]) -> list[payables.PaymentLine]:
+    return [
+        payables.PaymentLine(
+            p.provider.name, p.paid_on, p.reference, p.source.value, p.amount_pence
+        )
+        for p in sorted(payments, key=lambda p: (p.provider.name, p.paid_on, p.id))
+    ]
+
+
 def _seller() -> Any:
     provider = provider_for_user(current_user)
     if provider is None:
@@ -195,8 +206,8 @@ def provider_payables():
         provider=provider,
         rows=rows,
         totals=payables.totals(rows),
-        payable_items=payables.items(fee, provider_id=provider.id),
-        supply_items=payables.supply_items(fee, provider_id=provider.id),
+        statement=payout_statement.statement(provider),
+        payment_days=payout_statement.payment_days(),
         fee_bp=fee,
     )
 
@@ -204,12 +215,14 @@ def provider_payables():
 @bp.route("/payments.csv", endpoint="provider_payables_csv")
 @roles_required(Role.PROVIDER, Role.SBM)
 def provider_payables_csv():
-    """The provider's own payables as CSV."""
+    """The provider's own payables and the payments it was sent, as CSV."""
     provider = _seller()
     fee = payables.fee_bp()
     text = payables.csv_text(
         payables.items(fee, provider_id=provider.id),
         payables.supply_items(fee, provider_id=provider.id),
+        _payment_lines(payout_statement.payments(provider.id)),
+        payout_statement.due_dates(provider.id),
     )
     return _csv_response(text, f"payments-provider-{provider.id}.csv")
 
@@ -220,19 +233,30 @@ def payables_page():
     """What the partnership owes every provider, per term, for the finance team."""
     fee = payables.fee_bp()
     rows = payables.ledger(fee)
+    statements = payout_statement.statements()
     return render_template(
-        "marketplace/billing/payables.html", rows=rows, totals=payables.totals(rows), fee_bp=fee
+        "marketplace/billing/payables.html",
+        rows=rows,
+        totals=payables.totals(rows),
+        fee_bp=fee,
+        statements=statements,
+        position=payout_statement.totals(statements),
+        payment_days=payout_statement.payment_days(),
     )
 
 
 @bp.route("/billing/payables.csv", endpoint="payables_csv")
 @roles_required(Role.ADMIN)
 def payables_csv():
-    """Every provider's payables as CSV, one row per order."""
+    """Every provider's payables as CSV, one row per order; then every payment sent (not for a
+    single term's file: payments are not made per term)."""
     period = request.args.get("term") or None
     fee = payables.fee_bp()
     supply = [s for s in payables.supply_items(fee) if period is None or s.period == period]
-    text = payables.csv_text(payables.items(fee, period=period), supply)
+    paid = _payment_lines(payout_statement.payments()) if period is None else []
+    text = payables.csv_text(
+        payables.items(fee, period=period), supply, paid, payout_statement.due_dates()
+    )
     return _csv_response(text, f"payables{'-' + period if period else ''}.csv")
 
 

@@ -108,6 +108,7 @@ def form_data(**changes: str) -> dict[str, str]:
         "vat_number": "GB 123 4567 89",
         "address": "Perceval House\r\n14-16 Uxbridge Road\r\nLondon W5 2HL",
         "fee_percent": "7.5",
+        "provider_payment_days": "45",
         "default_rate": "14.00",
         "default_cap": "12,500",
         "default_council_match": "100",
@@ -133,6 +134,7 @@ def test_the_admin_saves_the_partnership_settings(client, auth, world):
         1_250_000,
     )
     assert row.address_lines == ["Perceval House", "14-16 Uxbridge Road", "London W5 2HL"]
+    assert row.provider_payment_days == 45 == partnership.details().provider_payment_days
     # The new year's form starts from the defaults.
     terms = client.get("/admin/membership").get_data(as_text=True)
     assert 'value="14.00"' in terms
@@ -145,6 +147,8 @@ def test_the_admin_saves_the_partnership_settings(client, auth, world):
         ({"vat_number": "FR123"}, "Enter a UK VAT number"),
         ({"fee_percent": "ten"}, "Enter a percentage like 5 or 7.5"),
         ({"fee_percent": "101"}, "between 0 and 100"),
+        ({"provider_payment_days": "366"}, "between 0 and 365"),
+        ({"provider_payment_days": "2.5"}, "must be a whole number"),
         ({"default_council_match": "250"}, "between 0 and 200"),
         ({"sort_code": "12-34"}, "Enter a sort code of 6 digits"),
         ({"account_number": "123"}, "Enter an account number of 8 digits"),

@@ -94,13 +94,14 @@ def test_the_ledger_per_provider_and_term_adds_up_to_the_penny(world, delivered)
 
 
 def test_the_fee_follows_partnership_fee_bp(app, delivered) -> None:
+    saved = app.config["PARTNERSHIP_FEE_BP"]
     app.config["PARTNERSHIP_FEE_BP"] = 750
     try:
         assert payables.fee_bp() == 750
         item = payables.items(payables.fee_bp())[0]
         assert item.fee_pence == billing_rules.fee_pence(item.gross_pence, 750)
     finally:
-        app.config.pop("PARTNERSHIP_FEE_BP")
+        app.config["PARTNERSHIP_FEE_BP"] = saved  # not popped: later tests read it
     assert payables.fee_bp() == 500
 
 
