@@ -26,6 +26,7 @@ from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import CANCELLABLE_STATUSES, Order, OrderStatus
+from marketplace.orders.savings import membership_change
 
 SCHOOL = (Role.SBM, Role.HEAD)
 SELLERS = (Role.PROVIDER, Role.SBM)  # an SBM sells when their school is a hub
@@ -133,6 +134,7 @@ def order_new(offer_id: int):
             view=view,
             offer=offer,
             today=today,
+            change=membership_change(current_user.school_id, today),
             **covers_context(view),
         ),
         status,
