@@ -89,6 +89,7 @@ def plan(
     `days_to_pay` days after `as_of`; otherwise they stay drafts for Stripe to issue.
     """
     from marketplace.billing import supply_invoices, trust_invoices  # they build on this module
+    from marketplace.supply.models import Booking, Timesheet
 
     say = progress or (lambda message: None)
     how = _Writing(as_of, run_id, issue_here, days_to_pay)
@@ -146,11 +147,11 @@ def plan(
     for (school_id, term_key), order_ids in groups.items():
         guarded(_bill_call_offs, school_id, term_key, order_ids, how)
     for timesheet_id in supply_invoices.unbilled_timesheet_ids(
-        trust_invoices.not_invoiced_once(supply_invoices.Timesheet.school_id)
+        trust_invoices.not_invoiced_once(Timesheet.school_id)
     ):
         guarded(supply_invoices.bill_timesheet, timesheet_id, how)
     for booking_id in supply_invoices.unbilled_cancellation_ids(
-        trust_invoices.not_invoiced_once(supply_invoices.Booking.school_id)
+        trust_invoices.not_invoiced_once(Booking.school_id)
     ):
         guarded(supply_invoices.bill_cancellation, booking_id, how)
     return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.calendar import Term
 from app.extensions import db
@@ -51,9 +52,7 @@ def invoiced_once_school_ids() -> sa.Select:
     )
 
 
-def not_invoiced_once(
-    school_id: sa.ColumnElement[int] | sa.orm.InstrumentedAttribute[int],
-) -> sa.ColumnElement[bool]:
+def not_invoiced_once(school_id: InstrumentedAttribute[int]) -> sa.ColumnElement[bool]:
     """The school (a column) is billed on its own invoices, not its trust's."""
     return school_id.not_in(invoiced_once_school_ids())
 
@@ -167,7 +166,10 @@ def bill_trust(trust_id: int, how: _Writing, problems: list[str]) -> int:
     if not due:
         db.session.rollback()
         return 0
-    schools = {s.id: s for s in trust.schools}
+    schools = {
+        school.id: school
+        for school in db.session.scalars(sa.select(School).where(School.trust_id == trust_id))
+    }
     lines: list[InvoiceLine] = []
     billed_orders: list[Order] = []
     for order in due.orders + due.call_offs:
