@@ -128,6 +128,13 @@ class SchoolShare:
     def total_pence(self) -> int:
         return self.net_pence + self.vat_pence
 
+    @property
+    def po_number(self) -> str:
+        """The school's own purchase-order numbers on its lines (not the other schools')."""
+        return ", ".join(
+            sorted({ln.order.po_number for ln in self.lines if ln.order and ln.order.po_number})
+        )
+
 
 def school_share(invoice: Invoice, school_id: int) -> SchoolShare:
     """The lines of `invoice` that are for the school."""

@@ -194,7 +194,6 @@ def bill_trust(trust_id: int, how: _Writing, problems: list[str]) -> int:
         return 0
     orders = billed_orders + due.charges
     po_numbers = sorted({o.po_number for o in orders if o.po_number})
-    billed_schools = sorted({schools[line.school_id].name for line in lines})
     invoice = _new_invoice(
         None,
         InvoiceKind.ORDER,
@@ -205,10 +204,8 @@ def bill_trust(trust_id: int, how: _Writing, problems: list[str]) -> int:
         how.run_id,
         trust_id=trust.id,
         po_number=", ".join(po_numbers)[:140],
-        note=(
-            f"One invoice for all {trust.name}'s schools, as the trust chose; each line names "
-            f"its school ({', '.join(billed_schools)})."
-        ),
+        note=f"One invoice for all {trust.name}'s schools, as the trust chose; each line "
+        "names its school.",
     )
     invoice.lines.extend(lines)
     _finish_invoice(invoice, lines, how)

@@ -129,8 +129,8 @@ def test_the_trust_sees_its_invoice_and_each_school_only_its_own_lines(
     client, auth, world, trust_schools
 ) -> None:
     alpha, gamma = trust_schools
-    make_order(alpha, world.offer_a, quantity=3)
-    make_order(gamma, world.offer_b, quantity=2)
+    make_order(alpha, world.offer_a, quantity=3, po_number="PO-ALPHA")
+    make_order(gamma, world.offer_b, quantity=2, po_number="PO-GAMMA")
     db.session.commit()
     run_billing()
     [invoice] = trust_invoices(world.trust.id)
@@ -149,6 +149,7 @@ def test_the_trust_sees_its_invoice_and_each_school_only_its_own_lines(
     page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     assert "Alpha Primary School:" in page and "Gamma Primary School" not in page
     assert "£750.00" in page and "£1,290.00" not in page
+    assert "PO-ALPHA" in page and "PO-GAMMA" not in page and "PO-GAMMA" not in listed
     assert client.get(f"/invoices/{invoice.id}.pdf").status_code == 404
     # What the school itself still has to pay: its own membership, not the trust's invoice.
     membership = next(i for i in invoices() if i.school_id == alpha.id)
