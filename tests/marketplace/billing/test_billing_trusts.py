@@ -143,6 +143,7 @@ def test_the_trust_sees_its_invoice_and_each_school_only_its_own_lines(
     assert "£1,290.00" in page  # 3 × £250 + 2 × £270
     assert client.get(f"/invoices/{invoice.id}.pdf").status_code == 200
 
+    auth.logout()
     auth.as_user(world.sbm_a)
     listed = client.get("/invoices").get_data(as_text=True)
     assert f'data-invoice="{invoice.id}"' in listed and "Paid by Alpha Learning Trust" in listed
@@ -155,6 +156,7 @@ def test_the_trust_sees_its_invoice_and_each_school_only_its_own_lines(
     membership = next(i for i in invoices() if i.school_id == alpha.id)
     assert f'id="outstanding">{_money(membership.amount_due_pence)}' in listed
 
+    auth.logout()
     auth.as_user(world.sbm_b)
     assert client.get(f"/invoices/{invoice.id}").status_code == 404
     assert f'data-invoice="{invoice.id}"' not in client.get("/invoices").get_data(as_text=True)
