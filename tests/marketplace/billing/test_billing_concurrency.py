@@ -100,7 +100,7 @@ def test_four_runs_at_once_bill_a_trust_once_on_one_invoice(
         [invoice] = db.session.scalars(sa.select(Invoice).where(Invoice.trust_id == trust_id))
         assert sorted(line.order_id for line in invoice.lines) == sorted(trust_orders)
         order_lines = db.session.scalars(
-            sa.select(InvoiceLine.order_id).where(InvoiceLine.order_id.is_not(None))
+            sa.select(InvoiceLine.order_id).where(InvoiceLine.order_id.in_(trust_orders))
         ).all()
         assert len(order_lines) == len(set(order_lines)) == 6
         assert invoice.status is InvoiceStatus.OPEN and invoice.stripe_invoice_id
