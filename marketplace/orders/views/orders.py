@@ -188,6 +188,7 @@ def order_edit(order_id: int):
             offer=order.offer,
             order=order,
             today=today,
+            change=membership_change(current_user.school_id, today),
             **covers_context(view),
         ),
         status,
