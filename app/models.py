@@ -76,6 +76,10 @@ class Trust(Model):
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)
     # One invoice per billing period for all the trust's schools, with lines per school.
     invoice_once: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Where a trust invoiced once is billed: its finance email (Stripe sends the invoice
+    # there) and postal address (printed on the invoice).
+    finance_email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
+    address: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     schools: Mapped[list[School]] = relationship(back_populates="trust", order_by="School.name")

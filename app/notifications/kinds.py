@@ -55,6 +55,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("supply_awr", "Agency workers nearing equal pay (Agency Workers Regulations)"),
     Kind("compliance_expiring", "Your compliance documents expiring"),
     Kind("rating_received", "Schools' ratings of your work"),
+    Kind("provider_application_received", "New applications to become a provider"),
     Kind("digest", "Daily summary", required=True),
     Kind("invitation", "Invitations", required=True),
     Kind("password_reset", "Password resets", required=True),

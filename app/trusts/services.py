@@ -38,20 +38,40 @@ def all_trusts() -> list[Trust]:
 
 
 @use_case
-def set_invoicing(trust_id: int, actor: User, *, invoice_once: bool) -> Trust:
-    """Invoice the trust once for all its schools each billing period, or each school alone."""
+def set_invoicing(
+    trust_id: int,
+    actor: User,
+    *,
+    invoice_once: bool,
+    finance_email: str | None = None,
+    address: str | None = None,
+) -> Trust:
+    """Invoice the trust once for all its schools each billing period, or each school alone;
+    and where the trust's invoice goes (its finance email and address; None leaves as is)."""
     trust = get_trust_for_user(trust_id, actor)
     if not may_manage(actor, trust):
         raise TrustNotFound("There is no such trust.")
-    before = {"invoice_once": trust.invoice_once}
+    before = {
+        "invoice_once": trust.invoice_once,
+        "finance_email": trust.finance_email,
+        "address": trust.address,
+    }
     trust.invoice_once = invoice_once
+    if finance_email is not None:
+        trust.finance_email = finance_email.strip().lower()[:254]
+    if address is not None:
+        trust.address = address.strip()[:1000]
     audit.record(
         actor,
         "trust",
         trust.id,
         "invoicing set",
         before=before,
-        after={"invoice_once": invoice_once},
+        after={
+            "invoice_once": invoice_once,
+            "finance_email": trust.finance_email,
+            "address": trust.address,
+        },
         scope=f"trust:{trust.id}",
     )
     db.session.commit()

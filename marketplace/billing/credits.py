@@ -69,7 +69,7 @@ def credit_cancelled_order(
     reason = f"Order {order.id} cancelled: credit under the offer's cancellation rules"
     note = CreditNote(
         invoice_id=invoice.id,
-        school_id=invoice.school_id,
+        school_id=line.school_id,  # on a trust's invoice, the school of the order's line
         order_id=order.id,
         invoice_line_id=line.id,
         reason=reason,
@@ -126,6 +126,6 @@ def credit_cancelled_order(
             "credit_vat_pence": note.vat_pence,
             "settlement": note.settlement,
         },
-        scope=f"school:{invoice.school_id}",
+        scope=invoice.scope,
     )
     return note

@@ -1,6 +1,7 @@
-"""Who is emailed about billing: a school's SBMs when an invoice is issued here and when it
-is overdue (Stripe sends its own invoices and reminders when it is configured); provider
-users when what they are owed for a term that has ended is ready."""
+"""Who is emailed about billing: a school's SBMs (a trust's finance leads, for a trust
+invoiced once) when an invoice is issued here and when it is overdue (Stripe sends its own
+invoices and reminders when it is configured); provider users when what they are owed for a
+term that has ended is ready."""
 
 from __future__ import annotations
 
@@ -33,11 +34,30 @@ def _school_sbms(school_id: int) -> list[User]:
     )
 
 
+def _trust_leads(trust_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.trust_id == trust_id, User.role == Role.TRUST, User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
+
+
+def _payers(invoice: Invoice) -> list[User]:
+    """Who hears of an invoice: the trust's finance leads for a trust's invoice, else the
+    school's SBMs."""
+    if invoice.trust_id is not None:
+        return _trust_leads(invoice.trust_id)
+    assert invoice.school_id is not None
+    return _school_sbms(invoice.school_id)
+
+
 def _invoice_notice(invoice: Invoice, what: str, subject: str, template: str) -> int:
     return len(
         notify(
             "invoice",
-            _school_sbms(invoice.school_id),
+            _payers(invoice),
             event=f"invoice-{invoice.id}-{what}",
             template=template,
             subject=subject,

@@ -88,6 +88,9 @@ def plan(
     `issue_here` (Stripe is not configured) issues each at once with our own number, due
     `days_to_pay` days after `as_of`; otherwise they stay drafts for Stripe to issue.
     """
+    from marketplace.billing import supply_invoices, trust_invoices  # they build on this module
+    from marketplace.supply.models import Booking, Timesheet
+
     say = progress or (lambda message: None)
     how = _Writing(as_of, run_id, issue_here, days_to_pay)
     result = Plan()
@@ -116,39 +119,46 @@ def plan(
         )
         for membership_id in ids:
             guarded(_bill_membership, membership_id, how)
+    # A trust invoiced once gets one invoice for all its schools' orders and supply cover;
+    # its schools' items are left out of the per-school invoices below.
+    for trust_id in trust_invoices.trusts_invoiced_once():
+        guarded(trust_invoices.bill_trust, trust_id, how, result.problems)
+    own = trust_invoices.not_invoiced_once(Order.school_id)
     for order_id in list(
         db.session.scalars(
             sa.select(Order.id)
-            .where(*unbilled_order_conditions(OrderKind.ORDER, as_of))
+            .where(*unbilled_order_conditions(OrderKind.ORDER, as_of), own)
             .order_by(Order.id)
         )
     ):
         guarded(_bill_order, order_id, how)
     for order_id in list(
-        db.session.scalars(unbilled_cancellation_charges().with_only_columns(Order.id))
+        db.session.scalars(unbilled_cancellation_charges().with_only_columns(Order.id).where(own))
     ):
         guarded(_bill_cancellation_charge, order_id, how)
     groups: dict[tuple[int, str], list[int]] = {}
     for order_id, school_id, term_key in db.session.execute(
         sa.select(Order.id, Order.school_id, Order.term_key)
-        .where(*unbilled_order_conditions(OrderKind.CALL_OFF, as_of))
+        .where(*unbilled_order_conditions(OrderKind.CALL_OFF, as_of), own)
         .order_by(Order.school_id, Order.term_key, Order.id)
     ):
         if term_over(term_key, as_of):
             groups.setdefault((school_id, term_key), []).append(order_id)
     for (school_id, term_key), order_ids in groups.items():
         guarded(_bill_call_offs, school_id, term_key, order_ids, how)
-    from marketplace.billing import supply_invoices  # it builds on this module's writers
-
-    for timesheet_id in supply_invoices.unbilled_timesheet_ids():
+    for timesheet_id in supply_invoices.unbilled_timesheet_ids(
+        trust_invoices.not_invoiced_once(Timesheet.school_id)
+    ):
         guarded(supply_invoices.bill_timesheet, timesheet_id, how)
-    for booking_id in supply_invoices.unbilled_cancellation_ids():
+    for booking_id in supply_invoices.unbilled_cancellation_ids(
+        trust_invoices.not_invoiced_once(Booking.school_id)
+    ):
         guarded(supply_invoices.bill_cancellation, booking_id, how)
     return result
 
 
 def _new_invoice(
-    school_id: int,
+    school_id: int | None,
     kind: InvoiceKind,
     period: str,
     key: str,
@@ -200,7 +210,7 @@ def _finish_invoice(
         invoice.id,
         "created",
         after={**invoice.snapshot(), "kind": invoice.kind.value, "period": invoice.period},
-        scope=f"school:{invoice.school_id}",
+        scope=invoice.scope,
     )
 
 
@@ -235,7 +245,12 @@ def _bill_membership(membership_id: int, how: _Writing) -> int:
         how.run_id,
         note="\n".join(breakdown.explanation()),
     )
-    line = _line(membership_id=membership.id, description=description, amounts=amounts)
+    line = _line(
+        school_id=membership.school_id,
+        membership_id=membership.id,
+        description=description,
+        amounts=amounts,
+    )
     invoice.lines.append(line)
     _finish_invoice(invoice, [line], how)
     return 1
@@ -302,7 +317,7 @@ def _bill_order(order_id: int, how: _Writing) -> int:
         po_number=order.po_number,
         note=f"Delivered by {order.provider.name}.",
     )
-    line = _order_line(order)
+    line = order_line(order)
     invoice.lines.append(line)
     _finish_invoice(invoice, [line], how)
     _mark_invoiced(order, invoice)
@@ -315,7 +330,6 @@ def _bill_cancellation_charge(order_id: int, how: _Writing) -> int:
         db.session.rollback()
         return 0
     order = orders[0]
-    amounts = rules.fixed_line(order.cancellation_charge_pence, order.service.vat.rate_bp)
     invoice = _new_invoice(
         order.school_id,
         InvoiceKind.ORDER,
@@ -326,14 +340,7 @@ def _bill_cancellation_charge(order_id: int, how: _Writing) -> int:
         po_number=order.po_number,
         note="What the offer's cancellation rules charge for the order you cancelled.",
     )
-    line = _line(
-        order_id=order.id,
-        description=(
-            f"Cancellation charge for order {order.id} ({order.service.name}, "
-            f"{term_label(order.term_key)}) under {order.provider.name}'s notice rules"
-        ),
-        amounts=amounts,
-    )
+    line = cancellation_charge_line(order)
     invoice.lines.append(line)
     _finish_invoice(invoice, [line], how)
     return 1
@@ -368,7 +375,7 @@ def _bill_call_offs(school_id: int, term_key: str, order_ids: list[int], how: _W
         po_number=", ".join(po_numbers)[:140],
         note="Call-offs under contracts the partnership awarded, delivered this term.",
     )
-    lines = [_order_line(order) for order in orders]
+    lines = [order_line(order) for order in orders]
     invoice.lines.extend(lines)
     _finish_invoice(invoice, lines, how)
     for order in orders:
@@ -381,12 +388,14 @@ def _bill_call_offs(school_id: int, term_key: str, order_ids: list[int], how: _W
 
 def _line(
     *,
+    school_id: int,
     amounts: rules.LineAmounts,
     description: str,
     order_id: int | None = None,
     membership_id: int | None = None,
 ) -> InvoiceLine:
     return InvoiceLine(
+        school_id=school_id,
         order_id=order_id,
         membership_id=membership_id,
         description=description[:500],
@@ -398,7 +407,7 @@ def _line(
     )
 
 
-def _order_line(order: Order) -> InvoiceLine:
+def order_line(order: Order) -> InvoiceLine:
     """One line per order: its charged units at the unit price (set-up charge included)."""
     rate_bp = order.service.vat.rate_bp
     unit = order.service.unit.value
@@ -426,4 +435,20 @@ def _order_line(order: Order) -> InvoiceLine:
             f"Order {order.id} totals {format_pence(order.total_pence)} but its units come to "
             f"{format_pence(amounts.amount_pence)}; it was not billed."
         )
-    return _line(order_id=order.id, description=description, amounts=amounts)
+    return _line(
+        school_id=order.school_id, order_id=order.id, description=description, amounts=amounts
+    )
+
+
+def cancellation_charge_line(order: Order) -> InvoiceLine:
+    """The line for what a cancelled order still owes under the offer's notice rules."""
+    amounts = rules.fixed_line(order.cancellation_charge_pence, order.service.vat.rate_bp)
+    return _line(
+        school_id=order.school_id,
+        order_id=order.id,
+        description=(
+            f"Cancellation charge for order {order.id} ({order.service.name}, "
+            f"{term_label(order.term_key)}) under {order.provider.name}'s notice rules"
+        ),
+        amounts=amounts,
+    )

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
-from app.models import Membership, School, User, enum_column
+from app.models import Membership, School, Trust, User, enum_column
 from app.statuses import status_label
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -55,10 +55,12 @@ class InvoiceStatus(StrEnum):
 
 
 class Invoice(Model):
-    """A bill to one school, in pence; `total_pence` = `net_pence` + `vat_pence`."""
+    """A bill to one school, or to a trust invoiced once for all its schools (each line then
+    names its school), in pence; `total_pence` = `net_pence` + `vat_pence`."""
 
     __tablename__ = "invoices"
     __table_args__ = (
+        sa.CheckConstraint("(school_id IS NULL) <> (trust_id IS NULL)", name="one_payer"),
         sa.CheckConstraint("net_pence >= 0 AND vat_pence >= 0", name="amounts_not_negative"),
         sa.CheckConstraint("total_pence = net_pence + vat_pence", name="total_is_net_plus_vat"),
         sa.CheckConstraint("credited_pence >= 0", name="credited_not_negative"),
@@ -66,11 +68,14 @@ class Invoice(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    # Who pays: a school, or a trust that chose to be invoiced once (never both).
+    school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    trust_id: Mapped[int | None] = mapped_column(sa.ForeignKey("trusts.id"), index=True)
     kind: Mapped[InvoiceKind] = enum_column(InvoiceKind)
     # Membership: the academic year ("2026/27"); orders and call-offs: the term ("2026-autumn").
     period: Mapped[str] = mapped_column(sa.String(20), index=True)
-    # What this invoice bills, e.g. "membership-12", "order-40", "call-offs-3-2026-autumn".
+    # What this invoice bills, e.g. "membership-12", "order-40", "call-offs-3-2026-autumn",
+    # "trust-2-run-7" (a trust's invoice for one billing run).
     billing_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
     status: Mapped[InvoiceStatus] = enum_column(
         InvoiceStatus, default=InvoiceStatus.DRAFT, index=True
@@ -101,7 +106,8 @@ class Invoice(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    school: Mapped[School] = relationship()
+    school: Mapped[School | None] = relationship()
+    trust: Mapped[Trust | None] = relationship()
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan"
     )
@@ -120,6 +126,25 @@ class Invoice(Model):
     def reference(self) -> str:
         """The invoice number once issued, else our own id."""
         return self.number or f"Draft {self.id}"
+
+    @property
+    def payer_name(self) -> str:
+        """Whom the invoice is addressed to: the trust's name, or the school's."""
+        if self.trust is not None:
+            return self.trust.name
+        return self.school.name if self.school is not None else ""
+
+    @property
+    def payer_email(self) -> str:
+        """Where the invoice is sent: the trust's or the school's finance email address."""
+        if self.trust is not None:
+            return self.trust.finance_email
+        return self.school.finance_email if self.school is not None else ""
+
+    @property
+    def scope(self) -> str:
+        """The audit scope of the invoice's payer."""
+        return f"trust:{self.trust_id}" if self.trust_id is not None else f"school:{self.school_id}"
 
     def snapshot(self) -> dict[str, Any]:
         """The fields an audit event records."""
@@ -144,6 +169,8 @@ class InvoiceLine(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    # The school the line is for (on a trust's invoice, each line names its own school).
+    school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
     # The unique constraints that make double billing impossible.
     membership_id: Mapped[int | None] = mapped_column(sa.ForeignKey("memberships.id"), unique=True)
     order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
@@ -159,6 +186,7 @@ class InvoiceLine(Model):
     stripe_outdated: Mapped[bool] = mapped_column(default=False)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+    school: Mapped[School] = relationship()
     membership: Mapped[Membership | None] = relationship()
     order: Mapped[Order | None] = relationship()
 
@@ -212,17 +240,22 @@ class CreditNote(Model):
 
 
 class BillingCustomer(Model):
-    """A school as a Stripe customer: one per school, its id stored once Stripe answers."""
+    """A school, or a trust invoiced once, as a Stripe customer: one each, its id stored once
+    Stripe answers."""
 
     __tablename__ = "billing_customers"
+    __table_args__ = (
+        sa.CheckConstraint("(school_id IS NULL) <> (trust_id IS NULL)", name="one_payer"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), unique=True)
+    school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schools.id"), unique=True)
+    trust_id: Mapped[int | None] = mapped_column(sa.ForeignKey("trusts.id"), unique=True)
     email: Mapped[str] = mapped_column(sa.String(254), default="")
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    school: Mapped[School] = relationship()
+    school: Mapped[School | None] = relationship()
 
 
 class StripeEvent(Model):

@@ -101,6 +101,10 @@ def customer_key(namespace: str, school_id: int) -> str:
     return f"{namespace}-school-{school_id}-customer"
 
 
+def trust_customer_key(namespace: str, trust_id: int) -> str:
+    return f"{namespace}-trust-{trust_id}-customer"
+
+
 def invoice_create_key(namespace: str, invoice_id: int) -> str:
     return f"{namespace}-invoice-{invoice_id}-create"
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.extensions import db, rows_changed
-from app.models import School, User
+from app.models import School, Trust, User
 from app.money import format_pence
 from app.time import utcnow
 from app.types import UTCDateTime
@@ -129,6 +129,45 @@ class StripeSync:
         customer.stripe_customer_id = found
         return found, True
 
+    def ensure_trust_customer(self, trust_id: int, *, resumed: bool = True) -> tuple[str, bool]:
+        """The Stripe customer of a trust invoiced once, made once (as `ensure_customer`, with
+        the idempotency key `…-trust-{id}-customer`); the caller commits."""
+        customer = db.session.scalar(
+            sa.select(BillingCustomer).where(BillingCustomer.trust_id == trust_id)
+        )
+        if customer is not None and customer.stripe_customer_id:
+            return customer.stripe_customer_id, False
+        trust = db.session.get(Trust, trust_id)
+        assert trust is not None
+        metadata = {"pooled_trust": f"{self.namespace}:{trust_id}", "trust_code": trust.code}
+        found = None
+        if resumed:
+            found = self.gateway.find_customer(email=trust.finance_email, metadata=metadata)
+        if found is None:
+            try:
+                found = self.gateway.create_customer(
+                    name=trust.name,
+                    email=trust.finance_email,
+                    metadata=metadata,
+                    idempotency_key=rules.trust_customer_key(self.namespace, trust_id),
+                )
+            except IdempotencyConflict:
+                found = self.gateway.find_customer(email="", metadata=metadata)
+                if found is None:
+                    raise
+        if customer is None:
+            customer = BillingCustomer(trust_id=trust_id, email=trust.finance_email)
+            db.session.add(customer)
+        customer.stripe_customer_id = found
+        return found, True
+
+    def ensure_payer(self, invoice: Invoice, *, resumed: bool) -> tuple[str, bool]:
+        """The Stripe customer the invoice is billed to: its trust's or its school's."""
+        if invoice.trust_id is not None:
+            return self.ensure_trust_customer(invoice.trust_id, resumed=resumed)
+        assert invoice.school_id is not None
+        return self.ensure_customer(invoice.school_id, resumed=resumed)
+
     def push_invoice(self, invoice_id: int, *, run_id: int | None = None) -> int:
         """Take one invoice as far as Stripe allows: created, lines, finalised, sent.
 
@@ -146,13 +185,16 @@ class StripeSync:
             invoice.not_sent_reason = ""  # issued here before Stripe was configured: send it now
         # Written by this very run: nobody has tried to issue it before.
         resumed = run_id is None or invoice.billing_run_id != run_id
-        customer_id, made = self.ensure_customer(invoice.school_id, resumed=resumed)
+        customer_id, made = self.ensure_payer(invoice, resumed=resumed)
         if invoice.stripe_invoice_id is None:
             metadata = {
                 "pooled_invoice": f"{ns}:{invoice.id}",
                 "billing_key": invoice.billing_key,
-                "urn": str(invoice.school.urn),
             }
+            if invoice.trust is not None:
+                metadata["trust_code"] = invoice.trust.code
+            elif invoice.school is not None:
+                metadata["urn"] = str(invoice.school.urn)
             found = None
             if resumed:
                 found = self.gateway.find_invoice(customer_id=customer_id, metadata=metadata)
@@ -190,14 +232,15 @@ class StripeSync:
             db.session.commit()
             raise GatewayError(message)
         if invoice.sent_at is None and not invoice.not_sent_reason and remote.status == "open":
-            if invoice.school.finance_email:
+            if invoice.payer_email:
                 self.gateway.send_invoice(
                     remote.id, idempotency_key=rules.invoice_send_key(ns, invoice.id)
                 )
                 invoice.sent_at = utcnow()
             else:
+                payer = "trust" if invoice.trust_id is not None else "school"
                 invoice.not_sent_reason = (
-                    "The school has no finance email address: send the invoice by hand."
+                    f"The {payer} has no finance email address: send the invoice by hand."
                 )
         invoice.last_error = ""
         db.session.commit()
@@ -337,7 +380,7 @@ def apply_remote(
                 target,
                 before=before,
                 after={**invoice.snapshot(), "source": source},
-                scope=f"school:{invoice.school_id}",
+                scope=invoice.scope,
             )
             outcome = f"{before['status']} → {target}"
     elif remote.status != invoice.status.value:

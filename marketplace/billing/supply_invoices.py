@@ -28,27 +28,36 @@ from marketplace.supply.models import Booking, BookingStatus, Timesheet, Timeshe
 SUPPLY_VAT = VatTreatment.STANDARD
 
 
-def unbilled_timesheet_ids() -> list[int]:
-    """Approved timesheets no invoice bills yet, by id."""
+def unbilled_timesheet_conditions() -> list[sa.ColumnElement[bool]]:
+    return [Timesheet.status == TimesheetStatus.APPROVED, Timesheet.invoice_id.is_(None)]
+
+
+def unbilled_cancellation_conditions() -> list[sa.ColumnElement[bool]]:
+    return [
+        Booking.status == BookingStatus.CANCELLED,
+        Booking.cancellation_fee_pence > 0,
+        Booking.cancellation_invoice_id.is_(None),
+    ]
+
+
+def unbilled_timesheet_ids(*conditions: sa.ColumnElement[bool]) -> list[int]:
+    """Approved timesheets no invoice bills yet (and meeting `conditions`), by id."""
     return list(
         db.session.scalars(
             sa.select(Timesheet.id)
-            .where(Timesheet.status == TimesheetStatus.APPROVED, Timesheet.invoice_id.is_(None))
+            .where(*unbilled_timesheet_conditions(), *conditions)
             .order_by(Timesheet.id)
         )
     )
 
 
-def unbilled_cancellation_ids() -> list[int]:
-    """Cancelled bookings with a fee to pay that no invoice bills yet."""
+def unbilled_cancellation_ids(*conditions: sa.ColumnElement[bool]) -> list[int]:
+    """Cancelled bookings with a fee to pay that no invoice bills yet (and meeting
+    `conditions`), by id."""
     return list(
         db.session.scalars(
             sa.select(Booking.id)
-            .where(
-                Booking.status == BookingStatus.CANCELLED,
-                Booking.cancellation_fee_pence > 0,
-                Booking.cancellation_invoice_id.is_(None),
-            )
+            .where(*unbilled_cancellation_conditions(), *conditions)
             .order_by(Booking.id)
         )
     )
@@ -62,11 +71,7 @@ def bill_timesheet(timesheet_id: int, how: _Writing) -> int:
     """Write the invoice for one approved timesheet (0 when someone else just billed it)."""
     timesheet = db.session.scalar(
         sa.select(Timesheet)
-        .where(
-            Timesheet.id == timesheet_id,
-            Timesheet.status == TimesheetStatus.APPROVED,
-            Timesheet.invoice_id.is_(None),
-        )
+        .where(Timesheet.id == timesheet_id, *unbilled_timesheet_conditions())
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -88,6 +93,17 @@ def bill_timesheet(timesheet_id: int, how: _Writing) -> int:
             "holiday pay) and the agency fee; the charge is their sum."
         ),
     )
+    lines = timesheet_lines(timesheet)
+    invoice.lines.extend(lines)
+    _finish_invoice(invoice, lines, how)
+    timesheet.invoice_id = invoice.id
+    return 1
+
+
+def timesheet_lines(timesheet: Timesheet) -> list[InvoiceLine]:
+    """A timesheet's days as invoice lines, one per price."""
+    booking = timesheet.booking
+    week = format_date(timesheet.week_starting)
     groups = Counter(
         (ln.unit, ln.pay_pence, ln.oncost_pence, ln.fee_pence, ln.charge_pence, ln.at_parity)
         for ln in timesheet.lines
@@ -101,23 +117,27 @@ def bill_timesheet(timesheet_id: int, how: _Writing) -> int:
             f"{format_pence(charge)} = pay {format_pence(pay)} + on-costs {format_pence(oncost)}"
             f" + agency fee {format_pence(fee)}" + (" (AWR parity pay)" if parity else "")
         )
-        lines.append(_line(description=description, amounts=amounts))
-    invoice.lines.extend(lines)
-    _finish_invoice(invoice, lines, how)
-    timesheet.invoice_id = invoice.id
-    return 1
+        lines.append(_line(school_id=timesheet.school_id, description=description, amounts=amounts))
+    return lines
+
+
+def cancellation_line(booking: Booking) -> InvoiceLine:
+    """The line for a cancelled booking's fee."""
+    amounts = rules.fixed_line(booking.cancellation_fee_pence, SUPPLY_VAT.rate_bp)
+    return _line(
+        school_id=booking.school_id,
+        description=(
+            f"Cancellation fee ({_who(booking)}, from {format_date(booking.request.starts_on)})"
+        ),
+        amounts=amounts,
+    )
 
 
 def bill_cancellation(booking_id: int, how: _Writing) -> int:
     """Write the invoice for a cancelled booking's fee (0 when already billed)."""
     booking = db.session.scalar(
         sa.select(Booking)
-        .where(
-            Booking.id == booking_id,
-            Booking.status == BookingStatus.CANCELLED,
-            Booking.cancellation_fee_pence > 0,
-            Booking.cancellation_invoice_id.is_(None),
-        )
+        .where(Booking.id == booking_id, *unbilled_cancellation_conditions())
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -133,13 +153,7 @@ def bill_cancellation(booking_id: int, how: _Writing) -> int:
         how.run_id,
         note="The managed-service contract's fee for a booking cancelled inside its notice period.",
     )
-    amounts = rules.fixed_line(booking.cancellation_fee_pence, SUPPLY_VAT.rate_bp)
-    line = _line(
-        description=(
-            f"Cancellation fee ({_who(booking)}, from {format_date(booking.request.starts_on)})"
-        ),
-        amounts=amounts,
-    )
+    line = cancellation_line(booking)
     invoice.lines.append(line)
     _finish_invoice(invoice, [line], how)
     booking.cancellation_invoice_id = invoice.id

@@ -78,7 +78,14 @@ def invoices_list():
     page = paginate(
         queries.school_invoices(current_user.school_id, status, trust_id=trust_id), per_page=25
     )
-
+    # A school sees only its own part of its trust's invoices.
+    shares = (
+        queries.school_shares(
+            [i.id for i in page.items if i.trust_id is not None], current_user.school_id
+        )
+        if trust_id is None
+        else {}
+    )
     return render_template(
         "marketplace/billing/invoices.html",
         page=page,
@@ -87,6 +94,7 @@ def invoices_list():
         outstanding_pence=queries.outstanding_pence(current_user.school_id, trust_id=trust_id),
         stripe_configured=stripe_configured(),
         show_school=trust_id is not None,
+        shares=shares,
     )
 
 
@@ -100,10 +108,21 @@ def invoice_detail(invoice_id: int):
         )
     else:
         invoice = queries.get_invoice(invoice_id)
+    is_school = current_user.role in SCHOOL_ROLES
+    share = (
+        queries.school_share(invoice, current_user.school_id)
+        if is_school and invoice.trust_id is not None
+        else None
+    )
     return render_template(
         "marketplace/billing/invoice_detail.html",
         invoice=invoice,
-        is_school=current_user.role in SCHOOL_ROLES,
+        is_school=is_school,
+        share=share,
+        lines=share.lines if share is not None else invoice.lines,
+        credit_notes=[n for n in invoice.credit_notes if n.school_id == current_user.school_id]
+        if share is not None
+        else invoice.credit_notes,
         stripe_configured=stripe_configured(),
         partnership=partnership.details(),
     )

@@ -149,7 +149,7 @@ def _apply(event: ReadEvent) -> str:
                 invoice.id,
                 "payment-failed",
                 after={"stripe_event": event.id},
-                scope=f"school:{invoice.school_id}",
+                scope=invoice.scope,
             )
             outcome = "payment failed recorded" + ("" if outcome == "no change" else f"; {outcome}")
         return f"invoice {invoice.id}: {outcome}"

@@ -16,11 +16,10 @@ from app.extensions import db
 from marketplace.offers.models import Offer
 from marketplace.offers.pricing import (
     PriceAtQuantity,
-    Tier,
-    non_member_tiers,
     price_at_quantity,
     typical_quantity,
 )
+from marketplace.offers.tiers import member_tiers, tiers_for
 from marketplace.orders.models import ORDER_CLOSED_STATUSES, Order
 
 
@@ -40,14 +39,10 @@ def last_order_quantities(school_id: int | None) -> dict[int, int]:
     return found
 
 
-def offer_tiers(offer: Offer) -> list[Tier]:
-    return [Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers]
-
-
 def quantity_for(offer: Offer, last_ordered: int | None) -> int:
     """The quantity a school is shown this offer's price for (see `typical_quantity`)."""
     return typical_quantity(
-        last_ordered=last_ordered, min_quantity=offer.min_quantity, tiers=offer_tiers(offer)
+        last_ordered=last_ordered, min_quantity=offer.min_quantity, tiers=member_tiers(offer)
     )
 
 
@@ -61,9 +56,7 @@ def price_for_school(
     the offer's list price. A school that is not a member this academic year (`member` False)
     pays the offer's non-member prices. Contract prices are shown beside offers, not folded in.
     """
-    tiers = offer_tiers(offer)
-    if not member:
-        tiers = non_member_tiers(tiers, offer.non_member_uplift_bp)
+    tiers = tiers_for(offer, member=member)
     if not tiers:
         return None
     return price_at_quantity(tiers, quantity)
@@ -84,13 +77,18 @@ class ServiceHeadline:
 
 
 def headline(
-    offers: Iterable[Offer], school_id: int | None, last_ordered: int | None
+    offers: Iterable[Offer], school_id: int | None, last_ordered: int | None, *, member: bool = True
 ) -> ServiceHeadline | None:
-    """The headline prices over a service's offers, or None when none has prices."""
+    """The headline prices over a service's offers (non-member prices for a school that is not
+    a member, `member` False), or None when none has prices."""
     prices = [
         price
         for offer in offers
-        if (price := price_for_school(offer, school_id, quantity_for(offer, last_ordered)))
+        if (
+            price := price_for_school(
+                offer, school_id, quantity_for(offer, last_ordered), member=member
+            )
+        )
         is not None
     ]
     if not prices:

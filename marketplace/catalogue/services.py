@@ -18,10 +18,17 @@ from marketplace.catalogue import search as full_text
 from marketplace.catalogue.errors import ServiceNotFound
 from marketplace.catalogue.models import Service, ServiceCategory, ServiceKind, Unit
 from marketplace.entitlements import services as entitlement_service
+from marketplace.offers import tiers as offer_tiers
 from marketplace.offers.models import Offer, OfferStatus, OfferTier
-from marketplace.offers.pricing import PriceAtQuantity, Tier, non_member_tiers
+from marketplace.offers.pricing import PriceAtQuantity, Tier
 from marketplace.orders import rules
-from marketplace.orders.savings import MembershipSaving, is_member, membership_saving
+from marketplace.orders.savings import (
+    MembershipChange,
+    MembershipSaving,
+    is_member,
+    membership_change,
+    membership_saving,
+)
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,7 @@ def search(
     if found is not None:
         stmt = stmt.join(found, found.c.service_id == Service.id).add_columns(found.c.rank)
     rows = db.session.execute(stmt).all()
-    headlines = _headlines(offer_ids, [row[0].id for row in rows if row[1]], school_id)
+    headlines = _headlines(offer_ids, [row[0].id for row in rows if row[1]], school_id, today)
     entries = [
         CatalogueEntry(
             service=row[0],
@@ -130,10 +137,15 @@ def search(
     )
 
 
+def _this_year(today: date) -> int:
+    return Term.containing(today).academic_year.start_year
+
+
 def _headlines(
-    offer_ids: sa.Select, service_ids: list[int], school_id: int | None
+    offer_ids: sa.Select, service_ids: list[int], school_id: int | None, today: date
 ) -> dict[int, prices.ServiceHeadline]:
-    """Per service: the headline prices over its offers that passed the filters."""
+    """Per service: the headline prices over its offers that passed the filters, at the
+    school's prices this academic year (member or not)."""
     if not service_ids:
         return {}
     offers = db.session.scalars(
@@ -145,9 +157,10 @@ def _headlines(
     for offer in offers:
         by_service.setdefault(offer.service_id, []).append(offer)
     last = prices.last_order_quantities(school_id)
+    member = school_id is None or is_member(school_id, _this_year(today))
     found = {}
     for service_id, service_offers in by_service.items():
-        line = prices.headline(service_offers, school_id, last.get(service_id))
+        line = prices.headline(service_offers, school_id, last.get(service_id), member=member)
         if line is not None:
             found[service_id] = line
     return found
@@ -210,6 +223,12 @@ class ServicePage:
     last_ordered: int | None = None  # the quantity of the school's last order of the service
     notes: list[str] = field(default_factory=list)
     saving: MembershipSaving | None = None  # for a school that is not a member this year
+    # The term the school chose to see prices for (None: this academic year's prices), the
+    # terms it can choose from, and how its prices change next year when no term is chosen.
+    term: Term | None = None
+    terms: list[Term] = field(default_factory=list)
+    change: MembershipChange | None = None
+    member: bool = True  # the school pays member prices in the priced year
 
 
 def term_capacities(offer: Offer, today: date) -> list[TermCapacity]:
@@ -247,13 +266,15 @@ def offer_view(
     own_provider_id: Any = _LOOK_UP,
     quantity: int | None = None,
     member: bool | None = None,
+    term: Term | None = None,
 ) -> OfferView:
     """An offer with its tiers at this school's prices, capacity per term, whether this school
     may order it and its price at `quantity` (default: the offer's smallest order).
 
     `own_provider_id`: the school's own provider id when it sells too (looked up if omitted).
-    `member`: whether the school is a member this academic year (looked up if omitted). A
-    school that is not sees non-member prices, and cannot order core services.
+    `member`: whether the school is a member in the academic year of `term` (default: this
+    academic year; looked up if omitted). A school that is not sees non-member prices, and
+    cannot order core services.
     """
     problem = rules.offer_problem(
         status=offer.status.value, valid_from=offer.valid_from, valid_to=offer.valid_to, today=today
@@ -268,15 +289,18 @@ def offer_view(
             school_provider_id=own,
             offer_provider_id=offer.provider_id,
         )
+    year = (term or Term.containing(today)).academic_year
     if school is not None and member is None:
-        member = is_member(school.id, Term.containing(today).academic_year.start_year)
+        member = is_member(school.id, year.start_year)
     non_member = school is not None and not member
     if problem is None and non_member and offer.service.kind is ServiceKind.CORE:
-        problem = "Core services are for member schools: your school is not a member this year"
-    tiers = [Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers]
+        problem = "Core services are for member schools: your school is not a member " + (
+            "this year" if term is None else f"in {year.label}"
+        )
+    tiers = offer_tiers.member_tiers(offer)
     return OfferView(
         offer=offer,
-        tiers=non_member_tiers(tiers, offer.non_member_uplift_bp) if non_member else tiers,
+        tiers=offer_tiers.non_member_tiers(offer) if non_member else tiers,
         terms=term_capacities(offer, today),
         earliest_start=add_working_days(today, offer.lead_time_days),
         problem=problem,
@@ -291,8 +315,12 @@ def offer_view(
     )
 
 
-def service_page(service_id: int, today: date, school: School | None = None) -> ServicePage:
-    """A service and every live offer for it, cheapest first."""
+def service_page(
+    service_id: int, today: date, school: School | None = None, term_key: str | None = None
+) -> ServicePage:
+    """A service and every live offer for it, cheapest first, at the school's prices for the
+    term it chose (`term_key`; an unknown or past term is ignored), else for this academic
+    year, with how its prices change next year."""
     service = db.session.get(Service, service_id)
     if service is None or not service.active:
         raise ServiceNotFound("There is no such service in the catalogue.")
@@ -311,6 +339,11 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
     own = provider_for_school(school.id) if school is not None else None
     last = prices.last_order_quantities(school.id if school is not None else None).get(service.id)
     saving = membership_saving(school.id, today) if school is not None else None
+    terms = _offered_terms(offers, today)
+    term = next((t for t in terms if t.key == term_key), None)
+    member = saving is None
+    if school is not None and term is not None:
+        member = is_member(school.id, term.start_year)
     views = [
         offer_view(
             offer,
@@ -318,7 +351,8 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
             school,
             own_provider_id=own,
             quantity=prices.quantity_for(offer, last),
-            member=saving is None,
+            member=member,
+            term=term,
         )
         for offer in offers
     ]
@@ -330,5 +364,30 @@ def service_page(service_id: int, today: date, school: School | None = None) -> 
         if membership is not None:
             left = entitlement_service.left_under(membership, service.id, year)
     return ServicePage(
-        service=service, offers=views, entitlement_left=left, last_ordered=last, saving=saving
+        service=service,
+        offers=views,
+        entitlement_left=left,
+        last_ordered=last,
+        saving=saving
+        if term is None or term.academic_year == Term.containing(today).academic_year
+        else None,
+        term=term,
+        terms=terms,
+        change=membership_change(school.id, today) if school is not None and term is None else None,
+        member=member,
     )
+
+
+def _offered_terms(offers: list[Offer], today: date) -> list[Term]:
+    """The terms from this one on that any of the offers has capacity for."""
+    current = Term.containing(today)
+    found = set()
+    for offer in offers:
+        for capacity in offer.capacities:
+            try:
+                term = Term.parse(capacity.term_key)
+            except ValueError:
+                continue
+            if term >= current:
+                found.add(term)
+    return sorted(found)

@@ -21,7 +21,7 @@ from marketplace.catalogue.errors import CannotCompare
 from marketplace.catalogue.forms import CompareForm
 from marketplace.catalogue.models import ServiceCategory, ServiceKind, Unit
 from marketplace.orders.contract_prices import contract_prices
-from marketplace.orders.savings import membership_saving
+from marketplace.orders.savings import membership_change, membership_saving
 from marketplace.ratings.services import summaries_for_offers
 
 CATALOGUE_ROLES = (Role.SBM, Role.HEAD, Role.ADMIN, Role.COMMITTEE)
@@ -101,6 +101,7 @@ def catalogue_page():
         count=len(entries),
         filtered=filtered,
         saving=membership_saving(school_id, today) if school_id is not None else None,
+        change=membership_change(school_id, today) if school_id is not None else None,
     )
 
 
@@ -111,7 +112,7 @@ def _school() -> School | None:
 def _service_detail(service_id: int, compare_form: CompareForm | None = None, status: int = 200):
     today = london_today()
     school = _school()
-    page = catalogue.service_page(service_id, today, school)
+    page = catalogue.service_page(service_id, today, school, request.args.get("term"))
     contracts = contract_prices().for_school(school.id, service_id, today) if school else []
     rounds = coverage().open_rounds(service_id)
     compare_form = compare_form or CompareForm()

@@ -24,11 +24,18 @@ SCHOOL = (Role.SBM, Role.HEAD)
 
 
 @bp.route("/invoices/<int:invoice_id>.pdf", endpoint="invoice_pdf")
-@roles_required(*SCHOOL, Role.ADMIN, Role.COMMITTEE)
+@roles_required(*SCHOOL, Role.TRUST, Role.ADMIN, Role.COMMITTEE)
 def invoice_pdf(invoice_id: int):
-    """The invoice as a PDF on the partnership's paper."""
+    """The invoice as a PDF on the partnership's paper (a trust's invoice: for the trust and
+    the partnership only, as it has every school's lines)."""
     if current_user.role in SCHOOL_ROLES:
         invoice = invoices.get_invoice_for_school(invoice_id, current_user.school_id)
+        if invoice.trust_id is not None:
+            abort(404)
+    elif current_user.role is Role.TRUST:
+        if current_user.trust_id is None:
+            abort(404)
+        invoice = invoices.get_invoice_for_school(invoice_id, None, trust_id=current_user.trust_id)
     else:
         invoice = invoices.get_invoice(invoice_id)
     title = f"Invoice {invoice.reference}"

@@ -67,6 +67,7 @@ class PercentField(Field):
 class TierForm(Form):
     min_quantity = WholeNumberField("From quantity", validators=[Optional()])
     unit_price = PoundsField("Price per unit", validators=[Optional()])
+    non_member_price = PoundsField("Non-member price per unit", validators=[Optional()])
 
 
 class CapacityForm(Form):
@@ -116,8 +117,9 @@ class OfferForm(FlaskForm):
     non_member_uplift = PercentField(
         "Extra for schools that are not members (%, optional)",
         description="Your prices above are member prices. A school that is not a member this "
-        "academic year pays each price plus this share, rounded to the penny. Leave blank or 0 "
-        "for the same price. Core services are for members only.",
+        "academic year pays each price plus this share, rounded to the penny — or give your own "
+        "non-member price for each band in the table instead. Leave both blank for the same "
+        "price. Core services are for members only.",
         validators=[Optional()],
     )
     areas = SelectMultipleField(
@@ -152,9 +154,11 @@ class OfferForm(FlaskForm):
     def to_input(self) -> OfferInput | None:
         """The offer as typed, or None after adding a message to the field at fault."""
         tiers: list[Tier] = []
+        non_member: list[Tier] = []
         for entry in self.tiers:
             start, price = entry.form.min_quantity.data, entry.form.unit_price.data
-            if start is None and price is None:
+            non_member_price = entry.form.non_member_price.data
+            if start is None and price is None and non_member_price is None:
                 continue
             if start is None or price is None:
                 field_errors(
@@ -164,6 +168,8 @@ class OfferForm(FlaskForm):
                 )
                 return None
             tiers.append(Tier(start, price))
+            if non_member_price is not None:
+                non_member.append(Tier(start, non_member_price))
         capacities: dict[str, int] = {}
         for row in self.capacities:
             if row.form.capacity.data is not None:
@@ -196,5 +202,6 @@ class OfferForm(FlaskForm):
             setup_pence=self.setup.data or 0,
             non_member_uplift_bp=self.non_member_uplift.data or 0,
             tiers=tiers,
+            non_member_tiers=non_member,
             capacities=capacities,
         )

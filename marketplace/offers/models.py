@@ -52,7 +52,8 @@ class Offer(Model):
     min_quantity: Mapped[int] = mapped_column(default=1)
     setup_pence: Mapped[int] = mapped_column(default=0)
     # What a school that is not a member that academic year pays on top of each tier's price,
-    # in basis points (1,000 = 10%); members pay the tier prices.
+    # in basis points (1,000 = 10%); members pay the tier prices. Zero when the tiers carry
+    # their own non-member prices instead (OfferTier.non_member_unit_price_pence).
     non_member_uplift_bp: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -75,12 +76,19 @@ class OfferTier(Model):
         sa.UniqueConstraint("offer_id", "min_quantity", name="uq_offer_tiers_offer_min"),
         sa.CheckConstraint("min_quantity >= 0", name="min_not_negative"),
         sa.CheckConstraint("unit_price_pence >= 0", name="price_not_negative"),
+        sa.CheckConstraint(
+            "non_member_unit_price_pence IS NULL "
+            "OR non_member_unit_price_pence >= unit_price_pence",
+            name="non_member_not_below_member",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     offer_id: Mapped[int] = mapped_column(sa.ForeignKey("offers.id"), index=True)
     min_quantity: Mapped[int]
     unit_price_pence: Mapped[int]
+    # The provider's own price for a school that is not a member (None: the offer's uplift).
+    non_member_unit_price_pence: Mapped[int | None] = mapped_column(default=None)
 
     offer: Mapped[Offer] = relationship(back_populates="tiers")
 

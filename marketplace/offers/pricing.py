@@ -53,9 +53,31 @@ def non_member_price(unit_price_pence: int, uplift_bp: int) -> int:
     return unit_price_pence + percent_of(unit_price_pence, uplift_bp)
 
 
-def non_member_tiers(tiers: Sequence[Tier], uplift_bp: int) -> list[Tier]:
-    """The offer's tiers at non-member prices."""
+def non_member_tiers(
+    tiers: Sequence[Tier], uplift_bp: int, explicit: Sequence[Tier] = ()
+) -> list[Tier]:
+    """The offer's tiers at non-member prices: its own non-member tiers when the provider gave
+    them (`explicit`), else each member tier plus the uplift."""
+    if explicit:
+        return sorted(explicit)
     return [Tier(t.min_quantity, non_member_price(t.unit_price_pence, uplift_bp)) for t in tiers]
+
+
+def non_member_tiers_problem(member: Sequence[Tier], non_member: Sequence[Tier]) -> str | None:
+    """Why explicit non-member tiers do not fit the member tiers, or None: the same bands, and
+    in each band a non-member price at least the member price."""
+    if not non_member:
+        return None
+    if sorted(t.min_quantity for t in member) != sorted(t.min_quantity for t in non_member):
+        return "Give a non-member price for every price band, or for none"
+    member_prices = {t.min_quantity: t.unit_price_pence for t in member}
+    for tier in sorted(non_member):
+        if tier.unit_price_pence < member_prices[tier.min_quantity]:
+            return (
+                f"The non-member price from {tier.min_quantity} units cannot be less than the "
+                "member price"
+            )
+    return None
 
 
 def contract_unit_price(
@@ -115,13 +137,16 @@ def quote(
     contract_unit_price_pence: int | None = None,
     setup_pence: int = 0,
     non_member_uplift_bp: int = 0,
+    non_member_prices: Sequence[Tier] = (),
 ) -> Quote:
     """Price `quantity` units: entitlement first at £0, then the contract price or the tier.
 
     The tier is chosen by the whole quantity ordered (the volume the provider delivers), and
     a contract price, when the school has one with this provider, replaces the tiers and the
-    set-up charge. `non_member_uplift_bp` (a school that is not a member) raises the tier's
-    price by that share, rounded half up to the penny; contract prices are not uplifted.
+    set-up charge. For a school that is not a member, `non_member_prices` (the offer's own
+    non-member tiers, same bands) give the unit price; failing those, `non_member_uplift_bp`
+    raises the tier's price by that share, rounded half up to the penny. Contract prices are
+    never raised.
     """
     if quantity <= 0:
         raise PricingError("The quantity must be at least 1")
@@ -141,7 +166,10 @@ def quote(
         tier = tier_for(tiers, quantity)
         unit_price, tier_min, source = tier.unit_price_pence, tier.min_quantity, PriceSource.OFFER
         setup = setup_pence if charged > 0 else 0
-        if non_member_uplift_bp:
+        if non_member_prices:
+            member_price = unit_price
+            unit_price = tier_for(non_member_prices, quantity).unit_price_pence
+        elif non_member_uplift_bp:
             member_price = unit_price
             unit_price = non_member_price(unit_price, non_member_uplift_bp)
     if charged == 0:

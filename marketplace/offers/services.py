@@ -24,7 +24,7 @@ from marketplace.catalogue.editing import ensure_not_retired
 from marketplace.catalogue.models import Service
 from marketplace.offers.errors import InvalidOffer, OfferNotFound, OfferStateConflict
 from marketplace.offers.models import Offer, OfferCapacity, OfferStatus, OfferTier
-from marketplace.offers.pricing import Tier
+from marketplace.offers.pricing import Tier, non_member_tiers_problem
 from marketplace.orders.models import Order
 from marketplace.providers.compliance import publish_problem
 from marketplace.providers.errors import NotCompliant
@@ -57,8 +57,11 @@ class OfferInput:
     excluded_school_urns: list[int] = field(default_factory=list)
     min_quantity: int = 1
     setup_pence: int = 0
-    # What schools that are not members this academic year pay on top (basis points).
+    # What schools that are not members this academic year pay: on top of each member price
+    # (basis points), or their own price per band (the member bands, each price at least the
+    # member price) — one or the other.
     non_member_uplift_bp: int = 0
+    non_member_tiers: list[Tier] = field(default_factory=list)
 
 
 def offer_terms(today: date) -> list[Term]:
@@ -94,7 +97,11 @@ def snapshot(offer: Offer) -> dict[str, Any]:
         "non_member_uplift_bp": offer.non_member_uplift_bp,
         "areas": list(offer.areas or []),
         "excluded_school_ids": list(offer.excluded_school_ids or []),
-        "tiers": [[t.min_quantity, t.unit_price_pence] for t in offer.tiers],
+        "tiers": [
+            [t.min_quantity, t.unit_price_pence]
+            + ([t.non_member_unit_price_pence] if t.non_member_unit_price_pence is not None else [])
+            for t in offer.tiers
+        ],
         "capacities": {c.term_key: c.capacity for c in offer.capacities},
     }
 
@@ -199,7 +206,23 @@ def _check(data: OfferInput, today: date, *, allowed_terms: set[str]) -> tuple[S
 
 
 def _check_tiers(data: OfferInput) -> None:
-    tiers = sorted(data.tiers)
+    _check_bands(data.tiers, data.min_quantity, "")
+    if data.non_member_tiers:
+        if data.non_member_uplift_bp:
+            raise InvalidOffer(
+                "Give either the extra for non-member schools or a non-member price for each "
+                "price band, not both",
+                field="non_member_uplift",
+            )
+        problem = non_member_tiers_problem(data.tiers, data.non_member_tiers)
+        if problem is not None:
+            raise InvalidOffer(problem, field="tiers")
+        _check_bands(data.non_member_tiers, data.min_quantity, "non-member ")
+
+
+def _check_bands(bands: list[Tier], min_quantity: int, whose: str) -> None:
+    """One set of all-units bands is well formed (`whose` names non-member prices)."""
+    tiers = sorted(bands)
     if not tiers:
         raise InvalidOffer("Enter at least one price", field="tiers")
     if len(tiers) > MAX_TIERS:
@@ -210,17 +233,17 @@ def _check_tiers(data: OfferInput) -> None:
     if any(t.min_quantity < 0 or t.min_quantity > MAX_CAPACITY for t in tiers):
         raise InvalidOffer("Price bands must start at 0 or more units", field="tiers")
     if any(t.unit_price_pence <= 0 for t in tiers):
-        raise InvalidOffer("Every price must be more than £0", field="tiers")
-    if tiers[0].min_quantity > data.min_quantity:
+        raise InvalidOffer(f"Every {whose}price must be more than £0", field="tiers")
+    if tiers[0].min_quantity > min_quantity:
         raise InvalidOffer(
-            f"The first price band must start at or below the minimum order ({data.min_quantity})",
+            f"The first price band must start at or below the minimum order ({min_quantity})",
             field="tiers",
         )
     for lower, higher in zip(tiers, tiers[1:], strict=False):
         if higher.unit_price_pence > lower.unit_price_pence:
             raise InvalidOffer(
-                f"The price from {higher.min_quantity} units cannot be more than the price from "
-                f"{lower.min_quantity} units: volume bands are discounts",
+                f"The {whose}price from {higher.min_quantity} units cannot be more than the "
+                f"{whose}price from {lower.min_quantity} units: volume bands are discounts",
                 field="tiers",
             )
 
@@ -275,18 +298,26 @@ def _apply_scalars(offer: Offer, data: OfferInput, excluded_ids: list[int]) -> N
     offer.non_member_uplift_bp = data.non_member_uplift_bp
 
 
-def _apply_tiers(offer: Offer, tiers: list[Tier]) -> None:
+def _apply_tiers(offer: Offer, tiers: list[Tier], non_member: list[Tier]) -> None:
     """Change tiers in place by starting quantity (replacing rows would trip the unique key)."""
     existing = {t.min_quantity: t for t in offer.tiers}
     wanted = {t.min_quantity: t.unit_price_pence for t in tiers}
+    non_member_prices = {t.min_quantity: t.unit_price_pence for t in non_member}
     for start, row in existing.items():
         if start in wanted:
             row.unit_price_pence = wanted[start]
+            row.non_member_unit_price_pence = non_member_prices.get(start)
         else:
             offer.tiers.remove(row)
     for start, price in sorted(wanted.items()):
         if start not in existing:
-            offer.tiers.append(OfferTier(min_quantity=start, unit_price_pence=price))
+            offer.tiers.append(
+                OfferTier(
+                    min_quantity=start,
+                    unit_price_pence=price,
+                    non_member_unit_price_pence=non_member_prices.get(start),
+                )
+            )
 
 
 def _apply_capacities(offer: Offer, capacities: dict[str, int]) -> None:
@@ -347,7 +378,7 @@ def create_offer(
     offer = Offer(provider_id=provider_id, status=OfferStatus.DRAFT, tiers=[], capacities=[])
     _apply_scalars(offer, data, excluded)
     db.session.add(offer)
-    _apply_tiers(offer, data.tiers)
+    _apply_tiers(offer, data.tiers, data.non_member_tiers)
     for key, capacity in sorted(data.capacities.items()):
         offer.capacities.append(OfferCapacity(term_key=key, capacity=capacity, reserved=0))
     db.session.flush()
@@ -386,7 +417,7 @@ def update_offer(
         )
     before = snapshot(offer)
     _apply_scalars(offer, data, excluded)
-    _apply_tiers(offer, data.tiers)
+    _apply_tiers(offer, data.tiers, data.non_member_tiers)
     _apply_capacities(offer, data.capacities)
     db.session.flush()
     db.session.refresh(offer, ["tiers", "capacities"])

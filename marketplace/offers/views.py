@@ -18,8 +18,8 @@ from app.security import roles_required
 from app.time import london_today
 from marketplace.blueprint import bp
 from marketplace.catalogue.models import Service
-from marketplace.offers import pricing
 from marketplace.offers import services as offers
+from marketplace.offers import tiers
 from marketplace.offers.forms import OfferForm
 from marketplace.offers.models import Offer, OfferStatus
 
@@ -150,11 +150,8 @@ def offer_detail(offer_id: int):
         history=offers.history(offer),
         action_form=ActionForm(),
         today=london_today(),
-        non_member_tiers=pricing.non_member_tiers(
-            [pricing.Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers],
-            offer.non_member_uplift_bp,
-        )
-        if offer.non_member_uplift_bp
+        non_member_tiers=tiers.non_member_tiers(offer)
+        if tiers.has_non_member_prices(offer)
         else None,
     )
 
@@ -216,6 +213,7 @@ def _fill(form: OfferForm, offer: Offer) -> None:
     for tier in offer.tiers:
         form.tiers.append_entry({"min_quantity": tier.min_quantity, "unit_price": None})
         form.tiers.entries[-1].form.unit_price.data = tier.unit_price_pence
+        form.tiers.entries[-1].form.non_member_price.data = tier.non_member_unit_price_pence
     while len(form.tiers.entries) < max(4, len(offer.tiers) + 1):
         form.tiers.append_entry()
 

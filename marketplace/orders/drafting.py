@@ -23,6 +23,7 @@ from marketplace.catalogue.editing import ensure_not_retired
 from marketplace.catalogue.models import ServiceKind
 from marketplace.entitlements import services as entitlements
 from marketplace.offers import pricing
+from marketplace.offers import tiers as offer_tiers
 from marketplace.offers.errors import OfferNotFound
 from marketplace.offers.models import Offer
 from marketplace.orders import approvals, rules
@@ -147,11 +148,12 @@ def prepare(
     try:
         quote = pricing.quote(
             quantity,
-            [pricing.Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers],
+            offer_tiers.member_tiers(offer),
             entitlement_left=left,
             contract_unit_price_pence=contract.unit_price_pence if contract else None,
             setup_pence=offer.setup_pence,
             non_member_uplift_bp=0 if member else offer.non_member_uplift_bp,
+            non_member_prices=[] if member else offer_tiers.explicit_non_member_tiers(offer),
         )
     except pricing.PricingError as exc:
         raise InvalidOrder(str(exc), field="quantity") from None

@@ -28,6 +28,26 @@ def is_member(school_id: int, start_year: int) -> bool:
 
 
 @dataclass(frozen=True)
+class MembershipChange:
+    """The school's membership is not the same next academic year as this one: terms from
+    `year.starts_on` are priced at member prices (`member`) or at non-member prices."""
+
+    year: AcademicYear
+    member: bool
+
+
+def membership_change(school_id: int, today: date) -> MembershipChange | None:
+    """How the school's prices change next academic year, or None when they do not (orders are
+    priced by the membership of their term's year, not today's)."""
+    this_year = Term.containing(today).academic_year
+    next_year = AcademicYear(this_year.start_year + 1)
+    member_next = is_member(school_id, next_year.start_year)
+    if is_member(school_id, this_year.start_year) == member_next:
+        return None
+    return MembershipChange(year=next_year, member=member_next)
+
+
+@dataclass(frozen=True)
 class MembershipSaving:
     """What a non-member school paid over member prices on its orders in one academic year.
 

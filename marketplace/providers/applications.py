@@ -13,8 +13,8 @@ from app import audit
 from app.accounts import invite_user
 from app.extensions import db
 from app.models import Provider, ProviderKind, Role, User
-from app.notifications.rendering import render_email
-from app.notifications.services import email_address
+from app.notifications.rendering import link, render_email
+from app.notifications.services import email_address, notify
 from app.time import utcnow
 from app.use_case import use_case
 from marketplace.catalogue import editing
@@ -159,8 +159,34 @@ def apply(data: ApplicationInput, now: datetime | None = None) -> ProviderApplic
         after={"organisation": application.organisation_name, "email": application.contact_email},
         scope="provider_applications",
     )
+    _tell_admins(application)
     db.session.commit()
     return application
+
+
+def _admins() -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
+        )
+    )
+
+
+def _tell_admins(application: ProviderApplication) -> None:
+    """Every admin hears of the application (in-app and, as they chose, by email), with a
+    link to the page where it is decided."""
+    notify(
+        "provider_application_received",
+        _admins(),
+        event=f"provider-application-{application.id}-submitted",
+        template="provider_application_received",
+        subject=f"{application.organisation_name} has applied to become a provider",
+        link=link("marketplace.provider_application_detail", application_id=application.id),
+        about=("provider_application", application.id),
+        summary=f"From {application.contact_name} ({application.contact_email}): "
+        "approve or reject it.",
+        application=application,
+    )
 
 
 def _provider_named(name: str) -> int | None:

@@ -325,9 +325,10 @@ class Booking(Model):
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_fee_pence: Mapped[int] = mapped_column(default=0)
-    # Set by the billing run once: the invoice that bills the cancellation fee.
+    # Set by the billing run once: the invoice that bills the cancellation fee (its own, or
+    # its trust's invoice for all the trust's schools).
     cancellation_invoice_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("invoices.id"), unique=True
+        sa.ForeignKey("invoices.id"), index=True
     )
 
     request: Mapped[CoverRequest] = relationship()
@@ -373,8 +374,9 @@ class Timesheet(Model):
     decide_by_on: Mapped[date]
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     query_note: Mapped[str] = mapped_column(sa.String(500), default="")
-    # Set by the billing run once: the invoice that bills this week.
-    invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id"), unique=True)
+    # Set by the billing run once: the invoice that bills this week (its own, or its trust's
+    # invoice for all the trust's schools).
+    invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
 
     booking: Mapped[Booking] = relationship()
     lines: Mapped[list[TimesheetLine]] = relationship(

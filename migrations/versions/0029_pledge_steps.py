@@ -2,7 +2,7 @@
 (issue 18), so equal pledges merge in the aggregator.
 
 Revision ID: 0029_pledge_steps
-Revises: 0027_provider_payments
+Revises: 0028_trust_invoicing
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029_pledge_steps"
-down_revision = "0027_provider_payments"
+down_revision = "0028_trust_invoicing"
 branch_labels = None
 depends_on = None
 

@@ -283,3 +283,51 @@ def test_a_contracts_call_off_page_is_for_the_schools_taking_part(client, auth, 
         assert (own.status_code, other.status_code) == (200, 403)
     else:  # governors, providers, the committee and the admin never call off
         assert (own.status_code, other.status_code) == (404, 404)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_trusts_invoice_is_for_the_trust_the_partnership_and_its_schools_own_lines(
+    client, auth, world, role
+):
+    """A trust invoiced once: its finance lead and the partnership read the invoice and its PDF;
+    a school of the trust reads its own lines on the page (not the PDF, which has every
+    school's); nobody else reaches it."""
+    from marketplace.billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+
+    invoice = Invoice(
+        trust_id=world.trust.id,
+        kind=InvoiceKind.ORDER,
+        period=factories.this_term().key,
+        billing_key=f"trust-{world.trust.id}-run-0",
+        title="The trust's schools",
+        status=InvoiceStatus.OPEN,
+        number="PLD-TRUST-1",
+        net_pence=25_000,
+        total_pence=25_000,
+        lines=[
+            InvoiceLine(
+                school_id=world.school_a.id,
+                description="Alpha Primary School: counselling",
+                unit_pence=25_000,
+                amount_pence=25_000,
+            )
+        ],
+    )
+    db.session.add(invoice)
+    db.session.commit()
+    sign_in_as(auth, world, role)
+    got = (
+        client.get(f"/invoices/{invoice.id}").status_code,
+        client.get(f"/invoices/{invoice.id}.pdf").status_code,
+    )
+    expected = {
+        "anonymous": (302, 302),
+        "admin": (200, 200),
+        "committee": (200, 200),
+        "trust": (200, 200),
+        "sbm": (200, 404),
+        "head": (200, 404),
+        "governor": (403, 403),
+        "provider": (403, 403),
+    }[role]
+    assert got == expected

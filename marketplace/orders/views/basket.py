@@ -30,6 +30,7 @@ from marketplace.orders.errors import CheckoutRefused
 from marketplace.orders.forms import BasketLineForm, CheckoutForm, OrderForm, QuantityForm
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.rules import needs_approval, plural
+from marketplace.orders.savings import membership_change
 from marketplace.orders.views.orders import SCHOOL, covers_context, orderable, term_choices
 
 
@@ -93,6 +94,7 @@ def basket_add(offer_id: int):
             view=view,
             offer=offer,
             today=today,
+            change=membership_change(current_user.school_id, today),
             **covers_context(view),
         ),
         status,

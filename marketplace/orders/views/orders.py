@@ -27,6 +27,7 @@ from marketplace.orders.contract_prices import contract_prices
 from marketplace.orders.forms import OrderForm, PoNumberForm, ReasonForm
 from marketplace.orders.labels import STATUS_TEXT
 from marketplace.orders.models import CANCELLABLE_STATUSES, Order, OrderStatus
+from marketplace.orders.savings import membership_change
 from marketplace.ratings.rules import RATEABLE_ORDER_STATUSES
 from marketplace.ratings.services import orders_to_rate, rating_of_order
 
@@ -138,6 +139,7 @@ def order_new(offer_id: int):
             view=view,
             offer=offer,
             today=today,
+            change=membership_change(current_user.school_id, today),
             **covers_context(view),
         ),
         status,
@@ -191,6 +193,7 @@ def order_edit(order_id: int):
             offer=order.offer,
             order=order,
             today=today,
+            change=membership_change(current_user.school_id, today),
             **covers_context(view),
         ),
         status,

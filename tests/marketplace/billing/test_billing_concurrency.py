@@ -68,3 +68,39 @@ def test_four_runs_at_once_bill_each_thing_once(live_app: Flask, localstripe_url
         assert all(i.status is InvoiceStatus.OPEN and i.stripe_invoice_id for i in rows)
         remote = stripe_invoices(stripe_client(localstripe_url), namespace())
         assert sorted(r.id for r in remote) == sorted(i.stripe_invoice_id for i in rows)
+
+
+def test_four_runs_at_once_bill_a_trust_once_on_one_invoice(
+    live_app: Flask, localstripe_url: str
+) -> None:
+    with live_app.app_context():
+        # (The module's database already holds the first test's world, all billed.)
+        trust = factories.make_trust(invoice_once=True, finance_email="finance@trust.example")
+        schools = [factories.make_school(trust=trust) for _ in range(2)]
+        offer = factories.make_offer(factories.make_provider(), factories.make_service())
+        trust_orders = [make_order(schools[n % 2], offer, n + 1).id for n in range(6)]
+        started = [BillingRun(as_of=london_today(), stripe_configured=True) for _ in range(RUNS)]
+        db.session.add_all(started)
+        db.session.commit()
+        run_ids = [r.id for r in started]
+        trust_id = trust.id
+
+    def job(run_id: int) -> Callable[[], Any]:
+        def bill() -> Any:
+            run = db.session.get(BillingRun, run_id)
+            return runs.execute(run, gateway_from_config())
+
+        return bill
+
+    outcomes = race(live_app, [job(run_id) for run_id in run_ids], timeout=120)
+
+    assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
+    with live_app.app_context():
+        runs.execute(runs.start_run(None), gateway_from_config())
+        [invoice] = db.session.scalars(sa.select(Invoice).where(Invoice.trust_id == trust_id))
+        assert sorted(line.order_id for line in invoice.lines) == sorted(trust_orders)
+        order_lines = db.session.scalars(
+            sa.select(InvoiceLine.order_id).where(InvoiceLine.order_id.in_(trust_orders))
+        ).all()
+        assert len(order_lines) == len(set(order_lines)) == 6
+        assert invoice.status is InvoiceStatus.OPEN and invoice.stripe_invoice_id

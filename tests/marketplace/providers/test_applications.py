@@ -11,11 +11,13 @@ import sqlalchemy as sa
 from app.errors import Conflict
 from app.extensions import db
 from app.models import AuditEvent, Provider, Role, User
-from app.notifications.models import OutboxMessage
+from app.notifications.kinds import CHOOSABLE, Delivery
+from app.notifications.models import NotificationPreference, OutboxMessage
 from marketplace.providers import applications
 from marketplace.providers.errors import ApplicationDecided, InvalidApplication
 from marketplace.providers.models import ApplicationStatus, ProviderApplication
 from tests import factories
+from tests.support import outbox
 from tests.support.smtp import link_in, text_of
 
 
@@ -209,3 +211,39 @@ def test_only_the_admin_decides_applications(client, auth, world, role):
     )
     db.session.refresh(application)
     assert application.status is ApplicationStatus.PENDING
+
+
+def test_every_admin_is_told_of_a_new_application_by_email_and_in_app(db_session, world):
+    second = factories.make_user(Role.ADMIN, email="office2@pooled.example")
+    gone = factories.make_user(Role.ADMIN, email="left@pooled.example", active=False)
+    db.session.commit()
+
+    application = applications.apply(application_input())
+
+    told = outbox.emails("provider_application_received")
+    assert {row.recipient for row in told} == {world.admin.email, second.email}
+    assert gone.email not in outbox.recipients("provider_application_received")
+    review = f"/admin/provider-applications/{application.id}"
+    assert all(review in row.text_body and "Brightside Speech" in row.subject for row in told)
+    [note] = outbox.notifications(world.admin)
+    assert note.link == review and note.kind == "provider_application_received"
+    assert outbox.notifications(world.sbm_a) == []
+    assert outbox.notifications(world.provider_user_a) == []
+
+
+def test_an_admin_who_turned_application_emails_off_still_sees_them_in_app(db_session, world):
+    db.session.add(
+        NotificationPreference(
+            user_id=world.admin.id, kind="provider_application_received", delivery=Delivery.OFF
+        )
+    )
+    db.session.commit()
+
+    applications.apply(application_input())
+
+    assert outbox.emails("provider_application_received", to=world.admin) == []
+    assert [n.kind for n in outbox.notifications(world.admin)] == ["provider_application_received"]
+
+
+def test_admins_choose_how_they_hear_of_applications():
+    assert "provider_application_received" in {k.key for k in CHOOSABLE}

@@ -1,0 +1,37 @@
+"""An offer's price tiers as the pure pricing module takes them: member tiers, and the tiers a
+school that is not a member pays (the provider's own, or the member tiers plus its uplift)."""
+
+from __future__ import annotations
+
+from marketplace.offers import pricing
+from marketplace.offers.models import Offer
+from marketplace.offers.pricing import Tier
+
+
+def member_tiers(offer: Offer) -> list[Tier]:
+    return [Tier(t.min_quantity, t.unit_price_pence) for t in offer.tiers]
+
+
+def explicit_non_member_tiers(offer: Offer) -> list[Tier]:
+    """The non-member prices the provider typed per band; empty when it uses an uplift."""
+    return [
+        Tier(t.min_quantity, t.non_member_unit_price_pence)
+        for t in offer.tiers
+        if t.non_member_unit_price_pence is not None
+    ]
+
+
+def non_member_tiers(offer: Offer) -> list[Tier]:
+    return pricing.non_member_tiers(
+        member_tiers(offer), offer.non_member_uplift_bp, explicit_non_member_tiers(offer)
+    )
+
+
+def has_non_member_prices(offer: Offer) -> bool:
+    """Non-members pay more than members for this offer."""
+    return bool(offer.non_member_uplift_bp) or non_member_tiers(offer) != member_tiers(offer)
+
+
+def tiers_for(offer: Offer, *, member: bool) -> list[Tier]:
+    """The tiers a member (or a school that is not one) pays."""
+    return member_tiers(offer) if member else non_member_tiers(offer)
