@@ -37,6 +37,8 @@ def contract_framework(contract_id: int):
         service=service,
         unit=service.unit.value if service else "unit",
         may_run=bool(framework.buyer_school_ids) and framework.is_framework,
+        # Schools (and their trust) award directly by calling off from a ranked supplier.
+        may_call_off=current_user.role in (Role.SBM, Role.HEAD, Role.TRUST),
         minis=access.list_for_user(current_user, framework.key),
     )
 

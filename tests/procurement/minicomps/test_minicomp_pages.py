@@ -242,6 +242,12 @@ def test_the_contract_page_links_its_framework(client, auth, world):
     page = client.get(f"/contracts/{fw.contract_b.id}/framework").get_data(as_text=True)
     assert page.index(world.provider_a.name) < page.index(world.provider_b.name)
     assert "Run a mini-competition" in page
+    assert "/call-off" not in page  # the committee does not call off
+    auth.logout()
+    auth.as_user(world.sbm_a)  # a school taking part awards directly from the ranking
+    page = client.get(f"/contracts/{fw.contract_b.id}/framework").get_data(as_text=True)
+    assert f"/contracts/{fw.contract_a.id}/call-off" in page
+    assert f"/contracts/{fw.contract_b.id}/call-off" in page
     auth.logout()
     auth.as_user(world.provider_user_a)
     body = client.get(f"/contracts/{fw.contract_a.id}").get_data(as_text=True)
