@@ -92,6 +92,24 @@ def _tell_provider(rating: Rating, what: str) -> None:
     )
 
 
+def _rated(entry: RatingInput, actor: User, what: str, **piece: int | None) -> Rating:
+    """A new rating of one piece of work (`piece`: whose it is and what it rates), recorded in
+    the audit trail and told to the provider; the caller commits."""
+    rating = Rating(
+        **piece,
+        quality=entry.quality,
+        timeliness=entry.timeliness,
+        communication=entry.communication,
+        comment=_checked(entry),
+        rated_by_id=actor.id,
+    )
+    db.session.add(rating)
+    db.session.flush()
+    _record(actor, rating, "rated", None)
+    _tell_provider(rating, what)
+    return rating
+
+
 @use_case
 def rate_order(order_id: int, school_id: int, entry: RatingInput, actor: User) -> Rating:
     """The school rates one of its delivered (or invoiced) orders, once."""
@@ -100,24 +118,17 @@ def rate_order(order_id: int, school_id: int, entry: RatingInput, actor: User) -
     problem = rules.order_rating_problem(order.status.value, already_rated=exists is not None)
     if problem:
         raise (AlreadyRated if exists is not None else RatingRefused)(problem)
-    comment = _checked(entry)
-    rating = Rating(
+    rating = _rated(
+        entry,
+        actor,
+        f"order {order.id} ({order.service.name})",
         school_id=order.school_id,
         provider_id=order.provider_id,
         service_id=order.service_id,
         offer_id=order.offer_id,
         contract_id=order.contract_id,
         order_id=order.id,
-        quality=entry.quality,
-        timeliness=entry.timeliness,
-        communication=entry.communication,
-        comment=comment,
-        rated_by_id=actor.id,
     )
-    db.session.add(rating)
-    db.session.flush()
-    _record(actor, rating, "rated", None)
-    _tell_provider(rating, f"order {order.id} ({order.service.name})")
     db.session.commit()
     return rating
 
@@ -130,21 +141,14 @@ def rate_timesheet(timesheet_id: int, school_id: int, entry: RatingInput, actor:
     problem = rules.timesheet_rating_problem(sheet.status.value, already_rated=exists is not None)
     if problem:
         raise (AlreadyRated if exists is not None else RatingRefused)(problem)
-    comment = _checked(entry)
-    rating = Rating(
+    rating = _rated(
+        entry,
+        actor,
+        f"supply cover, week of {sheet.week_starting:%-d %B %Y}",
         school_id=sheet.school_id,
         provider_id=sheet.provider_id,
         timesheet_id=sheet.id,
-        quality=entry.quality,
-        timeliness=entry.timeliness,
-        communication=entry.communication,
-        comment=comment,
-        rated_by_id=actor.id,
     )
-    db.session.add(rating)
-    db.session.flush()
-    _record(actor, rating, "rated", None)
-    _tell_provider(rating, f"supply cover, week of {sheet.week_starting:%-d %B %Y}")
     db.session.commit()
     return rating
 
