@@ -268,17 +268,26 @@ def propose_amendment(
     return amendment
 
 
+def _undecided(
+    contract_id: int, amendment_id: int, actor: User
+) -> tuple[Contract, ContractAmendment]:
+    """The contract (locked) and its proposed change (locked), for a committee member or admin
+    to decide; a change already decided is a conflict."""
+    require_contract_manager(actor)
+    contract = locked_contract(contract_id)
+    amendment = get_amendment(contract, amendment_id, lock=True)
+    if amendment.status is not AmendmentStatus.PROPOSED:
+        raise ContractChangeConflict("This change has already been decided.")
+    return contract, amendment
+
+
 @use_case
 def approve_amendment(
     contract_id: int, amendment_id: int, actor: User, now: datetime | None = None
 ) -> ContractAmendment:
     """A second committee member or admin approves: the change is applied, now, in full."""
     now = now or utcnow()
-    require_contract_manager(actor)
-    contract = locked_contract(contract_id)
-    amendment = get_amendment(contract, amendment_id, lock=True)
-    if amendment.status is not AmendmentStatus.PROPOSED:
-        raise ContractChangeConflict("This change has already been decided.")
+    contract, amendment = _undecided(contract_id, amendment_id, actor)
     problem = rules.second_approver_problem(amendment.proposed_by_id, actor.id)
     if problem:
         raise SecondApproverRequired(problem)
@@ -315,11 +324,7 @@ def reject_amendment(
 ) -> ContractAmendment:
     """Another committee member or admin turns the proposal down, saying why; nothing changes."""
     now = now or utcnow()
-    require_contract_manager(actor)
-    contract = locked_contract(contract_id)
-    amendment = get_amendment(contract, amendment_id, lock=True)
-    if amendment.status is not AmendmentStatus.PROPOSED:
-        raise ContractChangeConflict("This change has already been decided.")
+    contract, amendment = _undecided(contract_id, amendment_id, actor)
     if amendment.proposed_by_id == actor.id:
         raise SecondApproverRequired(
             "You proposed this change: withdraw it instead, or ask someone else to decide."
@@ -337,11 +342,7 @@ def withdraw_amendment(
 ) -> ContractAmendment:
     """Whoever proposed a change takes it back before it is decided; nothing changes."""
     now = now or utcnow()
-    require_contract_manager(actor)
-    contract = locked_contract(contract_id)
-    amendment = get_amendment(contract, amendment_id, lock=True)
-    if amendment.status is not AmendmentStatus.PROPOSED:
-        raise ContractChangeConflict("This change has already been decided.")
+    contract, amendment = _undecided(contract_id, amendment_id, actor)
     if amendment.proposed_by_id != actor.id:
         raise ContractChangeNotAllowed("Only whoever proposed a change can withdraw it.")
     _decide(amendment, AmendmentStatus.WITHDRAWN, actor, now, None)
