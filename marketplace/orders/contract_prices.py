@@ -26,9 +26,19 @@ class ContractPrice:
 
 class ContractPrices(Protocol):
     def price_for(
-        self, school_id: int, service_id: int, provider_id: int, term: Term, quantity: int
+        self,
+        school_id: int,
+        service_id: int,
+        provider_id: int,
+        term: Term,
+        quantity: int,
+        *,
+        lock: bool = False,
     ) -> ContractPrice | None:
-        """The school's active contract price with this provider for this service and term."""
+        """The school's active contract price with this provider for this service and term,
+        while the contract has room left for the quantity (its capacity and maximum value);
+        lock: hold the contract's row until the transaction ends, so that orders submitted at
+        once count each other."""
 
     def for_school(self, school_id: int, service_id: int, today: date) -> list[ContractPrice]:
         """The school's active contracts for a service (any provider)."""
@@ -41,7 +51,14 @@ class NoContracts:
     """No contract register installed: nothing is priced under a contract."""
 
     def price_for(
-        self, school_id: int, service_id: int, provider_id: int, term: Term, quantity: int
+        self,
+        school_id: int,
+        service_id: int,
+        provider_id: int,
+        term: Term,
+        quantity: int,
+        *,
+        lock: bool = False,
     ) -> ContractPrice | None:
         return None
 

@@ -143,7 +143,7 @@ def prepare(
             school.id, offer.service_id, term.start_year, lock=lock_entitlement
         )
     contract = contract_prices().price_for(
-        school.id, offer.service_id, offer.provider_id, term, quantity
+        school.id, offer.service_id, offer.provider_id, term, quantity, lock=lock_entitlement
     )
     try:
         quote = pricing.quote(

@@ -440,6 +440,46 @@ def test_without_a_school_price_the_contract_tier_applies(market):
     assert draft(market, quantity=5).unit_price_pence == 21_000
 
 
+def test_beyond_what_a_contract_has_left_the_offer_price_applies(market):
+    contract = _contract(market)
+    contract.capacity = 12
+    db.session.commit()
+    first = draft(market, quantity=8)
+    drafting.submit(first.id, market.school_a.id, market.sbm_a)
+    assert first.kind is OrderKind.CALL_OFF and first.contract_id == contract.id
+    # 4 days left: 5 more are not a call-off but an order at the offer's £250 a day.
+    beyond = draft(market, quantity=5)
+    assert (beyond.kind, beyond.contract_id, beyond.unit_price_pence) == (
+        OrderKind.ORDER,
+        None,
+        25_000,
+    )
+    within = draft(market, quantity=4)
+    assert (within.contract_id, within.unit_price_pence) == (contract.id, 19_000)
+
+
+def test_a_contracts_maximum_value_also_limits_its_price(market):
+    contract = _contract(market)
+    contract.value_pence = 100_000  # £1,000: five days at £190 fit, six do not
+    db.session.commit()
+    assert draft(market, quantity=5).contract_id == contract.id
+    assert draft(market, quantity=6).contract_id is None
+
+
+def test_a_draft_at_the_contract_price_is_repriced_at_submit_once_the_room_has_gone(market):
+    contract = _contract(market)
+    contract.capacity = 10
+    db.session.commit()
+    waiting = draft(market, quantity=6)
+    assert waiting.contract_id == contract.id
+    taken = draft(market, quantity=6)
+    drafting.submit(taken.id, market.school_a.id, market.sbm_a)  # 4 left now
+    before = counts()
+    with pytest.raises(PriceChanged, match="now costs £1,500.00 \\(was £1,140.00\\)"):
+        drafting.submit(waiting.id, market.school_a.id, market.sbm_a)
+    assert counts() == before
+
+
 @pytest.mark.parametrize("case", ["pending", "other provider", "other school"])
 def test_the_offer_price_applies_outside_an_active_contract_with_that_provider(market, case):
     if case == "pending":

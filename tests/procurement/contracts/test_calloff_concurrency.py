@@ -12,10 +12,14 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import Role, User
+from marketplace.offers.models import Offer
+from marketplace.orders import drafting
+from marketplace.orders.errors import PriceChanged
 from marketplace.orders.models import ORDER_RESERVING_STATUSES, Order
 from procurement.contracts import calloffs
 from procurement.contracts.errors import DrawdownExceeded
 from tests import factories
+from tests.marketplace.conftest import term_key
 from tests.procurement.contracts.factories import make_contract, make_ep_provider
 from tests.support.concurrency import race, racing_app
 
@@ -92,3 +96,44 @@ def test_concurrent_call_offs_never_draw_more_value_than_the_contract_has(live_a
     assert all("reached its maximum value" in r.message for r in refused), refused
     with live_app.app_context():
         assert _held(contract_id) == (15, 450_000)
+
+
+def test_orders_priced_by_a_contract_and_submitted_at_once_never_draw_more_than_it_has(live_app):
+    """Orders from a catalogue offer that the school's contract prices (call-offs with an offer)
+    lock the contract at submit as call-offs do: beyond what is left, a draft saved at the
+    contract's price is refused as repriced at the offer's, never submitted over the capacity."""
+    with live_app.app_context():
+        provider = make_ep_provider()
+        service = factories.make_service()
+        factories.make_offer(provider, service, tiers=[(0, 40_000)], capacity=1_000)
+        schools = [factories.make_school() for _ in range(SCHOOLS)]
+        sbms = [factories.make_user(Role.SBM, school=school) for school in schools]
+        contract_id = make_contract(provider, service, schools, capacity=20).id
+        offer_id = db.session.scalar(sa.select(Offer.id).where(Offer.service_id == service.id))
+        drafts = [
+            (
+                drafting.create_draft(
+                    school_id=sbm.school_id,
+                    offer_id=offer_id,
+                    term_key=term_key(),
+                    quantity=3,
+                    po_number="PO-RACE",
+                    actor=sbm,
+                ),
+                sbm,
+            )
+            for sbm in sbms
+        ]
+        assert all(order.contract_id == contract_id for order, _ in drafts)
+        jobs = [(order.id, sbm.school_id, sbm.id) for order, sbm in drafts]
+        db.session.commit()
+
+    def submit(order_id: int, school_id: int, user_id: int) -> Callable[[], Any]:
+        return lambda: drafting.submit(order_id, school_id, db.session.get(User, user_id))
+
+    results = race(live_app, [submit(*job) for job in jobs])
+
+    refused = [r for r in results if isinstance(r, PriceChanged)]
+    assert len(refused) == 4, results  # 6 × 3 = 18 of 20 units at the contract's price
+    with live_app.app_context():
+        assert _held(contract_id) == (18, 18 * 30_000)
