@@ -119,6 +119,10 @@ def demo_server(
         "POOLED_INSTANCE_PATH": str(tmp / "instance"),
         "SECRET_KEY": "live-server-test-key",
         "STRIPE_API_KEY": "",
+        # Tests write to the server's database from their own process (test clocks, fixtures),
+        # behind the server's back: no page of the server's may be served from its page cache
+        # (app.cache.cached_page; tests/app/test_cache.py tests the cache itself).
+        "PAGE_CACHE": "0",
         **env,
     }
     template = templates.seeded(backend, server_env)
@@ -139,6 +143,10 @@ def empty_server(backend: str, tmp: Path, workers: int = 2, **env: str) -> Itera
         "POOLED_INSTANCE_PATH": str(tmp / "instance"),
         "SECRET_KEY": "live-server-test-key",
         "STRIPE_API_KEY": "",
+        # Tests write to the server's database from their own process (test clocks, fixtures),
+        # behind the server's back: no page of the server's may be served from its page cache
+        # (app.cache.cached_page; tests/app/test_cache.py tests the cache itself).
+        "PAGE_CACHE": "0",
         **env,
     }
     with fresh_database(backend, tmp) as database_url:

@@ -249,11 +249,15 @@ def expected_status(endpoint: str, method: str, role: str, phase: str) -> int:
     return value[phase] if isinstance(value, dict) else value
 
 
-SWEPT_VIEWS = ("procurement.tenders.views", "procurement.contracts.views")
+# The tender views and the contract register and page (where an award shows). Contract changes
+# and call-offs come after the award, with sweeps of their own
+# (tests/procurement/contracts/test_amendment_pages.py, the call-off sweep in
+# tests/app/test_access.py).
+SWEPT_VIEWS = ("procurement.tenders.views", "procurement.contracts.views.register")
 
 
 def in_swept_views(module: str) -> bool:
-    """A module of the tender views package, or the contract views."""
+    """A module of the tender views package, or the contract register's."""
     return any(module == views or module.startswith(views + ".") for views in SWEPT_VIEWS)
 
 
