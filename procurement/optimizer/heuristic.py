@@ -7,11 +7,14 @@ Greedy, then repaired, in whole units: pieces of demand (under single_source a w
 a type's demand, split where it must be) go largest first to the offer that is cheapest per unit
 at its fullest that still has room; then minimum awards, max_share and min_providers are
 repaired by moving pieces, largest first, to offers with room, and whatever is left over is
-placed where it fits. What cannot be placed is unmet. The allocation is checked against every
-rule (`violations`); one that breaks any is thrown away, so the heuristic can fail (None) but can
-never hand on an allocation the model would refuse.
+placed where it fits. What cannot be placed is unmet. Under single_source the result is then
+polished: whole schools move between two offers, alone or swapped, while that lowers the cost
+and keeps every rule. The allocation is checked against every rule (`violations`); one that
+breaks any is thrown away, so the heuristic can fail (None) but can never hand on an allocation
+the model would refuse.
 
-Pure: the standard library only. Deterministic: every choice is ordered by sizes and indices.
+Pure: the standard library and numpy (which highspy needs anyway). Deterministic: every choice
+is ordered by sizes and indices.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
+
+import numpy as np
 
 from procurement.optimizer.instance import Rules
 from procurement.optimizer.model import _Block, _share
@@ -100,6 +105,13 @@ def violations(block: _Block, rules: Rules, allocation: Heuristic) -> list[str]:
         found.append("cost does not match the totals")
     return found
 
+
+# Sweeps of the local search at most (each over every pair of offers), and the cost of a total an
+# offer may not be awarded (beyond any real cost: pence of the largest rounds are below 1e13).
+_SWEEPS = 200
+# Sizes of school moved each way between two offers priced at most (every k-th beyond that).
+_SIZES = 400
+_NEVER = 2**62
 
 # Units aimed for per reach (a group's offers) and offer.
 Targets = dict[tuple[tuple[int, ...], int], int]
@@ -374,6 +386,111 @@ class _State:
             else:
                 return
 
+    def polish(self, wanted: int) -> None:
+        """Whole schools moved between two offers, one way or swapped, while that lowers the cost
+        and keeps every rule: a local search from the repaired greedy allocation. Totals that
+        just miss a cheaper band, or sit just above a dearer one, are set right school by
+        school. For each pair of offers every move and swap is priced at once (numpy), the best
+        one made; sweeps over the pairs repeat until none lowers the cost (or `_SWEEPS`)."""
+        plans = self.block.offers
+        members = [j for j in self.members if plans[j].bands]
+        lows = {j: np.array([b.low for b in plans[j].bands], dtype=np.int64) for j in members}
+        prices = {
+            j: np.array([b.unit_price_pence for b in plans[j].bands], dtype=np.int64)
+            for j in members
+        }
+        everything = self.everything()
+        limit = dict(self.high)
+        if self.share < 1:
+            n, d = self.share.numerator, self.share.denominator
+            limit = {j: min(self.high[j], n * everything // d) for j in members}
+
+        def priced(j: int, totals: np.ndarray) -> np.ndarray:
+            """Each total's cost on offer j; a total it may not be awarded costs _NEVER."""
+            band = np.searchsorted(lows[j], totals, side="right") - 1
+            cost = prices[j][np.maximum(band, 0)] * totals + plans[j].offer.setup_pence
+            allowed = (totals >= self.low[j]) & (totals <= limit[j])
+            cost = np.where(allowed, cost, _NEVER)
+            return np.where(totals == 0, 0, cost)
+
+        def closable(j: int) -> bool:
+            provider = plans[j].offer.provider
+            used = {plans[k].offer.provider for k in members if self.total[k] > 0}
+            if len(used) > wanted:
+                return True
+            return any(
+                k != j and self.total[k] > 0 and plans[k].offer.provider == provider
+                for k in members
+            )
+
+        def by_reach(a: int) -> dict[tuple[int, ...], dict[int, list[int]]]:
+            """Offer a's pieces by their group's reach, the first (by group) of each size."""
+            if kept.get(a, (None,))[0] != changed[a]:
+                found: dict[tuple[int, ...], dict[int, list[int]]] = defaultdict(dict)
+                for piece in sorted(self.pieces[a].values(), key=lambda p: (p[1], p[0])):
+                    sizes = found[self.block.groups[piece[0]].offers]
+                    sizes.setdefault(piece[1], piece)
+                kept[a] = (changed[a], found)
+            return kept[a][1]
+
+        def movable(a: int, b: int) -> dict[int, list[int]]:
+            """The first piece (by group) of each size on offer a that could go to offer b; of
+            many sizes, every k-th (smallest first) so that a pair is priced in one small array."""
+            found: dict[int, list[int]] = {}
+            for offers, sizes in by_reach(a).items():
+                if b in offers:
+                    for size, piece in sizes.items():
+                        if size not in found or piece[0] < found[size][0]:
+                            found[size] = piece
+            ordered = sorted(found)
+            if len(ordered) > _SIZES:
+                ordered = ordered[:: -(-len(ordered) // _SIZES)]
+            return {size: found[size] for size in ordered}
+
+        # A pair is priced again only when a move has changed one of its offers, or which
+        # offers are open (min_providers), since it was last priced.
+        changed = {j: 0 for j in members}
+        kept: dict[int, tuple[int, dict[tuple[int, ...], dict[int, list[int]]]]] = {}
+        opened = 0
+        priced_at: dict[tuple[int, int], tuple[int, int, int]] = {}
+        for _ in range(_SWEEPS):
+            improved = False
+            for x, a in enumerate(members):
+                for b in members[x + 1 :]:
+                    stamp = (changed[a], changed[b], opened)
+                    if priced_at.get((a, b)) == stamp:
+                        continue
+                    priced_at[(a, b)] = stamp
+                    going, coming = movable(a, b), movable(b, a)
+                    if not going and not coming:
+                        continue
+                    out = np.array([0, *going], dtype=np.int64)
+                    back = np.array([0, *coming], dtype=np.int64)
+                    delta = (out[:, None] - back[None, :]).ravel()  # units from a to b
+                    ta, tb = self.total[a], self.total[b]
+                    change = priced(a, ta - delta) + priced(b, tb + delta)
+                    change -= int(priced(a, np.array([ta]))[0] + priced(b, np.array([tb]))[0])
+                    if not closable(a):
+                        change = np.where(ta - delta == 0, _NEVER, change)
+                    if not closable(b):
+                        change = np.where(tb + delta == 0, _NEVER, change)
+                    best = int(np.argmin(change))
+                    if change[best] >= 0:
+                        continue
+                    sent, received = int(out[best // len(back)]), int(back[best % len(back)])
+                    was_open = (ta > 0, tb > 0)
+                    if sent:
+                        self.put(b, self.take(a, going[sent]))
+                    if received:
+                        self.put(a, self.take(b, coming[received]))
+                    changed[a] += 1
+                    changed[b] += 1
+                    if was_open != (self.total[a] > 0, self.total[b] > 0):
+                        opened += 1
+                    improved = True
+            if not improved:
+                return
+
     def fill(self) -> None:
         """Place what is left over where it fits (open offers first), keeping every rule."""
         left: list[list[int]] = []
@@ -393,10 +510,13 @@ class _State:
         self.loose = left
 
 
-def heuristic(block: _Block, rules: Rules, targets: Targets | None = None) -> Heuristic | None:
+def heuristic(
+    block: _Block, rules: Rules, targets: Targets | None = None, polish: bool = True
+) -> Heuristic | None:
     """A feasible whole-unit allocation of the block meeting as much demand as the greedy and its
     repairs can, or None if they end with a rule broken (the exact search then starts cold).
-    targets: units per reach (a group's offers) and offer the greedy step aims for."""
+    targets: units per reach (a group's offers) and offer the greedy step aims for; polish:
+    under single_source, improve it by moving whole schools (`_State.polish`)."""
     targets = None if targets is None else dict(targets)
     purchases: list[dict[int, int]] = [{} for _ in block.groups]
     schools: list[dict[int, int]] = [{} for _ in block.groups]
@@ -413,6 +533,8 @@ def heuristic(block: _Block, rules: Rules, targets: Targets | None = None) -> He
             state.min_providers(rules.min_providers)
             state.max_share()
         state.fill()
+        if rules.single_source and polish:
+            state.polish(rules.min_providers)
         for j in state.members:
             totals[j] = state.total[j]
             for g, units in state.pieces[j].values():

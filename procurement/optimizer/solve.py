@@ -103,6 +103,11 @@ def _make_whole(model: _Model, solve_again: Callable[[], _Run]) -> None:
         raise RuntimeError("could not turn the solver's allocation into whole units")
 
 
+def _good_enough(floor: float) -> float:
+    """A cost this close above a proven lower bound is optimal within the optimality gap."""
+    return floor + 0.9 * OPTIMALITY_GAP * abs(floor)
+
+
 def _proven_unmet(run: _Run) -> int:
     """The least number of unmet units phase 1's dual bound proves (0 when it proves nothing)."""
     if run.bound is None:
@@ -122,7 +127,13 @@ def _solve_block(
     model = _Model(block, rules)
     # The heuristic allocation: every phase that can use it starts from it, and a phase stopped
     # by the time limit before finding anything returns it instead of nothing.
-    start = heuristic(block, rules) if use_heuristic else None
+    gap = OPTIMALITY_GAP if rules.single_source and use_heuristic else 0.0
+    possible = _could_meet_everything(block)
+    relax = possible and rules.single_source and use_heuristic and _BOUND_FROM_RELAXED
+    # Under single_source the start is polished school by school (heuristic.py); when the block
+    # without single_source is solved first, only the start it guides is worth polishing.
+    start = heuristic(block, rules, polish=not relax) if use_heuristic else None
+    polished = not relax
     clock.build += time.perf_counter() - started
     nothing: tuple[list[dict[int, int]], list[int]] = (
         [{} for _ in block.groups],
@@ -144,7 +155,7 @@ def _solve_block(
             model.set_start(warm)
         target = None
         if floor is not None and solver == HIGHS:
-            target = floor + 0.9 * OPTIMALITY_GAP * abs(floor)
+            target = _good_enough(floor)
         result = _run(
             model.lp,
             solver,
@@ -173,10 +184,8 @@ def _solve_block(
     # from the block without single_source (same rules otherwise), a far easier model whose
     # cheapest way to meet everything no single-source allocation can beat. Stopping within
     # the 1e-4 optimality gap (not below one penny) lets a run end once that bound is reached.
-    gap = OPTIMALITY_GAP if rules.single_source and use_heuristic else 0.0
     floor: float | None = None
-    possible = _could_meet_everything(block)
-    if possible and rules.single_source and use_heuristic and _BOUND_FROM_RELAXED:
+    if relax:
         relaxed = _Model(_relaxed(block), replace(rules, single_source=False))
         relaxed.meet_everything()
         limit = clock.left(share_of)
@@ -204,9 +213,20 @@ def _solve_block(
             ):
                 start = guided
                 cost = guided.cost_pence
+                polished = True
+        if not polished and use_heuristic:
+            # No better start from the relaxed block: the first one, polished after all.
+            started = time.perf_counter()
+            start = heuristic(block, rules)
+            clock.build += time.perf_counter() - started
+            cost = None if start is None else start.cost_pence
     if possible:
         model.meet_everything()
         meets = start if start is not None and start.unmet_total == 0 else None
+        if meets is not None and floor is not None and meets.cost_pence <= _good_enough(floor):
+            # The start is already within the optimality gap of the proven bound: nothing for
+            # the search to find.
+            return _Outcome(OPTIMAL, meets.purchases, meets.unmet, floor, 0, cost), model
         first = run(warm=meets, floor=floor)
         if first.status in (OPTIMAL, TIME_LIMIT):
             make_whole()

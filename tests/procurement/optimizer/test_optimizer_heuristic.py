@@ -187,9 +187,52 @@ def test_the_guided_heuristic_follows_its_targets():
     )
     [block] = blocks(instance)
     reach = block.groups[0].offers
-    found = heuristic(block, instance.rules, {(reach, 1): 6, (reach, 0): 4})
+    targets = {(reach, 1): 6, (reach, 0): 4}
+    found = heuristic(block, instance.rules, targets, polish=False)
     assert found is not None and violations(block, instance.rules, found) == []
     assert by_school(block, found) == {"S1": {"B": 6}, "S2": {"A": 4}}
+    # Polished, the school sent to the dearer offer moves to the cheaper one, which has room.
+    polished = heuristic(block, instance.rules, targets)
+    assert polished is not None and violations(block, instance.rules, polished) == []
+    assert by_school(block, polished) == {"S1": {"A": 6}, "S2": {"A": 4}}
+    assert polished.cost_pence == 1000 < found.cost_pence == 1300
+
+
+def test_polishing_swaps_two_schools_when_neither_can_move_alone():
+    # Targets send the larger school to the dearer offer; the cheaper one has room for only one
+    # of them, so no single move helps: the two schools swap.
+    instance = a_round(
+        {"S1": 6, "S2": 4},
+        [an_offer("A", 100, capacity=6), an_offer("B", 150)],
+        Rules(single_source=True),
+    )
+    [block] = blocks(instance)
+    reach = block.groups[0].offers
+    targets = {(reach, 1): 6, (reach, 0): 4}
+    plain = heuristic(block, instance.rules, targets, polish=False)
+    assert plain is not None and by_school(block, plain) == {"S1": {"B": 6}, "S2": {"A": 4}}
+    polished = heuristic(block, instance.rules, targets)
+    assert polished is not None and violations(block, instance.rules, polished) == []
+    assert by_school(block, polished) == {"S1": {"A": 6}, "S2": {"B": 4}}
+    assert polished.cost_pence == 1200 < plain.cost_pence == 1300
+
+
+def test_polishing_keeps_every_rule_and_never_costs_more():
+    lowered = 0
+    for rules in ("single-source", "strict"):
+        for seed in (1, 2, 3):
+            instance = generate(SIZES["elp"], seed, rules)
+            for block in blocks(instance):
+                plain = heuristic(block, instance.rules, polish=False)
+                polished = heuristic(block, instance.rules)
+                if plain is None:
+                    continue
+                assert polished is not None
+                assert violations(block, instance.rules, polished) == []
+                assert polished.unmet_total == plain.unmet_total
+                assert polished.cost_pence <= plain.cost_pence
+                lowered += polished.cost_pence < plain.cost_pence
+    assert lowered > 0
 
 
 def test_single_source_results_stay_within_the_optimality_gap_of_the_exact_search():
@@ -201,3 +244,16 @@ def test_single_source_results_stay_within_the_optimality_gap_of_the_exact_searc
     assert fast.bound_pence is not None and fast.bound_pence <= exact.objective_pence
     assert abs(fast.objective_pence - exact.objective_pence) <= 1e-4 * exact.objective_pence
     assert sum(u.quantity for u in fast.unmet) == sum(u.quantity for u in exact.unmet)
+
+
+def test_a_start_within_the_gap_of_the_relaxed_bound_skips_the_search():
+    # Under single_source each block is solved without it first (its bound), then searched from
+    # the polished start, unless that start is already within the optimality gap of the bound.
+    instance = generate(SIZES["elp"], 2, "single-source")
+    result = solve(instance)
+    assert result.status == "optimal" and result.model is not None
+    blocks_solved = result.model.models
+    assert result.model.solver_runs < 2 * blocks_solved  # most blocks: the relaxed run only
+    assert result.gap is not None and result.gap <= 1e-4
+    assert result.bound_pence is not None and result.objective_pence is not None
+    assert result.bound_pence <= result.objective_pence
