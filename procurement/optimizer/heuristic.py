@@ -109,6 +109,8 @@ def violations(block: _Block, rules: Rules, allocation: Heuristic) -> list[str]:
 # Sweeps of the local search at most (each over every pair of offers), and the cost of a total an
 # offer may not be awarded (beyond any real cost: pence of the largest rounds are below 1e13).
 _SWEEPS = 200
+# Moves and swaps priced at most in all (a few seconds), so that no block polishes for long.
+_WORK = 50_000_000
 # Sizes of school moved each way between two offers priced at most (every k-th beyond that).
 _SIZES = 400
 _NEVER = 2**62
@@ -391,7 +393,8 @@ class _State:
         and keeps every rule: a local search from the repaired greedy allocation. Totals that
         just miss a cheaper band, or sit just above a dearer one, are set right school by
         school. For each pair of offers every move and swap is priced at once (numpy), the best
-        one made; sweeps over the pairs repeat until none lowers the cost (or `_SWEEPS`)."""
+        one made; sweeps over the pairs repeat until none lowers the cost (or `_SWEEPS`,
+        `_WORK`)."""
         plans = self.block.offers
         members = [j for j in self.members if plans[j].bands]
         lows = {j: np.array([b.low for b in plans[j].bands], dtype=np.int64) for j in members}
@@ -453,6 +456,7 @@ class _State:
         kept: dict[int, tuple[int, dict[tuple[int, ...], dict[int, list[int]]]]] = {}
         opened = 0
         priced_at: dict[tuple[int, int], tuple[int, int, int]] = {}
+        work = 0  # moves and swaps priced so far, at most _WORK
         for _ in range(_SWEEPS):
             improved = False
             for x, a in enumerate(members):
@@ -467,6 +471,9 @@ class _State:
                     out = np.array([0, *going], dtype=np.int64)
                     back = np.array([0, *coming], dtype=np.int64)
                     delta = (out[:, None] - back[None, :]).ravel()  # units from a to b
+                    work += len(delta)
+                    if work > _WORK:
+                        return
                     ta, tb = self.total[a], self.total[b]
                     change = priced(a, ta - delta) + priced(b, tb + delta)
                     change -= int(priced(a, np.array([ta]))[0] + priced(b, np.array([tb]))[0])

@@ -257,3 +257,19 @@ def test_a_start_within_the_gap_of_the_relaxed_bound_skips_the_search():
     assert result.gap is not None and result.gap <= 1e-4
     assert result.bound_pence is not None and result.objective_pence is not None
     assert result.bound_pence <= result.objective_pence
+
+
+def test_polishing_stops_within_its_work_budget_and_still_keeps_every_rule(monkeypatch):
+    from procurement.optimizer import heuristic as module
+
+    instance = generate(SIZES["elp"], 1, "strict")
+    full = [heuristic(b, instance.rules) for b in blocks(instance)]
+    monkeypatch.setattr(module, "_WORK", 50)
+    for block, polished in zip(blocks(instance), full, strict=True):
+        plain = heuristic(block, instance.rules, polish=False)
+        cut = heuristic(block, instance.rules)
+        if plain is None:
+            continue
+        assert cut is not None and polished is not None
+        assert violations(block, instance.rules, cut) == []
+        assert polished.cost_pence <= cut.cost_pence <= plain.cost_pence
