@@ -106,9 +106,9 @@ def violations(block: _Block, rules: Rules, allocation: Heuristic) -> list[str]:
     return found
 
 
-# Sweeps of the local search at most (each over every pair of offers), and the cost of a total an
+# Moves of the local search at most, and the cost of a total an
 # offer may not be awarded (beyond any real cost: pence of the largest rounds are below 1e13).
-_SWEEPS = 200
+_MOVES = 20_000
 # Moves and swaps priced at most in all (a few seconds), so that no block polishes for long.
 _WORK = 50_000_000
 # Sizes of school moved each way between two offers priced at most (every k-th beyond that).
@@ -393,7 +393,7 @@ class _State:
         and keeps every rule: a local search from the repaired greedy allocation. Totals that
         just miss a cheaper band, or sit just above a dearer one, are set right school by
         school. For each pair of offers every move and swap is priced at once (numpy), the best
-        one made; sweeps over the pairs repeat until none lowers the cost (or `_SWEEPS`,
+        one made, the best over every pair first, until none lowers the cost (or `_MOVES`,
         `_WORK`)."""
         plans = self.block.offers
         members = [j for j in self.members if plans[j].bands]
@@ -450,53 +450,61 @@ class _State:
                 ordered = ordered[:: -(-len(ordered) // _SIZES)]
             return {size: found[size] for size in ordered}
 
-        # A pair is priced again only when a move has changed one of its offers, or which
-        # offers are open (min_providers), since it was last priced.
+        work = [0]  # moves and swaps priced so far, at most _WORK
+
+        def best_move(a: int, b: int) -> tuple[int, int, int]:
+            """The move or swap between offers a and b that lowers the cost most: (change,
+            units of the school sent from a, units of the one sent back); change 0 if none."""
+            going, coming = movable(a, b), movable(b, a)
+            if not going and not coming:
+                return 0, 0, 0
+            out = np.array([0, *going], dtype=np.int64)
+            back = np.array([0, *coming], dtype=np.int64)
+            delta = (out[:, None] - back[None, :]).ravel()  # units from a to b
+            work[0] += len(delta)
+            ta, tb = self.total[a], self.total[b]
+            change = priced(a, ta - delta) + priced(b, tb + delta)
+            change -= int(priced(a, np.array([ta]))[0] + priced(b, np.array([tb]))[0])
+            if not closable(a):
+                change = np.where(ta - delta == 0, _NEVER, change)
+            if not closable(b):
+                change = np.where(tb + delta == 0, _NEVER, change)
+            best = int(np.argmin(change))
+            if change[best] >= 0:
+                return 0, 0, 0
+            return int(change[best]), int(out[best // len(back)]), int(back[best % len(back)])
+
+        # Steepest descent: the best move over every pair is made, one at a time. A pair is
+        # priced again only when a move has changed one of its offers, or which offers are open
+        # (min_providers), since it was last priced.
         changed = {j: 0 for j in members}
         kept: dict[int, tuple[int, dict[tuple[int, ...], dict[int, list[int]]]]] = {}
         opened = 0
-        priced_at: dict[tuple[int, int], tuple[int, int, int]] = {}
-        work = 0  # moves and swaps priced so far, at most _WORK
-        for _ in range(_SWEEPS):
-            improved = False
-            for x, a in enumerate(members):
-                for b in members[x + 1 :]:
-                    stamp = (changed[a], changed[b], opened)
-                    if priced_at.get((a, b)) == stamp:
-                        continue
-                    priced_at[(a, b)] = stamp
-                    going, coming = movable(a, b), movable(b, a)
-                    if not going and not coming:
-                        continue
-                    out = np.array([0, *going], dtype=np.int64)
-                    back = np.array([0, *coming], dtype=np.int64)
-                    delta = (out[:, None] - back[None, :]).ravel()  # units from a to b
-                    work += len(delta)
-                    if work > _WORK:
+        pairs = [(a, b) for x, a in enumerate(members) for b in members[x + 1 :]]
+        if not pairs:
+            return
+        best: dict[tuple[int, int], tuple[tuple[int, int, int], tuple[int, int, int]]] = {}
+        for _ in range(_MOVES):
+            for a, b in pairs:
+                stamp = (changed[a], changed[b], opened)
+                if (a, b) not in best or best[(a, b)][0] != stamp:
+                    if work[0] > _WORK:
                         return
-                    ta, tb = self.total[a], self.total[b]
-                    change = priced(a, ta - delta) + priced(b, tb + delta)
-                    change -= int(priced(a, np.array([ta]))[0] + priced(b, np.array([tb]))[0])
-                    if not closable(a):
-                        change = np.where(ta - delta == 0, _NEVER, change)
-                    if not closable(b):
-                        change = np.where(tb + delta == 0, _NEVER, change)
-                    best = int(np.argmin(change))
-                    if change[best] >= 0:
-                        continue
-                    sent, received = int(out[best // len(back)]), int(back[best % len(back)])
-                    was_open = (ta > 0, tb > 0)
-                    if sent:
-                        self.put(b, self.take(a, going[sent]))
-                    if received:
-                        self.put(a, self.take(b, coming[received]))
-                    changed[a] += 1
-                    changed[b] += 1
-                    if was_open != (self.total[a] > 0, self.total[b] > 0):
-                        opened += 1
-                    improved = True
-            if not improved:
+                    best[(a, b)] = (stamp, best_move(a, b))
+            a, b = min(pairs, key=lambda pair: best[pair][1][0])
+            change, sent, received = best[(a, b)][1]
+            if change >= 0:
                 return
+            going, coming = movable(a, b), movable(b, a)
+            was_open = (self.total[a] > 0, self.total[b] > 0)
+            if sent:
+                self.put(b, self.take(a, going[sent]))
+            if received:
+                self.put(a, self.take(b, coming[received]))
+            changed[a] += 1
+            changed[b] += 1
+            if was_open != (self.total[a] > 0, self.total[b] > 0):
+                opened += 1
 
     def fill(self) -> None:
         """Place what is left over where it fits (open offers first), keeping every rule."""
