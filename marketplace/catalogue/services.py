@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,6 +29,7 @@ from marketplace.orders.savings import (
     is_member,
     membership_change,
     membership_saving,
+    this_and_next_year,
 )
 
 
@@ -66,11 +68,15 @@ def live_offer_conditions(today: date) -> list[sa.ColumnElement[bool]]:
 
 
 def search(
-    filters: CatalogueFilters, today: date, school_id: int | None = None
+    filters: CatalogueFilters,
+    today: date,
+    school_id: int | None = None,
+    members: Collection[int] | None = None,
 ) -> list[CatalogueEntry]:
     """Services matching the search and every filter, with live offers, lowest price and the
     headline prices for the school: best match first when there are words to search for, else
-    by category."""
+    by category. `members`: the years the school is a member in, if the caller has read them
+    (`member_years`, this academic year at least)."""
     offer_ids = sa.select(Offer.id).where(*live_offer_conditions(today))
     if filters.provider_id is not None:
         offer_ids = offer_ids.where(Offer.provider_id == filters.provider_id)
@@ -118,7 +124,9 @@ def search(
     if found is not None:
         stmt = stmt.join(found, found.c.service_id == Service.id).add_columns(found.c.rank)
     rows = db.session.execute(stmt).all()
-    headlines = _headlines(offer_ids, [row[0].id for row in rows if row[1]], school_id, today)
+    headlines = _headlines(
+        offer_ids, [row[0].id for row in rows if row[1]], school_id, today, members
+    )
     entries = [
         CatalogueEntry(
             service=row[0],
@@ -142,7 +150,11 @@ def _this_year(today: date) -> int:
 
 
 def _headlines(
-    offer_ids: sa.Select, service_ids: list[int], school_id: int | None, today: date
+    offer_ids: sa.Select,
+    service_ids: list[int],
+    school_id: int | None,
+    today: date,
+    members: Collection[int] | None = None,
 ) -> dict[int, prices.ServiceHeadline]:
     """Per service: the headline prices over its offers that passed the filters, at the
     school's prices this academic year (member or not)."""
@@ -157,7 +169,12 @@ def _headlines(
     for offer in offers:
         by_service.setdefault(offer.service_id, []).append(offer)
     last = prices.last_order_quantities(school_id)
-    member = school_id is None or is_member(school_id, _this_year(today))
+    if school_id is None:
+        member = True
+    elif members is None:
+        member = is_member(school_id, _this_year(today))
+    else:
+        member = _this_year(today) in members
     found = {}
     for service_id, service_offers in by_service.items():
         line = prices.headline(service_offers, school_id, last.get(service_id), member=member)
@@ -338,12 +355,23 @@ def service_page(
     )
     own = provider_for_school(school.id) if school is not None else None
     last = prices.last_order_quantities(school.id if school is not None else None).get(service.id)
-    saving = membership_saving(school.id, today) if school is not None else None
     terms = _offered_terms(offers, today)
     term = next((t for t in terms if t.key == term_key), None)
+    this_year, next_year = this_and_next_year(today)
+    # The school's memberships this year, next year and in the chosen term's year, read once.
+    memberships = (
+        entitlement_service.memberships_by_year(
+            school.id,
+            {this_year.start_year, next_year.start_year}
+            | ({term.start_year} if term is not None else set()),
+        )
+        if school is not None
+        else {}
+    )
+    saving = membership_saving(school.id, today, memberships) if school is not None else None
     member = saving is None
     if school is not None and term is not None:
-        member = is_member(school.id, term.start_year)
+        member = term.start_year in memberships
     views = [
         offer_view(
             offer,
@@ -359,10 +387,9 @@ def service_page(
     views.sort(key=lambda v: (v.tiers[0].unit_price_pence if v.tiers else 0, v.offer.id))
     left = None
     if school is not None and service.kind is ServiceKind.CORE:
-        year = Term.containing(today).academic_year.start_year
-        membership = entitlement_service.membership_for_year(school.id, year)
+        membership = memberships.get(this_year.start_year)
         if membership is not None:
-            left = entitlement_service.left_under(membership, service.id, year)
+            left = entitlement_service.left_under(membership, service.id, this_year.start_year)
     return ServicePage(
         service=service,
         offers=views,
@@ -373,7 +400,11 @@ def service_page(
         else None,
         term=term,
         terms=terms,
-        change=membership_change(school.id, today) if school is not None and term is None else None,
+        change=(
+            membership_change(school.id, today, memberships)
+            if school is not None and term is None
+            else None
+        ),
         member=member,
     )
 

@@ -8,6 +8,7 @@ an entitlement; cancelling or declining an order gives its entitled units back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -70,6 +71,20 @@ def membership_for_year(
     if lock:
         stmt = stmt.with_for_update(of=Membership)
     return db.session.scalar(stmt)
+
+
+def memberships_by_year(school_id: int, start_years: Iterable[int]) -> dict[int, Membership]:
+    """The school's memberships for these academic years, by start year, in one statement (a
+    year it is not a member in is missing)."""
+    years = sorted(set(start_years))
+    if not years:
+        return {}
+    rows = db.session.execute(
+        sa.select(MembershipTerm.start_year, Membership)
+        .join(MembershipTerm, Membership.term_id == MembershipTerm.id)
+        .where(Membership.school_id == school_id, MembershipTerm.start_year.in_(years))
+    )
+    return {start_year: membership for start_year, membership in rows}
 
 
 def entitlement_left(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit
 from app.extensions import db
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, School, User
+from marketplace.catalogue.models import Service
 from marketplace.offers.models import Offer
 from procurement.rounds.errors import RoundNotFound, RunNotFound
 from procurement.rounds.models import BuyingRound, RoundOffer, RoundRun, RoundService
@@ -20,14 +21,17 @@ def _round_query(round_id: int) -> sa.Select:
 
 
 def _with_offers(stmt: sa.Select) -> sa.Select:
-    """Load the round's services and offers (tiers, capacity, provider) in a few queries."""
-    offer = selectinload(BuyingRound.offers).selectinload(RoundOffer.offer)
+    """Load the round's services and offers (tiers, capacity, provider) in a few queries: one
+    per collection, each joined to the single rows it refers to (service, category, provider)."""
+    service = selectinload(BuyingRound.services).joinedload(RoundService.service, innerjoin=True)
+    offer = selectinload(BuyingRound.offers).joinedload(RoundOffer.offer, innerjoin=True)
+    offer_service = offer.joinedload(Offer.service, innerjoin=True)
     return stmt.options(
-        selectinload(BuyingRound.services).selectinload(RoundService.service),
+        service.joinedload(Service.category, innerjoin=True),
         offer.selectinload(Offer.tiers),
         offer.selectinload(Offer.capacities),
-        offer.selectinload(Offer.provider),
-        offer.selectinload(Offer.service),
+        offer.joinedload(Offer.provider, innerjoin=True),
+        offer_service.joinedload(Service.category, innerjoin=True),
     )
 
 
