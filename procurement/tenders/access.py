@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from app import audit
 from app.extensions import db
 from app.models import Role, User
+from marketplace.catalogue.models import Service
 from procurement.tenders.emails import tender_notification_sent
 from procurement.tenders.errors import LotNotFound, TenderError, TenderNotFound
 from procurement.tenders.models import (
@@ -30,11 +31,16 @@ from procurement.tenders.models import (
     TenderOpeningConfirmation,
 )
 
-# What the tender page shows of every tender, loaded up front (one statement per collection).
+# What the tender page shows of every tender, loaded up front (one statement per collection,
+# joined to the single rows it refers to: a lot's service and category, a confirmation's user).
 PAGE_OPTIONS = (
-    selectinload(Tender.lots).selectinload(TenderLot.service),
+    selectinload(Tender.lots)
+    .joinedload(TenderLot.service, innerjoin=True)
+    .joinedload(Service.category, innerjoin=True),
     selectinload(Tender.questions),
-    selectinload(Tender.opening_confirmations).selectinload(TenderOpeningConfirmation.user),
+    selectinload(Tender.opening_confirmations).joinedload(
+        TenderOpeningConfirmation.user, innerjoin=True
+    ),
 )
 
 

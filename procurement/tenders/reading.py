@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.extensions import db
@@ -89,7 +89,7 @@ def opened_bids(tender: Tender) -> list[TenderBid]:
             .join(TenderLot, TenderLot.id == TenderBid.lot_id)
             .where(TenderBid.tender_id == tender.id)
             .order_by(TenderLot.number, TenderBid.submitted_at, TenderBid.id)
-            .options(selectinload(TenderBid.provider))
+            .options(joinedload(TenderBid.provider, innerjoin=True))
         )
     )
 
