@@ -51,6 +51,7 @@ from app.time import london_today, utcnow
 from marketplace.orders.acceptance import open_disputes
 
 bp = Blueprint("dashboards", __name__)
+bp.add_app_template_global(presenters.table_body, "table_body")
 OFFICE = (Role.ADMIN, Role.COMMITTEE)
 
 
