@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts import provider_for_school
 from app.calendar import Term, add_working_days
@@ -107,6 +107,7 @@ def search(
         .outerjoin(stats, stats.c.service_id == Service.id)
         .where(Service.active.is_(True))
         .order_by(Service.name)
+        .options(joinedload(Service.category, innerjoin=True))
     )
     if filters.narrows_offers:
         stmt = stmt.where(stats.c.offer_count > 0)
@@ -160,14 +161,35 @@ def _headlines(
     school's prices this academic year (member or not)."""
     if not service_ids:
         return {}
-    offers = db.session.scalars(
-        sa.select(Offer)
+    # Only what prices read of each offer, with its tiers, in one statement of plain rows.
+    rows = db.session.execute(
+        sa.select(
+            Offer.id,
+            Offer.service_id,
+            Offer.min_quantity,
+            Offer.non_member_uplift_bp,
+            OfferTier.min_quantity,
+            OfferTier.unit_price_pence,
+            OfferTier.non_member_unit_price_pence,
+        )
+        .outerjoin(OfferTier, OfferTier.offer_id == Offer.id)
         .where(Offer.id.in_(offer_ids), Offer.service_id.in_(service_ids))
-        .options(selectinload(Offer.tiers))
+        .order_by(Offer.id, OfferTier.min_quantity)
     )
-    by_service: dict[int, list[Offer]] = {}
-    for offer in offers:
-        by_service.setdefault(offer.service_id, []).append(offer)
+    tiers: dict[int, list[offer_tiers.PricedTier]] = {}
+    fields: dict[int, tuple[int, int, int]] = {}
+    for offer_id, service_id, min_quantity, uplift_bp, tier_from, unit_price, non_member in rows:
+        fields[offer_id] = (service_id, min_quantity, uplift_bp)
+        offer_tiers_so_far = tiers.setdefault(offer_id, [])
+        if tier_from is not None:  # an offer without tiers has no prices
+            offer_tiers_so_far.append(offer_tiers.PricedTier(tier_from, unit_price, non_member))
+    by_service: dict[int, list[offer_tiers.PricedOffer]] = {}
+    for offer_id, (service_id, min_quantity, uplift_bp) in fields.items():
+        by_service.setdefault(service_id, []).append(
+            offer_tiers.PricedOffer(
+                offer_id, service_id, min_quantity, uplift_bp, tuple(tiers[offer_id])
+            )
+        )
     last = prices.last_order_quantities(school_id)
     if school_id is None:
         member = True
@@ -183,17 +205,18 @@ def _headlines(
     return found
 
 
-def providers_with_live_offers(today: date) -> list[Provider]:
-    """For the provider filter."""
-    return list(
-        db.session.scalars(
-            sa.select(Provider)
+def providers_with_live_offers(today: date) -> list[tuple[int, str]]:
+    """For the provider filter: (id, name) of each provider with a live offer, by name."""
+    return [
+        (provider_id, name)
+        for provider_id, name in db.session.execute(
+            sa.select(Provider.id, Provider.name)
             .where(
                 Provider.id.in_(sa.select(Offer.provider_id).where(*live_offer_conditions(today)))
             )
             .order_by(Provider.name)
         )
-    )
+    ]
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,8 @@ def catalogue_page():
     today = london_today()
     form = CatalogueSearchForm(request.args)
     form.provider.choices = [("", "Any provider")] + [
-        (str(p.id), p.name) for p in catalogue.providers_with_live_offers(today)
+        (str(provider_id), name)
+        for provider_id, name in catalogue.providers_with_live_offers(today)
     ]
     form.category.choices = [("", "All categories")] + [
         (c.slug, c.name) for c in editing.categories(include_retired=False)
