@@ -361,7 +361,9 @@ def service_page(
     """A service and every live offer for it, cheapest first, at the school's prices for the
     term it chose (`term_key`; an unknown or past term is ignored), else for this academic
     year, with how its prices change next year."""
-    service = db.session.get(Service, service_id)
+    service = db.session.get(
+        Service, service_id, options=[joinedload(Service.category, innerjoin=True)]
+    )
     if service is None or not service.active:
         raise ServiceNotFound("There is no such service in the catalogue.")
     offers = list(
@@ -371,7 +373,7 @@ def service_page(
             .options(
                 selectinload(Offer.tiers),
                 selectinload(Offer.capacities),
-                selectinload(Offer.provider),
+                joinedload(Offer.provider, innerjoin=True),
             )
             .order_by(Offer.id)
         )
