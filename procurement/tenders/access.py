@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit
 from app.extensions import db
@@ -31,13 +31,14 @@ from procurement.tenders.models import (
     TenderOpeningConfirmation,
 )
 
-# What the tender page shows of every tender, loaded up front (one statement per collection,
-# joined to the single rows it refers to: a lot's service and category, a confirmation's user).
+# What the tender page shows of every tender, loaded up front: its questions joined to it, and
+# one statement for each other collection, joined to the single rows it refers to (a lot's
+# service and category, a confirmation's user).
 PAGE_OPTIONS = (
     selectinload(Tender.lots)
     .joinedload(TenderLot.service, innerjoin=True)
     .joinedload(Service.category, innerjoin=True),
-    selectinload(Tender.questions),
+    joinedload(Tender.questions),
     selectinload(Tender.opening_confirmations).joinedload(
         TenderOpeningConfirmation.user, innerjoin=True
     ),
