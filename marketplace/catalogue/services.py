@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from app.accounts import provider_for_school
 from app.calendar import Term, add_working_days
@@ -20,6 +20,7 @@ from marketplace.catalogue.errors import ServiceNotFound
 from marketplace.catalogue.models import Service, ServiceCategory, ServiceKind, Unit
 from marketplace.entitlements import services as entitlement_service
 from marketplace.offers import tiers as offer_tiers
+from marketplace.offers.loading import load_tiers_and_capacities
 from marketplace.offers.models import Offer, OfferStatus, OfferTier
 from marketplace.offers.pricing import PriceAtQuantity, Tier
 from marketplace.orders import rules
@@ -370,14 +371,11 @@ def service_page(
         db.session.scalars(
             sa.select(Offer)
             .where(Offer.service_id == service.id, *live_offer_conditions(today))
-            .options(
-                selectinload(Offer.tiers),
-                selectinload(Offer.capacities),
-                joinedload(Offer.provider, innerjoin=True),
-            )
+            .options(joinedload(Offer.provider, innerjoin=True))
             .order_by(Offer.id)
         )
     )
+    load_tiers_and_capacities(offers)
     own = provider_for_school(school.id) if school is not None else None
     last = prices.last_order_quantities(school.id if school is not None else None).get(service.id)
     terms = _offered_terms(offers, today)
