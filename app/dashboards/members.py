@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -101,27 +102,33 @@ def entitlements(school_id: int, year: AcademicYear) -> Table:
     )
 
 
-def deadlines(school_id: int, now: datetime, today: date) -> Table:
-    """Coming up for a school: pledge deadlines, tender deadlines, the last days to cancel."""
-    rows: list[tuple[Any, ...]] = []
-    for title, deadline in db.session.execute(
+@dataclass(frozen=True)
+class DeadlineSources:
+    """What a school's deadlines are worked out from, as plain values: the data only, so they
+    can be kept in the figures cache (app.cache) until the next write; which of them are still
+    to come depends on the time, so `deadlines` chooses on every request."""
+
+    rounds: tuple[tuple[str, datetime], ...]  # open rounds: title, pledge deadline
+    tenders: tuple[tuple[str, datetime], ...]  # the school's open tenders: title, deadline
+    # The school's booked orders with a notice period: id, service, term key, notice days.
+    orders: tuple[tuple[int, str, str, int], ...]
+
+
+def deadline_sources(school_id: int) -> DeadlineSources:
+    rounds = db.session.execute(
         sa.select(BuyingRound.title, BuyingRound.pledge_deadline_at).where(
-            BuyingRound.status == RoundStatus.OPEN, BuyingRound.pledge_deadline_at > now
+            BuyingRound.status == RoundStatus.OPEN
         )
-    ):
-        rows.append((deadline.date(), "Pledges close", title))
-    for title, deadline in db.session.execute(
+    )
+    tenders = db.session.execute(
         sa.select(Tender.title, Tender.deadline_at)
         .join(TenderSchool, TenderSchool.tender_id == Tender.id)
         .where(
             TenderSchool.school_id == school_id,
             Tender.status == TenderStatus.OPEN,
-            Tender.deadline_at > now,
         )
-    ):
-        rows.append((deadline.date(), "Tender closes for bids", title))
-    # The last day an order can be cancelled: its notice must end by the end of its term.
-    for order_id, service, term_key, notice_days in db.session.execute(
+    )
+    orders = db.session.execute(
         sa.select(Order.id, Service.name, Order.term_key, Offer.notice_days)
         .join(Service, Service.id == Order.service_id)
         .join(Offer, Offer.id == Order.offer_id)
@@ -131,7 +138,33 @@ def deadlines(school_id: int, now: datetime, today: date) -> Table:
             Order.kind == OrderKind.ORDER,
             Offer.notice_days > 0,
         )
-    ):
+    )
+    return DeadlineSources(
+        rounds=tuple((title, deadline) for title, deadline in rounds),
+        tenders=tuple((title, deadline) for title, deadline in tenders),
+        orders=tuple(
+            (order_id, service, term_key, notice_days)
+            for order_id, service, term_key, notice_days in orders
+        ),
+    )
+
+
+def deadlines(
+    school_id: int, now: datetime, today: date, sources: DeadlineSources | None = None
+) -> Table:
+    """Coming up for a school: pledge deadlines, tender deadlines, the last days to cancel.
+    `sources`: what they are worked out from (`deadline_sources`), read here if not given."""
+    if sources is None:
+        sources = deadline_sources(school_id)
+    rows: list[tuple[Any, ...]] = []
+    for title, deadline in sources.rounds:
+        if deadline > now:
+            rows.append((deadline.date(), "Pledges close", title))
+    for title, deadline in sources.tenders:
+        if deadline > now:
+            rows.append((deadline.date(), "Tender closes for bids", title))
+    # The last day an order can be cancelled: its notice must end by the end of its term.
+    for order_id, service, term_key, notice_days in sources.orders:
         last_day = Term.parse(term_key).ends_on - timedelta(days=notice_days)
         if today <= last_day <= today + timedelta(days=120):
             rows.append(

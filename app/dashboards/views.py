@@ -28,7 +28,7 @@ from app.cache import cached_figures, cached_page
 from app.calendar import AcademicYear
 from app.dashboards import presenters
 from app.dashboards.billing import billing_summary, invoices_due, owed
-from app.dashboards.members import deadlines, engagement, entitlements
+from app.dashboards.members import deadline_sources, deadlines, engagement, entitlements
 from app.dashboards.savings import round_savings, school_savings, tender_savings
 from app.dashboards.spend import (
     income_by_stream,
@@ -51,6 +51,7 @@ from app.time import london_today, utcnow
 from marketplace.orders.acceptance import open_disputes
 
 bp = Blueprint("dashboards", __name__)
+bp.add_app_template_global(presenters.table_body, "table_body")
 OFFICE = (Role.ADMIN, Role.COMMITTEE)
 
 
@@ -102,7 +103,18 @@ def _school_tables(school_id: int, year: AcademicYear) -> dict[str, Callable[[],
         "round-savings": lambda: round_savings(year, school_id),
         "invoices-due": lambda: invoices_due(school_id, today),
         "entitlements": lambda: entitlements(school_id, year),
-        "deadlines": lambda: deadlines(school_id, utcnow(), today),
+        "deadlines": lambda: deadlines(
+            school_id,
+            utcnow(),
+            today,
+            # What they come from is data only (kept until the next write); which are still to
+            # come is chosen afresh on every request.
+            cached_figures(
+                f"deadline-sources:{school_id}",
+                lambda: deadline_sources(school_id),
+                current_app.config["FIGURES_CACHE_SECONDS"],
+            ),
+        ),
         "supply-measures": lambda: service_measures(year, school_id),
         "supply-spend-by-role": lambda: spend_by_role(year, school_id),
     }
@@ -117,7 +129,8 @@ def _provider_tables(provider_id: int, year: AcademicYear) -> dict[str, Callable
     }
 
 
-# Tables that depend on the time of day as well as the data: never cached.
+# Tables that depend on the time of day as well as the data: never cached whole (the data the
+# deadlines are chosen from is: _school_tables).
 LIVE_TABLES = frozenset({"deadlines"})
 
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from app.extensions import db
-from marketplace.offers.models import Offer
 from marketplace.offers.pricing import (
     PriceAtQuantity,
     price_at_quantity,
     typical_quantity,
 )
-from marketplace.offers.tiers import member_tiers, tiers_for
+from marketplace.offers.tiers import Priced, member_tiers, tiers_for
 from marketplace.orders.models import ORDER_CLOSED_STATUSES, Order
 
 
@@ -39,7 +38,7 @@ def last_order_quantities(school_id: int | None) -> dict[int, int]:
     return found
 
 
-def quantity_for(offer: Offer, last_ordered: int | None) -> int:
+def quantity_for(offer: Priced, last_ordered: int | None) -> int:
     """The quantity a school is shown this offer's price for (see `typical_quantity`)."""
     return typical_quantity(
         last_ordered=last_ordered, min_quantity=offer.min_quantity, tiers=member_tiers(offer)
@@ -47,7 +46,7 @@ def quantity_for(offer: Offer, last_ordered: int | None) -> int:
 
 
 def price_for_school(
-    offer: Offer, school_id: int | None, quantity: int, *, member: bool = True
+    offer: Priced, school_id: int | None, quantity: int, *, member: bool = True
 ) -> PriceAtQuantity | None:
     """What the school pays per unit for `quantity` units of the offer, and the offer's lowest
     unit price with the quantity that reaches it; None when the offer has no prices.
@@ -77,7 +76,11 @@ class ServiceHeadline:
 
 
 def headline(
-    offers: Iterable[Offer], school_id: int | None, last_ordered: int | None, *, member: bool = True
+    offers: Iterable[Priced],
+    school_id: int | None,
+    last_ordered: int | None,
+    *,
+    member: bool = True,
 ) -> ServiceHeadline | None:
     """The headline prices over a service's offers (non-member prices for a school that is not
     a member, `member` False), or None when none has prices."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.accounts import provider_for_school
 from app.calendar import Term, add_working_days
@@ -19,6 +20,7 @@ from marketplace.catalogue.errors import ServiceNotFound
 from marketplace.catalogue.models import Service, ServiceCategory, ServiceKind, Unit
 from marketplace.entitlements import services as entitlement_service
 from marketplace.offers import tiers as offer_tiers
+from marketplace.offers.loading import load_tiers_and_capacities
 from marketplace.offers.models import Offer, OfferStatus, OfferTier
 from marketplace.offers.pricing import PriceAtQuantity, Tier
 from marketplace.orders import rules
@@ -28,6 +30,7 @@ from marketplace.orders.savings import (
     is_member,
     membership_change,
     membership_saving,
+    this_and_next_year,
 )
 
 
@@ -66,11 +69,15 @@ def live_offer_conditions(today: date) -> list[sa.ColumnElement[bool]]:
 
 
 def search(
-    filters: CatalogueFilters, today: date, school_id: int | None = None
+    filters: CatalogueFilters,
+    today: date,
+    school_id: int | None = None,
+    members: Collection[int] | None = None,
 ) -> list[CatalogueEntry]:
     """Services matching the search and every filter, with live offers, lowest price and the
     headline prices for the school: best match first when there are words to search for, else
-    by category."""
+    by category. `members`: the years the school is a member in, if the caller has read them
+    (`member_years`, this academic year at least)."""
     offer_ids = sa.select(Offer.id).where(*live_offer_conditions(today))
     if filters.provider_id is not None:
         offer_ids = offer_ids.where(Offer.provider_id == filters.provider_id)
@@ -101,6 +108,7 @@ def search(
         .outerjoin(stats, stats.c.service_id == Service.id)
         .where(Service.active.is_(True))
         .order_by(Service.name)
+        .options(joinedload(Service.category, innerjoin=True))
     )
     if filters.narrows_offers:
         stmt = stmt.where(stats.c.offer_count > 0)
@@ -118,7 +126,9 @@ def search(
     if found is not None:
         stmt = stmt.join(found, found.c.service_id == Service.id).add_columns(found.c.rank)
     rows = db.session.execute(stmt).all()
-    headlines = _headlines(offer_ids, [row[0].id for row in rows if row[1]], school_id, today)
+    headlines = _headlines(
+        offer_ids, [row[0].id for row in rows if row[1]], school_id, today, members
+    )
     entries = [
         CatalogueEntry(
             service=row[0],
@@ -142,22 +152,52 @@ def _this_year(today: date) -> int:
 
 
 def _headlines(
-    offer_ids: sa.Select, service_ids: list[int], school_id: int | None, today: date
+    offer_ids: sa.Select,
+    service_ids: list[int],
+    school_id: int | None,
+    today: date,
+    members: Collection[int] | None = None,
 ) -> dict[int, prices.ServiceHeadline]:
     """Per service: the headline prices over its offers that passed the filters, at the
     school's prices this academic year (member or not)."""
     if not service_ids:
         return {}
-    offers = db.session.scalars(
-        sa.select(Offer)
+    # Only what prices read of each offer, with its tiers, in one statement of plain rows.
+    rows = db.session.execute(
+        sa.select(
+            Offer.id,
+            Offer.service_id,
+            Offer.min_quantity,
+            Offer.non_member_uplift_bp,
+            OfferTier.min_quantity,
+            OfferTier.unit_price_pence,
+            OfferTier.non_member_unit_price_pence,
+        )
+        .outerjoin(OfferTier, OfferTier.offer_id == Offer.id)
         .where(Offer.id.in_(offer_ids), Offer.service_id.in_(service_ids))
-        .options(selectinload(Offer.tiers))
+        .order_by(Offer.id, OfferTier.min_quantity)
     )
-    by_service: dict[int, list[Offer]] = {}
-    for offer in offers:
-        by_service.setdefault(offer.service_id, []).append(offer)
+    tiers: dict[int, list[offer_tiers.PricedTier]] = {}
+    fields: dict[int, tuple[int, int, int]] = {}
+    for offer_id, service_id, min_quantity, uplift_bp, tier_from, unit_price, non_member in rows:
+        fields[offer_id] = (service_id, min_quantity, uplift_bp)
+        offer_tiers_so_far = tiers.setdefault(offer_id, [])
+        if tier_from is not None:  # an offer without tiers has no prices
+            offer_tiers_so_far.append(offer_tiers.PricedTier(tier_from, unit_price, non_member))
+    by_service: dict[int, list[offer_tiers.PricedOffer]] = {}
+    for offer_id, (service_id, min_quantity, uplift_bp) in fields.items():
+        by_service.setdefault(service_id, []).append(
+            offer_tiers.PricedOffer(
+                offer_id, service_id, min_quantity, uplift_bp, tuple(tiers[offer_id])
+            )
+        )
     last = prices.last_order_quantities(school_id)
-    member = school_id is None or is_member(school_id, _this_year(today))
+    if school_id is None:
+        member = True
+    elif members is None:
+        member = is_member(school_id, _this_year(today))
+    else:
+        member = _this_year(today) in members
     found = {}
     for service_id, service_offers in by_service.items():
         line = prices.headline(service_offers, school_id, last.get(service_id), member=member)
@@ -166,17 +206,18 @@ def _headlines(
     return found
 
 
-def providers_with_live_offers(today: date) -> list[Provider]:
-    """For the provider filter."""
-    return list(
-        db.session.scalars(
-            sa.select(Provider)
+def providers_with_live_offers(today: date) -> list[tuple[int, str]]:
+    """For the provider filter: (id, name) of each provider with a live offer, by name."""
+    return [
+        (provider_id, name)
+        for provider_id, name in db.session.execute(
+            sa.select(Provider.id, Provider.name)
             .where(
                 Provider.id.in_(sa.select(Offer.provider_id).where(*live_offer_conditions(today)))
             )
             .order_by(Provider.name)
         )
-    )
+    ]
 
 
 @dataclass(frozen=True)
@@ -321,29 +362,39 @@ def service_page(
     """A service and every live offer for it, cheapest first, at the school's prices for the
     term it chose (`term_key`; an unknown or past term is ignored), else for this academic
     year, with how its prices change next year."""
-    service = db.session.get(Service, service_id)
+    service = db.session.get(
+        Service, service_id, options=[joinedload(Service.category, innerjoin=True)]
+    )
     if service is None or not service.active:
         raise ServiceNotFound("There is no such service in the catalogue.")
     offers = list(
         db.session.scalars(
             sa.select(Offer)
             .where(Offer.service_id == service.id, *live_offer_conditions(today))
-            .options(
-                selectinload(Offer.tiers),
-                selectinload(Offer.capacities),
-                selectinload(Offer.provider),
-            )
+            .options(joinedload(Offer.provider, innerjoin=True))
             .order_by(Offer.id)
         )
     )
+    load_tiers_and_capacities(offers)
     own = provider_for_school(school.id) if school is not None else None
     last = prices.last_order_quantities(school.id if school is not None else None).get(service.id)
-    saving = membership_saving(school.id, today) if school is not None else None
     terms = _offered_terms(offers, today)
     term = next((t for t in terms if t.key == term_key), None)
+    this_year, next_year = this_and_next_year(today)
+    # The school's memberships this year, next year and in the chosen term's year, read once.
+    memberships = (
+        entitlement_service.memberships_by_year(
+            school.id,
+            {this_year.start_year, next_year.start_year}
+            | ({term.start_year} if term is not None else set()),
+        )
+        if school is not None
+        else {}
+    )
+    saving = membership_saving(school.id, today, memberships) if school is not None else None
     member = saving is None
     if school is not None and term is not None:
-        member = is_member(school.id, term.start_year)
+        member = term.start_year in memberships
     views = [
         offer_view(
             offer,
@@ -359,10 +410,9 @@ def service_page(
     views.sort(key=lambda v: (v.tiers[0].unit_price_pence if v.tiers else 0, v.offer.id))
     left = None
     if school is not None and service.kind is ServiceKind.CORE:
-        year = Term.containing(today).academic_year.start_year
-        membership = entitlement_service.membership_for_year(school.id, year)
+        membership = memberships.get(this_year.start_year)
         if membership is not None:
-            left = entitlement_service.left_under(membership, service.id, year)
+            left = entitlement_service.left_under(membership, service.id, this_year.start_year)
     return ServicePage(
         service=service,
         offers=views,
@@ -373,7 +423,11 @@ def service_page(
         else None,
         term=term,
         terms=terms,
-        change=membership_change(school.id, today) if school is not None and term is None else None,
+        change=(
+            membership_change(school.id, today, memberships)
+            if school is not None and term is None
+            else None
+        ),
         member=member,
     )
 

@@ -21,7 +21,12 @@ from marketplace.catalogue.errors import CannotCompare
 from marketplace.catalogue.forms import CompareForm
 from marketplace.catalogue.models import ServiceCategory, ServiceKind, Unit
 from marketplace.orders.contract_prices import contract_prices
-from marketplace.orders.savings import membership_change, membership_saving
+from marketplace.orders.savings import (
+    member_years,
+    membership_change,
+    membership_saving,
+    this_and_next_year,
+)
 from marketplace.ratings.services import summaries_for_offers
 
 CATALOGUE_ROLES = (Role.SBM, Role.HEAD, Role.ADMIN, Role.COMMITTEE)
@@ -81,27 +86,33 @@ def catalogue_page():
     today = london_today()
     form = CatalogueSearchForm(request.args)
     form.provider.choices = [("", "Any provider")] + [
-        (str(p.id), p.name) for p in catalogue.providers_with_live_offers(today)
+        (str(provider_id), name)
+        for provider_id, name in catalogue.providers_with_live_offers(today)
     ]
     form.category.choices = [("", "All categories")] + [
         (c.slug, c.name) for c in editing.categories(include_retired=False)
     ]
     form.validate()
     school_id = current_user.school_id if current_user.role in SCHOOL_ROLES else None
-    entries = catalogue.search(form.filters(), today, school_id)
+    # The school's membership this year and next, read once for the prices and the notices.
+    members = (
+        member_years(school_id, [year.start_year for year in this_and_next_year(today)])
+        if school_id is not None
+        else None
+    )
+    entries = catalogue.search(form.filters(), today, school_id, members)
     groups: dict[ServiceCategory, list[catalogue.CatalogueEntry]] = {}
     for entry in entries:
         groups.setdefault(entry.service.category, []).append(entry)
     filtered = any(request.args.get(name) for name in form._fields)
-    school_id = current_user.school_id if current_user.role in SCHOOL_ROLES else None
     return render_template(
         "marketplace/catalogue/catalogue.html",
         form=form,
         groups=groups,
         count=len(entries),
         filtered=filtered,
-        saving=membership_saving(school_id, today) if school_id is not None else None,
-        change=membership_change(school_id, today) if school_id is not None else None,
+        saving=membership_saving(school_id, today, members) if school_id is not None else None,
+        change=membership_change(school_id, today, members) if school_id is not None else None,
     )
 
 

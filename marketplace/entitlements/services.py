@@ -8,6 +8,7 @@ an entitlement; cancelling or declining an order gives its entitled units back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -46,14 +47,19 @@ def _year_term_keys(start_year: int) -> list[str]:
     return [term.key for term in AcademicYear(start_year).terms()]
 
 
+def _using(school_id: int, start_year: int) -> list[sa.ColumnElement[bool]]:
+    """The school's orders that use its entitlements in that academic year."""
+    return [
+        Order.school_id == school_id,
+        Order.term_key.in_(_year_term_keys(start_year)),
+        Order.status.in_(ORDER_RESERVING_STATUSES),
+    ]
+
+
 def _used_query(school_id: int, start_year: int) -> sa.Select:
     return (
         sa.select(Order.service_id, sa.func.coalesce(sa.func.sum(Order.entitled_quantity), 0))
-        .where(
-            Order.school_id == school_id,
-            Order.term_key.in_(_year_term_keys(start_year)),
-            Order.status.in_(ORDER_RESERVING_STATUSES),
-        )
+        .where(*_using(school_id, start_year))
         .group_by(Order.service_id)
     )
 
@@ -70,6 +76,20 @@ def membership_for_year(
     if lock:
         stmt = stmt.with_for_update(of=Membership)
     return db.session.scalar(stmt)
+
+
+def memberships_by_year(school_id: int, start_years: Iterable[int]) -> dict[int, Membership]:
+    """The school's memberships for these academic years, by start year, in one statement (a
+    year it is not a member in is missing)."""
+    years = sorted(set(start_years))
+    if not years:
+        return {}
+    rows = db.session.execute(
+        sa.select(MembershipTerm.start_year, Membership)
+        .join(MembershipTerm, Membership.term_id == MembershipTerm.id)
+        .where(Membership.school_id == school_id, MembershipTerm.start_year.in_(years))
+    )
+    return {start_year: membership for start_year, membership in rows}
 
 
 def entitlement_left(
@@ -91,20 +111,21 @@ def entitlement_left(
 
 def left_under(membership: Membership, service_id: int, start_year: int) -> int:
     """`entitlement_left` for a core service under a membership the caller has already read."""
-    school_id = membership.school_id
-    included = db.session.scalar(
-        sa.select(Entitlement.included_quantity).where(
-            Entitlement.term_id == membership.term_id, Entitlement.service_id == service_id
-        )
+    included = (
+        sa.select(Entitlement.included_quantity)
+        .where(Entitlement.term_id == membership.term_id, Entitlement.service_id == service_id)
+        .scalar_subquery()
     )
-    if not included:
+    used = (
+        sa.select(sa.func.coalesce(sa.func.sum(Order.entitled_quantity), 0))
+        .where(*_using(membership.school_id, start_year), Order.service_id == service_id)
+        .scalar_subquery()
+    )
+    # One statement for both figures.
+    included_quantity, used_quantity = db.session.execute(sa.select(included, used)).one()
+    if not included_quantity:
         return 0
-    used = dict(
-        db.session.execute(
-            _used_query(school_id, start_year).where(Order.service_id == service_id)
-        ).all()
-    ).get(service_id, 0)
-    return max(0, included - used)
+    return max(0, included_quantity - int(used_quantity))
 
 
 def entitlements_for_school(school_id: int, start_year: int) -> list[EntitlementLine] | None:

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit
 from app.extensions import db
 from app.models import Role, User
+from marketplace.catalogue.models import Service
 from procurement.tenders.emails import tender_notification_sent
 from procurement.tenders.errors import LotNotFound, TenderError, TenderNotFound
 from procurement.tenders.models import (
@@ -30,11 +31,17 @@ from procurement.tenders.models import (
     TenderOpeningConfirmation,
 )
 
-# What the tender page shows of every tender, loaded up front (one statement per collection).
+# What the tender page shows of every tender, loaded up front: its questions joined to it, and
+# one statement for each other collection, joined to the single rows it refers to (a lot's
+# service and category, a confirmation's user).
 PAGE_OPTIONS = (
-    selectinload(Tender.lots).selectinload(TenderLot.service),
-    selectinload(Tender.questions),
-    selectinload(Tender.opening_confirmations).selectinload(TenderOpeningConfirmation.user),
+    selectinload(Tender.lots)
+    .joinedload(TenderLot.service, innerjoin=True)
+    .joinedload(Service.category, innerjoin=True),
+    joinedload(Tender.questions),
+    selectinload(Tender.opening_confirmations).joinedload(
+        TenderOpeningConfirmation.user, innerjoin=True
+    ),
 )
 
 

@@ -8,6 +8,7 @@ made from the ranking is in `procurement.tenders.award`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -294,15 +295,24 @@ def ranking(tender: Tender, lot: TenderLot) -> list[scoring.ScoredBid]:
     )
 
 
-def rankings(tender: Tender) -> dict[int, list[scoring.ScoredBid]]:
-    """Every lot's ranking by lot id, as `ranking` gives it, from one query for all the bids."""
+def rankings(
+    tender: Tender, all_bids: Iterable[TenderBid] | None = None
+) -> dict[int, list[scoring.ScoredBid]]:
+    """Every lot's ranking by lot id, as `ranking` gives it, from one query for all the bids;
+    or from `all_bids`, every bid of the tender already read with its tiers (`opened_bids`)."""
     by_lot: dict[int, list[TenderBid]] = {lot.id: [] for lot in tender.lots}
-    bids = db.session.scalars(
-        sa.select(TenderBid)
-        .where(TenderBid.tender_id == tender.id, TenderBid.status == BidStatus.SUBMITTED)
-        .order_by(TenderBid.submitted_at, TenderBid.id)
-        .options(selectinload(TenderBid.tiers))
-    )
+    if all_bids is None:
+        bids: Iterable[TenderBid] = db.session.scalars(
+            sa.select(TenderBid)
+            .where(TenderBid.tender_id == tender.id, TenderBid.status == BidStatus.SUBMITTED)
+            .order_by(TenderBid.submitted_at, TenderBid.id)
+            .options(selectinload(TenderBid.tiers))
+        )
+    else:
+        bids = sorted(
+            (bid for bid in all_bids if bid.status is BidStatus.SUBMITTED),
+            key=lambda bid: (bid.submitted_at, bid.id),
+        )
     for bid in bids:
         by_lot.setdefault(bid.lot_id, []).append(bid)
     return {

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit
 from app.extensions import db
@@ -79,19 +79,21 @@ def submitted_bid_counts(provider_id: int) -> dict[int, int]:
     }
 
 
-def opened_bids(tender: Tender) -> list[TenderBid]:
-    """Every bid of an opened tender (bidder, status, receipt time); nothing before opening."""
+def opened_bids(tender: Tender, *, with_tiers: bool = False) -> list[TenderBid]:
+    """Every bid of an opened tender (bidder, status, receipt time); nothing before opening.
+    `with_tiers` loads each bid's price tiers too (for the rankings)."""
     if tender.opened_at is None:
         return []
-    return list(
-        db.session.scalars(
-            sa.select(TenderBid)
-            .join(TenderLot, TenderLot.id == TenderBid.lot_id)
-            .where(TenderBid.tender_id == tender.id)
-            .order_by(TenderLot.number, TenderBid.submitted_at, TenderBid.id)
-            .options(selectinload(TenderBid.provider))
-        )
+    stmt = (
+        sa.select(TenderBid)
+        .join(TenderLot, TenderLot.id == TenderBid.lot_id)
+        .where(TenderBid.tender_id == tender.id)
+        .order_by(TenderLot.number, TenderBid.submitted_at, TenderBid.id)
+        .options(joinedload(TenderBid.provider, innerjoin=True))
     )
+    if with_tiers:
+        stmt = stmt.options(selectinload(TenderBid.tiers))
+    return list(db.session.scalars(stmt))
 
 
 @dataclass(frozen=True)

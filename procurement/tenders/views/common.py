@@ -78,10 +78,15 @@ def detail_context(tender: Tender, now: datetime) -> dict[str, Any]:
         # Evaluator-only reference data of a tender prefilled from the pipeline.
         context["references"] = prefill.references(tender_id=tender.id)
         context["confirmations"] = tender.opening_confirmations
-        context["opened_bids"] = reading.opened_bids(tender)
+        decided = tender.award_decided_at is not None and tender.standstill_ends_on is not None
+        opened = reading.opened_bids(tender, with_tiers=decided)
+        context["opened_bids"] = opened
         context["contracts"] = award.tender_contracts(tender)
         if tender.award_decided_at is not None and tender.standstill_ends_on is not None:
-            context["rankings"] = evaluation.rankings(tender)
+            # The rankings come from the bids just read (an opened tender's are all of them).
+            context["rankings"] = evaluation.rankings(
+                tender, opened if tender.opened_at is not None else None
+            )
             context["first_contract_day"] = first_contract_day(tender.standstill_ends_on)
     if role is Role.PROVIDER:
         context["own_bids"] = bids.own_bids(tender, current_user.provider_id)
