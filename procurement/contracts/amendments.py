@@ -35,6 +35,7 @@ from procurement.contracts.access import (
     require_contract_manager,
     require_text,
 )
+from procurement.contracts.calloffs import drawdown_of
 from procurement.contracts.errors import (
     AmendmentNotFound,
     ContractChangeConflict,
@@ -139,7 +140,12 @@ def _check_and_state(contract: Contract, amendment: ContractAmendment) -> tuple[
             {"ends_on": amendment.new_ends_on.isoformat()},
         )
     assert amendment.new_capacity is not None
-    refuse(rules.capacity_problem(contract.capacity, amendment.new_capacity), "new_capacity")
+    # Checked again at approval, under the contract's lock, which call-offs take too.
+    called_off = drawdown_of(contract).used_units
+    refuse(
+        rules.capacity_problem(contract.capacity, amendment.new_capacity, called_off),
+        "new_capacity",
+    )
     return {"capacity": contract.capacity}, {"capacity": amendment.new_capacity}
 
 

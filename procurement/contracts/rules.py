@@ -76,12 +76,18 @@ def extension_limit_problem(
     return None
 
 
-def capacity_problem(current: int | None, proposed: int) -> str | None:
-    """A new capacity: a positive number of units, different from now."""
+def capacity_problem(current: int | None, proposed: int, called_off: int = 0) -> str | None:
+    """A new capacity: a positive number of units, different from now, and no less than what
+    schools have already called off under the contract."""
     if proposed < 1:
         return "Enter a capacity of at least 1 unit"
     if proposed == current:
         return "The new capacity is the same as the current one"
+    if proposed < called_off:
+        return (
+            f"The new capacity cannot be below the {called_off:,} units already called off under"
+            " this contract"
+        )
     return None
 
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Role
 from app.time import london_today
 from marketplace.orders.models import OrderKind, OrderStatus
-from procurement.contracts import amendments, termination
+from procurement.contracts import amendments, calloffs, termination
 from procurement.contracts.errors import (
     ContractChangeConflict,
     ContractChangeNotAllowed,
@@ -184,6 +184,36 @@ def test_a_volume_change_sets_the_new_capacity(world):
     assert cw.contract.capacity == 5_000
     assert (proposal.before, proposal.after) == ({"capacity": 4_321}, {"capacity": 5_000})
     assert proposal.description == "Capacity changed to 5,000 units (was 4,321 units)"
+
+
+def test_a_volume_change_cannot_fall_below_what_has_been_called_off(world):
+    cw = tender_contract(world)
+    for n, quantity in enumerate((30, 12)):
+        calloffs.call_off(
+            cw.contract.id,
+            world.school_a.id,
+            world.sbm_a,
+            term_key=factories.this_term().key,
+            quantity=quantity,
+            po_number=f"PO-VOL-{n}",
+        )
+    with pytest.raises(InvalidContractChange, match="below the 42 units already called off"):
+        propose(cw.contract, cw.committee, AmendmentKind.VOLUME_CHANGE, new_capacity=41)
+    proposal = propose(cw.contract, cw.committee, AmendmentKind.VOLUME_CHANGE, new_capacity=50)
+    # More is called off while the change waits: approval checks again, and refuses it.
+    calloffs.call_off(
+        cw.contract.id,
+        world.school_a.id,
+        world.sbm_a,
+        term_key=factories.this_term().key,
+        quantity=10,
+        po_number="PO-VOL-2",
+    )
+    with pytest.raises(InvalidContractChange, match="below the 52 units already called off"):
+        amendments.approve_amendment(cw.contract.id, proposal.id, cw.committee2)
+    db.session.refresh(proposal)
+    db.session.refresh(cw.contract)
+    assert proposal.status is AmendmentStatus.PROPOSED and cw.contract.capacity == 4_321
 
 
 def test_new_prices_replace_each_tier_price(world):

@@ -74,6 +74,10 @@ def test_a_new_capacity_is_positive_and_different():
     assert rules.capacity_problem(500, 500) == "The new capacity is the same as the current one"
     assert rules.capacity_problem(None, 500) is None
     assert rules.capacity_problem(500, 800) is None
+    assert rules.capacity_problem(500, 300, called_off=300) is None
+    assert rules.capacity_problem(500, 299, called_off=300) == (
+        "The new capacity cannot be below the 300 units already called off under this contract"
+    )
 
 
 def test_a_change_takes_effect_during_the_contract():
