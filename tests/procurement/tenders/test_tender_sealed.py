@@ -8,6 +8,7 @@ until declaring no conflict of interest for the lot.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -52,6 +53,15 @@ SECRETS = {
     ],
     "provider_b": ["246.89", "98,756", "3,917", "3917", SECRET_ANSWER_B],
 }
+
+
+def shows(body: str, secret: str) -> bool:
+    """Whether the page shows the secret. A bare number counts only as a number of its own, not
+    inside a longer word: the factories' users have numbered emails (admin3917@example.test),
+    which must not pass for capacity 3917 (it made the sweep fail by the order tests ran in)."""
+    if secret.isdigit():
+        return re.search(rf"(?<![\w]){secret}(?![\w])", body) is not None
+    return secret in body
 
 
 @dataclass
@@ -345,7 +355,7 @@ def test_no_route_shows_a_sealed_bid_to_anyone_but_its_bidder(
             # Before opening not even who bid; afterwards the bidders are published.
             forbidden += [n for owner, ns in names.items() if owner != role for n in ns]
         for secret in forbidden:
-            if secret in body:
+            if shows(body, secret):
                 failures.append(f"{method} {url} as {role} shows {secret!r}")
     assert not failures, "\n".join(failures)
 
