@@ -62,7 +62,10 @@ PURE = (
     "procurement.pipeline.presenters",
     "procurement.kpis.rules",
 )
-PURE_THIRD_PARTY = {"procurement.optimizer": {"pulp", "highspy"}, "app.calendar": {"holidays"}}
+PURE_THIRD_PARTY = {
+    "procurement.optimizer": {"pulp", "highspy", "numpy"},
+    "app.calendar": {"holidays"},
+}
 
 
 def module_name(path: Path) -> str:

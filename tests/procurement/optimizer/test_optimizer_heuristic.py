@@ -260,7 +260,7 @@ def test_a_start_within_the_gap_of_the_relaxed_bound_skips_the_search():
 
 
 def test_polishing_stops_within_its_work_budget_and_still_keeps_every_rule(monkeypatch):
-    from procurement.optimizer import heuristic as module
+    from procurement.optimizer import polish as module
 
     instance = generate(SIZES["elp"], 1, "strict")
     full = [heuristic(b, instance.rules) for b in blocks(instance)]
