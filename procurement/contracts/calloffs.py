@@ -122,6 +122,12 @@ def _load(contract_id: int, *, lock: bool = False) -> Contract:
     return contract
 
 
+def locked_contract(contract_id: int) -> Contract:
+    """The contract's row, locked until the caller's use case commits, read afresh: a call-off
+    placed elsewhere (a mini-competition's award) counts what is left under the same lock."""
+    return _load(contract_id, lock=True)
+
+
 def schools_calling_off(contract: Contract, user: User) -> list[School]:
     """The schools this person may call off for under this contract: those taking part, or
     all of theirs when the contract is open to schools joining later."""

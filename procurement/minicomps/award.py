@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.calendar import Term
 from app.extensions import db
 from app.models import User
 from app.money import format_pence, multiply
 from app.time import format_instant, london_date, utcnow
 from app.use_case import use_case
 from marketplace.orders import access as order_access
+from marketplace.orders import rules as order_rules
 from marketplace.orders.drafting import submit_draft
 from marketplace.orders.models import Order, OrderKind, OrderStatus
-from procurement.contracts.models import Contract
+from procurement.contracts import calloffs
+from procurement.contracts import rules as contract_rules
 from procurement.minicomps import access, rules
 from procurement.minicomps.emails import tell_suppliers
 from procurement.minicomps.errors import (
@@ -278,9 +281,33 @@ def _call_off(
     mini: MiniCompetition, winner: MiniCompetitionQuote, actor: User, now: datetime
 ) -> Order:
     """The winner's call-off order under its contract at the quoted price, submitted into the
-    school's normal order workflow."""
-    contract = db.session.get(Contract, winner.contract_id)
-    assert contract is not None and winner.unit_price_pence is not None
+    school's normal order workflow. As any call-off, it must fit in what the contract has left
+    (counted under the contract's row lock, as `calloffs.call_off` does) and the contract must
+    still be live for the term: otherwise nothing is awarded, and the school is told why."""
+    contract = calloffs.locked_contract(winner.contract_id)
+    assert winner.unit_price_pence is not None
+    total_pence = multiply(winner.unit_price_pence, mini.quantity)
+    unit = mini.service.unit.value
+    problem = contract_rules.period_problem(
+        status=contract.status.value,
+        starts_on=contract.starts_on,
+        ends_on=contract.ends_on,
+        term=Term.parse(mini.term_key),
+        today=london_date(now),
+    ) or contract_rules.drawdown_problem(
+        calloffs.drawdown_of(contract),
+        quantity=mini.quantity,
+        total_pence=total_pence,
+        unit=unit,
+        units=order_rules.plural(unit, 2),
+        reference=contract.reference,
+    )
+    if problem:
+        raise MiniCompetitionStateConflict(
+            f"{winner.provider.name} cannot be awarded the call-off: {problem}. Nothing was "
+            "awarded: the committee can change the contract, or set this quote aside as not "
+            "compliant (saying why) to award the next."
+        )
     order = Order(
         school_id=mini.school_id,
         provider_id=winner.provider_id,
@@ -293,7 +320,7 @@ def _call_off(
         entitled_quantity=0,
         unit_price_pence=winner.unit_price_pence,
         setup_pence=0,
-        total_pence=multiply(winner.unit_price_pence, mini.quantity),
+        total_pence=total_pence,
         po_number=mini.po_number,
         notes=(
             f"Call-off from mini-competition {mini.reference} (“{mini.title}”) under contract "

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from app.calendar import AcademicYear, Term
 from app.extensions import db
 from app.models import User
+from app.money import format_pence
 from app.time import format_instant, london_date, utcnow
 from app.use_case import use_case
 from marketplace.catalogue.models import Service
@@ -245,6 +246,12 @@ def submit_quote(
     if unit_price_pence > PRICE_MAX_PENCE:
         raise InvalidQuote(
             "That price is too high: enter the price of one unit", field="unit_price"
+        )
+    if unit_price_pence * mini.quantity > TOTAL_MAX_PENCE:
+        raise InvalidQuote(
+            f"That price is too high: {mini.quantity:,} at it would come to more than "
+            f"{format_pence(TOTAL_MAX_PENCE)}. Enter the price of one unit",
+            field="unit_price",
         )
     note = (note or "").strip()
     if len(note) > NOTE_MAX:

@@ -171,6 +171,21 @@ def test_the_school_awards_from_the_page_and_the_call_off_order_follows(client, 
     assert "Lowest compliant price wins" in body and f"/orders/{order.id}" in body
 
 
+def test_an_award_the_winners_contract_cannot_take_is_refused_on_the_page(client, auth, scene):
+    fw, mini, users = scene
+    fw.contract_b.capacity = 5  # B's quote wins; the request is for 12 days
+    db.session.commit()
+    auth.as_user(users["sbm_a"])
+    client.post(f"/mini-competitions/{mini.id}/open")
+    response = client.post(f"/mini-competitions/{mini.id}/award")
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert "has only 5 days left to call off, and this call-off needs 12" in body
+    assert "Nothing was awarded" in body
+    db.session.expire_all()
+    assert db.session.get(MiniCompetition, mini.id).status is MiniCompetitionStatus.OPENED
+
+
 def test_a_quote_after_the_deadline_is_refused_on_the_page(client, auth, scene):
     fw, mini, users = scene
     auth.as_user(users["provider_a"])

@@ -15,6 +15,7 @@ from app.models import Role
 from app.notifications.models import Notification
 from app.time import utcnow
 from marketplace.orders.models import Order, OrderKind, OrderStatus
+from procurement.contracts.models import ContractStatus
 from procurement.minicomps import access, award, reading, services
 from procurement.minicomps.errors import (
     FrameworkNotFound,
@@ -254,6 +255,45 @@ def test_losing_suppliers_are_told_and_every_step_is_audited(fw, world):
         "created",
         "submitted",
     ]
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"capacity": 5}, "has only 5 days left to call off, and this call-off needs 12"),
+        ({"value_pence": SECRET_QUOTE_B * 12 - 1}, "of its maximum value left"),
+        ({"status": ContractStatus.TERMINATED}, "This contract is terminated"),
+    ],
+)
+def test_the_award_is_refused_when_the_winners_contract_cannot_take_the_call_off(
+    fw, world, change, refusal
+):
+    mini, opened = _run(fw, world)  # B's quote is the lowest
+    for name, value in change.items():
+        setattr(fw.contract_b, name, value)
+    db.session.commit()
+    with pytest.raises(MiniCompetitionStateConflict, match=refusal):
+        award.award(mini.id, world.sbm_a, now=opened)
+    db.session.refresh(mini)
+    assert mini.status is MiniCompetitionStatus.OPENED and mini.order_id is None
+    assert all(q.rank is None for q in mini.quotes)
+    assert db.session.scalar(sa.select(sa.func.count(Order.id)).where(
+        Order.contract_id.in_([fw.contract_a.id, fw.contract_b.id])
+    )) == 0  # fmt: skip
+    # The school sets the quote aside (its contract cannot take it) and the next one wins.
+    b_quote = next(q for q in mini.quotes if q.provider_id == world.provider_b.id)
+    award.set_aside_quote(mini.id, b_quote.id, world.sbm_a, "Contract cannot take it", now=opened)
+    award.award(mini.id, world.sbm_a, now=opened)
+    assert db.session.get(Order, mini.order_id).contract_id == fw.contract_a.id
+
+
+def test_a_quote_whose_call_off_total_would_not_fit_an_order_is_refused(fw, world):
+    now = utcnow()
+    mini = start(fw, started=now, quantity=1_000)
+    with pytest.raises(InvalidQuote, match="too high") as refused:
+        quote(mini, world.provider_user_a, 2_500_000, now)  # £25,000 × 1,000 > £21.4m
+    assert refused.value.field == "unit_price"
+    quote(mini, world.provider_user_a, 2_000_000, now)  # £20m fits
 
 
 def test_a_weighted_award_waits_for_quality_scores_then_can_prefer_quality(fw, world):
