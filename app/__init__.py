@@ -125,9 +125,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _reading_request() -> bool:
-    from flask import has_request_context, request
+    """A GET or HEAD request, unless its view writes (`writes_on_get`)."""
+    from flask import current_app, has_request_context, request
 
-    return has_request_context() and request.method in ("GET", "HEAD")
+    from app.use_case import WRITES_ON_GET
+
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, WRITES_ON_GET, False)
 
 
 def _configure_engine(engine: Any) -> None:

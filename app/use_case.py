@@ -1,4 +1,5 @@
-"""The one `use_case` decorator: a use case that refuses writes nothing."""
+"""The one `use_case` decorator: a use case that refuses writes nothing. And `writes_on_get`,
+for the few views that write when they are fetched."""
 
 from __future__ import annotations
 
@@ -26,3 +27,15 @@ def use_case(function: Callable[P, R]) -> Callable[P, R]:
             raise
 
     return wrapped
+
+
+WRITES_ON_GET = "writes_on_get"
+
+
+def writes_on_get(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a view that writes when it is fetched (opening a notification marks it read): on
+    SQLite its transactions start as writers (BEGIN IMMEDIATE, see `app._configure_engine`),
+    waiting their turn for the write lock, instead of reading first and failing with "database
+    is locked" when the job consumer is writing at the same moment."""
+    setattr(view, WRITES_ON_GET, True)
+    return view

@@ -28,6 +28,7 @@ from app.notifications.kinds import CHOOSABLE, DELIVERY_TEXT, KINDS, Delivery
 from app.notifications.mailer import eml_path
 from app.notifications.models import OUTBOX_STATUS_TEXT, OutboxMessage, OutboxStatus
 from app.security import EMAIL_PREVIEW_POLICY, roles_required
+from app.use_case import writes_on_get
 
 bp = Blueprint("notifications", __name__)
 
@@ -55,6 +56,7 @@ def notifications():
 
 
 @bp.route("/notifications/<int:notification_id>")
+@writes_on_get
 @login_required
 def notification_open(notification_id: int):
     """Open a notification: it is marked read and you go to what it is about."""

@@ -142,3 +142,25 @@ def test_simultaneous_identical_orders_are_all_saved(busy_server):
         ]
     )
     assert [r.status_code for r in responses] == [302] * AT_ONCE, [errors_of(r) for r in responses]
+
+
+def test_notifications_opened_at_the_same_moment_are_all_marked_read(busy_server):
+    # Opening a notification writes on a GET (it is marked read). On SQLite such a view starts
+    # its transaction as a writer (`writes_on_get`); a plain reader that then writes fails with
+    # "database is locked" when another writer got there first.
+    sessions = [signed_in(busy_server, "sbm@demo.pooled.test") for _ in range(AT_ONCE)]
+    url = busy_server.url
+    listed = sessions[0].get(url + "/notifications").text
+    ids = sorted(set(re.findall(r'href="/notifications/(\d+)"', listed)))
+    assert len(ids) >= AT_ONCE, ids
+    for attempt in range(3):  # each attempt opens notifications not yet opened
+        chosen = ids[attempt * AT_ONCE : (attempt + 1) * AT_ONCE] or ids[:AT_ONCE]
+        responses = all_at_once(
+            [
+                lambda s=s, n=n: s.get(f"{url}/notifications/{n}", allow_redirects=False)
+                for s, n in zip(sessions, chosen, strict=False)
+            ]
+        )
+        assert [r.status_code for r in responses] == [302] * len(responses), [
+            errors_of(r) for r in responses
+        ]
