@@ -16,8 +16,9 @@ from app.extensions import db
 from marketplace.offers.models import Offer, OfferCapacity, OfferTier
 
 
-def _unloaded(offer: Offer, key: str) -> bool:
-    return key not in sa.inspect(offer).dict
+def unloaded(instance: object, key: str) -> bool:
+    """Whether this session has not loaded the instance's attribute `key` yet."""
+    return key not in sa.inspect(instance).dict
 
 
 def load_tiers_and_capacities(offers: Iterable[Offer]) -> None:
@@ -25,7 +26,7 @@ def load_tiers_and_capacities(offers: Iterable[Offer]) -> None:
     a loader would: not as changes to write). An offer whose collection this session has
     already loaded keeps it."""
     offers = list(offers)
-    waiting = {offer.id: offer for offer in offers if _unloaded(offer, "tiers")}
+    waiting = {offer.id: offer for offer in offers if unloaded(offer, "tiers")}
     if waiting:
         tiers: dict[int, list[OfferTier]] = {offer_id: [] for offer_id in waiting}
         for tier in db.session.scalars(
@@ -36,7 +37,7 @@ def load_tiers_and_capacities(offers: Iterable[Offer]) -> None:
             tiers[tier.offer_id].append(tier)
         for offer_id, offer_tiers in tiers.items():
             set_committed_value(waiting[offer_id], "tiers", offer_tiers)
-    waiting = {offer.id: offer for offer in offers if _unloaded(offer, "capacities")}
+    waiting = {offer.id: offer for offer in offers if unloaded(offer, "capacities")}
     if waiting:
         capacities: dict[int, list[OfferCapacity]] = {offer_id: [] for offer_id in waiting}
         for capacity in db.session.scalars(

@@ -12,7 +12,7 @@ from app import audit
 from app.extensions import db
 from app.models import PARTNERSHIP_ROLES, SCHOOL_ROLES, School, User
 from marketplace.catalogue.models import Service
-from marketplace.offers.loading import load_tiers_and_capacities
+from marketplace.offers.loading import load_tiers_and_capacities, unloaded
 from marketplace.offers.models import Offer
 from procurement.rounds.errors import RoundNotFound, RunNotFound
 from procurement.rounds.models import BuyingRound, RoundOffer, RoundRun, RoundService
@@ -22,10 +22,6 @@ def _round_query(round_id: int) -> sa.Select:
     return sa.select(BuyingRound).where(BuyingRound.id == round_id)
 
 
-def _unloaded(instance: object, key: str) -> bool:
-    return key not in sa.inspect(instance).dict
-
-
 def _with_offers(buying_round: BuyingRound) -> BuyingRound:
     """The round with its services and offers (tiers, capacity, provider, service) loaded, in
     four plain statements: its services, its offers joined to the single rows they refer to,
@@ -33,7 +29,7 @@ def _with_offers(buying_round: BuyingRound) -> BuyingRound:
     nested selectinloads do, at about two thirds of their cost in Python (the round page reads
     all of it; issue 19). As a loader, it leaves alone a collection this session has already
     loaded, and sets the others as loaded (set_committed_value), not as changes to write."""
-    if _unloaded(buying_round, "services"):
+    if unloaded(buying_round, "services"):
         services = db.session.scalars(
             sa.select(RoundService)
             .where(RoundService.round_id == buying_round.id)
@@ -45,7 +41,7 @@ def _with_offers(buying_round: BuyingRound) -> BuyingRound:
             )
         )
         set_committed_value(buying_round, "services", list(services))
-    if _unloaded(buying_round, "offers"):
+    if unloaded(buying_round, "offers"):
         offer = joinedload(RoundOffer.offer, innerjoin=True)
         round_offers = db.session.scalars(
             sa.select(RoundOffer)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from app.extensions import db
 from procurement.minicomps.models import MiniCompetition
-from tests.conftest import make_app
+from tests.support.live_database import live_database
 
 
 def shift_mini_competition_dates(
@@ -19,14 +19,8 @@ def shift_mini_competition_dates(
 ) -> None:
     """Move mini-competition `mini_competition_id`'s instants `days` into the past, in the
     database at `database_url`."""
-    app = make_app(database_url, tmp_path)
-    with app.app_context():
-        try:
-            _shift(mini_competition_id, timedelta(days=days))
-            db.session.commit()
-        finally:
-            db.session.remove()
-            db.engine.dispose()
+    with live_database(database_url, tmp_path):
+        _shift(mini_competition_id, timedelta(days=days))
 
 
 def _shift(mini_competition_id: int, delta: timedelta) -> None:

@@ -13,20 +13,14 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from marketplace.supply.models import Booking, CoverRequest, Proposal
-from tests.conftest import make_app
+from tests.support.live_database import live_database
 
 
 def shift_request_dates(database_url: str, request_id: int, days: int, tmp_path: object) -> None:
     """Move cover request `request_id`'s dates `days` into the past, in the database at
     `database_url`."""
-    app = make_app(database_url, tmp_path)
-    with app.app_context():
-        try:
-            _shift(request_id, timedelta(days=days))
-            db.session.commit()
-        finally:
-            db.session.remove()
-            db.engine.dispose()
+    with live_database(database_url, tmp_path):
+        _shift(request_id, timedelta(days=days))
 
 
 def _shift(request_id: int, delta: timedelta) -> None:

@@ -23,18 +23,13 @@ from procurement.tenders.models import (
     TenderOpeningConfirmation,
     TenderScore,
 )
-from tests.conftest import make_app
+from tests.support.live_database import live_database
 
 
 def shift_tender_dates(database_url: str, tender_id: int, days: int, tmp_path: object) -> None:
     """Move tender `tender_id`'s dates `days` into the past, in the database at `database_url`."""
-    app = make_app(database_url, tmp_path)
-    with app.app_context():
-        try:
-            _shift(tender_id, days)
-        finally:
-            db.session.remove()
-            db.engine.dispose()
+    with live_database(database_url, tmp_path):
+        _shift(tender_id, days)
 
 
 def _shift(tender_id: int, days: int) -> None:
@@ -84,4 +79,3 @@ def _shift(tender_id: int, days: int) -> None:
     for lot in db.session.scalars(sa.select(TenderLot).where(TenderLot.tender_id == tender.id)):
         if lot.moderated_at is not None:
             lot.moderated_at -= delta
-    db.session.commit()
